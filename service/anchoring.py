@@ -1,0 +1,239 @@
+"""Anchoring: pending records are closed into Merkle batches and each root goes on chain once.
+
+Every step is a small state transition committed on its own, and every transition first asks
+the chain what it already knows, so a process killed at any point resumes without losing a
+record or anchoring a root twice:
+
+* closing a batch assigns records, leaf positions and proofs in one database transaction;
+* before broadcasting, the signed transaction's hash is committed (``submitted``), and a
+  batch whose root is already on chain adopts the anchoring transaction from the event log;
+* a submitted transaction the node no longer knows is sent again (the contract rejects a
+  duplicate root, so a race cannot anchor twice);
+* an anchored root that disappears from the chain (a reorg) sends its batch back to pending.
+"""
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session, func, select
+
+from service.chain import Chain
+from service.errors import ChainError, ChainUnavailable
+from service.merkle import MerkleTree
+from service.models import Batch, BatchStatus, Record, RecordStatus
+from service.timeutil import as_utc, utcnow
+
+log = logging.getLogger(__name__)
+
+REORG_WINDOW_BLOCKS = 128
+"""Anchored batches this close to the chain head are re-checked for reorgs on every pass."""
+
+MAX_BACKOFF = timedelta(minutes=5)
+
+
+@dataclass
+class PassReport:
+    """What one anchoring pass did, for logs, the CLI and the API."""
+
+    closed: list[int] = field(default_factory=list)
+    submitted: list[int] = field(default_factory=list)
+    anchored: list[int] = field(default_factory=list)
+    reorged: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    chain_down: bool = False
+
+    @property
+    def idle(self) -> bool:
+        """True when the pass found nothing to do."""
+        return not (self.closed or self.submitted or self.anchored or self.reorged)
+
+
+def close_batches(session: Session, *, batch_size: int, batch_age: float, force: bool = False) -> list[Batch]:
+    """Group pending records into batches of at most ``batch_size``.
+
+    A partial batch is closed only once its oldest record is ``batch_age`` seconds old, or when
+    ``force`` is set (an explicit "anchor now").
+    """
+    batches = []
+    while True:
+        pending = _unbatched(session)
+        count = session.exec(select(func.count()).select_from(pending.subquery())).one()
+        if count == 0:
+            break
+        if count < batch_size and not force:
+            oldest = session.exec(select(func.min(Record.created_at)).where(Record.batch_id.is_(None))).one()
+            if oldest is None or utcnow() - as_utc(oldest) < timedelta(seconds=batch_age):
+                break
+        records = list(session.exec(pending.order_by(Record.id).limit(batch_size)))
+        batches.append(_close_batch(session, records))
+    return batches
+
+
+def _unbatched(session: Session):
+    statement = select(Record).where(Record.batch_id.is_(None))
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    return statement
+
+
+def _close_batch(session: Session, records: list[Record]) -> Batch:
+    tree = MerkleTree.build([bytes.fromhex(record.content_hash[2:]) for record in records])
+    batch = Batch(root=_hex(tree.root), leaf_count=tree.leaf_count)
+    session.add(batch)
+    session.flush()
+    for index, (record, proof) in enumerate(zip(records, tree.proofs(), strict=True)):
+        record.batch_id = batch.id
+        record.leaf_index = index
+        record.proof = json.dumps([_hex(node) for node in proof])
+        session.add(record)
+    session.commit()
+    log.info("closed batch %s with %s records, root %s", batch.id, batch.leaf_count, batch.root)
+    return batch
+
+
+def advance(session: Session, chain: Chain, batch: Batch, *, confirmations: int, report: PassReport) -> None:
+    """Move one batch one or more steps along pending -> submitted -> anchored."""
+    root = bytes.fromhex(batch.root[2:])
+    if batch.status == BatchStatus.PENDING:
+        _submit(session, chain, batch, root=root, report=report)
+    if batch.status == BatchStatus.SUBMITTED:
+        _confirm(session, chain, batch, root=root, confirmations=confirmations, report=report)
+    elif batch.status == BatchStatus.ANCHORED and chain.anchored_at(root) == 0:
+        log.warning("root %s of batch %s vanished from the chain (reorg); re-anchoring", batch.root, batch.id)
+        _set_status(session, batch, BatchStatus.PENDING, tx_hash=None, block_number=None, anchored_at=None)
+        report.reorged.append(batch.id)
+
+
+def _submit(session: Session, chain: Chain, batch: Batch, *, root: bytes, report: PassReport) -> None:
+    if _adopt_existing_anchor(session, chain, batch, root=root):
+        return
+    prepared = chain.prepare_anchor(root=root, leaf_count=batch.leaf_count)
+    if prepared.tx_hash is not None:
+        # Record the hash before broadcasting: after a crash we look for exactly this transaction.
+        _set_status(session, batch, BatchStatus.SUBMITTED, tx_hash=_hex(prepared.tx_hash))
+        chain.send(prepared)
+    else:
+        tx_hash = chain.send(prepared)
+        _set_status(session, batch, BatchStatus.SUBMITTED, tx_hash=_hex(tx_hash))
+    report.submitted.append(batch.id)
+
+
+def _confirm(session: Session, chain: Chain, batch: Batch, *, root: bytes, confirmations: int, report: PassReport) -> None:
+    receipt = chain.receipt(bytes.fromhex(batch.tx_hash[2:]))
+    if receipt is None or receipt["status"] != 1:
+        if _adopt_existing_anchor(session, chain, batch, root=root):
+            receipt = chain.receipt(bytes.fromhex(batch.tx_hash[2:]))
+        elif receipt is None and chain.transaction_known(bytes.fromhex(batch.tx_hash[2:])):
+            return  # still in the mempool
+        else:
+            reason = "transaction reverted" if receipt is not None else "transaction dropped by the node"
+            _set_status(session, batch, BatchStatus.PENDING, tx_hash=None, last_error=reason)
+            return
+    depth = chain.block_number() - receipt["blockNumber"] + 1
+    batch.block_number = receipt["blockNumber"]
+    batch.gas_used = receipt["gasUsed"]
+    if depth < confirmations:
+        session.add(batch)
+        session.commit()
+        return
+    anchored_at = chain.anchored_at(root)
+    if anchored_at == 0:
+        return  # mined in a block that was since reorganised away: the next pass sees it dropped
+    _set_status(
+        session,
+        batch,
+        BatchStatus.ANCHORED,
+        anchored_at=anchored_at,
+        chain_id=chain.chain_id,
+        contract=chain.address,
+        last_error=None,
+    )
+    report.anchored.append(batch.id)
+
+
+def _adopt_existing_anchor(session: Session, chain: Chain, batch: Batch, *, root: bytes) -> bool:
+    """If the root is already on chain (we crashed after sending), take over that transaction."""
+    if chain.anchored_at(root) == 0:
+        return False
+    found = chain.find_anchor(root)
+    if found is None:
+        raise ChainError(f"root {batch.root} is anchored but no Anchored event was found")
+    tx_hash, block_number = found
+    _set_status(session, batch, BatchStatus.SUBMITTED, tx_hash=_hex(tx_hash), block_number=block_number)
+    return True
+
+
+def _set_status(session: Session, batch: Batch, status: BatchStatus, **changes) -> None:
+    """Change a batch and its records' status in one committed transaction."""
+    for name, value in changes.items():
+        setattr(batch, name, value)
+    batch.status = status
+    batch.updated_at = utcnow()
+    session.add(batch)
+    session.exec(update(Record).where(Record.batch_id == batch.id).values(status=RecordStatus(status.value)))
+    session.commit()
+
+
+def anchor_pass(
+    session: Session,
+    chain: Chain,
+    *,
+    batch_size: int,
+    batch_age: float,
+    confirmations: int,
+    force: bool = False,
+) -> PassReport:
+    """One pass of the anchoring state machine over every unfinished and recent batch.
+
+    Errors are reported, not raised: a batch whose transaction fails is retried later with
+    exponential backoff, and a chain that cannot be reached ends the pass with
+    ``report.chain_down`` set, leaving every record pending for the next pass.
+    """
+    closed = close_batches(session, batch_size=batch_size, batch_age=batch_age, force=force)
+    report = PassReport(closed=[batch.id for batch in closed])
+    now = utcnow()
+    try:
+        for batch in _batches_to_advance(session, chain):
+            if batch.retry_after is not None and as_utc(batch.retry_after) > now and not force:
+                continue
+            try:
+                advance(session, chain, batch, confirmations=confirmations, report=report)
+            except ChainUnavailable:
+                raise
+            except ChainError as error:
+                session.rollback()
+                _schedule_retry(session, batch, error=error, now=now)
+                report.errors.append(f"batch {batch.id}: {error}")
+    except ChainUnavailable as error:
+        session.rollback()
+        report.chain_down = True
+        report.errors.append(f"chain unavailable: {error}")
+    return report
+
+
+def _batches_to_advance(session: Session, chain: Chain) -> list[Batch]:
+    """Unfinished batches, then anchored ones still young enough to be reorganised away."""
+    unfinished = select(Batch).where(Batch.status != BatchStatus.ANCHORED).order_by(Batch.id)
+    horizon = chain.block_number() - REORG_WINDOW_BLOCKS
+    recent = (
+        select(Batch)
+        .where(Batch.status == BatchStatus.ANCHORED, Batch.block_number > horizon)
+        .order_by(Batch.id)
+    )
+    return [*session.exec(unfinished), *session.exec(recent)]
+
+
+def _schedule_retry(session: Session, batch: Batch, *, error: Exception, now: datetime) -> None:
+    batch = session.get(Batch, batch.id)
+    batch.attempts += 1
+    batch.last_error = str(error)
+    batch.retry_after = now + min(MAX_BACKOFF, timedelta(seconds=2 ** min(batch.attempts, 16)))
+    session.add(batch)
+    session.commit()
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + bytes(value).hex()

@@ -1,0 +1,300 @@
+"""One adapter over web3.py for the TraceAnchor contract, on the embedded chain or any JSON-RPC node.
+
+Every failure leaves this module as :class:`~service.errors.ChainUnavailable` (the node cannot be
+reached: retry later) or :class:`~service.errors.ChainError` (it answered, but not as hoped); a
+revert by the contract is a :class:`ContractReverted` naming the custom error and its arguments.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import eth_tester.exceptions
+import eth_utils
+import requests
+from eth_abi import decode as abi_decode
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import HTTPProvider, Web3
+from web3.exceptions import ContractLogicError, TransactionNotFound, Web3Exception
+from web3.providers.rpc.utils import ExceptionRetryConfiguration
+
+from service.compiler import load_artifact
+from service.embedded_chain import EmbeddedNode
+from service.errors import ChainError, ChainUnavailable
+
+RECEIPT_TIMEOUT = 120.0  # seconds to wait for deploy/role transactions: a few blocks on any chain
+_UNAVAILABLE = (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError)
+_FAILED = (
+    Web3Exception,
+    requests.RequestException,
+    ValueError,  # eth-utils/eth-account validation, malformed addresses
+    eth_tester.exceptions.ValidationError,
+    eth_tester.exceptions.TransactionFailed,
+)
+
+
+class ContractReverted(ChainError):
+    """The contract reverted with one of its custom errors (or OpenZeppelin's)."""
+
+    def __init__(self, *, error_name: str, error_args: dict[str, Any]) -> None:
+        rendered = ", ".join(f"{name}={_render(value)}" for name, value in error_args.items())
+        super().__init__(f"contract reverted: {error_name}({rendered})")
+        self.error_name = error_name
+        self.error_args = error_args
+
+
+@dataclass(frozen=True)
+class PreparedTx:
+    """A transaction ready to broadcast; ``tx_hash``/``raw`` are None when the node signs it."""
+
+    tx_hash: bytes | None
+    raw: bytes | None
+    tx: dict[str, Any] = field(repr=False)
+
+
+def decode_custom_error(data: str | bytes) -> ContractReverted | None:
+    """The custom error encoded in revert ``data``, if the TraceAnchor ABI declares it."""
+    payload = eth_utils.to_bytes(hexstr=data) if isinstance(data, str) else data
+    for entry in load_artifact()["abi"]:
+        if entry["type"] != "error":
+            continue
+        types = [item["type"] for item in entry["inputs"]]
+        selector = eth_utils.function_signature_to_4byte_selector(f"{entry['name']}({','.join(types)})")
+        if payload[:4] == selector:
+            values = [
+                eth_utils.to_checksum_address(value) if kind == "address" else value
+                for kind, value in zip(types, abi_decode(types, payload[4:]), strict=True)
+            ]
+            return ContractReverted(
+                error_name=entry["name"],
+                error_args={item["name"]: value for item, value in zip(entry["inputs"], values, strict=True)},
+            )
+    return None
+
+
+def _render(value: Any) -> str:
+    return "0x" + value.hex() if isinstance(value, bytes) else str(value)
+
+
+@contextmanager
+def _translated_errors(action: str) -> Iterator[None]:
+    """Re-raise library exceptions as the domain's chain errors."""
+    try:
+        yield
+    except _UNAVAILABLE as error:
+        raise ChainUnavailable(f"{action}: chain node unreachable ({error.__class__.__name__})") from error
+    except ContractLogicError as error:
+        decoded = decode_custom_error(error.data) if isinstance(error.data, str) else None
+        raise (decoded or ChainError(f"{action}: {error.message}")) from error
+    except _FAILED as error:
+        raise ChainError(f"{action}: {error}") from error
+
+
+class Chain:
+    """TraceAnchor on one chain, sending as one account (see :meth:`connect`)."""
+
+    def __init__(self, *, w3: Web3, sender: str, signer: LocalAccount | None, node: EmbeddedNode | None) -> None:
+        self.w3 = w3
+        self.sender = sender
+        self._signer = signer
+        self._node = node
+        self._artifact = load_artifact()
+        self._contract = None
+        self.address: str | None = None
+        with _translated_errors("reading the chain id"):
+            self.chain_id: int = w3.eth.chain_id
+
+    @classmethod
+    def connect(cls, *, url: str | None, state_dir: Path, private_key: str | None, timeout: float = 10.0) -> "Chain":
+        """Open the embedded chain in ``state_dir`` (``url`` None) or reach the node at ``url``.
+
+        Signing: ``private_key`` if given (on the embedded chain, only its funded development keys
+        can pay for gas); else the embedded chain's first funded key, or on a node its first
+        unlocked account (``eth_accounts[0]``, which the node signs for).
+        ``timeout`` bounds each request to a node, in seconds.
+        """
+        if url is None:
+            node = EmbeddedNode(state_dir)
+            try:
+                with _translated_errors("loading TRACEANCHOR_PRIVATE_KEY"):
+                    signer = Account.from_key(private_key or node.account_keys[0].to_bytes())
+                return cls(w3=Web3(node.provider), sender=signer.address, signer=signer, node=node)
+            except BaseException:
+                node.close()
+                raise
+        retries = ExceptionRetryConfiguration(errors=_UNAVAILABLE, retries=3, backoff_factor=0.1)
+        w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=retries))
+        if private_key is not None:
+            with _translated_errors("loading TRACEANCHOR_PRIVATE_KEY"):
+                signer = Account.from_key(private_key)
+            return cls(w3=w3, sender=signer.address, signer=signer, node=None)
+        with _translated_errors(f"listing the accounts of {url}"):
+            accounts = w3.eth.accounts
+        if not accounts:
+            raise ChainError(f"{url} has no unlocked account: set TRACEANCHOR_PRIVATE_KEY")
+        return cls(w3=w3, sender=accounts[0], signer=None, node=None)
+
+    @property
+    def embedded(self) -> bool:
+        """True on the in-process chain, where nothing mines blocks unless we do."""
+        return self._node is not None
+
+    def close(self) -> None:
+        """Release the embedded chain (its lock and database); a no-op for a node."""
+        if self._node is not None:
+            self._node.close()
+            self._node = None
+
+    def __enter__(self) -> "Chain":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- contract ---------------------------------------------------------------------------------
+
+    def deploy(self) -> str:
+        """Deploy TraceAnchor with the sender as admin and anchorer; attach to it and return its address."""
+        factory = self.w3.eth.contract(abi=self._artifact["abi"], bytecode=self._artifact["bytecode"])
+        with _translated_errors("deploying TraceAnchor"):
+            tx = factory.constructor(self.sender).build_transaction(self._defaults())
+        receipt = self._transact(tx, action="deploying TraceAnchor")
+        self.attach(receipt["contractAddress"])
+        return self.address
+
+    def attach(self, address: str) -> None:
+        """Use the TraceAnchor at ``address``; ChainError unless exactly its code is there."""
+        with _translated_errors(f"reading the code at {address}"):
+            checksummed = Web3.to_checksum_address(address)
+            code = self.w3.eth.get_code(checksummed)
+        if code.to_0x_hex() != self._artifact["deployedBytecode"]:
+            found = "no code" if not code else f"{len(code)} bytes of other code"
+            raise ChainError(f"{checksummed} on chain {self.chain_id} is not this TraceAnchor ({found})")
+        self._contract = self.w3.eth.contract(address=checksummed, abi=self._artifact["abi"])
+        self.address = checksummed
+
+    @property
+    def contract(self):
+        """The attached web3 contract; ChainError before :meth:`deploy` or :meth:`attach`."""
+        if self._contract is None:
+            raise ChainError("no TraceAnchor attached: deploy() or attach() first")
+        return self._contract
+
+    def anchored_at(self, root: bytes) -> int:
+        """Block timestamp at which ``root`` was anchored, 0 if never."""
+        with _translated_errors("reading anchoredAt"):
+            return self.contract.functions.anchoredAt(root).call()
+
+    def verify_inclusion(self, *, root: bytes, leaf: bytes, proof: list[bytes]) -> bool:
+        """The contract's own verdict (an eth_call) on a Merkle proof of ``leaf`` under ``root``."""
+        with _translated_errors("calling verifyInclusion"):
+            return self.contract.functions.verifyInclusion(root, leaf, proof).call()
+
+    def prepare_anchor(self, *, root: bytes, leaf_count: int) -> PreparedTx:
+        """Build (and sign, when we hold the key) ``anchor(root, leafCount)`` without sending it.
+
+        The hash is known before broadcasting so the caller can record it first: after a crash it
+        looks for exactly that transaction. A revert foreseen by gas estimation raises now.
+        """
+        with _translated_errors("preparing anchor"):
+            tx = self.contract.functions.anchor(root, leaf_count).build_transaction(self._defaults())
+        return self._prepared(tx)
+
+    def send(self, prepared: PreparedTx) -> bytes:
+        """Broadcast a prepared transaction; returns its hash."""
+        with _translated_errors("sending a transaction"):
+            if prepared.raw is not None:
+                return bytes(self.w3.eth.send_raw_transaction(prepared.raw))
+            return bytes(self.w3.eth.send_transaction(prepared.tx))
+
+    def grant_anchorer(self, account: str) -> None:
+        """Let ``account`` anchor (the sender must be an admin)."""
+        self._set_anchorer(account, grant=True)
+
+    def revoke_anchorer(self, account: str) -> None:
+        """Stop ``account`` from anchoring (the sender must be an admin)."""
+        self._set_anchorer(account, grant=False)
+
+    def find_anchor(self, root: bytes) -> tuple[bytes, int] | None:
+        """(transaction hash, block number) of the Anchored event for ``root``, None if there is none."""
+        with _translated_errors("searching Anchored events"):
+            logs = self.contract.events.Anchored.get_logs(argument_filters={"root": root}, from_block=0, to_block="latest")
+        if not logs:
+            return None
+        last = logs[-1]
+        return bytes(last["transactionHash"]), last["blockNumber"]
+
+    # -- transactions and blocks ------------------------------------------------------------------
+
+    def transaction_known(self, tx_hash: bytes) -> bool:
+        """Whether the node knows the transaction (pending or mined)."""
+        with _translated_errors("looking up a transaction"):
+            try:
+                self.w3.eth.get_transaction(tx_hash)
+            except TransactionNotFound:
+                return False
+        return True
+
+    def receipt(self, tx_hash: bytes) -> dict[str, Any] | None:
+        """The receipt (status, blockNumber, gasUsed, logs, ...) or None while not mined."""
+        with _translated_errors("reading a receipt"):
+            try:
+                return dict(self.w3.eth.get_transaction_receipt(tx_hash))
+            except TransactionNotFound:
+                return None
+
+    def block_number(self) -> int:
+        """Number of the latest block."""
+        with _translated_errors("reading the block number"):
+            return self.w3.eth.block_number
+
+    def snapshot(self) -> object:
+        """Mark the chain state to come back to with :meth:`revert` (eth-tester and anvil)."""
+        with _translated_errors("taking a snapshot"):
+            return self.w3.manager.request_blocking("evm_snapshot", [])
+
+    def revert(self, snapshot_id: object) -> None:
+        """Return to a :meth:`snapshot`, forgetting every block since."""
+        with _translated_errors("reverting to a snapshot"):
+            reverted = self.w3.manager.request_blocking("evm_revert", [snapshot_id])
+        if reverted is False:
+            raise ChainError(f"the node refused to revert to snapshot {snapshot_id!r}")
+
+    def mine(self, blocks: int = 1) -> None:
+        """Mine ``blocks`` empty blocks (confirmations in tests and development)."""
+        with _translated_errors("mining"):
+            for _ in range(blocks):
+                self.w3.manager.request_blocking("evm_mine", [])
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _defaults(self) -> dict[str, Any]:
+        return {"from": self.sender, "nonce": self.w3.eth.get_transaction_count(self.sender, "pending")}
+
+    def _set_anchorer(self, account: str, *, grant: bool) -> None:
+        action = f"{'granting' if grant else 'revoking'} the anchorer role of {account}"
+        with _translated_errors(action):
+            role = self.contract.functions.ANCHORER_ROLE().call()
+            function = self.contract.functions.grantRole if grant else self.contract.functions.revokeRole
+            tx = function(role, Web3.to_checksum_address(account)).build_transaction(self._defaults())
+        self._transact(tx, action=action)
+
+    def _transact(self, tx: dict[str, Any], *, action: str) -> dict[str, Any]:
+        """Send ``tx`` and wait for its receipt; ChainError if it reverted."""
+        tx_hash = self.send(self._prepared(tx))
+        with _translated_errors(action):
+            receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT, poll_latency=0.1)
+        if receipt["status"] != 1:
+            raise ChainError(f"{action}: transaction 0x{tx_hash.hex()} reverted")
+        return dict(receipt)
+
+    def _prepared(self, tx: dict[str, Any]) -> PreparedTx:
+        """Wrap a built transaction, signing it when we hold the key."""
+        if self._signer is None:
+            return PreparedTx(tx_hash=None, raw=None, tx=tx)
+        with _translated_errors("signing a transaction"):
+            signed = self._signer.sign_transaction(tx)
+        return PreparedTx(tx_hash=bytes(signed.hash), raw=bytes(signed.raw_transaction), tx=tx)

@@ -1,0 +1,46 @@
+"""The domain error hierarchy: one base class, one HTTP-ish status per kind of failure.
+
+Library code raises these; the CLI prints them and the API maps them to JSON errors in one
+handler, so no caller needs to know about HTTP.
+"""
+
+
+class TraceAnchorError(Exception):
+    """Base of every domain error."""
+
+    status_code = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidRecord(TraceAnchorError):
+    """A submitted record is malformed or meaningless; ``field`` names the culprit."""
+
+    status_code = 422
+
+
+class NotFound(TraceAnchorError):
+    """The requested record, batch or key does not exist."""
+
+    status_code = 404
+
+
+class Conflict(TraceAnchorError):
+    """The request contradicts the stored state (e.g. a reused business id with other content)."""
+
+    status_code = 409
+
+
+class ChainError(TraceAnchorError):
+    """The chain answered, but not as expected (revert, wrong contract, failed receipt)."""
+
+    status_code = 502
+
+
+class ChainUnavailable(ChainError):
+    """The chain cannot be reached right now; the operation may be retried later."""
+
+    status_code = 503

@@ -1,0 +1,267 @@
+"""Merkle batches byte-for-byte compatible with OpenZeppelin's ``StandardMerkleTree``.
+
+A batch is the tree that ``StandardMerkleTree.of(values.map(v => [v]), ["bytes32"])``
+(``@openzeppelin/merkle-tree`` 1.0.8, default ``sortLeaves: true``) builds from the
+batch's 32-byte content hashes, so any third party can rebuild our root with that
+library, and every proof we issue verifies both there and with OpenZeppelin's
+Solidity ``MerkleProof`` (commutative keccak256 pair hashing).
+
+Layout, mirrored from the library's ``core.js``/``merkletree.js``:
+
+* leaf = ``keccak256(keccak256(abi.encode(bytes32 value)))``; ``abi.encode`` of a
+  ``bytes32`` is the 32 bytes themselves;
+* leaves are stably sorted ascending (JS ``Array.prototype.sort`` is stable, as is
+  Python's ``sorted``, so duplicates keep their input order);
+* the tree is an array of ``2n - 1`` nodes laid out as a complete binary tree
+  (children of ``i`` at ``2i+1`` and ``2i+2``); the sorted leaves fill the tail in
+  reverse, so the smallest leaf sits in the last slot;
+* a proof lists the siblings from the leaf up to (excluding) the root.
+
+Speed matters because a batch of 100,000 records must be built with all its
+proofs in at most twice the time of its 3n-1 bare keccak calls
+(``bench/merkle.py``).  Hence: ``sha3.keccak_256`` (safe-pysha3), measured ~6x
+faster than pycryptodome and eth-hash; one list comprehension per tree level
+instead of per-node code; a numpy sort of the leaves; and proofs assembled as
+columns of repeated siblings (see :meth:`MerkleTree.proofs`).
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+from sha3 import keccak_256
+
+HASH_SIZE = 32
+DUMP_FORMAT = "standard-v1"
+LEAF_ENCODING = ("bytes32",)
+
+
+def leaf_hash(content_hash: bytes) -> bytes:
+    """OpenZeppelin standard leaf for a ``bytes32`` value: keccak(keccak(value))."""
+    _check_hash(content_hash, "content hash")
+    return keccak_256(keccak_256(content_hash).digest()).digest()
+
+
+def verify_proof(*, root: bytes, leaf: bytes, proof: Sequence[bytes]) -> bool:
+    """Return whether ``proof`` links ``leaf`` (a leaf hash) to ``root``.
+
+    Same algorithm as Solidity ``MerkleProof.verify``/``processProof``: fold the
+    proof into the leaf, hashing each pair in ascending byte order (the smaller
+    operand first, ``a < b ? keccak(a, b) : keccak(b, a)``).  Inputs that are not
+    32 bytes cannot be ``bytes32`` on chain, so they raise ``ValueError`` rather
+    than quietly failing.
+    """
+    _check_hash(root, "root")
+    _check_hash(leaf, "leaf")
+    if any(map(HASH_SIZE.__ne__, map(len, proof))):
+        raise ValueError(f"proof elements must be exactly {HASH_SIZE} bytes")
+    computed = leaf
+    for sibling in proof:
+        if computed < sibling:
+            computed = keccak_256(computed + sibling).digest()
+        else:
+            computed = keccak_256(sibling + computed).digest()
+    return computed == root
+
+
+class MerkleTree:
+    """An immutable StandardMerkleTree over ``bytes32`` content hashes.
+
+    Build with :meth:`build`; indexes passed to :meth:`proof` are positions in the
+    input sequence (as ``StandardMerkleTree.getProof(i)``), not tree positions.
+    """
+
+    root: bytes
+    leaf_count: int
+
+    def __init__(self, *, values: tuple[bytes, ...], tree: list[bytes], tree_indexes: list[int]) -> None:
+        """Wrap an already laid-out tree; use :meth:`build` instead of calling this."""
+        self._values = values
+        self._tree = tree
+        self._tree_indexes = tree_indexes
+        self.root = tree[0]
+        self.leaf_count = len(values)
+
+    @classmethod
+    def build(cls, content_hashes: Sequence[bytes]) -> MerkleTree:
+        """Build the tree OpenZeppelin would build from these hashes, in this order.
+
+        Duplicates are allowed (each gets its own leaf, as in the JS library).
+        Raises ``ValueError`` for an empty input or a value that is not 32 bytes,
+        ``TypeError`` for a value that is not bytes-like.
+        """
+        values = tuple(content_hashes)
+        if set(map(type, values)) != {bytes}:
+            values = tuple(bytes(memoryview(value)) for value in values)
+        if not values:
+            raise ValueError("a Merkle tree needs at least one content hash")
+        if set(map(len, values)) != {HASH_SIZE}:
+            raise ValueError(f"content hashes must be exactly {HASH_SIZE} bytes")
+        leaves = [keccak_256(keccak_256(value).digest()).digest() for value in values]
+        sorted_order, tree_indexes = _leaf_layout(leaves)
+        tree: list[bytes] = [b""] * (2 * len(leaves) - 1)
+        tree[len(leaves) - 1 :] = map(leaves.__getitem__, reversed(sorted_order))
+        _hash_internal_nodes(tree, internal_count=len(leaves) - 1)
+        return cls(values=values, tree=tree, tree_indexes=tree_indexes)
+
+    def proof(self, index: int) -> list[bytes]:
+        """Sibling hashes from the leaf of input ``index`` up to the root."""
+        if not 0 <= index < self.leaf_count:
+            raise IndexError(f"leaf index {index} out of range 0..{self.leaf_count - 1}")
+        node = self._tree_indexes[index]
+        path = []
+        while node > 0:
+            path.append(self._tree[node + 1 if node % 2 else node - 1])
+            node = (node - 1) // 2
+        return path
+
+    def proofs(self) -> list[list[bytes]]:
+        """Proofs of every leaf, in input order (equal to ``[proof(i) for i ...]``).
+
+        Leaves sit on at most two levels.  For the leaves of one level, element
+        ``k`` of every proof is the sibling of the leaf's ancestor ``k`` levels up,
+        so it is a column: that level's siblings, each repeated ``2**k`` times.
+        Zipping the columns yields all proofs of the level without per-node Python
+        code, which keeps building all proofs cheaper than hashing the tree.
+        The cyclic GC is paused meanwhile: the proof lists cannot form cycles, yet
+        allocating ``n`` of them would otherwise trigger repeated full collections
+        that cost more than building them.
+        """
+        tree = self._tree
+        first_leaf = self.leaf_count - 1
+        deepest = len(tree).bit_length() - 1
+        upper_level_start = (1 << deepest) - 1
+        with _gc_paused():
+            by_node = [[]] * first_leaf  # internal positions: never looked up
+            by_node += _level_proofs(tree, depth=deepest - 1, first=first_leaf, stop=upper_level_start)
+            by_node += _level_proofs(tree, depth=deepest, first=upper_level_start, stop=len(tree))
+            return list(map(by_node.__getitem__, self._tree_indexes))
+
+    def leaf(self, index: int) -> bytes:
+        """Leaf hash of input ``index`` (what ``verify_proof`` and the contract take)."""
+        if not 0 <= index < self.leaf_count:
+            raise IndexError(f"leaf index {index} out of range 0..{self.leaf_count - 1}")
+        return self._tree[self._tree_indexes[index]]
+
+    def dump(self) -> dict[str, Any]:
+        """The JSON-ready dict ``StandardMerkleTree.dump()`` returns for the same input.
+
+        Loadable by ``StandardMerkleTree.load`` (hex is lowercase and ``0x``-prefixed,
+        like the library's own output).
+        """
+        return {
+            "format": DUMP_FORMAT,
+            "leafEncoding": list(LEAF_ENCODING),
+            "tree": ["0x" + node.hex() for node in self._tree],
+            "values": [
+                {"value": ["0x" + value.hex()], "treeIndex": tree_index}
+                for value, tree_index in zip(self._values, self._tree_indexes)
+            ],
+        }
+
+
+def _leaf_layout(leaves: list[bytes]) -> tuple[list[int], list[int]]:
+    """Input indexes in ascending leaf order, and the tree index of each input.
+
+    A stable sort (duplicates keep input order, as in JS) that compares leaves as
+    unsigned big-endian 256-bit numbers, like the library's BigInt ``compare``:
+    numpy compares fixed-width ``S32`` items bytewise, unsigned, over all 32
+    bytes, several times faster than ``sorted`` with a key, and inverts the
+    permutation without a Python loop.  The smallest leaf goes to the last slot.
+    """
+    order = np.argsort(np.array(leaves, dtype=f"S{HASH_SIZE}"), kind="stable")
+    node_count = 2 * len(leaves) - 1
+    tree_indexes = np.empty(len(leaves), dtype=np.int64)
+    tree_indexes[order] = np.arange(node_count - 1, len(leaves) - 2, -1)
+    return order.tolist(), tree_indexes.tolist()
+
+
+def _hash_internal_nodes(tree: list[bytes], *, internal_count: int) -> None:
+    """Fill ``tree[0:internal_count]`` from the leaves, deepest level first.
+
+    Node ``i``'s children ``2i+1``/``2i+2`` always lie on the next level, so each
+    level is one comprehension over two strided slices of the level below.
+    """
+    level_starts = []
+    start = 0
+    while start < internal_count:
+        level_starts.append(start)
+        start = 2 * start + 1
+    for start in reversed(level_starts):
+        end = min(2 * start + 1, internal_count)
+        lefts = tree[2 * start + 1 : 2 * end + 1 : 2]
+        rights = tree[2 * start + 2 : 2 * end + 1 : 2]
+        tree[start:end] = [
+            keccak_256(left + right).digest() if left < right else keccak_256(right + left).digest()
+            for left, right in zip(lefts, rights)
+        ]
+
+
+def _level_proofs(tree: list[bytes], *, depth: int, first: int, stop: int) -> list[list[bytes]]:
+    """Proofs of the nodes ``first..stop-1``, which all lie on level ``depth``."""
+    if first >= stop:
+        return []
+    if depth == 0:
+        return [[]]
+    offset = first - ((1 << depth) - 1)
+    columns = []
+    for level in range(depth, 0, -1):
+        shift = depth - level
+        level_start = (1 << level) - 1
+        ancestors_start = level_start + (offset >> shift)
+        ancestors_stop = level_start + ((offset + stop - first - 1) >> shift) + 1
+        column = _repeat_each(_siblings(tree, start=ancestors_start, stop=ancestors_stop), times=1 << shift)
+        skip = offset - ((offset >> shift) << shift)
+        columns.append(column[skip : skip + stop - first])
+    return list(map(list, zip(*columns)))
+
+
+def _siblings(tree: list[bytes], *, start: int, stop: int) -> list[bytes]:
+    """Siblings of the nodes ``start..stop-1`` of one level (pairs swapped)."""
+    left_start = start - (start % 2 == 0)
+    pair_stop = stop + (stop % 2 == 0)
+    swapped = tree[left_start:pair_stop]
+    swapped[0::2] = tree[left_start + 1 : pair_stop : 2]
+    swapped[1::2] = tree[left_start:pair_stop:2]
+    return swapped[start - left_start : stop - left_start]
+
+
+def _repeat_each(items: list[bytes], *, times: int) -> list[bytes]:
+    """``items`` with each element repeated ``times`` times, using C-level slicing.
+
+    Loops over whichever is smaller, the repetitions or the items, so the Python
+    loop stays short on both the wide lower levels and the narrow upper ones.
+    """
+    repeated: list[bytes] = [b""] * (len(items) * times)
+    if times <= len(items):
+        for copy in range(times):
+            repeated[copy::times] = items
+    else:
+        for position, item in enumerate(items):
+            repeated[position * times : (position + 1) * times] = [item] * times
+    return repeated
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Suspend the cyclic garbage collector, restoring its previous state after.
+
+    The switch is process-wide: a concurrent caller may re-enable it early, which
+    costs only speed, never correctness.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _check_hash(value: bytes, what: str) -> None:
+    if len(value) != HASH_SIZE:
+        raise ValueError(f"{what} must be exactly {HASH_SIZE} bytes, got {len(value)}")

@@ -1,0 +1,54 @@
+"""A stored record: an EPCIS event or a commercial transaction, with its place in a batch."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from service.timeutil import utcnow
+
+
+class RecordKind(StrEnum):
+    """What a record is; decides how its content hash is computed."""
+
+    EPCIS_EVENT = "epcis_event"
+    TRANSACTION = "transaction"
+
+
+class RecordStatus(StrEnum):
+    """Where a record is on its way to the chain (mirrors its batch's status)."""
+
+    PENDING = "pending"
+    SUBMITTED = "submitted"
+    ANCHORED = "anchored"
+
+
+class Record(SQLModel, table=True):
+    """One submitted record, kept byte-for-byte as needed to recompute its hash.
+
+    ``body`` is the JSON text as stored (for EPCIS events: the event with its document's
+    ``@context``), ``content_hash`` the 32-byte hash computed at submission. Verification
+    recomputes the hash from ``body`` and compares it with the anchored leaf, so editing
+    either column is detected.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("kind", "business_id", name="uq_record_kind_business_id"),
+        Index("ix_record_pending", "status", "batch_id", "id"),
+        Index("ix_record_batch_leaf", "batch_id", "leaf_index"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: RecordKind = Field(index=True)
+    record_type: str = Field(index=True, description="EPCIS eventType or transaction kind.")
+    business_id: str = Field(description="Event hash ID for events, the business identifier for transactions.")
+    party: str | None = Field(default=None, index=True, description="The submitting party.")
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    content_hash: str = Field(index=True, description="0x-prefixed hex of the 32-byte content hash.")
+    occurred_at: datetime | None = Field(default=None, index=True, description="eventTime or transaction timestamp.")
+    status: RecordStatus = Field(default=RecordStatus.PENDING)
+    batch_id: int | None = Field(default=None, foreign_key="batch.id")
+    leaf_index: int | None = None
+    proof: str | None = Field(default=None, sa_column=Column(Text), description="JSON list of 0x sibling hashes.")
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,35 @@
+"""All configuration in one place, read from ``TRACEANCHOR_*`` environment variables."""
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime settings; every field maps to ``TRACEANCHOR_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="TRACEANCHOR_", env_file=None, extra="ignore")
+
+    data_dir: Path = Field(Path(".traceanchor"), description="Where the SQLite file and the embedded chain live.")
+    database_url: str | None = Field(None, description="Any SQLAlchemy URL; default: SQLite in data_dir.")
+    chain_url: str | None = Field(None, description="Ethereum JSON-RPC URL; default: the embedded chain.")
+    private_key: str | None = Field(None, description="Signing key for an RPC node; default: its first unlocked account.")
+    contract_address: str | None = Field(None, description="Attach to this TraceAnchor; default: the one recorded in the DB, else deploy.")
+    confirmations: int = Field(1, ge=1, description="Blocks (including the anchoring block) before a batch counts as anchored.")
+    batch_size: int = Field(1024, ge=1, le=65536, description="Close a batch when this many records are pending.")
+    batch_age: float = Field(30.0, gt=0, description="Seconds after which pending records are batched however few they are.")
+    anchor_interval: float = Field(1.0, gt=0, description="Seconds between passes of the background anchoring loop.")
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        """The configured database URL, or a SQLite file inside the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'traceanchor.db').resolve()}"
+
+    @property
+    def chain_state_path(self) -> Path:
+        """Where the embedded chain keeps its state between runs."""
+        return self.data_dir / "chain"

@@ -1,0 +1,113 @@
+"""Verification of stored records against the chain, and the proof bundles auditors take away.
+
+A record verifies when (1) its stored body still hashes to the content hash it was anchored
+with, (2) the Merkle proof leads from that leaf to its batch root and (3) the contract says the
+root is anchored. Each failing step has its own status, so an auditor learns *what* is wrong.
+"""
+
+import json
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+
+from sqlmodel import Session
+
+from service.chain import Chain
+from service.errors import Conflict
+from service.hashing import HashingError, content_hash, event_hash_id
+from service.merkle import leaf_hash, verify_proof
+from service.models import Batch, BatchStatus, Record, RecordKind
+
+BUNDLE_FORMAT = "traceanchor-proof/1"
+
+
+class VerificationStatus(StrEnum):
+    """The outcome of verifying one record."""
+
+    VERIFIED = "verified"
+    PENDING = "pending"
+    TAMPERED = "tampered"
+    NOT_ON_CHAIN = "not_on_chain"
+
+
+@dataclass(frozen=True)
+class Verification:
+    """A verification result with the evidence it rests on (hex strings, None where unknown)."""
+
+    record_id: int
+    status: VerificationStatus
+    reason: str
+    content_hash: str | None = None
+    root: str | None = None
+    tx_hash: str | None = None
+    block_number: int | None = None
+    anchored_at: int | None = None
+
+    def as_dict(self) -> dict:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+class RootCache(dict[str, int]):
+    """anchoredAt per root, so verifying a whole batch or trail costs one chain call per root."""
+
+
+def verify_record(session: Session, chain: Chain, record: Record, *, roots: RootCache | None = None) -> Verification:
+    """Recompute, prove and check on chain one stored record."""
+    roots = RootCache() if roots is None else roots
+    try:
+        recomputed = "0x" + recompute_content_hash(record).hex()
+    except (HashingError, ValueError, KeyError, TypeError) as error:
+        return Verification(record.id, VerificationStatus.TAMPERED, f"stored record no longer parses: {error}")
+    batch = session.get(Batch, record.batch_id) if record.batch_id is not None else None
+    if batch is None:
+        return Verification(record.id, VerificationStatus.PENDING, "waiting to be batched", content_hash=recomputed)
+    evidence = {"content_hash": recomputed, "root": batch.root, "tx_hash": batch.tx_hash, "block_number": batch.block_number}
+    if recomputed != record.content_hash:
+        return Verification(record.id, VerificationStatus.TAMPERED, "stored record no longer matches the hash it was anchored with", **evidence)
+    proof = [bytes.fromhex(node[2:]) for node in json.loads(record.proof or "[]")]
+    leaf = leaf_hash(bytes.fromhex(recomputed[2:]))
+    if not verify_proof(root=bytes.fromhex(batch.root[2:]), leaf=leaf, proof=proof):
+        return Verification(record.id, VerificationStatus.TAMPERED, "Merkle proof does not lead to the batch root", **evidence)
+    if batch.status != BatchStatus.ANCHORED:
+        return Verification(record.id, VerificationStatus.PENDING, f"batch {batch.id} is {batch.status}", **evidence)
+    if batch.root not in roots:
+        roots[batch.root] = chain.anchored_at(bytes.fromhex(batch.root[2:]))
+    if roots[batch.root] == 0:
+        return Verification(record.id, VerificationStatus.NOT_ON_CHAIN, f"root {batch.root} is not anchored on chain {chain.chain_id}", **evidence)
+    return Verification(
+        record.id,
+        VerificationStatus.VERIFIED,
+        f"anchored in block {batch.block_number}",
+        anchored_at=roots[batch.root],
+        **evidence,
+    )
+
+
+def recompute_content_hash(record: Record) -> bytes:
+    """The content hash of the record's body as stored now."""
+    return content_hash(kind=record.kind, body=json.loads(record.body))
+
+
+def proof_bundle(session: Session, chain: Chain, record: Record) -> dict:
+    """Everything a third party needs to check the record with only an Ethereum node."""
+    verification = verify_record(session, chain, record)
+    if verification.status != VerificationStatus.VERIFIED:
+        raise Conflict(f"record {record.id} has no valid proof: {verification.status}: {verification.reason}")
+    batch = session.get(Batch, record.batch_id)
+    body = json.loads(record.body)
+    bundle = {
+        "format": BUNDLE_FORMAT,
+        "kind": record.kind,
+        "record": body,
+        "content_hash": record.content_hash,
+        "leaf": "0x" + leaf_hash(bytes.fromhex(record.content_hash[2:])).hex(),
+        "proof": json.loads(record.proof),
+        "root": batch.root,
+        "chain_id": batch.chain_id,
+        "contract": batch.contract,
+        "tx_hash": batch.tx_hash,
+        "block_number": batch.block_number,
+    }
+    if record.kind == RecordKind.EPCIS_EVENT:
+        bundle["event_hash_id"] = event_hash_id(body)
+    return bundle

@@ -1,0 +1,54 @@
+"""Shared fixtures: settings on a temporary data directory, over SQLite and PostgreSQL."""
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from service.ledger import Ledger
+from service.settings import Settings
+
+pytest_plugins = ["chain_fixtures"]
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+POSTGRES_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The reference data folder laid beside the project (fails loudly if absent)."""
+    assert SHARED_DATA.is_dir(), f"reference data missing: {SHARED_DATA}"
+    return SHARED_DATA
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a throwaway schema on the PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ledger.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_DSN, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(POSTGRES_DSN, autocommit=True) as connection:
+            connection.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def settings(tmp_path, database_url) -> Settings:
+    """Settings for one test: its own data directory, database and embedded chain."""
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, batch_size=16, batch_age=3600)
+
+
+@pytest.fixture
+def ledger(settings) -> Iterator[Ledger]:
+    """A ledger on the embedded chain, closed after the test."""
+    ledger = Ledger(settings)
+    yield ledger
+    ledger.close()

@@ -1,0 +1,27 @@
+"""Small builders shared by the ledger tests."""
+
+from service.ledger import Ledger
+from service.records import store_transactions
+
+
+def payment(n: int, *, amount: str = "10.00") -> dict:
+    """A minimal payment transaction with a unique id."""
+    return {
+        "id": f"urn:epcglobal:cbv:bt:0614141000031:PAY-{n}",
+        "kind": "payment",
+        "timestamp": "2026-01-05T10:00:00Z",
+        "seller": "processor",
+        "buyer": "retailer",
+        "currency": "EUR",
+        "lines": [],
+        "total": amount,
+        "location": "urn:epc:id:sgln:0614141.00004.0",
+        "references": [],
+    }
+
+
+def fill(ledger: Ledger, count: int, *, start: int = 0) -> list[int]:
+    """Store ``count`` payments and return their record ids."""
+    with ledger.session() as session:
+        stored = store_transactions(session, transactions=[payment(n) for n in range(start, start + count)], party="processor")
+        return [s.record.id for s in stored]

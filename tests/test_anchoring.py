@@ -1,0 +1,118 @@
+"""The anchoring state machine on the embedded chain: batching, confirmations, reorgs, outages."""
+
+import json
+
+from sqlmodel import select
+
+from ledger_helpers import fill
+from service.anchoring import anchor_pass, close_batches
+from service.chain import Chain
+from service.errors import ChainUnavailable
+from service.merkle import MerkleTree
+from service.models import Batch, BatchStatus, Record, RecordStatus
+
+
+def statuses(ledger, model):
+    with ledger.session() as session:
+        return [row.status for row in session.exec(select(model).order_by(model.id))]
+
+
+def test_batches_close_by_size_and_leave_the_remainder_pending(ledger):
+    fill(ledger, 40)  # batch_size is 16 in the test settings
+    with ledger.session() as session:
+        batches = close_batches(session, batch_size=16, batch_age=3600)
+        assert [b.leaf_count for b in batches] == [16, 16]
+        unbatched = session.exec(select(Record).where(Record.batch_id.is_(None))).all()
+        assert len(unbatched) == 8
+
+
+def test_batches_close_by_age(ledger):
+    fill(ledger, 3)
+    with ledger.session() as session:
+        assert close_batches(session, batch_size=16, batch_age=3600) == []
+        assert [b.leaf_count for b in close_batches(session, batch_size=16, batch_age=1e-9)] == [3]
+
+
+def test_batch_root_and_proofs_match_the_merkle_tree_of_its_records(ledger):
+    fill(ledger, 5)
+    with ledger.session() as session:
+        (batch,) = close_batches(session, batch_size=16, batch_age=3600, force=True)
+        records = session.exec(select(Record).order_by(Record.leaf_index)).all()
+    tree = MerkleTree.build([bytes.fromhex(r.content_hash[2:]) for r in records])
+    assert batch.root == "0x" + tree.root.hex()
+    assert [json.loads(r.proof) for r in records] == [["0x" + p.hex() for p in tree.proof(i)] for i in range(5)]
+
+
+def test_pending_to_submitted_to_anchored_after_confirmations(ledger):
+    ledger.settings.confirmations = 3
+    fill(ledger, 4)
+    report = ledger.anchor_once(force=True)
+    assert report.closed and report.submitted and not report.anchored
+    assert statuses(ledger, Batch) == [BatchStatus.SUBMITTED]
+    assert statuses(ledger, Record) == [RecordStatus.SUBMITTED] * 4
+    ledger.chain.mine(1)
+    assert not ledger.anchor_once().anchored, "two confirmations are not three"
+    ledger.chain.mine(1)
+    assert ledger.anchor_once().anchored
+    assert statuses(ledger, Record) == [RecordStatus.ANCHORED] * 4
+    with ledger.session() as session:
+        batch = session.exec(select(Batch)).one()
+        assert batch.anchored_at == ledger.chain.anchored_at(bytes.fromhex(batch.root[2:])) > 0
+        assert batch.gas_used and batch.tx_hash and batch.block_number and batch.contract == ledger.chain.address
+
+
+def test_a_reorged_root_is_detected_and_anchored_again(ledger):
+    fill(ledger, 2)
+    snapshot = ledger.chain.snapshot()
+    ledger.anchor_now()
+    assert statuses(ledger, Batch) == [BatchStatus.ANCHORED]
+    ledger.chain.revert(snapshot)  # the block holding our anchor is gone
+    report = ledger.anchor_once()
+    assert report.reorged and statuses(ledger, Record) == [RecordStatus.PENDING] * 2
+    ledger.anchor_now()
+    assert statuses(ledger, Batch) == [BatchStatus.ANCHORED]
+    with ledger.session() as session:
+        root = bytes.fromhex(session.exec(select(Batch)).one().root[2:])
+    assert ledger.chain.anchored_at(root) > 0
+
+
+def test_a_root_already_on_chain_is_adopted_not_sent_twice(ledger):
+    """The crash window: the transaction went out but its hash never reached the database."""
+    fill(ledger, 3)
+    with ledger.session() as session:
+        (batch,) = close_batches(session, batch_size=16, batch_age=3600, force=True)
+    root = bytes.fromhex(batch.root[2:])
+    sent = ledger.chain.send(ledger.chain.prepare_anchor(root=root, leaf_count=3))
+    ledger.anchor_now()
+    with ledger.session() as session:
+        batch = session.exec(select(Batch)).one()
+    assert batch.status == BatchStatus.ANCHORED and batch.tx_hash == "0x" + sent.hex()
+    assert len(ledger.chain.contract.events.Anchored.get_logs(from_block=0)) == 1
+
+
+class DownChain:
+    """A chain whose every call fails as if the node were unreachable."""
+
+    def __getattr__(self, name):
+        def fail(*args, **kwargs):
+            raise ChainUnavailable("connection refused")
+
+        return fail
+
+
+def test_a_chain_that_is_down_leaves_records_pending(ledger):
+    fill(ledger, 3)
+    with ledger.session() as session:
+        report = anchor_pass(session, DownChain(), batch_size=16, batch_age=3600, confirmations=1, force=True)
+    assert report.chain_down and report.errors
+    assert statuses(ledger, Batch) == [BatchStatus.PENDING]
+    assert statuses(ledger, Record) == [RecordStatus.PENDING] * 3
+    ledger.anchor_now()
+    assert statuses(ledger, Record) == [RecordStatus.ANCHORED] * 3
+
+
+def test_unreachable_rpc_node_raises_chain_unavailable(tmp_path):
+    import pytest
+
+    with pytest.raises(ChainUnavailable):
+        Chain.connect(url="http://127.0.0.1:9", state_dir=tmp_path, private_key=None).block_number()

@@ -1,0 +1,64 @@
+"""The command line, end to end: hash, anchor, demo with exported bundles, offline verify, deploy."""
+
+import json
+
+import pytest
+
+from service.cli import main
+
+
+def test_hash_prints_one_hash_id_per_event_in_document_order(shared_data, capsys):
+    vector = shared_data / "epcis" / "hash-vectors" / "ReferenceEventHashAlgorithm.jsonld"
+    assert main(["hash", str(vector)]) == 0
+    expected = vector.with_suffix(".hashes").read_text().split()
+    assert capsys.readouterr().out.split() == expected
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    monkeypatch.setenv("TRACEANCHOR_DATA_DIR", str(tmp_path / "data"))
+    for name in ("TRACEANCHOR_DATABASE_URL", "TRACEANCHOR_CHAIN_URL", "TRACEANCHOR_CONTRACT_ADDRESS", "TRACEANCHOR_PRIVATE_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_demo_on_the_embedded_chain_exports_valid_bundles(env, tmp_path, capsys):
+    assert main(["demo", "--export", str(tmp_path / "proofs")]) == 0
+    out = capsys.readouterr().out
+    assert "tampered" in out and "Demo passed" in out
+    bundles = sorted((tmp_path / "proofs").glob("*.json"))
+    assert len(bundles) == 10  # 8 events and 2 transactions
+    assert all(json.loads(path.read_text())["proof"] is not None for path in bundles)
+
+
+def test_anchor_command_anchors_pending_records(env, capsys):
+    from ledger_helpers import fill
+    from service.ledger import Ledger
+
+    ledger = Ledger()
+    fill(ledger, 3)
+    ledger.close()
+    assert main(["anchor"]) == 0
+    assert "anchored batch 1" in capsys.readouterr().out
+
+
+@pytest.mark.anvil
+def test_demo_on_anvil_then_verify_offline_and_catch_a_doctored_bundle(env, anvil_url, tmp_path, capsys):
+    env.setenv("TRACEANCHOR_CHAIN_URL", anvil_url)
+    assert main(["demo", "--export", str(tmp_path / "proofs")]) == 0
+    bundle_path = sorted((tmp_path / "proofs").glob("*.json"))[0]
+    capsys.readouterr()
+    assert main(["verify", str(bundle_path), "--rpc", anvil_url]) == 0
+    assert capsys.readouterr().out.strip().endswith("VALID")
+    bundle = json.loads(bundle_path.read_text())
+    bundle["record"]["eventTime"] = "2020-01-01T00:00:00Z"
+    bundle_path.write_text(json.dumps(bundle))
+    assert main(["verify", str(bundle_path), "--rpc", anvil_url]) == 1
+    assert capsys.readouterr().out.strip().endswith("INVALID")
+
+
+@pytest.mark.anvil
+def test_deploy_prints_a_contract_address(env, anvil_url, capsys):
+    assert main(["deploy", "--rpc", anvil_url]) == 0
+    address = capsys.readouterr().out.strip().splitlines()[-1]
+    assert address.startswith("0x") and len(address) == 42

@@ -1,0 +1,121 @@
+"""Verification against the chain and proof bundles checked with only a node."""
+
+import json
+
+import pytest
+from sqlalchemy import text
+
+from ledger_helpers import fill
+from service.bundle import check_bundle
+from service.demo_chain import supply_chain
+from service.errors import Conflict
+from service.models import Record
+from service.records import store_events
+from service.verification import VerificationStatus, proof_bundle, verify_record
+
+
+def verify(ledger, record_id):
+    with ledger.session() as session:
+        return verify_record(session, ledger.chain, session.get(Record, record_id))
+
+
+def bundle_of(ledger, record_id):
+    with ledger.session() as session:
+        return proof_bundle(session, ledger.chain, session.get(Record, record_id))
+
+
+def sql(ledger, statement, **params):
+    with ledger.engine.begin() as connection:
+        connection.execute(text(statement), params)
+
+
+@pytest.fixture
+def anchored(ledger):
+    """Anchored EPCIS events of the demo supply chain plus a few transactions; their record ids."""
+    ids = []
+    with ledger.session() as session:
+        for party, document in supply_chain(run=7)["documents"].items():
+            ids += [s.record.id for s in store_events(session, document=document, party=party)]
+    ids += fill(ledger, 3)
+    ledger.anchor_now()
+    return ids
+
+
+def test_every_anchored_record_verifies(ledger, anchored):
+    results = [verify(ledger, record_id) for record_id in anchored]
+    assert {r.status for r in results} == {VerificationStatus.VERIFIED}
+    assert all(r.anchored_at > 0 and r.tx_hash and r.root for r in results)
+
+
+def test_unbatched_record_is_pending(ledger):
+    (record_id,) = fill(ledger, 1)
+    assert verify(ledger, record_id).status == VerificationStatus.PENDING
+    with pytest.raises(Conflict):
+        bundle_of(ledger, record_id)
+
+
+def test_editing_the_body_with_sql_is_tampering(ledger, anchored):
+    victim = anchored[-1]
+    sql(ledger, "UPDATE record SET body = replace(body, '10.00', '99.00') WHERE id = :id", id=victim)
+    result = verify(ledger, victim)
+    assert result.status == VerificationStatus.TAMPERED
+    assert "no longer matches" in result.reason
+    assert verify(ledger, anchored[0]).status == VerificationStatus.VERIFIED
+
+
+def test_editing_body_and_hash_together_is_still_tampering(ledger, anchored):
+    """An attacker who also rewrites content_hash is caught by the Merkle proof."""
+    victim = anchored[0]
+    with ledger.session() as session:
+        record = session.get(Record, victim)
+        body = json.loads(record.body)
+        body["bizStep"] = "destroying"
+        record.body = json.dumps(body)
+        from service.verification import recompute_content_hash
+
+        record.content_hash = "0x" + recompute_content_hash(record).hex()
+        session.add(record)
+    result = verify(ledger, victim)
+    assert result.status == VerificationStatus.TAMPERED and "proof" in result.reason
+
+
+def test_unparsable_body_is_tampering_not_an_error(ledger, anchored):
+    sql(ledger, "UPDATE record SET body = '{not json' WHERE id = :id", id=anchored[1])
+    assert verify(ledger, anchored[1]).status == VerificationStatus.TAMPERED
+
+
+def test_a_root_missing_from_the_chain_is_not_on_chain(ledger):
+    (record_id,) = fill(ledger, 1)
+    snapshot = ledger.chain.snapshot()
+    ledger.anchor_now()
+    ledger.chain.revert(snapshot)
+    result = verify(ledger, record_id)
+    assert result.status == VerificationStatus.NOT_ON_CHAIN
+
+
+def test_proof_bundle_has_the_documented_fields_and_checks_with_the_node(ledger, anchored):
+    bundle = bundle_of(ledger, anchored[0])
+    for name in ("record", "content_hash", "leaf", "proof", "root", "chain_id", "contract", "tx_hash", "block_number"):
+        assert name in bundle
+    assert bundle["event_hash_id"].startswith("ni:///sha-256;")
+    assert bundle["content_hash"] == "0x" + bundle["event_hash_id"].split(";")[1][:64]
+    result = check_bundle(bundle, w3=ledger.chain.w3)
+    assert result.valid, result.checks
+
+
+@pytest.mark.parametrize(
+    "field, change",
+    [
+        ("record", lambda b: b["record"].__setitem__("bizStep", "destroying")),
+        ("proof", lambda b: b["proof"].__setitem__(0, "0x" + "11" * 32)),
+        ("root", lambda b: b.__setitem__("root", "0x" + "22" * 32)),
+        ("leaf", lambda b: b.__setitem__("leaf", "0x" + "33" * 32)),
+        ("chain_id", lambda b: b.__setitem__("chain_id", 1)),
+        ("tx_hash", lambda b: b.__setitem__("tx_hash", "0x" + "44" * 32)),
+    ],
+)
+def test_a_doctored_bundle_is_invalid(ledger, anchored, field, change):
+    bundle = bundle_of(ledger, anchored[2])
+    change(bundle)
+    result = check_bundle(bundle, w3=ledger.chain.w3)
+    assert not result.valid
