@@ -64,9 +64,8 @@ def verify_record(session: Session, chain: Chain, record: Record, *, roots: Root
     evidence = {"content_hash": recomputed, "root": batch.root, "tx_hash": batch.tx_hash, "block_number": batch.block_number}
     if recomputed != record.content_hash:
         return Verification(record.id, VerificationStatus.TAMPERED, "stored record no longer matches the hash it was anchored with", **evidence)
-    proof = [bytes.fromhex(node[2:]) for node in json.loads(record.proof or "[]")]
     leaf = leaf_hash(bytes.fromhex(recomputed[2:]))
-    if not verify_proof(root=bytes.fromhex(batch.root[2:]), leaf=leaf, proof=proof):
+    if not _proof_holds(root=batch.root, leaf=leaf, proof=record.proof):
         return Verification(record.id, VerificationStatus.TAMPERED, "Merkle proof does not lead to the batch root", **evidence)
     if batch.status != BatchStatus.ANCHORED:
         return Verification(record.id, VerificationStatus.PENDING, f"batch {batch.id} is {batch.status}", **evidence)
@@ -81,6 +80,15 @@ def verify_record(session: Session, chain: Chain, record: Record, *, roots: Root
         anchored_at=roots[batch.root],
         **evidence,
     )
+
+
+def _proof_holds(*, root: str, leaf: bytes, proof: str | None) -> bool:
+    """Whether the stored proof (JSON, possibly edited by hand) leads from ``leaf`` to ``root``."""
+    try:
+        nodes = [bytes.fromhex(node.removeprefix("0x")) for node in json.loads(proof or "[]")]
+        return verify_proof(root=bytes.fromhex(root.removeprefix("0x")), leaf=leaf, proof=nodes)
+    except (ValueError, TypeError, AttributeError):
+        return False
 
 
 def recompute_content_hash(record: Record) -> bytes:

@@ -52,3 +52,12 @@ def ledger(settings) -> Iterator[Ledger]:
     ledger = Ledger(settings)
     yield ledger
     ledger.close()
+
+
+@pytest.fixture(params=["embedded", pytest.param("anvil", marks=pytest.mark.anvil)])
+def any_chain_ledger(request, tmp_path) -> Iterator[Ledger]:
+    """A ledger on SQLite and either chain: the embedded one, or a real anvil node (new contract)."""
+    chain_url = request.getfixturevalue("anvil_url") if request.param == "anvil" else None
+    ledger = Ledger(Settings(data_dir=tmp_path / "data", chain_url=chain_url, batch_size=16, batch_age=3600))
+    yield ledger
+    ledger.close()

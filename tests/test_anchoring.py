@@ -43,7 +43,8 @@ def test_batch_root_and_proofs_match_the_merkle_tree_of_its_records(ledger):
     assert [json.loads(r.proof) for r in records] == [["0x" + p.hex() for p in tree.proof(i)] for i in range(5)]
 
 
-def test_pending_to_submitted_to_anchored_after_confirmations(ledger):
+def test_pending_to_submitted_to_anchored_after_confirmations(any_chain_ledger):
+    ledger = any_chain_ledger
     ledger.settings.confirmations = 3
     fill(ledger, 4)
     report = ledger.anchor_once(force=True)
@@ -61,7 +62,8 @@ def test_pending_to_submitted_to_anchored_after_confirmations(ledger):
         assert batch.gas_used and batch.tx_hash and batch.block_number and batch.contract == ledger.chain.address
 
 
-def test_a_reorged_root_is_detected_and_anchored_again(ledger):
+def test_a_reorged_root_is_detected_and_anchored_again(any_chain_ledger):
+    ledger = any_chain_ledger
     fill(ledger, 2)
     snapshot = ledger.chain.snapshot()
     ledger.anchor_now()
@@ -76,8 +78,9 @@ def test_a_reorged_root_is_detected_and_anchored_again(ledger):
     assert ledger.chain.anchored_at(root) > 0
 
 
-def test_a_root_already_on_chain_is_adopted_not_sent_twice(ledger):
+def test_a_root_already_on_chain_is_adopted_not_sent_twice(any_chain_ledger):
     """The crash window: the transaction went out but its hash never reached the database."""
+    ledger = any_chain_ledger
     fill(ledger, 3)
     with ledger.session() as session:
         (batch,) = close_batches(session, batch_size=16, batch_age=3600, force=True)
@@ -88,6 +91,19 @@ def test_a_root_already_on_chain_is_adopted_not_sent_twice(ledger):
         batch = session.exec(select(Batch)).one()
     assert batch.status == BatchStatus.ANCHORED and batch.tx_hash == "0x" + sent.hex()
     assert len(ledger.chain.contract.events.Anchored.get_logs(from_block=0)) == 1
+
+
+def test_a_failing_transaction_is_retried_with_backoff(ledger):
+    fill(ledger, 2)
+    ledger.chain.revoke_anchorer(ledger.chain.sender)
+    report = ledger.anchor_once(force=True)
+    assert report.errors and "AccessControlUnauthorizedAccount" in report.errors[0]
+    with ledger.session() as session:
+        batch = session.exec(select(Batch)).one()
+        assert batch.status == BatchStatus.PENDING and batch.attempts == 1 and batch.retry_after is not None
+    ledger.chain.grant_anchorer(ledger.chain.sender)
+    assert not ledger.anchor_once().submitted, "the retry waits for its backoff"
+    assert ledger.anchor_once(force=True).anchored
 
 
 class DownChain:

@@ -2,7 +2,7 @@
 
 Reference hashes here use pycryptodome's keccak, a different implementation from
 the one under test, and a deliberately naive transcription of the library's
-``makeMerkleTree``/``getProof`` as the oracle for the optimised code.  The real
+``prepare``/``makeMerkleTree`` as the oracle for the optimised code.  The real
 oracle is the library itself, run once through node for a few hundred inputs.
 """
 
@@ -196,6 +196,14 @@ def test_leaf_layout_orders_like_unsigned_256_bit_numbers() -> None:
 # --- properties -----------------------------------------------------------------
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 2**256 - 1).map(lambda number: number.to_bytes(32, "big")), min_size=1, max_size=50))
+def test_leaf_layout_is_stable_numeric_sort(leaves: list[bytes]) -> None:
+    """Integers shrink to 0, powers of two and repeats: leading/trailing zeros and ties."""
+    order, _ = _leaf_layout(leaves)
+    assert order == sorted(range(len(leaves)), key=lambda i: int.from_bytes(leaves[i], "big"))
+
+
 @settings(max_examples=60, deadline=None)
 @given(content_hash_lists())
 def test_tree_matches_reference_and_every_proof_verifies(values: list[bytes]) -> None:
@@ -279,6 +287,10 @@ def run_interop_script(payload: dict) -> dict:
     return json.loads(completed.stdout)
 
 
+def claim(*, root: bytes, value: bytes, proof: list[bytes]) -> dict:
+    return {"root": to_hex(root), "value": to_hex(value), "proof": [to_hex(node) for node in proof]}
+
+
 @pytest.fixture(scope="module")
 def interop() -> tuple[list[list[bytes]], list[MerkleTree], list[bool], dict]:
     """Our trees, the expected verdict per claim, and the library's answers, from one node run."""
@@ -287,14 +299,14 @@ def interop() -> tuple[list[list[bytes]], list[MerkleTree], list[bool], dict]:
     claims, expected = [], []
     for values, tree in zip(batches, trees):
         for value, proof in zip(values, tree.proofs()):
-            claims.append({"root": to_hex(tree.root), "value": to_hex(value), "proof": [to_hex(p) for p in proof]})
+            claims.append(claim(root=tree.root, value=value, proof=proof))
             expected.append(True)
         value, proof = values[-1], tree.proof(len(values) - 1)
         tampered = [(flip_bit(tree.root, 9), value, proof), (tree.root, flip_bit(value, 9), proof)]
         if proof:
             tampered.append((tree.root, value, [flip_bit(proof[0], 9), *proof[1:]]))
         for root, bad_value, bad_proof in tampered:
-            claims.append({"root": to_hex(root), "value": to_hex(bad_value), "proof": [to_hex(p) for p in bad_proof]})
+            claims.append(claim(root=root, value=bad_value, proof=bad_proof))
             expected.append(False)
     answer = run_interop_script(
         {

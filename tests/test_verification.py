@@ -119,3 +119,9 @@ def test_a_doctored_bundle_is_invalid(ledger, anchored, field, change):
     change(bundle)
     result = check_bundle(bundle, w3=ledger.chain.w3)
     assert not result.valid
+
+
+def test_a_garbled_stored_proof_is_tampering_not_an_error(ledger, anchored):
+    sql(ledger, """UPDATE record SET proof = '["0x12", 7]' WHERE id = :id""", id=anchored[3])
+    result = verify(ledger, anchored[3])
+    assert result.status == VerificationStatus.TAMPERED and "proof" in result.reason
