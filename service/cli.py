@@ -4,9 +4,11 @@ import argparse
 import json
 import logging
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from service.errors import TraceAnchorError
+from service.models.api_key import Role
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,8 +45,25 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument("--rpc", required=True, help="JSON-RPC URL of the node to deploy on")
     deploy.set_defaults(run=_deploy)
 
+    serve = commands.add_parser("serve", help="run the HTTP API and the background anchoring loop")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=_serve)
+
+    keys = commands.add_parser("keys", help="manage API keys").add_subparsers(required=True, metavar="ACTION")
+    create = keys.add_parser("create", help="create a key; prints it once, as the last line")
+    create.add_argument("--role", required=True, choices=[role.value for role in Role])
+    create.add_argument("--party", required=True)
+    create.set_defaults(run=_keys_create)
+    revoke = keys.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("key_id", type=int)
+    revoke.set_defaults(run=_keys_revoke)
+    keys.add_parser("list", help="list keys (ids, roles, parties; never the keys)").set_defaults(run=_keys_list)
+
     demo = commands.add_parser("demo", help="run the end-to-end supply-chain demo")
     demo.add_argument("--export", type=Path, help="write every exported proof bundle into this directory")
+    demo.add_argument("--url", help="run against a started `traceanchor serve` at this URL (default: in process)")
+    demo.add_argument("--admin-key", help="an admin API key of that server (with --url)")
     demo.set_defaults(run=_demo)
     return parser
 
@@ -100,10 +119,62 @@ def _deploy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service.api.app import create_app
+
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info" if args.verbose else "warning")
+    return 0
+
+
+def _keys_create(args: argparse.Namespace) -> int:
+    from service.keys import create_key
+
+    with _session() as session:
+        key, token = create_key(session, role=Role(args.role), party=args.party)
+        print(f"created key {key.id} for party {key.party!r} with role {key.role}; it is shown only once:")
+    print(token)
+    return 0
+
+
+def _keys_revoke(args: argparse.Namespace) -> int:
+    from service.keys import revoke_key
+
+    with _session() as session:
+        key = revoke_key(session, key_id=args.key_id)
+        print(f"revoked key {key.id} ({key.role}, {key.party})")
+    return 0
+
+
+def _keys_list(args: argparse.Namespace) -> int:
+    from service.keys import list_keys
+
+    with _session() as session:
+        for key in list_keys(session):
+            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+            print(f"{key.id:>5}  {key.role:<9} {key.party:<30} {state}")
+    return 0
+
+
+@contextmanager
+def _session():
+    """A committed session on the configured database, without touching the chain."""
+    from service.db import make_engine, session_scope
+    from service.settings import Settings
+
+    engine = make_engine(Settings())
+    try:
+        with session_scope(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
 def _demo(args: argparse.Namespace) -> int:
     from service.demo import run_demo
 
-    return run_demo(export_dir=args.export)
+    return run_demo(export_dir=args.export, url=args.url, admin_key=args.admin_key)
 
 
 if __name__ == "__main__":

@@ -1,96 +1,183 @@
-"""The end-to-end demo: record a supply chain, anchor it, verify it, prove it, catch tampering."""
+"""The end-to-end demo, through the HTTP API: a supply chain recorded, anchored, audited, proven, tampered.
+
+By default the API runs in this process on the configured ledger (embedded chain and SQLite unless
+``TRACEANCHOR_*`` says otherwise); with ``--url`` the demo talks to a started ``traceanchor serve``
+instead, given an admin key. Either way every step is an HTTP request with the key of the party
+doing it; only the tampering goes around the API, straight to the database, as an attacker would.
+"""
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 from sqlalchemy import text
-from sqlmodel import select
+from web3 import Web3
 
 from service.bundle import check_bundle
+from service.db import make_engine
 from service.demo_chain import PARTIES, supply_chain
-from service.ledger import Ledger
-from service.models import Batch, Record
-from service.records import store_events, store_transactions
-from service.verification import VerificationStatus, proof_bundle, verify_record
+from service.settings import Settings
+
+SUPPLIERS = ("farm", "processor", "distributor", "retailer")
+ANCHOR_TIMEOUT = 120.0
 
 
-def run_demo(*, export_dir: Path | None = None) -> int:
+def run_demo(*, export_dir: Path | None = None, url: str | None = None, admin_key: str | None = None) -> int:
     """Run every step, print what happens, return 0 only if every expectation held."""
-    ledger = Ledger()
+    settings = Settings()
+    with _client(settings, url=url, admin_key=admin_key) as (client, admin, w3):
+        return _Demo(client=client, admin=admin, w3=w3, settings=settings).run(export_dir=export_dir)
+
+
+@contextmanager
+def _client(settings: Settings, *, url: str | None, admin_key: str | None) -> Iterator[tuple[httpx.Client, dict, Web3]]:
+    """An HTTP client on a started server, or on the app served in process."""
+    if url is not None:
+        if admin_key is None:
+            raise SystemExit("--url needs --admin-key (create one with: traceanchor keys create --role admin --party ops)")
+        with httpx.Client(base_url=url, timeout=60) as client:
+            yield client, _bearer(admin_key), Web3(Web3.HTTPProvider(settings.chain_url)) if settings.chain_url else None
+        return
+    from fastapi.testclient import TestClient
+
+    from service.api.app import create_app
+    from service.keys import create_key
+    from service.ledger import Ledger
+    from service.models import Role
+
+    ledger = Ledger(settings)
     try:
-        return _run(ledger, export_dir=export_dir)
+        with ledger.session() as session:
+            _, token = create_key(session, role=Role.ADMIN, party="demo-operator")
+        ledger.settings.anchor_in_background = False  # the demo anchors when it wants to show it
+        with TestClient(create_app(ledger=ledger), base_url="http://traceanchor.local") as client:
+            yield client, _bearer(token), ledger.chain.w3
     finally:
         ledger.close()
 
 
-def _run(ledger: Ledger, *, export_dir: Path | None) -> int:
-    chain = ledger.chain
-    where = ledger.settings.chain_url or f"embedded chain in {ledger.settings.chain_state_path}"
-    _step(f"Chain {chain.chain_id} ({where}), TraceAnchor at {chain.address}")
-    data = supply_chain(run=time.time_ns() // 1000)
-
-    _step("1. Suppliers record their EPCIS events and transactions")
-    record_ids = []
-    with ledger.session() as session:
-        for party, document in data["documents"].items():
-            for stored in store_events(session, document=document, party=party):
-                record = stored.record
-                record_ids.append(record.id)
-                print(f"   {PARTIES[party]:<20} {record.record_type:<20} {record.business_id[:40]}...")
-        for party, transactions in data["transactions"].items():
-            for stored in store_transactions(session, transactions=transactions, party=party):
-                record_ids.append(stored.record.id)
-                print(f"   {PARTIES[party]:<20} {stored.record.record_type:<20} {stored.record.business_id}")
-
-    _step("2. Anchor: pending records become a Merkle batch whose root goes on chain")
-    ledger.anchor_now()
-    with ledger.session() as session:
-        batch_ids = {session.get(Record, record_id).batch_id for record_id in record_ids}
-        for batch in session.exec(select(Batch).where(Batch.id.in_(batch_ids))):
-            print(f"   batch {batch.id}: {batch.leaf_count} records, root {batch.root}")
-            print(f"   tx {batch.tx_hash} in block {batch.block_number}, {batch.gas_used} gas, {batch.status}")
-
-    _step("3. An auditor verifies every record against the chain")
-    ok = _verify_all(ledger, record_ids, expect=VerificationStatus.VERIFIED)
-
-    _step("4. Export a proof bundle and check it with nothing but an Ethereum node")
-    with ledger.session() as session:
-        bundles = [proof_bundle(session, chain, session.get(Record, record_id)) for record_id in record_ids]
-    if export_dir is not None:
-        export_dir.mkdir(parents=True, exist_ok=True)
-        for record_id, bundle in zip(record_ids, bundles, strict=True):
-            (export_dir / f"record-{record_id}.json").write_text(json.dumps(bundle, indent=2) + "\n")
-        print(f"   wrote {len(bundles)} bundles to {export_dir}")
-    check = check_bundle(bundles[0], w3=chain.w3)
-    for name, passed, detail in check.checks:
-        print(f"   {'ok  ' if passed else 'FAIL'} {name}: {detail}")
-    ok &= check.valid
-    if ledger.settings.chain_url:
-        print(f"   the same from a shell: traceanchor verify BUNDLE.json --rpc {ledger.settings.chain_url}")
-
-    _step("5. Someone edits a stored record directly in the database")
-    victim = record_ids[-1]
-    with ledger.engine.begin() as connection:
-        connection.execute(text("UPDATE record SET body = replace(body, '\"14.00\"', '\"1400.00\"') WHERE id = :id"), {"id": victim})
-    print(f"   UPDATE record SET body = ... '14.00' -> '1400.00' WHERE id = {victim}")
-    ok &= _verify_all(ledger, [victim], expect=VerificationStatus.TAMPERED)
-    ok &= _verify_all(ledger, record_ids[:-1], expect=VerificationStatus.VERIFIED, quiet=True)
-    print("\nDemo " + ("passed: every expectation held." if ok else "FAILED: see above."))
-    return 0 if ok else 1
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
-def _verify_all(ledger: Ledger, record_ids: list[int], *, expect: VerificationStatus, quiet: bool = False) -> bool:
-    ok = True
-    with ledger.session() as session:
-        for record_id in record_ids:
-            result = verify_record(session, ledger.chain, session.get(Record, record_id))
-            ok &= result.status == expect
-            if not quiet or result.status != expect:
-                print(f"   record {record_id:>4}: {result.status:<12} {result.reason}")
-    if quiet and ok:
-        print(f"   the other {len(record_ids)} records still verify")
-    return ok
+class _Demo:
+    def __init__(self, *, client: httpx.Client, admin: dict, w3: Web3 | None, settings: Settings) -> None:
+        self.client, self.admin, self.w3, self.settings = client, admin, w3, settings
+        self.ok = True
+
+    def call(self, method: str, path: str, *, who: dict, expect: int | tuple = (200, 201), **kwargs) -> dict:
+        response = self.client.request(method, path, headers=who, **kwargs)
+        expected = (expect,) if isinstance(expect, int) else expect
+        if response.status_code not in expected:
+            raise SystemExit(f"{method} {path}: HTTP {response.status_code}: {response.text}")
+        return response.json()
+
+    def check(self, condition: bool, message: str) -> None:
+        self.ok &= condition
+        if not condition:
+            print(f"   UNEXPECTED: {message}")
+
+    def run(self, *, export_dir: Path | None) -> int:
+        health = self.client.get("/v1/health").json()
+        chain = health["chain"]
+        print(f"traceanchor at {self.client.base_url}: database {health['database']['detail']}, "
+              f"chain {chain.get('chain_id')} ({chain['detail']}), TraceAnchor at {chain.get('contract')}")
+        data = supply_chain(run=time.time_ns() // 1000)
+
+        _step("1. The admin gives every party its own API key")
+        keys = {}
+        for party in (*SUPPLIERS, "auditor"):
+            role = "auditor" if party == "auditor" else "supplier"
+            created = self.call("POST", "/v1/keys", who=self.admin, json={"role": role, "party": party})
+            keys[party] = _bearer(created["key"])
+            print(f"   key {created['id']:>3}: {party:<12} role {role}")
+
+        _step("2. Suppliers submit their EPCIS events and transactions over HTTP")
+        events = []
+        for party in SUPPLIERS:
+            captured = self.call("POST", "/v1/events", who=keys[party], json=data["documents"][party])["events"]
+            events += captured
+            for event in captured:
+                print(f"   {PARTIES[party]:<20} event {event['id']:>4}  {event['event_hash_id'][:48]}...  {event['status']}")
+        transactions = self.call("POST", "/v1/transactions", who=keys["processor"], json=data["transactions"]["processor"])["transactions"]
+        for transaction in transactions:
+            print(f"   {PARTIES['processor']:<20} {transaction['kind']:<7} {transaction['id']}")
+
+        _step("3. The records are batched into a Merkle tree whose root is anchored on chain")
+        self._anchor_all()
+        for anchor in self.call("GET", "/v1/anchors", who=keys["auditor"], params={"perPage": 3})["anchors"][:1]:
+            print(f"   batch {anchor['id']}: {anchor['leaf_count']} records, root {anchor['root']}")
+            print(f"   tx {anchor['tx_hash']}, block {anchor['block_number']}, {anchor['gas_used']} gas, {anchor['status']}")
+
+        _step("4. An auditor follows the bottle of juice back to the orchard")
+        self._show_trail(keys["auditor"], data["bottle"], expect="verified")
+
+        _step("5. Proof bundles, checked with nothing but an Ethereum node")
+        bundles = {f"event-{e['id']}": self.call("GET", f"/v1/events/{e['id']}/proof", who=keys["auditor"]) for e in events}
+        bundles |= {f"transaction-{t['record_id']}": self.call("GET", f"/v1/transactions/{t['id']}/proof", who=keys["auditor"]) for t in transactions}
+        if export_dir is not None:
+            export_dir.mkdir(parents=True, exist_ok=True)
+            for name, bundle in bundles.items():
+                (export_dir / f"{name}.json").write_text(json.dumps(bundle, indent=2) + "\n")
+            print(f"   wrote {len(bundles)} bundles to {export_dir}")
+        self._check_offline(next(iter(bundles.values())))
+
+        _step("6. Someone edits the invoice directly in the database")
+        invoice = transactions[-1]
+        with make_engine(self.settings).begin() as connection:
+            connection.execute(text("UPDATE record SET body = replace(body, '\"14.00\"', '\"1400.00\"') WHERE id = :id"), {"id": invoice["record_id"]})
+        print(f"   UPDATE record SET body = ... total 14.00 -> 1400.00 WHERE id = {invoice['record_id']}")
+        result = self.call("GET", f"/v1/transactions/{invoice['id']}/verification", who=keys["auditor"])
+        print(f"   invoice {invoice['id']}: {result['status']}: {result['reason']}")
+        self.check(result["status"] == "tampered", "the edited invoice should be tampered")
+        statuses = {self.call("GET", f"/v1/events/{e['id']}/verification", who=keys["auditor"])["status"] for e in events}
+        print(f"   the {len(events)} events still verify: {statuses == {'verified'}}")
+        self.check(statuses == {"verified"}, "untouched events should still verify")
+
+        _step("7. Someone rewrites a farm event; the auditor's trail names it")
+        shipped = events[2]["id"]
+        with make_engine(self.settings).begin() as connection:
+            connection.execute(text("UPDATE record SET body = replace(body, 'in_transit', 'destroyed') WHERE id = :id"), {"id": shipped})
+        self._show_trail(keys["auditor"], data["bottle"], expect="tampered")
+        print("\nDemo " + ("passed: every expectation held." if self.ok else "FAILED: see above."))
+        return 0 if self.ok else 1
+
+    def _anchor_all(self) -> None:
+        deadline = time.monotonic() + ANCHOR_TIMEOUT
+        while time.monotonic() < deadline:
+            report = self.call("POST", "/v1/anchors", who=self.admin)
+            for error in report["errors"]:
+                print(f"   anchoring error: {error}")
+            if self.call("GET", "/v1/health", who={})["pending_records"] == 0 and not report["submitted"]:
+                anchors = self.call("GET", "/v1/anchors", who=self.admin, params={"perPage": 20})["anchors"]
+                if all(anchor["status"] == "anchored" for anchor in anchors):
+                    return
+            time.sleep(0.2)
+        self.check(False, f"records not anchored within {ANCHOR_TIMEOUT:.0f} s")
+
+    def _show_trail(self, auditor: dict, epc: str, *, expect: str) -> None:
+        trail = self.call("GET", f"/v1/provenance/{epc}", who=auditor)
+        print(f"   {trail['epc']}")
+        for event in trail["events"]:
+            step = (event["event"].get("bizStep") or "") if isinstance(event["event"], dict) else ""
+            print(f"   {event['event_time'][:16]}  {event['type']:<20} {step:<14} {PARTIES.get(event['party'], event['party']):<20} "
+                  f"{event['verification']['status']:<9} via {event['via']}")
+        print(f"   verdict: {trail['verdict']}" + "".join(f"\n   - {problem}" for problem in trail["problems"]))
+        self.check(trail["verdict"] == expect, f"the trail's verdict should be {expect}")
+
+    def _check_offline(self, bundle: dict) -> None:
+        if self.w3 is None:
+            print("   (the server's chain is embedded in it: set TRACEANCHOR_CHAIN_URL to check bundles from outside)")
+            return
+        result = check_bundle(bundle, w3=self.w3)
+        for name, passed, detail in result.checks:
+            print(f"   {'ok  ' if passed else 'FAIL'} {name}: {detail}")
+        self.check(result.valid, "the exported bundle should check on chain")
+        if self.settings.chain_url:
+            print(f"   the same from a shell: traceanchor verify BUNDLE.json --rpc {self.settings.chain_url}")
 
 
 def _step(title: str) -> None:

@@ -44,3 +44,9 @@ class ChainUnavailable(ChainError):
     """The chain cannot be reached right now; the operation may be retried later."""
 
     status_code = 503
+
+
+class Forbidden(TraceAnchorError):
+    """The caller's role or party may not do this with this record."""
+
+    status_code = 403

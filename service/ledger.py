@@ -9,15 +9,15 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cached_property
 
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from service.anchoring import PassReport, anchor_pass
 from service.chain import Chain
 from service.db import make_engine, session_scope
-from service.errors import ChainUnavailable
+from service.errors import ChainError, ChainUnavailable
 from service.models import Batch, BatchStatus, Deployment
 from service.settings import Settings
 
@@ -32,18 +32,31 @@ class Ledger:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self.engine = make_engine(self.settings)
+        self._chain: Chain | None = None
+        self._chain_lock = threading.Lock()
 
-    @cached_property
+    @property
     def chain(self) -> Chain:
-        """The chain connection, attached to our contract (deployed on first use)."""
-        chain = Chain.connect(
-            url=self.settings.chain_url,
-            state_dir=self.settings.chain_state_path,
-            private_key=self.settings.private_key,
-        )
-        with self.session() as session:
-            _attach_contract(session, chain, configured=self.settings.contract_address)
-        return chain
+        """The chain connection, attached to our contract (deployed on first use).
+
+        Connected lazily and once, under a lock: API threads and the anchoring loop share it,
+        and a chain that is down at start-up must not stop the service from accepting records.
+        """
+        with self._chain_lock:
+            if self._chain is None:
+                chain = Chain.connect(
+                    url=self.settings.chain_url,
+                    state_dir=self.settings.chain_state_path,
+                    private_key=self.settings.private_key,
+                )
+                try:
+                    with self.session() as session:
+                        _attach_contract(session, chain, configured=self.settings.contract_address)
+                except BaseException:
+                    chain.close()
+                    raise
+                self._chain = chain
+            return self._chain
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -76,17 +89,25 @@ class Ledger:
         return reports
 
     def run_anchoring(self, stop: threading.Event) -> None:
-        """The background loop of ``traceanchor serve``: pass, sleep, back off while the chain is down."""
+        """The background loop of ``traceanchor serve``: pass, sleep, back off while the chain is down.
+
+        With several API workers on one PostgreSQL database, only the holder of an advisory
+        lock anchors; the others wait to take over if it goes away.
+        """
         delay = self.settings.anchor_interval
-        while not stop.is_set():
-            try:
-                report = self.anchor_once()
-                chain_down = report.chain_down
-            except ChainUnavailable as error:  # connecting itself failed
-                log.warning("chain unavailable: %s", error)
-                chain_down = True
-            delay = min(delay * 2, MAX_LOOP_BACKOFF) if chain_down else self.settings.anchor_interval
-            stop.wait(delay)
+        with anchoring_leadership(self.engine, stop) as leading:
+            while leading and not stop.is_set():
+                try:
+                    report = self.anchor_once()
+                    chain_down = report.chain_down
+                except ChainUnavailable as error:  # connecting itself failed
+                    log.warning("chain unavailable: %s", error)
+                    chain_down = True
+                except ChainError as error:
+                    log.error("anchoring pass failed: %s", error)
+                    chain_down = True
+                delay = min(delay * 2, MAX_LOOP_BACKOFF) if chain_down else self.settings.anchor_interval
+                stop.wait(delay)
 
     def unfinished_batches(self) -> int:
         """How many batches are not anchored yet."""
@@ -95,10 +116,35 @@ class Ledger:
 
     def close(self) -> None:
         """Release the chain (and its lock) and the connection pool."""
-        if "chain" in self.__dict__:
-            self.chain.close()
-            del self.__dict__["chain"]
+        with self._chain_lock:
+            if self._chain is not None:
+                self._chain.close()
+                self._chain = None
         self.engine.dispose()
+
+
+ANCHORING_LOCK_ID = 0x7472616365  # "trace": the PostgreSQL advisory lock of the anchoring loop
+
+
+@contextmanager
+def anchoring_leadership(engine, stop: threading.Event) -> Iterator[bool]:
+    """Yield True once this process may anchor (always on SQLite), False if stopped while waiting."""
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    with engine.connect() as connection:
+        while not stop.is_set():
+            if connection.execute(text("SELECT pg_try_advisory_lock(:id)"), {"id": ANCHORING_LOCK_ID}).scalar():
+                connection.commit()
+                try:
+                    yield True
+                finally:
+                    connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": ANCHORING_LOCK_ID})
+                    connection.commit()
+                return
+            connection.commit()
+            stop.wait(5.0)
+        yield False
 
 
 def _attach_contract(session: Session, chain: Chain, *, configured: str | None) -> None:

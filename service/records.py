@@ -9,11 +9,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import insert
 from sqlmodel import Session, select
 
-from service.errors import Conflict, InvalidRecord
+from service.errors import Conflict, InvalidRecord, NotFound
 from service.hashing import HashingError, content_hash, event_hash_id, events_of
-from service.models import Record, RecordKind
+from service.indexing import event_columns, event_terms, transaction_terms
+from service.models import Record, RecordKind, RecordTerm
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class _Candidate:
     body: str
     content_hash: str
     occurred_at: datetime | None
+    terms: set[tuple[str, str]]
+    columns: dict[str, str | None]
 
 
 def store_events(session: Session, *, document: dict, party: str | None) -> list[Stored]:
@@ -50,6 +54,8 @@ def store_events(session: Session, *, document: dict, party: str | None) -> list
                 body=canonical_text(event),
                 content_hash=_hex(content_hash(kind=RecordKind.EPCIS_EVENT, body=event)),
                 occurred_at=_parse_time(event.get("eventTime"), field=f"eventList[{index}].eventTime"),
+                terms=event_terms(event),
+                columns=event_columns(event),
             )
         )
     return _store(session, candidates=candidates, party=party)
@@ -65,6 +71,8 @@ def store_transactions(session: Session, *, transactions: Sequence[dict], party:
             body=canonical_text(transaction),
             content_hash=_hex(content_hash(kind=RecordKind.TRANSACTION, body=transaction)),
             occurred_at=_parse_time(transaction.get("timestamp"), field=f"[{index}].timestamp"),
+            terms=transaction_terms(transaction),
+            columns={},
         )
         for index, transaction in enumerate(transactions)
     ]
@@ -80,10 +88,10 @@ def _store(session: Session, *, candidates: Iterable[_Candidate], party: str | N
     candidates = list(candidates)
     existing = _existing(session, candidates)
     results: list[Stored] = []
-    fresh: dict[tuple[str, str], Record] = {}
+    fresh: dict[tuple[str, str], tuple[Record, set[tuple[str, str]]]] = {}
     for candidate in candidates:
         key = (candidate.kind, candidate.business_id)
-        found = existing.get(key) or fresh.get(key)
+        found = existing.get(key) or fresh.get(key, (None,))[0]
         if found is not None:
             if found.content_hash != candidate.content_hash:
                 raise Conflict(
@@ -100,11 +108,15 @@ def _store(session: Session, *, candidates: Iterable[_Candidate], party: str | N
             body=candidate.body,
             content_hash=candidate.content_hash,
             occurred_at=candidate.occurred_at,
+            **candidate.columns,
         )
-        fresh[key] = record
+        fresh[key] = (record, candidate.terms)
         results.append(Stored(record=record, created=True))
-    session.add_all(fresh.values())
+    session.add_all(record for record, _ in fresh.values())
     session.flush()
+    rows = [{"record_id": record.id, "name": name, "value": value} for record, terms in fresh.values() for name, value in terms]
+    if rows:
+        session.execute(insert(RecordTerm), rows)
     return results
 
 
@@ -130,3 +142,30 @@ def _parse_time(value: object, *, field: str) -> datetime | None:
 
 def _hex(digest: bytes) -> str:
     return "0x" + digest.hex()
+
+
+def find_record(
+    session: Session, *, kind: RecordKind, record_id: int | None = None, business_id: str | None = None, party: str | None
+) -> Record:
+    """A record by id or business id, if ``party`` may see it (None: any party); NotFound otherwise.
+
+    A record of another party is reported as missing, not forbidden, so ids leak nothing.
+    """
+    statement = select(Record).where(Record.kind == kind)
+    statement = statement.where(Record.id == record_id) if record_id is not None else statement.where(Record.business_id == business_id)
+    record = session.exec(statement).first()
+    if record is None or (party is not None and record.party != party):
+        raise NotFound(f"no {kind} {record_id if record_id is not None else business_id!r}", field="id")
+    return record
+
+
+def missing_references(session: Session, *, ids: Iterable[str]) -> set[str]:
+    """The ids among ``ids`` that name no stored record (transaction id or event hash ID)."""
+    wanted = set(ids)
+    found: set[str] = set()
+    chunk_size = 500
+    ordered = sorted(wanted)
+    for start in range(0, len(ordered), chunk_size):
+        chunk = ordered[start : start + chunk_size]
+        found.update(session.exec(select(Record.business_id).where(Record.business_id.in_(chunk))))
+    return wanted - found

@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     batch_size: int = Field(1024, ge=1, le=65536, description="Close a batch when this many records are pending.")
     batch_age: float = Field(30.0, gt=0, description="Seconds after which pending records are batched however few they are.")
     anchor_interval: float = Field(1.0, gt=0, description="Seconds between passes of the background anchoring loop.")
+    anchor_in_background: bool = Field(True, description="Run the anchoring loop inside the API process.")
+    max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024, description="Larger request bodies get 413.")
+    max_events: int = Field(10_000, ge=1, description="Most events in one EPCIS document (more: 413).")
+    max_transactions: int = Field(10_000, ge=1, description="Most transactions in one submission (more: 413).")
 
     @cached_property
     def resolved_database_url(self) -> str:

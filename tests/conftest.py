@@ -54,6 +54,22 @@ def ledger(settings) -> Iterator[Ledger]:
     ledger.close()
 
 
+@pytest.fixture
+def api(ledger) -> Iterator["Api"]:
+    """The HTTP API in process on the test ledger (no background loop: tests anchor explicitly)."""
+    from fastapi.testclient import TestClient
+
+    from api_helpers import STANDARD_KEYS, Api
+    from service.api.app import create_app
+
+    ledger.settings.anchor_in_background = False
+    with TestClient(create_app(ledger=ledger)) as client:
+        api = Api(client=client, ledger=ledger, headers={})
+        for who, role in STANDARD_KEYS.items():
+            api.key(who, role=role)
+        yield api
+
+
 @pytest.fixture(params=["embedded", pytest.param("anvil", marks=pytest.mark.anvil)])
 def any_chain_ledger(request, tmp_path) -> Iterator[Ledger]:
     """A ledger on SQLite and either chain: the embedded one, or a real anvil node (new contract)."""

@@ -1,7 +1,9 @@
 """SQLModel tables: one module per table."""
 
+from service.models.api_key import ApiKey, Role
 from service.models.batch import Batch, BatchStatus
 from service.models.deployment import Deployment
 from service.models.record import Record, RecordKind, RecordStatus
+from service.models.record_term import RecordTerm
 
-__all__ = ["Batch", "BatchStatus", "Deployment", "Record", "RecordKind", "RecordStatus"]
+__all__ = ["ApiKey", "Batch", "BatchStatus", "Deployment", "Record", "RecordKind", "RecordStatus", "RecordTerm", "Role"]

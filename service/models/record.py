@@ -37,6 +37,9 @@ class Record(SQLModel, table=True):
         UniqueConstraint("kind", "business_id", name="uq_record_kind_business_id"),
         Index("ix_record_pending", "status", "batch_id", "id"),
         Index("ix_record_batch_leaf", "batch_id", "leaf_index"),
+        Index("ix_record_kind_time", "kind", "occurred_at", "id"),
+        # a supplier's own records in time order: every supplier-scoped query walks this (bench/query.py)
+        Index("ix_record_party_time", "party", "occurred_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -47,6 +50,10 @@ class Record(SQLModel, table=True):
     body: str = Field(sa_column=Column(Text, nullable=False))
     content_hash: str = Field(index=True, description="0x-prefixed hex of the 32-byte content hash.")
     occurred_at: datetime | None = Field(default=None, index=True, description="eventTime or transaction timestamp.")
+    biz_step: str | None = Field(default=None, index=True, description="CBV 2.0 URI of the event's bizStep.")
+    disposition: str | None = Field(default=None, index=True, description="CBV 2.0 URI of the disposition.")
+    biz_location: str | None = Field(default=None, index=True, description="Canonical id of the bizLocation.")
+    read_point: str | None = Field(default=None, index=True, description="Canonical id of the readPoint.")
     status: RecordStatus = Field(default=RecordStatus.PENDING)
     batch_id: int | None = Field(default=None, foreign_key="batch.id")
     leaf_index: int | None = None

@@ -1,0 +1,1 @@
+"""The FastAPI service: thin routers over the ledger library, one per resource."""

@@ -1,0 +1,57 @@
+"""The application factory: routers under /v1, the error handler, the body limit, the anchoring loop."""
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from service.api import errors
+from service.api.limits import BodySizeLimit
+from service.api.routers import anchors, events, health, keys, provenance, transactions
+from service.errors import TraceAnchorError
+from service.ledger import Ledger
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None) -> FastAPI:
+    """Build the app; it opens (or uses) a ledger for its lifetime and anchors in the background."""
+    settings = ledger.settings if ledger is not None else settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.ledger = ledger or Ledger(settings)
+        stop = threading.Event()
+        worker = None
+        try:
+            app.state.ledger.chain  # connect (and deploy) now, so the first request does not wait
+        except TraceAnchorError as error:
+            log.warning("chain not available at start-up (records are accepted and anchored later): %s", error)
+        if settings.anchor_in_background:
+            worker = threading.Thread(target=app.state.ledger.run_anchoring, args=(stop,), name="anchoring", daemon=True)
+            worker.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker is not None:
+                worker.join(timeout=30)
+            if ledger is None:
+                app.state.ledger.close()
+
+    app = FastAPI(
+        title="traceanchor",
+        version="0.1.0",
+        summary="Blockchain-anchored supply-chain traceability: EPCIS 2.0 events and transactions, verified on Ethereum.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    errors.install(app)
+    v1 = APIRouter(prefix="/v1")
+    for module in (health, events, transactions, provenance, anchors, keys):
+        v1.include_router(module.router)
+    app.include_router(v1)
+    return app

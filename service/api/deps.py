@@ -1,0 +1,106 @@
+"""Dependencies of the routers, as ``Annotated`` aliases: the ledger, a session, the chain, the caller.
+
+The role matrix lives here, next to the aliases that enforce it:
+
+| alias          | roles                                 | used for                                   |
+|----------------|---------------------------------------|--------------------------------------------|
+| ``Supplier``   | supplier                              | submitting events and transactions         |
+| ``Reader``     | supplier (own records), auditor       | reading records, proof bundles             |
+| ``Verifier``   | supplier (own), auditor, retailer, lender | verification results                   |
+| ``Auditor``    | auditor                               | provenance trails                          |
+| ``Operator``   | auditor, admin                        | listing anchors                            |
+| ``Admin``      | admin                                 | anchoring now, managing keys               |
+"""
+
+import json
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+
+from service.chain import Chain
+from service.errors import InvalidRecord
+from service.keys import authenticate
+from service.ledger import Ledger
+from service.models import ApiKey, Role
+
+
+def get_ledger(request: Request) -> Ledger:
+    """The process's ledger, opened by the app's lifespan."""
+    return request.app.state.ledger
+
+
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+
+
+def get_session(ledger: LedgerDep) -> Iterator[Session]:
+    """One database session per request (writers commit explicitly before answering)."""
+    with ledger.session() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_chain(ledger: LedgerDep) -> Chain:
+    """The chain connection; ChainUnavailable (503) if it cannot be reached."""
+    return ledger.chain
+
+
+ChainDep = Annotated[Chain, Depends(get_chain)]
+
+_bearer = HTTPBearer(auto_error=False, description="An API key from `traceanchor keys create`.")
+
+
+def get_caller(
+    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> ApiKey:
+    """The API key presenting itself; 401 if absent, unknown or revoked."""
+    key = authenticate(session, token=credentials.credentials) if credentials else None
+    if key is None:
+        raise HTTPException(
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            detail="a valid API key is required (Authorization: Bearer <key>)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return key
+
+
+class _Allow:
+    """Dependency admitting only the given roles (403 otherwise)."""
+
+    def __init__(self, *roles: Role) -> None:
+        self.roles = frozenset(roles)
+
+    def __call__(self, caller: Annotated[ApiKey, Depends(get_caller)]) -> ApiKey:
+        if caller.role not in self.roles:
+            allowed = ", ".join(sorted(self.roles))
+            raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail=f"role {caller.role} may not do this (needs: {allowed})")
+        return caller
+
+
+Supplier = Annotated[ApiKey, Depends(_Allow(Role.SUPPLIER))]
+Reader = Annotated[ApiKey, Depends(_Allow(Role.SUPPLIER, Role.AUDITOR))]
+Verifier = Annotated[ApiKey, Depends(_Allow(Role.SUPPLIER, Role.AUDITOR, Role.RETAILER, Role.LENDER))]
+Auditor = Annotated[ApiKey, Depends(_Allow(Role.AUDITOR))]
+Operator = Annotated[ApiKey, Depends(_Allow(Role.AUDITOR, Role.ADMIN))]
+Admin = Annotated[ApiKey, Depends(_Allow(Role.ADMIN))]
+
+
+def visible_party(caller: ApiKey) -> str | None:
+    """Suppliers see only their own records; every other role that may read sees all."""
+    return caller.party if caller.role == Role.SUPPLIER else None
+
+
+async def read_json_body(request: Request) -> object:
+    """The request body parsed as JSON (JSON-LD included); 422 naming `body` when it is not JSON."""
+    raw = await request.body()
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InvalidRecord(f"request body is not valid JSON: {error}", field="body") from error
+
+
+JsonBody = Annotated[object, Depends(read_json_body)]

@@ -1,0 +1,74 @@
+"""One place that turns errors into JSON (domain errors, request validation, auth refusals) and
+documents them: every router declares its error statuses with :func:`error_responses`."""
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from service.api.schemas import ErrorOut
+from service.errors import TraceAnchorError
+
+_MEANING = {
+    401: "No valid API key was presented.",
+    403: "The key's role (or party) may not do this.",
+    404: "No such record, batch or key.",
+    409: "The request contradicts the stored state (e.g. a proof of a record not anchored yet).",
+    413: "The body, or the number of records in it, is over the limit.",
+    422: "A parameter or the body is invalid; `field` names the culprit, `errors` lists every problem.",
+    502: "The chain answered, but not as expected.",
+    503: "The chain cannot be reached right now; retry later.",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error statuses, all with the :class:`ErrorOut` body."""
+    return {code: {"model": ErrorOut, "description": _MEANING[code]} for code in codes}
+
+
+def error_body(*, error: str, detail: str, field: str | None = None, errors: list | None = None) -> dict:
+    """The JSON shape of every error response."""
+    body = {"error": error, "detail": detail, "field": field}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+async def domain_error(_request: Request, exc: TraceAnchorError) -> JSONResponse:
+    """Domain errors carry their own status code and the field at fault."""
+    return JSONResponse(
+        status_code=exc.status_code,
+        content=error_body(error=type(exc).__name__, detail=exc.message, field=exc.field, errors=getattr(exc, "errors", None)),
+    )
+
+
+async def request_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    """FastAPI's parameter errors, reworded so the first line names the parameter."""
+    errors = [
+        {"field": ".".join(str(part) for part in error["loc"][1:]) or str(error["loc"][0]), "message": error["msg"]}
+        for error in exc.errors()
+    ]
+    first = errors[0] if errors else {"field": None, "message": "invalid request"}
+    return JSONResponse(
+        status_code=422,
+        content=error_body(error="InvalidRequest", detail=f"{first['field']}: {first['message']}", field=first["field"], errors=errors),
+    )
+
+
+async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+    """Auth refusals (401, 403) and unknown routes (404, 405), in the same shape as every other error."""
+    return JSONResponse(
+        status_code=exc.status_code,
+        content=error_body(error=HTTPStatus(exc.status_code).phrase.replace(" ", ""), detail=str(exc.detail)),
+        headers=exc.headers,
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+    app.add_exception_handler(TraceAnchorError, domain_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, request_validation_error)

@@ -1,0 +1,76 @@
+"""EPCIS 2.0 capture and query, verification and proof bundles of events."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response, status
+
+from service.api.deps import ChainDep, JsonBody, LedgerDep, Reader, SessionDep, Supplier, Verifier, visible_party
+from service.api.errors import error_responses
+from service.api.schemas import CaptureResult, CapturedEvent, EventPage, ProofBundle, StoredEvent, VerificationOut
+from service.queries import parse_event_query, query_events
+from service.records import find_record, store_events
+from service.models import RecordKind
+from service.validation.epcis import validate_document
+from service.verification import proof_bundle, verify_record
+
+router = APIRouter(prefix="/events", tags=["events"], responses=error_responses(401, 403, 422))
+
+EPCIS_BODY = {
+    "required": True,
+    "content": {
+        media: {"schema": {"type": "object", "description": "An EPCISDocument, EPCISQueryDocument or a single event."}}
+        for media in ("application/json", "application/ld+json")
+    },
+}
+RecordId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The stored record's id.")]
+
+
+@router.post(
+    "",
+    response_model=CaptureResult,
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra={"requestBody": EPCIS_BODY},
+    responses={200: {"model": CaptureResult, "description": "Every event already existed."}, **error_responses(413)},
+)
+def capture(document: JsonBody, caller: Supplier, session: SessionDep, ledger: LedgerDep, response: Response) -> CaptureResult:
+    """Validate a whole document against the EPCIS 2.0 schema, then store every event or none."""
+    validate_document(document, max_events=ledger.settings.max_events)
+    stored = store_events(session, document=document, party=caller.party)
+    session.commit()
+    if not any(item.created for item in stored):
+        response.status_code = status.HTTP_200_OK
+    return CaptureResult(
+        events=[
+            CapturedEvent(id=s.record.id, event_hash_id=s.record.business_id, status=s.record.status, created=s.created)
+            for s in stored
+        ]
+    )
+
+
+@router.get("", response_model=EventPage)
+def list_events(request: Request, caller: Reader, session: SessionDep) -> EventPage:
+    """EPCIS query subset: EQ_bizStep, EQ_disposition, GE_eventTime, LT_eventTime, MATCH_epc,
+    MATCH_anyEPC, EQ_bizLocation, EQ_readPoint, EQ_bizTransaction_<type>, eventType, status,
+    orderBy=eventTime, orderDirection, perPage, nextPageToken."""
+    page = query_events(session, query=parse_event_query(request.query_params), party=visible_party(caller))
+    return EventPage(events=[StoredEvent.of(record) for record in page.items], nextPageToken=page.next_page_token)
+
+
+@router.get("/{id}", response_model=StoredEvent, responses=error_responses(404))
+def get_event(id: RecordId, caller: Reader, session: SessionDep) -> StoredEvent:
+    """One stored event."""
+    return StoredEvent.of(find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, party=visible_party(caller)))
+
+
+@router.get("/{id}/verification", response_model=VerificationOut, responses=error_responses(404, 502, 503))
+def verify_event(id: RecordId, caller: Verifier, session: SessionDep, chain: ChainDep) -> VerificationOut:
+    """Recompute the event's hash, check its proof and its root on chain."""
+    record = find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, party=visible_party(caller))
+    return VerificationOut(**verify_record(session, chain, record).as_dict())
+
+
+@router.get("/{id}/proof", response_model=ProofBundle, responses=error_responses(404, 409, 502, 503))
+def event_proof(id: RecordId, caller: Reader, session: SessionDep, chain: ChainDep) -> dict:
+    """The proof bundle that `traceanchor verify` checks with only an Ethereum node (409 until anchored)."""
+    record = find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, party=visible_party(caller))
+    return proof_bundle(session, chain, record)

@@ -1,0 +1,35 @@
+"""API keys, managed by admins (also possible with `traceanchor keys`)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
+
+from service.api.deps import Admin, SessionDep
+from service.api.errors import error_responses
+from service.api.schemas import KeyCreate, KeyCreated, KeyOut
+from service.keys import create_key, list_keys, revoke_key
+
+router = APIRouter(prefix="/keys", tags=["keys"], responses=error_responses(401, 403, 422))
+KeyId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+@router.post("", response_model=KeyCreated, status_code=status.HTTP_201_CREATED)
+def create(body: KeyCreate, caller: Admin, session: SessionDep) -> KeyCreated:
+    """A new key for a party and role; the token is in the response and nowhere else."""
+    key, token = create_key(session, role=body.role, party=body.party)
+    session.commit()
+    return KeyCreated(**KeyOut.of(key).model_dump(), key=token)
+
+
+@router.get("", response_model=list[KeyOut])
+def list_all(caller: Admin, session: SessionDep) -> list[KeyOut]:
+    """Every key (never the tokens)."""
+    return [KeyOut.of(key) for key in list_keys(session)]
+
+
+@router.delete("/{key_id}", response_model=KeyOut, responses=error_responses(404))
+def revoke(key_id: KeyId, caller: Admin, session: SessionDep) -> KeyOut:
+    """Revoke a key: it stops working at once."""
+    key = revoke_key(session, key_id=key_id)
+    session.commit()
+    return KeyOut.of(key)

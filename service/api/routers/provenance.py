@@ -1,0 +1,23 @@
+"""Provenance trails of items, for auditors."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from service.api.deps import Auditor, ChainDep, SessionDep
+from service.api.errors import error_responses
+from service.provenance import trail
+
+router = APIRouter(prefix="/provenance", tags=["provenance"], responses=error_responses(401, 403, 404, 422, 502, 503))
+
+
+@router.get("/{epc:path}", response_model=dict[str, Any])
+def provenance(
+    epc: Annotated[str, Path(min_length=1, max_length=512, description="EPC URN or GS1 Digital Link URI.")],
+    caller: Auditor,
+    session: SessionDep,
+    chain: ChainDep,
+    depth: Annotated[int, Query(ge=0, le=100, description="Hops through aggregations and transformations.")] = 10,
+) -> dict[str, Any]:
+    """Every event naming the item and, upstream, its containers and inputs, in time order, each verified."""
+    return trail(session, chain, epc=epc, depth=depth).as_dict()

@@ -1,0 +1,103 @@
+"""Commercial transactions: orders, sales, invoices and payments."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from service.api.deps import ChainDep, JsonBody, LedgerDep, Reader, SessionDep, Supplier, Verifier, visible_party
+from service.api.errors import error_responses
+from service.api.schemas import (
+    CapturedTransaction,
+    ProofBundle,
+    StoredTransaction,
+    TransactionPage,
+    TransactionSubmitResult,
+    VerificationOut,
+)
+from service.errors import Forbidden, InvalidRecord
+from service.models import RecordKind, RecordStatus
+from service.queries import query_transactions
+from service.records import find_record, missing_references, store_transactions
+from service.validation.transactions import references_of, validate_transactions
+from service.verification import proof_bundle, verify_record
+
+router = APIRouter(prefix="/transactions", tags=["transactions"], responses=error_responses(401, 403, 422))
+
+TRANSACTIONS_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": {"oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]}}},
+}
+TransactionId = Annotated[str, Path(min_length=1, max_length=512, description="The business identifier.")]
+
+
+@router.post(
+    "",
+    response_model=TransactionSubmitResult,
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra={"requestBody": TRANSACTIONS_BODY},
+    responses={200: {"model": TransactionSubmitResult, "description": "Every transaction already existed."}, **error_responses(409, 413)},
+)
+def submit(payload: JsonBody, caller: Supplier, session: SessionDep, ledger: LedgerDep, response: Response) -> TransactionSubmitResult:
+    """Validate meaning (totals, quantities, currency, references), then store all or nothing.
+
+    A supplier submits only transactions it is the seller or the buyer of.
+    """
+    transactions = validate_transactions(payload, max_items=ledger.settings.max_transactions)
+    for index, transaction in enumerate(transactions):
+        if caller.party not in transaction.parties:
+            raise Forbidden(f"[{index}]: party {caller.party!r} is neither the seller nor the buyer", field=f"[{index}].seller")
+    missing = missing_references(session, ids=references_of(transactions))
+    if missing:
+        raise InvalidRecord(f"references name no stored record: {', '.join(sorted(missing))}", field="references")
+    stored = store_transactions(session, transactions=[t.body for t in transactions], party=caller.party)
+    session.commit()
+    if not any(item.created for item in stored):
+        response.status_code = status.HTTP_200_OK
+    return TransactionSubmitResult(
+        transactions=[
+            CapturedTransaction(id=s.record.business_id, record_id=s.record.id, kind=s.record.record_type, status=s.record.status, created=s.created)
+            for s in stored
+        ]
+    )
+
+
+@router.get("", response_model=TransactionPage)
+def list_transactions(
+    caller: Reader,
+    session: SessionDep,
+    kind: Literal["order", "sale", "invoice", "payment"] | None = None,
+    sku: Annotated[str | None, Query(max_length=512)] = None,
+    party: Annotated[str | None, Query(max_length=200, description="Seller or buyer.")] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    status: RecordStatus | None = None,
+    perPage: Annotated[int, Query(ge=1, le=1000)] = 100,
+    nextPageToken: Annotated[str | None, Query(max_length=2048)] = None,
+) -> TransactionPage:
+    """Transactions filtered by kind, SKU, party, time range [since, until) and status, oldest first."""
+    page = query_transactions(
+        session, kind=kind, sku=sku, party_filter=party, since=since, until=until, status=status,
+        per_page=perPage, page_token=nextPageToken, party=visible_party(caller),
+    )
+    return TransactionPage(transactions=[StoredTransaction.of(r) for r in page.items], nextPageToken=page.next_page_token)
+
+
+@router.get("/{id}", response_model=StoredTransaction, responses=error_responses(404))
+def get_transaction(id: TransactionId, caller: Reader, session: SessionDep) -> StoredTransaction:
+    """One stored transaction by its business id."""
+    return StoredTransaction.of(find_record(session, kind=RecordKind.TRANSACTION, business_id=id, party=visible_party(caller)))
+
+
+@router.get("/{id}/verification", response_model=VerificationOut, responses=error_responses(404, 502, 503))
+def verify_transaction(id: TransactionId, caller: Verifier, session: SessionDep, chain: ChainDep) -> VerificationOut:
+    """Recompute the transaction's JCS hash, check its proof and its root on chain."""
+    record = find_record(session, kind=RecordKind.TRANSACTION, business_id=id, party=visible_party(caller))
+    return VerificationOut(**verify_record(session, chain, record).as_dict())
+
+
+@router.get("/{id}/proof", response_model=ProofBundle, responses=error_responses(404, 409, 502, 503))
+def transaction_proof(id: TransactionId, caller: Reader, session: SessionDep, chain: ChainDep) -> dict:
+    """The proof bundle of a transaction (409 until anchored)."""
+    record = find_record(session, kind=RecordKind.TRANSACTION, business_id=id, party=visible_party(caller))
+    return proof_bundle(session, chain, record)

@@ -1,0 +1,95 @@
+"""Normalised search terms of a record, computed once at submission.
+
+Identifiers are indexed in their canonical GS1 Digital Link form and CBV terms as CBV 2.0 URIs,
+the same normalisation the event hash uses, so a query for ``urn:epc:id:sgtin:0614141.107346.2017``
+finds an event that spelt it ``https://id.gs1.org/01/00614141073467/21/2017`` and vice versa.
+"""
+
+from enum import StrEnum
+
+from service.hashing.identifiers import canonical_identifier
+from service.hashing.vocabulary import BIZ_STEPS, BIZ_TRANSACTION_TYPES, DISPOSITIONS, web_vocabulary
+
+
+class TermName(StrEnum):
+    """Kinds of search terms."""
+
+    EPC = "epc"  # epcList and childEPCs: the items an event is about
+    PARENT = "parent"  # parentID of aggregation and association events
+    INPUT = "input"  # inputEPCList of transformation events
+    OUTPUT = "output"  # outputEPCList of transformation events
+    EPC_CLASS = "epc_class"  # epcClass of any quantity list
+    BIZ_TRANSACTION = "biz_transaction"  # "<type URI> <id>"; type "" when the event gives none
+    CITES = "cites"  # the id of any bizTransaction an event cites, whatever its type
+    SKU = "sku"
+    PARTY = "party"  # seller or buyer of a transaction
+    REFERENCE = "reference"  # ids a transaction references
+
+
+ANY_EPC = (TermName.EPC, TermName.PARENT, TermName.INPUT, TermName.OUTPUT)
+
+
+def identifier(value: str) -> str:
+    """The canonical form of an EPC, class or location id (unchanged when not a GS1 key)."""
+    return canonical_identifier(value) or value
+
+
+def vocabulary(value: str, terms: dict[str, str]) -> str:
+    """A CBV term as its CBV 2.0 URI, whether given short, as a URN or already as the URI."""
+    return terms.get(value) or web_vocabulary(value)
+
+
+def biz_transaction_term(kind: str | None, value: str) -> str:
+    """The stored value of a bizTransaction term: its type URI (or empty) and the id."""
+    return f"{vocabulary(kind, BIZ_TRANSACTION_TYPES) if kind else ''} {value}"
+
+
+def event_columns(event: dict) -> dict[str, str | None]:
+    """The single-valued search columns of an EPCIS event."""
+    return {
+        "biz_step": vocabulary(event["bizStep"], BIZ_STEPS) if isinstance(event.get("bizStep"), str) else None,
+        "disposition": vocabulary(event["disposition"], DISPOSITIONS) if isinstance(event.get("disposition"), str) else None,
+        "biz_location": _location(event.get("bizLocation")),
+        "read_point": _location(event.get("readPoint")),
+    }
+
+
+def event_terms(event: dict) -> set[tuple[str, str]]:
+    """Multi-valued search terms of an EPCIS event."""
+    terms: set[tuple[str, str]] = set()
+    for name, fields in (
+        (TermName.EPC, ("epcList", "childEPCs")),
+        (TermName.INPUT, ("inputEPCList",)),
+        (TermName.OUTPUT, ("outputEPCList",)),
+    ):
+        for field in fields:
+            terms.update((name, identifier(epc)) for epc in _strings(event.get(field)))
+    if isinstance(event.get("parentID"), str):
+        terms.add((TermName.PARENT, identifier(event["parentID"])))
+    for field in ("quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"):
+        for quantity in event.get(field) or []:
+            if isinstance(quantity, dict) and isinstance(quantity.get("epcClass"), str):
+                terms.add((TermName.EPC_CLASS, identifier(quantity["epcClass"])))
+    for transaction in event.get("bizTransactionList") or []:
+        if isinstance(transaction, dict) and isinstance(transaction.get("bizTransaction"), str):
+            terms.add((TermName.BIZ_TRANSACTION, biz_transaction_term(transaction.get("type"), transaction["bizTransaction"])))
+            terms.add((TermName.CITES, transaction["bizTransaction"]))
+    return terms
+
+
+def transaction_terms(transaction: dict) -> set[tuple[str, str]]:
+    """Search terms of a commercial transaction."""
+    terms = {(TermName.SKU, line["sku"]) for line in transaction.get("lines") or [] if isinstance(line.get("sku"), str)}
+    terms.update((TermName.PARTY, transaction[role]) for role in ("seller", "buyer") if isinstance(transaction.get(role), str))
+    terms.update((TermName.REFERENCE, ref) for ref in transaction.get("references") or [] if isinstance(ref, str))
+    return terms
+
+
+def _location(value: object) -> str | None:
+    if isinstance(value, dict) and isinstance(value.get("id"), str):
+        return identifier(value["id"])
+    return None
+
+
+def _strings(value: object) -> list[str]:
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []

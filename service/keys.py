@@ -1,0 +1,50 @@
+"""Creating, revoking and checking API keys.
+
+A key is 32 random bytes shown once (``ta_`` + base64url); only its SHA-256 is stored. A fast hash
+is enough here because the key has 256 bits of entropy: there is nothing to brute-force.
+"""
+
+import hashlib
+import secrets
+
+from sqlmodel import Session, select
+
+from service.errors import NotFound
+from service.models import ApiKey, Role
+from service.timeutil import utcnow
+
+PREFIX = "ta_"
+
+
+def create_key(session: Session, *, role: Role, party: str) -> tuple[ApiKey, str]:
+    """Store a new key; returns it and the secret token, which is not recoverable later."""
+    token = PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(key_hash=_digest(token), role=Role(role), party=party)
+    session.add(key)
+    session.flush()
+    return key, token
+
+
+def revoke_key(session: Session, *, key_id: int) -> ApiKey:
+    """Revoke a key for good; revoking twice is harmless."""
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound(f"no API key {key_id}", field="key_id")
+    key.revoked_at = key.revoked_at or utcnow()
+    session.add(key)
+    return key
+
+
+def authenticate(session: Session, *, token: str) -> ApiKey | None:
+    """The live key matching ``token``, or None."""
+    key = session.exec(select(ApiKey).where(ApiKey.key_hash == _digest(token))).first()
+    return key if key is not None and key.revoked_at is None else None
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    """Every key, newest first (hashes only)."""
+    return list(session.exec(select(ApiKey).order_by(ApiKey.id.desc())))
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,319 @@
+"""EPCIS-style event queries and transaction listings, keyset-paginated and visibility-scoped.
+
+Semantics follow the EPCIS 2.0 query interface for the subset we serve: a parameter's
+comma-separated values are alternatives (OR), different parameters must all hold (AND). Every
+value is normalised exactly as the stored columns and terms were (``service.indexing``), so a
+query may spell a bizStep short, as a URN or as the CBV URI, and an EPC as a URN or any GS1
+Digital Link: all find the same events.
+
+MATCH_epc / MATCH_anyEPC accept a trailing ``*`` in two forms that denote "every instance of this
+class": an EPC pure-identity pattern (``urn:epc:idpat:sgtin:0614141.107346.*``) and a Digital Link
+of a primary key followed by ``/*`` (``https://id.gs1.org/01/10614141073464/*``). Both are
+canonicalised to the class's Digital Link and matched as a prefix of the stored canonical ids, an
+index range scan. Any other ``*`` (partial serials, partial keys) is refused with 422: a partial
+value has no canonical form, so it could not be matched reliably against canonical ids.
+The range relies on byte-order comparison of ``record_term.value`` (SQLite's BINARY, PostgreSQL's
+C / C.UTF-8 collation), which is what canonical ASCII ids compare under anyway.
+
+Timestamps without an offset are taken as UTC.
+"""
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import and_, or_
+from sqlmodel import Session, select
+
+from service.errors import InvalidRecord
+from service.hashing.vocabulary import BIZ_STEPS, BIZ_TRANSACTION_TYPES, DISPOSITIONS
+from service.indexing import ANY_EPC, TermName, biz_transaction_term, identifier, vocabulary
+from service.models import Record, RecordKind, RecordStatus, RecordTerm
+from service.pagination import TOKEN_FIELD, Page, fingerprint, paginate
+
+DEFAULT_PER_PAGE = 100
+MAX_PER_PAGE = 1000
+EVENT_TYPES = ("ObjectEvent", "AggregationEvent", "TransactionEvent", "TransformationEvent", "AssociationEvent")
+BIZ_TRANSACTION_PREFIX = "EQ_bizTransaction_"
+_MAX_VALUES = 100  # alternatives per parameter: keeps IN lists (and query plans) small
+
+# Canonical Digital Link keys whose serial follows the key directly (no "/<AI>/" in between).
+_SERIAL_APPENDED = ("/8003/", "/253/", "/255/")
+
+
+class Direction(StrEnum):
+    """orderDirection."""
+
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+@dataclass(frozen=True)
+class TermMatch:
+    """Records having a term of one of ``names`` whose value is one of ``values`` or starts with one of ``prefixes``."""
+
+    names: tuple[str, ...]
+    values: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    """A parsed, normalised event query; empty tuples mean "no constraint"."""
+
+    event_types: tuple[str, ...] = ()
+    biz_steps: tuple[str, ...] = ()
+    dispositions: tuple[str, ...] = ()
+    biz_locations: tuple[str, ...] = ()
+    read_points: tuple[str, ...] = ()
+    statuses: tuple[RecordStatus, ...] = ()
+    since: datetime | None = None
+    before: datetime | None = None
+    terms: tuple[TermMatch, ...] = ()
+    order_by: str = "eventTime"
+    direction: Direction = Direction.ASC
+    per_page: int = DEFAULT_PER_PAGE
+    page_token: str | None = None
+
+    def fingerprint(self, *, party: str | None) -> bytes:
+        """What a page token is bound to: every filter and the caller, not the page size or position."""
+        filters = asdict(self)
+        del filters["per_page"], filters["page_token"]
+        return fingerprint("events", party, filters)
+
+
+def parse_event_query(params: Mapping[str, str]) -> EventQuery:
+    """Validate and normalise EPCIS query parameters; InvalidRecord (422) names the offending one."""
+    fields: dict = {}
+    terms: list[TermMatch] = []
+    for name, raw in params.items():
+        if name.startswith(BIZ_TRANSACTION_PREFIX) and len(name) > len(BIZ_TRANSACTION_PREFIX):
+            kind = vocabulary(name[len(BIZ_TRANSACTION_PREFIX):], BIZ_TRANSACTION_TYPES)
+            values = _values(name, raw)
+            terms.append(TermMatch((TermName.BIZ_TRANSACTION,), tuple(biz_transaction_term(kind, v) for v in values)))
+            continue
+        if name not in _PARAMETERS:
+            raise InvalidRecord(f"unknown query parameter {name!r}", field=name)
+        field, parse = _PARAMETERS[name]
+        if field is None:
+            terms.append(parse(name, raw))
+        else:
+            fields[field] = parse(name, raw)
+    return EventQuery(terms=tuple(sorted(terms, key=repr)), **fields)  # sorted: parameter order is no part of the query
+
+
+def query_events(session: Session, *, query: EventQuery, party: str | None) -> Page:
+    """One page of EPCIS events matching ``query``; ``party`` limits to that supplier's own (None: all)."""
+    statement = select(Record).where(Record.kind == RecordKind.EPCIS_EVENT)
+    for column, values in (
+        (Record.record_type, query.event_types),
+        (Record.biz_step, query.biz_steps),
+        (Record.disposition, query.dispositions),
+        (Record.biz_location, query.biz_locations),
+        (Record.read_point, query.read_points),
+        (Record.status, query.statuses),
+    ):
+        if values:
+            statement = statement.where(column.in_(values))
+    statement = _time_range(statement, since=query.since, before=query.before)
+    for match in query.terms:
+        statement = statement.where(Record.id.in_(_term_records(match)))
+    if party is not None:
+        statement = statement.where(Record.party == party)
+    return paginate(
+        session,
+        statement,
+        descending=query.direction == Direction.DESC,
+        per_page=query.per_page,
+        token=query.page_token,
+        query_fingerprint=query.fingerprint(party=party),
+    )
+
+
+def query_transactions(
+    session: Session,
+    *,
+    kind: str | None = None,
+    sku: str | None = None,
+    party_filter: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    status: RecordStatus | str | None = None,
+    per_page: int = DEFAULT_PER_PAGE,
+    page_token: str | None = None,
+    party: str | None,
+) -> Page:
+    """Transactions, oldest first, filtered by kind, SKU, seller-or-buyer, [since, until) and status.
+
+    ``party_filter`` is a filter (either side of the deal); ``party`` is visibility (the submitter).
+    """
+    _check_per_page(per_page)
+    since, until = (None if t is None else _utc(t) for t in (since, until))
+    status = _status("status", status) if status is not None else None
+    statement = select(Record).where(Record.kind == RecordKind.TRANSACTION)
+    if kind is not None:
+        statement = statement.where(Record.record_type == kind)
+    if status is not None:
+        statement = statement.where(Record.status == status)
+    for name, value in ((TermName.SKU, sku), (TermName.PARTY, party_filter)):
+        if value is not None:
+            statement = statement.where(Record.id.in_(_term_records(TermMatch((name,), (value,)))))
+    statement = _time_range(statement, since=since, before=until)
+    if party is not None:
+        statement = statement.where(Record.party == party)
+    filters = {"kind": kind, "sku": sku, "party": party_filter, "since": since, "until": until, "status": status}
+    return paginate(
+        session,
+        statement,
+        descending=False,
+        per_page=per_page,
+        token=page_token,
+        query_fingerprint=fingerprint("transactions", party, filters),
+    )
+
+
+def _term_records(match: TermMatch):
+    """Ids of records with a matching term: one index range per value or prefix on (name, value, record_id)."""
+    conditions = [RecordTerm.value.in_(match.values)] if match.values else []
+    conditions += [and_(RecordTerm.value >= prefix, RecordTerm.value < _successor(prefix)) for prefix in match.prefixes]
+    return select(RecordTerm.record_id).where(RecordTerm.name.in_(match.names), or_(*conditions))
+
+
+def _time_range(statement, *, since: datetime | None, before: datetime | None):
+    if since is not None:
+        statement = statement.where(Record.occurred_at >= since)
+    if before is not None:
+        statement = statement.where(Record.occurred_at < before)
+    return statement
+
+
+def _successor(prefix: str) -> str:
+    """The least string greater than every string starting with ``prefix`` (prefixes end in ASCII)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+# ---- parameter parsers ------------------------------------------------------------------------
+
+
+def _values(name: str, raw: str) -> list[str]:
+    values = [value.strip() for value in raw.split(",")]
+    if not raw.strip() or any(not value for value in values):
+        raise InvalidRecord(f"{name}: empty value", field=name)
+    if len(values) > _MAX_VALUES:
+        raise InvalidRecord(f"{name}: at most {_MAX_VALUES} values", field=name)
+    return list(dict.fromkeys(values))
+
+
+def _vocabulary_list(terms: dict[str, str]):
+    return lambda name, raw: tuple(vocabulary(value, terms) for value in _values(name, raw))
+
+
+def _identifier_list(name: str, raw: str) -> tuple[str, ...]:
+    return tuple(identifier(value) for value in _values(name, raw))
+
+
+def _epc_match(names: Iterable[str]):
+    def parse(name: str, raw: str) -> TermMatch:
+        values, prefixes = [], []
+        for value in _values(name, raw):
+            if "*" in value:
+                prefixes.append(_wildcard_prefix(name, value))
+            else:
+                values.append(identifier(value))
+        return TermMatch(tuple(names), tuple(values), tuple(prefixes))
+
+    return parse
+
+
+def _wildcard_prefix(name: str, pattern: str) -> str:
+    """The canonical-id prefix every instance matching ``pattern`` starts with (see module docstring)."""
+    if pattern.startswith("urn:epc:idpat:"):
+        key = identifier(pattern)
+    elif pattern.endswith("/*") and "*" not in pattern[:-1]:
+        key = identifier(pattern[:-2])
+    else:
+        key = pattern
+    if key == pattern or not key.startswith("https://") or "*" in key:
+        raise InvalidRecord(
+            f"{name}: unsupported wildcard {pattern!r}: use an EPC pattern URN (urn:epc:idpat:...) "
+            "or a Digital Link primary key followed by '/*'",
+            field=name,
+        )
+    return key if any(marker in key for marker in _SERIAL_APPENDED) else key + "/"
+
+
+def _event_types(name: str, raw: str) -> tuple[str, ...]:
+    values = _values(name, raw)
+    unknown = [value for value in values if value not in EVENT_TYPES]
+    if unknown:
+        raise InvalidRecord(f"{name}: unknown event type {unknown[0]!r} (one of {', '.join(EVENT_TYPES)})", field=name)
+    return tuple(values)
+
+
+def _status(name: str, raw: str) -> RecordStatus:
+    try:
+        return RecordStatus(raw)
+    except ValueError:
+        raise InvalidRecord(f"{name}: {raw!r} is not one of {', '.join(RecordStatus)}", field=name) from None
+
+
+def _statuses(name: str, raw: str) -> tuple[RecordStatus, ...]:
+    return tuple(_status(name, value) for value in _values(name, raw))
+
+
+def _timestamp(name: str, raw: str) -> datetime:
+    try:
+        return _utc(datetime.fromisoformat(raw.strip().replace("Z", "+00:00")))
+    except ValueError:
+        raise InvalidRecord(f"{name}: not an ISO 8601 timestamp: {raw!r}", field=name) from None
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _order_by(name: str, raw: str) -> str:
+    if raw != "eventTime":
+        raise InvalidRecord(f"{name}: only eventTime is supported", field=name)
+    return raw
+
+
+def _direction(name: str, raw: str) -> Direction:
+    try:
+        return Direction(raw.upper())
+    except ValueError:
+        raise InvalidRecord(f"{name}: ASC or DESC", field=name) from None
+
+
+def _per_page(name: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidRecord(f"{name}: not an integer: {raw!r}", field=name) from None
+    _check_per_page(value)
+    return value
+
+
+def _check_per_page(value: int) -> None:
+    if not 1 <= value <= MAX_PER_PAGE:
+        raise InvalidRecord(f"perPage: between 1 and {MAX_PER_PAGE}", field="perPage")
+
+
+_PARAMETERS: dict[str, tuple[str | None, Callable[[str, str], object]]] = {
+    # query parameter: (EventQuery field, or None for a term match; parser)
+    "eventType": ("event_types", _event_types),
+    "EQ_bizStep": ("biz_steps", _vocabulary_list(BIZ_STEPS)),
+    "EQ_disposition": ("dispositions", _vocabulary_list(DISPOSITIONS)),
+    "EQ_bizLocation": ("biz_locations", _identifier_list),
+    "EQ_readPoint": ("read_points", _identifier_list),
+    "status": ("statuses", _statuses),
+    "GE_eventTime": ("since", _timestamp),
+    "LT_eventTime": ("before", _timestamp),
+    "MATCH_epc": (None, _epc_match((TermName.EPC,))),
+    "MATCH_anyEPC": (None, _epc_match(ANY_EPC)),
+    "orderBy": ("order_by", _order_by),
+    "orderDirection": ("direction", _direction),
+    "perPage": ("per_page", _per_page),
+    TOKEN_FIELD: ("page_token", lambda name, raw: raw),
+}
