@@ -10,6 +10,9 @@ The role matrix lives here, next to the aliases that enforce it:
 | ``Auditor``    | auditor                               | provenance trails                          |
 | ``Operator``   | auditor, admin                        | listing anchors                            |
 | ``Admin``      | admin                                 | anchoring now, managing keys               |
+| ``RetailAnalyst`` | retailer, auditor, admin           | demand forecasts, basket rules             |
+| ``CreditAnalyst`` | lender, auditor, admin             | fraud scores and models                    |
+| ``Lender``     | lender                                | labelling transactions as fraud or not     |
 """
 
 import json
@@ -87,6 +90,9 @@ Verifier = Annotated[ApiKey, Depends(_Allow(Role.SUPPLIER, Role.AUDITOR, Role.RE
 Auditor = Annotated[ApiKey, Depends(_Allow(Role.AUDITOR))]
 Operator = Annotated[ApiKey, Depends(_Allow(Role.AUDITOR, Role.ADMIN))]
 Admin = Annotated[ApiKey, Depends(_Allow(Role.ADMIN))]
+RetailAnalyst = Annotated[ApiKey, Depends(_Allow(Role.RETAILER, Role.AUDITOR, Role.ADMIN))]
+CreditAnalyst = Annotated[ApiKey, Depends(_Allow(Role.LENDER, Role.AUDITOR, Role.ADMIN))]
+Lender = Annotated[ApiKey, Depends(_Allow(Role.LENDER))]
 
 
 def visible_party(caller: ApiKey) -> str | None:

@@ -1,0 +1,53 @@
+"""Selecting records that verify against the chain: the only input analytics ever get.
+
+Every record is verified afresh on each selection (hash, proof, root on chain). What is left out is
+counted by status, so every analytics result can say how many records it used and why others were
+not.
+"""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from hashlib import sha256
+
+from sqlalchemy import Select
+from sqlmodel import Session
+
+from service.chain import Chain
+from service.models import Record
+from service.verification import RootCache, VerificationStatus, verify_record
+
+
+@dataclass
+class VerifiedSelection:
+    """The verified records of a selection and a count of the others by verification status."""
+
+    records: list[Record] = field(default_factory=list)
+    excluded: Counter = field(default_factory=Counter)
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies exactly which record contents went in: a cache key for derived results."""
+        digest = sha256()
+        for record in self.records:
+            digest.update(f"{record.id}:{record.content_hash};".encode())
+        return digest.hexdigest()
+
+    def summary(self) -> dict:
+        """``records_used`` and ``records_excluded`` (total and per status), as every result reports them."""
+        return {
+            "records_used": len(self.records),
+            "records_excluded": {"total": sum(self.excluded.values()), "by_status": dict(sorted(self.excluded.items()))},
+        }
+
+
+def select_verified(session: Session, chain: Chain, *, statement: Select) -> VerifiedSelection:
+    """Run ``statement`` (a ``select(Record)``) and keep the records that verify."""
+    selection = VerifiedSelection()
+    roots = RootCache()
+    for record in session.exec(statement):
+        status = verify_record(session, chain, record, roots=roots).status
+        if status == VerificationStatus.VERIFIED:
+            selection.records.append(record)
+        else:
+            selection.excluded[str(status)] += 1
+    return selection
