@@ -2,14 +2,18 @@
 
 import json
 
+import pytest
+from eth_account import Account
 from sqlmodel import select
 
 from ledger_helpers import fill
 from service.anchoring import anchor_pass, close_batches
 from service.chain import Chain
 from service.errors import ChainUnavailable
+from service.ledger import Ledger
 from service.merkle import MerkleTree
 from service.models import Batch, BatchStatus, Record, RecordStatus
+from service.settings import Settings
 
 
 def statuses(ledger, model):
@@ -128,7 +132,26 @@ def test_a_chain_that_is_down_leaves_records_pending(ledger):
 
 
 def test_unreachable_rpc_node_raises_chain_unavailable(tmp_path):
-    import pytest
-
     with pytest.raises(ChainUnavailable):
         Chain.connect(url="http://127.0.0.1:9", state_dir=tmp_path, private_key=None).block_number()
+
+
+ANVIL_SECOND_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # anvil's public dev key #1
+
+
+@pytest.mark.anvil
+def test_a_configured_private_key_signs_locally_on_an_rpc_node(tmp_path, anvil_url):
+    settings = Settings(data_dir=tmp_path / "data", chain_url=anvil_url, private_key=ANVIL_SECOND_KEY, batch_age=3600)
+    ledger = Ledger(settings)
+    try:
+        signer = Account.from_key(ANVIL_SECOND_KEY).address
+        assert ledger.chain.sender == signer != ledger.chain.w3.eth.accounts[0]
+        prepared = ledger.chain.prepare_anchor(root=b"\x01" * 32, leaf_count=1)
+        assert prepared.tx_hash is not None and prepared.raw is not None, "signed here, hash known before sending"
+        fill(ledger, 2)
+        ledger.anchor_now()
+        (event,) = ledger.chain.contract.events.Anchored.get_logs(from_block=0)
+        assert event["args"]["anchorer"] == signer
+        assert statuses(ledger, Batch) == [BatchStatus.ANCHORED]
+    finally:
+        ledger.close()
