@@ -55,7 +55,7 @@ def ledger(settings) -> Iterator[Ledger]:
 
 
 @pytest.fixture
-def api(ledger) -> Iterator["Api"]:
+def api(ledger) -> Iterator:
     """The HTTP API in process on the test ledger (no background loop: tests anchor explicitly)."""
     from fastapi.testclient import TestClient
 

@@ -182,7 +182,7 @@ def test_a_valid_proof_under_a_root_not_anchored_is_rejected(anchor_contract, se
 def test_wrong_leaves_and_proofs_are_rejected(w3, anchor_contract, admin, seven_leaf_tree):
     root, leaves = seven_leaf_tree
     anchor(w3, anchor_contract, root=root, leaf_count=len(leaves), sender=admin)
-    (leaf, proof), (other_leaf, other_proof) = leaves[0], leaves[1]
+    (leaf, proof), (_, other_proof) = leaves[0], leaves[1]
     verify = anchor_contract.functions.verifyInclusion
     assert not verify(root, Web3.keccak(text="not a record"), proof).call()
     assert not verify(root, leaf, other_proof).call()

@@ -2,7 +2,7 @@
 
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, UTC
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -48,7 +48,7 @@ def digital_link(sgtin: tuple[str, str, str], *, domain: str, short_names: bool)
 
 
 instants = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2090, 1, 1)).map(
-    lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000, tzinfo=timezone.utc))
+    lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000, tzinfo=UTC))
 offsets = st.integers(min_value=-14 * 4, max_value=14 * 4).map(lambda q: timedelta(minutes=15 * q))
 quantities = st.one_of(st.integers(min_value=0, max_value=10**6), st.decimals(
     min_value=0, max_value=10**6, places=3, allow_nan=False, allow_infinity=False).map(float))

@@ -102,6 +102,8 @@ def test_all_errors_of_a_list_are_collected():
         ({"lines": [{"sku": "a", "quantity": 1, "unit_price": "-1"}]}, "lines[0].unit_price", "must not be negative"),
         ({"lines": [{"sku": "", "quantity": 1, "unit_price": "1"}]}, "lines[0].sku", "must not be empty"),
         ({"lines": [{"sku": "a", "quantity": 1}]}, "lines[0].unit_price", "is required"),
+        ({"lines": [{"sku": "a", "quantity": 1, "unit_price": "7.63", "category": ""}]}, "lines[0].category", "must not be empty"),
+        ({"lines": [{"sku": "a", "quantity": 1, "unit_price": "7.63", "category": 5}]}, "lines[0].category", "must be a string"),
         ({"lines": []}, "lines", "must have at least one line"),
         ({"currency": "eur"}, "currency", "must be an ISO 4217 currency code"),
         ({"currency": "XAU"}, "currency", "has no minor unit"),
@@ -135,6 +137,12 @@ def test_unknown_field_in_a_line_is_refused():
     assert error["field"] == "lines[0].colour"
 
 
+def test_a_line_may_name_its_category():
+    lines = [{**ORDER["lines"][0], "category": "dairy"}, ORDER["lines"][1]]
+    [validated] = validate_transactions(with_change(lines=lines), max_items=1)
+    assert validated.body["lines"][0]["category"] == "dairy"
+
+
 def test_currency_minor_unit_governs_rounding_and_precision():
     yen = with_change(currency="JPY", lines=[{"sku": "a", "quantity": "1.5", "unit_price": "101"}], total="152")
     validate_transactions(yen, max_items=1)  # 151.5 rounds half up to 152
@@ -147,7 +155,7 @@ def test_currency_minor_unit_governs_rounding_and_precision():
 def test_timestamp_offsets_are_kept():
     [validated] = validate_transactions(with_change(timestamp="2026-01-05T11:00:00+01:00"), max_items=1)
     assert validated.timestamp.utcoffset() == timedelta(hours=1)
-    assert validated.timestamp == datetime(2026, 1, 5, 10, tzinfo=timezone.utc)
+    assert validated.timestamp == datetime(2026, 1, 5, 10, tzinfo=UTC)
 
 
 def test_duplicate_ids_in_one_submission_are_refused():

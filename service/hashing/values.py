@@ -8,7 +8,7 @@ trailing zeros, GS1 keys as canonical Digital Links, CBV terms as web URIs.
 import math
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, UTC
 from functools import lru_cache
 
 from .errors import HashingError
@@ -39,7 +39,7 @@ def canonical_timestamp(value: object, *, field: str) -> str:
         millis += 1
     offset = 0 if zulu else (int(offset_hours) * 60 + int(offset_minutes)) * (1 if sign == "+" else -1)
     try:
-        instant = datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc) + timedelta(
+        instant = datetime(year, month, day, hour, minute, second, tzinfo=UTC) + timedelta(
             minutes=-offset, milliseconds=millis
         )
     except (ValueError, OverflowError) as error:
