@@ -12,6 +12,7 @@ original dict together with the parsed values the ledger indexes. Rules (docs in
 - Orders, sales and invoices need at least one line; a payment may have none (its total is the amount).
 - ``currency`` is an active ISO 4217 code with a minor unit (the ``iso4217`` package ships the
   official SIX list); funds and metals such as XAU or XDR have none and are refused.
+- A line may name its product ``category`` (a non-empty string; basket rules by category use it).
 - Unknown fields are refused, naming them; custom data goes under ``extensions`` (any JSON object).
 """
 
@@ -134,6 +135,7 @@ class _Line(BaseModel):
     sku: Text
     quantity: Quantity
     unit_price: Amount
+    category: Text | None = None  # optional product category, for category-level basket rules
 
 
 class _Transaction(BaseModel):
