@@ -60,6 +60,17 @@ def _parser() -> argparse.ArgumentParser:
     revoke.set_defaults(run=_keys_revoke)
     keys.add_parser("list", help="list keys (ids, roles, parties; never the keys)").set_defaults(run=_keys_list)
 
+    forecast = commands.add_parser("forecast", help="forecast verified demand per SKU (auto-ARIMA), in parallel")
+    which = forecast.add_mutually_exclusive_group(required=True)
+    which.add_argument("--sku", action="append", help="a SKU to forecast (repeatable)")
+    which.add_argument("--all", action="store_true", help="every SKU with sales")
+    forecast.add_argument("--location", help="only demand at this GLN or URI")
+    forecast.add_argument("--freq", default="W", choices=["D", "W", "M", "Q", "Y"])
+    forecast.add_argument("--horizon", type=int, default=8)
+    forecast.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    forecast.add_argument("--output", type=Path, help="write every forecast as JSON to this file")
+    forecast.set_defaults(run=_forecast)
+
     demo = commands.add_parser("demo", help="run the end-to-end supply-chain demo")
     demo.add_argument("--export", type=Path, help="write every exported proof bundle into this directory")
     demo.add_argument("--url", help="run against a started `traceanchor serve` at this URL (default: in process)")
@@ -169,6 +180,41 @@ def _session():
             yield session
     finally:
         engine.dispose()
+
+
+def _forecast(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from service.demand import forecast_all
+    from service.ledger import Ledger
+
+    ledger = Ledger()
+    try:
+        with ledger.session() as session:
+            with tqdm(total=0, unit="series", desc="forecasting", disable=None) as bar:
+
+                def progress(done: int, total: int) -> None:
+                    bar.total = total
+                    bar.update(done - bar.n)
+
+                results = forecast_all(
+                    session, ledger.chain, skus=None if args.all else args.sku, location=args.location,
+                    freq=args.freq, horizon=args.horizon, workers=args.workers, progress=progress,
+                )
+    finally:
+        ledger.close()
+    print(f"{'sku':<24} {'model':<34} {'used':>6} {'excl.':>6} {'sMAPE':>7} {'MASE':>6}  next period")
+    for sku, result in results.items():
+        if "error" in result:
+            print(f"{sku:<24} {result['error']}")
+            continue
+        first = result["forecast"][0]
+        print(f"{sku:<24} {result['model']:<34} {result['records_used']:>6} {result['records_excluded']['total']:>6} "
+              f"{result['backtest'].get('smape', float('nan')):>7.2f} {result['backtest'].get('mase', float('nan')):>6.2f}  "
+              f"{first['period']}: {first['mean']:.1f} [{first['lower_95']:.1f}, {first['upper_95']:.1f}]")
+    if args.output:
+        args.output.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:

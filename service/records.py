@@ -10,19 +10,38 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from service.errors import Conflict, InvalidRecord, NotFound
 from service.hashing import HashingError, content_hash, event_hash_id, events_of
+from service.hashing.epcis import HASH_ID_PREFIX
 from service.indexing import event_columns, event_terms, transaction_terms
-from service.models import Record, RecordKind, RecordTerm
+from service.models import Record, RecordKind, RecordStatus, RecordTerm
+from service.timeutil import utcnow
+
+
+@dataclass(frozen=True)
+class RecordRef:
+    """What a submission answers about each stored record."""
+
+    id: int
+    kind: RecordKind
+    record_type: str
+    business_id: str
+    status: RecordStatus
+
+    @classmethod
+    def of(cls, record: Record) -> "RecordRef":
+        return cls(record.id, record.kind, record.record_type, record.business_id, record.status)
 
 
 @dataclass(frozen=True)
 class Stored:
     """A record as stored, and whether this submission created it or found it already there."""
 
-    record: Record
+    record: RecordRef
     created: bool
 
 
@@ -52,7 +71,7 @@ def store_events(session: Session, *, document: dict, party: str | None) -> list
                 record_type=event.get("type", "Event"),
                 business_id=hash_id,
                 body=canonical_text(event),
-                content_hash=_hex(content_hash(kind=RecordKind.EPCIS_EVENT, body=event)),
+                content_hash="0x" + hash_id[len(HASH_ID_PREFIX) : len(HASH_ID_PREFIX) + 64],
                 occurred_at=_parse_time(event.get("eventTime"), field=f"eventList[{index}].eventTime"),
                 terms=event_terms(event),
                 columns=event_columns(event),
@@ -85,45 +104,74 @@ def canonical_text(body: dict) -> str:
 
 
 def _store(session: Session, *, candidates: Iterable[_Candidate], party: str | None) -> list[Stored]:
+    """Insert what is new in one statement, answer for what already existed.
+
+    ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` makes the common case (all new) a single round
+    trip, and a concurrent submission of the same record cannot fail with a duplicate key: it
+    simply finds the record there. Existing records with other content are a conflict, which
+    rolls the whole submission back.
+    """
     candidates = list(candidates)
-    existing = _existing(session, candidates)
-    results: list[Stored] = []
-    fresh: dict[tuple[str, str], tuple[Record, set[tuple[str, str]]]] = {}
-    for candidate in candidates:
+    unique = {(candidate.kind, candidate.business_id): candidate for candidate in reversed(candidates)}
+    now = utcnow()
+    rows = [
+        {
+            "kind": candidate.kind, "record_type": candidate.record_type, "business_id": candidate.business_id,
+            "party": party, "body": candidate.body, "content_hash": candidate.content_hash,
+            "occurred_at": candidate.occurred_at, "status": RecordStatus.PENDING, "created_at": now,
+            "biz_step": None, "disposition": None, "biz_location": None, "read_point": None, **candidate.columns,
+        }
+        for candidate in unique.values()
+    ]
+    inserted = _insert_new(session, rows)
+    refs = {
+        key: RecordRef(inserted[key], key[0], unique[key].record_type, key[1], RecordStatus.PENDING) for key in inserted
+    }
+    existing = _existing(session, [key for key in unique if key not in inserted])
+    for key, record in existing.items():
+        if record.content_hash != unique[key].content_hash:
+            raise Conflict(f"{key[0]} {key[1]!r} already exists with different content", field="id")
+        refs[key] = RecordRef.of(record)
+    terms = [
+        {"record_id": inserted[key], "name": name, "value": value}
+        for key in inserted
+        for name, value in unique[key].terms
+    ]
+    if terms:
+        session.execute(insert(RecordTerm.__table__), terms)
+    answered: set[tuple[RecordKind, str]] = set()
+    results = []
+    for candidate in candidates:  # a repeat within the submission counts as "already there"
         key = (candidate.kind, candidate.business_id)
-        found = existing.get(key) or fresh.get(key, (None,))[0]
-        if found is not None:
-            if found.content_hash != candidate.content_hash:
-                raise Conflict(
-                    f"{candidate.kind} {candidate.business_id!r} already exists with different content",
-                    field="id",
-                )
-            results.append(Stored(record=found, created=False))
-            continue
-        record = Record(
-            kind=candidate.kind,
-            record_type=candidate.record_type,
-            business_id=candidate.business_id,
-            party=party,
-            body=candidate.body,
-            content_hash=candidate.content_hash,
-            occurred_at=candidate.occurred_at,
-            **candidate.columns,
-        )
-        fresh[key] = (record, candidate.terms)
-        results.append(Stored(record=record, created=True))
-    session.add_all(record for record, _ in fresh.values())
-    session.flush()
-    rows = [{"record_id": record.id, "name": name, "value": value} for record, terms in fresh.values() for name, value in terms]
-    if rows:
-        session.execute(insert(RecordTerm), rows)
+        results.append(Stored(record=refs[key], created=key in inserted and key not in answered))
+        answered.add(key)
     return results
 
 
-def _existing(session: Session, candidates: list[_Candidate]) -> dict[tuple[str, str], Record]:
+def _insert_new(session: Session, rows: list[dict]) -> dict[tuple[RecordKind, str], int]:
+    """Insert rows whose (kind, business_id) is new; the ids of those inserted, by key."""
+    if not rows:
+        return {}
+    table = Record.__table__
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        statement = postgresql_insert(table).on_conflict_do_nothing(index_elements=["kind", "business_id"])
+    elif dialect == "sqlite":
+        statement = sqlite_insert(table).on_conflict_do_nothing(index_elements=["kind", "business_id"])
+    else:  # other databases: skip what exists (a concurrent duplicate then fails the unique constraint)
+        taken = _existing(session, [(row["kind"], row["business_id"]) for row in rows])
+        rows = [row for row in rows if (row["kind"], row["business_id"]) not in taken]
+        statement = insert(table)
+    if not rows:
+        return {}
+    result = session.execute(statement.returning(table.c.id, table.c.kind, table.c.business_id), rows)
+    return {(kind, business_id): record_id for record_id, kind, business_id in result}
+
+
+def _existing(session: Session, keys: list[tuple[RecordKind, str]]) -> dict[tuple[str, str], Record]:
     found: dict[tuple[str, str], Record] = {}
-    for kind in {candidate.kind for candidate in candidates}:
-        ids = [candidate.business_id for candidate in candidates if candidate.kind == kind]
+    for kind in {kind for kind, _ in keys}:
+        ids = [business_id for key_kind, business_id in keys if key_kind == kind]
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             rows = session.exec(select(Record).where(Record.kind == kind, Record.business_id.in_(chunk)))

@@ -62,3 +62,28 @@ def test_deploy_prints_a_contract_address(env, anvil_url, capsys):
     assert main(["deploy", "--rpc", anvil_url]) == 0
     address = capsys.readouterr().out.strip().splitlines()[-1]
     assert address.startswith("0x") and len(address) == 42
+
+
+def test_forecast_all_skus_in_parallel(env, tmp_path, capsys):
+    from service.ledger import Ledger
+    from service.records import store_transactions
+
+    ledger = Ledger()
+    sales = [
+        {"id": f"urn:x:sale-{sku}-{t}", "kind": "sale", "timestamp": f"{2024 + t // 12}-{t % 12 + 1:02d}-10T09:00:00Z",
+         "seller": "shop", "buyer": "consumer", "currency": "EUR",
+         "lines": [{"sku": sku, "quantity": 10 + (t * k) % 7, "unit_price": "1.00"}], "total": f"{10 + (t * k) % 7}.00",
+         "references": []}
+        for k, sku in enumerate(["SKU-1", "SKU-2"], start=2) for t in range(24)
+    ]
+    with ledger.session() as session:
+        store_transactions(session, transactions=sales, party="shop")
+    ledger.close()
+    assert main(["anchor"]) == 0
+    output = tmp_path / "forecasts.json"
+    assert main(["forecast", "--all", "--freq", "M", "--horizon", "3", "--workers", "2", "--output", str(output)]) == 0
+    printed = capsys.readouterr().out
+    assert "SKU-1" in printed and "SKU-2" in printed
+    results = json.loads(output.read_text())
+    assert sorted(results) == ["SKU-1", "SKU-2"]
+    assert all(r["records_used"] == 24 and len(r["forecast"]) == 3 for r in results.values())

@@ -12,6 +12,7 @@ The role matrix lives here, next to the aliases that enforce it:
 | ``Admin``      | admin                                 | anchoring now, managing keys               |
 | ``RetailAnalyst`` | retailer, auditor, admin           | demand forecasts, basket rules             |
 | ``CreditAnalyst`` | lender, auditor, admin             | fraud scores and models                    |
+| ``ModelTrainer`` | lender, admin                       | training fraud models                      |
 | ``Lender``     | lender                                | labelling transactions as fraud or not     |
 """
 
@@ -92,6 +93,7 @@ Operator = Annotated[ApiKey, Depends(_Allow(Role.AUDITOR, Role.ADMIN))]
 Admin = Annotated[ApiKey, Depends(_Allow(Role.ADMIN))]
 RetailAnalyst = Annotated[ApiKey, Depends(_Allow(Role.RETAILER, Role.AUDITOR, Role.ADMIN))]
 CreditAnalyst = Annotated[ApiKey, Depends(_Allow(Role.LENDER, Role.AUDITOR, Role.ADMIN))]
+ModelTrainer = Annotated[ApiKey, Depends(_Allow(Role.LENDER, Role.ADMIN))]
 Lender = Annotated[ApiKey, Depends(_Allow(Role.LENDER))]
 
 

@@ -13,6 +13,7 @@ from service.api.schemas import ErrorOut
 from service.errors import TraceAnchorError
 
 _MEANING = {
+    400: "The body is not UTF-8 text, so it cannot be parsed at all.",
     401: "No valid API key was presented.",
     403: "The key's role (or party) may not do this.",
     404: "No such record, batch or key.",

@@ -14,6 +14,7 @@ class RecordKind(StrEnum):
 
     EPCIS_EVENT = "epcis_event"
     TRANSACTION = "transaction"
+    LABEL = "label"  # a lender's fraud label of a transaction (JCS-hashed like a transaction)
 
 
 class RecordStatus(StrEnum):
@@ -43,13 +44,13 @@ class Record(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: RecordKind = Field(index=True)
+    kind: RecordKind
     record_type: str = Field(index=True, description="EPCIS eventType or transaction kind.")
     business_id: str = Field(description="Event hash ID for events, the business identifier for transactions.")
-    party: str | None = Field(default=None, index=True, description="The submitting party.")
+    party: str | None = Field(default=None, description="The submitting party.")
     body: str = Field(sa_column=Column(Text, nullable=False))
-    content_hash: str = Field(index=True, description="0x-prefixed hex of the 32-byte content hash.")
-    occurred_at: datetime | None = Field(default=None, index=True, description="eventTime or transaction timestamp.")
+    content_hash: str = Field(description="0x-prefixed hex of the 32-byte content hash.")
+    occurred_at: datetime | None = Field(default=None, description="eventTime or transaction timestamp.")
     biz_step: str | None = Field(default=None, index=True, description="CBV 2.0 URI of the event's bizStep.")
     disposition: str | None = Field(default=None, index=True, description="CBV 2.0 URI of the disposition.")
     biz_location: str | None = Field(default=None, index=True, description="Canonical id of the bizLocation.")

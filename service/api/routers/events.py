@@ -4,12 +4,28 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response, status
 
-from service.api.deps import ChainDep, JsonBody, LedgerDep, Reader, SessionDep, Supplier, Verifier, visible_party
+from service.api.deps import (
+    ChainDep,
+    JsonBody,
+    LedgerDep,
+    Reader,
+    SessionDep,
+    Supplier,
+    Verifier,
+    visible_party,
+)
 from service.api.errors import error_responses
-from service.api.schemas import CaptureResult, CapturedEvent, EventPage, ProofBundle, StoredEvent, VerificationOut
+from service.api.schemas import (
+    CapturedEvent,
+    CaptureResult,
+    EventPage,
+    ProofBundle,
+    StoredEvent,
+    VerificationOut,
+)
+from service.models import RecordKind
 from service.queries import parse_event_query, query_events
 from service.records import find_record, store_events
-from service.models import RecordKind
 from service.validation.epcis import validate_document
 from service.verification import proof_bundle, verify_record
 

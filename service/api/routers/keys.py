@@ -13,7 +13,7 @@ router = APIRouter(prefix="/keys", tags=["keys"], responses=error_responses(401,
 KeyId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
-@router.post("", response_model=KeyCreated, status_code=status.HTTP_201_CREATED)
+@router.post("", response_model=KeyCreated, status_code=status.HTTP_201_CREATED, responses=error_responses(400))
 def create(body: KeyCreate, caller: Admin, session: SessionDep) -> KeyCreated:
     """A new key for a party and role; the token is in the response and nowhere else."""
     key, token = create_key(session, role=body.role, party=body.party)

@@ -5,7 +5,16 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from service.api.deps import ChainDep, JsonBody, LedgerDep, Reader, SessionDep, Supplier, Verifier, visible_party
+from service.api.deps import (
+    ChainDep,
+    JsonBody,
+    LedgerDep,
+    Reader,
+    SessionDep,
+    Supplier,
+    Verifier,
+    visible_party,
+)
 from service.api.errors import error_responses
 from service.api.schemas import (
     CapturedTransaction,

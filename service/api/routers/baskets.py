@@ -1,0 +1,129 @@
+"""Basket rules for retailers: frequent itemsets and association rules of verified orders and sales.
+
+See docs/baskets.md, "Through the service", for what a basket is, the category level and the counts.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from analytics.baskets import Itemset, Rule
+from service.api.deps import ChainDep, RetailAnalyst, SessionDep
+from service.api.errors import error_responses
+from service.baskets import MINING_CACHE, Consequent, Level, Mined, basket_itemsets, basket_rules
+
+router = APIRouter(prefix="/analytics/baskets", tags=["analytics"], responses=error_responses(401, 403, 422, 502, 503))
+
+LevelParam = Annotated[Level, Query(description="Items are SKUs, or the `category` of each line.")]
+MinSupport = Annotated[
+    float, Query(gt=0, le=1, allow_inf_nan=False, description="Fraction of the baskets used that must hold an itemset.")
+]
+MaxLen = Annotated[int | None, Query(ge=2, le=2**31, description="Largest itemset size (none: no cap).")]
+SkuFilter = Annotated[
+    str | None,
+    Query(min_length=1, max_length=512, description="Only results naming this item (a category at category level)."),
+]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=2**31)]
+
+
+class BasketsExcluded(BaseModel):
+    total: int
+    by_status: dict[str, int] = Field(description="Verification status -> number of orders and sales left out.")
+
+
+class BasketPage(BaseModel):
+    """What every basket result reports besides the page of results."""
+
+    level: Level
+    data_version: str = Field(description="Fingerprint of the verified records used; changes when they change.")
+    baskets_used: int = Field(description="Baskets mined: the `n` of every support.")
+    baskets_excluded: BasketsExcluded = Field(description="Orders and sales that did not verify.")
+    lines_without_category: int | None = Field(description="Category level: lines of verified baskets without a category.")
+    baskets_without_category: int | None = Field(description="Category level: verified baskets left out, no line having a category.")
+    count: int = Field(description="Number of matching results, over all pages.")
+    limit: int
+    offset: int
+
+
+class RuleOut(BaseModel):
+    antecedent: list[str]
+    consequent: list[str]
+    count: int
+    antecedent_count: int
+    consequent_count: int
+    support: float
+    confidence: float
+    lift: float
+    leverage: float
+    conviction: float | None = Field(description="null means infinite (confidence 1).")
+
+    @classmethod
+    def of(cls, rule: Rule) -> "RuleOut":
+        fields = {name: getattr(rule, name) for name in Rule.__slots__}
+        return cls(**fields | {"conviction": None if rule.conviction == float("inf") else rule.conviction})
+
+
+class ItemsetOut(BaseModel):
+    items: list[str]
+    count: int
+    support: float
+
+    @classmethod
+    def of(cls, itemset: Itemset) -> "ItemsetOut":
+        return cls(items=list(itemset.items), count=itemset.count, support=itemset.support)
+
+
+class RulePage(BasketPage):
+    rules: list[RuleOut]
+
+
+class ItemsetPage(BasketPage):
+    itemsets: list[ItemsetOut]
+
+
+def _page_fields(mined: Mined, *, limit: int, offset: int) -> dict:
+    return mined.summary() | {"count": len(mined.results), "limit": limit, "offset": offset}
+
+
+@router.get("/rules", response_model=RulePage)
+def rules(
+    caller: RetailAnalyst,
+    session: SessionDep,
+    chain: ChainDep,
+    level: LevelParam = "sku",
+    min_support: MinSupport = 0.01,
+    min_confidence: Annotated[float, Query(gt=0, le=1, allow_inf_nan=False)] = 0.5,
+    min_lift: Annotated[float, Query(ge=0, allow_inf_nan=False, description="1 keeps rules no worse than chance.")] = 0.0,
+    max_len: MaxLen = None,
+    consequent: Annotated[Consequent, Query(description="One item, or any non-empty proper subset.")] = "single",
+    sku: SkuFilter = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> RulePage:
+    """Association rules of the verified orders and sales, by lift, confidence, count (descending)."""
+    mined = basket_rules(
+        session, chain, level=level, min_support=min_support, max_len=max_len, min_confidence=min_confidence,
+        min_lift=min_lift, consequent=consequent, item=sku, cache=MINING_CACHE,
+    )
+    page = mined.results[offset : offset + limit]
+    return RulePage(**_page_fields(mined, limit=limit, offset=offset), rules=[RuleOut.of(rule) for rule in page])
+
+
+@router.get("/itemsets", response_model=ItemsetPage)
+def itemsets(
+    caller: RetailAnalyst,
+    session: SessionDep,
+    chain: ChainDep,
+    level: LevelParam = "sku",
+    min_support: MinSupport = 0.01,
+    max_len: Annotated[int | None, Query(ge=1, le=2**31, description="Largest itemset size (none: no cap).")] = None,
+    sku: SkuFilter = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> ItemsetPage:
+    """Frequent itemsets of the verified orders and sales, by size, then items."""
+    mined = basket_itemsets(session, chain, level=level, min_support=min_support, max_len=max_len, item=sku, cache=MINING_CACHE)
+    page = mined.results[offset : offset + limit]
+    return ItemsetPage(**_page_fields(mined, limit=limit, offset=offset), itemsets=[ItemsetOut.of(i) for i in page])

