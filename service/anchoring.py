@@ -17,8 +17,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
-from sqlmodel import Session, func, select
+from sqlalchemy import bindparam, update
+from sqlmodel import Session, select
 
 from service.chain import Chain
 from service.errors import ChainError, ChainUnavailable
@@ -59,36 +59,46 @@ def close_batches(session: Session, *, batch_size: int, batch_age: float, force:
     """
     batches = []
     while True:
-        pending = _unbatched(session)
-        count = session.exec(select(func.count()).select_from(pending.subquery())).one()
-        if count == 0:
+        rows = session.exec(_unbatched(session).limit(batch_size)).all()
+        if not rows:
             break
-        if count < batch_size and not force:
-            oldest = session.exec(select(func.min(Record.created_at)).where(Record.batch_id.is_(None))).one()
-            if oldest is None or utcnow() - as_utc(oldest) < timedelta(seconds=batch_age):
-                break
-        records = list(session.exec(pending.order_by(Record.id).limit(batch_size)))
-        batches.append(_close_batch(session, records))
+        oldest = as_utc(rows[0].created_at)
+        if len(rows) < batch_size and not force and utcnow() - oldest < timedelta(seconds=batch_age):
+            break
+        batches.append(_close_batch(session, rows))
     return batches
 
 
 def _unbatched(session: Session):
-    statement = select(Record).where(Record.batch_id.is_(None))
+    """Ids and hashes of unbatched records, oldest first (locked, and skipped by other workers, on PostgreSQL)."""
+    statement = (
+        select(Record.id, Record.content_hash, Record.created_at).where(Record.batch_id.is_(None)).order_by(Record.id)
+    )
     if session.get_bind().dialect.name == "postgresql":
         statement = statement.with_for_update(skip_locked=True)
     return statement
 
 
-def _close_batch(session: Session, records: list[Record]) -> Batch:
-    tree = MerkleTree.build([bytes.fromhex(record.content_hash[2:]) for record in records])
+def _close_batch(session: Session, rows: list) -> Batch:
+    """One tree over the rows' hashes; each record gets its batch, leaf position and proof in one statement."""
+    tree = MerkleTree.build([bytes.fromhex(row.content_hash[2:]) for row in rows])
     batch = Batch(root=_hex(tree.root), leaf_count=tree.leaf_count)
     session.add(batch)
     session.flush()
-    for index, (record, proof) in enumerate(zip(records, tree.proofs(), strict=True)):
-        record.batch_id = batch.id
-        record.leaf_index = index
-        record.proof = json.dumps([_hex(node) for node in proof])
-        session.add(record)
+    table = Record.__table__
+    assign = (
+        update(table)
+        .where(table.c.id == bindparam("record"))
+        .values(batch_id=batch.id, leaf_index=bindparam("leaf"), proof=bindparam("nodes"))
+    )
+    session.execute(
+        assign,
+        [
+            {"record": row.id, "leaf": index, "nodes": json.dumps([_hex(node) for node in proof])}
+            for index, (row, proof) in enumerate(zip(rows, tree.proofs(), strict=True))
+        ],
+        execution_options={"synchronize_session": False},
+    )
     session.commit()
     log.info("closed batch %s with %s records, root %s", batch.id, batch.leaf_count, batch.root)
     return batch
