@@ -31,8 +31,8 @@ from service.ledger import Ledger
 from service.models import ApiKey, Role
 
 
-def get_ledger(request: Request) -> Ledger:
-    """The process's ledger, opened by the app's lifespan."""
+async def get_ledger(request: Request) -> Ledger:
+    """The process's ledger, opened by the app's lifespan (async: no threadpool hop for a lookup)."""
     return request.app.state.ledger
 
 
@@ -78,7 +78,7 @@ class _Allow:
     def __init__(self, *roles: Role) -> None:
         self.roles = frozenset(roles)
 
-    def __call__(self, caller: Annotated[ApiKey, Depends(get_caller)]) -> ApiKey:
+    async def __call__(self, caller: Annotated[ApiKey, Depends(get_caller)]) -> ApiKey:
         if caller.role not in self.roles:
             allowed = ", ".join(sorted(self.roles))
             raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail=f"role {caller.role} may not do this (needs: {allowed})")
