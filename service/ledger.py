@@ -58,6 +58,10 @@ class Ledger:
                 self._chain = chain
             return self._chain
 
+    def connect(self) -> Chain:
+        """Connect to the chain (deploying the contract if needed) now rather than on first use."""
+        return self.chain
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A database session committed on success."""

@@ -1,7 +1,7 @@
 """Commercial transaction validation: types, meaning (totals, currencies, dates) and error locations."""
 
 import copy
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest

@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
         stop = threading.Event()
         worker = None
         try:
-            app.state.ledger.chain  # connect (and deploy) now, so the first request does not wait
+            app.state.ledger.connect()  # so the first request does not wait for a deployment
         except TraceAnchorError as error:
             log.warning("chain not available at start-up (records are accepted and anchored later): %s", error)
         if settings.anchor_in_background:
