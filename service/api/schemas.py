@@ -7,7 +7,6 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from service.models import ApiKey, Batch, Record, RecordStatus, Role
-from service.verification import VerificationStatus
 
 
 class ErrorOut(BaseModel):
@@ -94,17 +93,6 @@ class StoredTransaction(BaseModel):
 class TransactionPage(BaseModel):
     transactions: list[StoredTransaction]
     nextPageToken: str | None = None
-
-
-class VerificationOut(BaseModel):
-    record_id: int
-    status: VerificationStatus
-    reason: str
-    content_hash: str | None = None
-    root: str | None = None
-    tx_hash: str | None = None
-    block_number: int | None = None
-    anchored_at: int | None = None
 
 
 class ProofBundle(BaseModel):

@@ -21,13 +21,12 @@ from service.api.schemas import (
     EventPage,
     ProofBundle,
     StoredEvent,
-    VerificationOut,
 )
 from service.models import RecordKind
 from service.queries import parse_event_query, query_events
 from service.records import find_record, store_events
 from service.validation.epcis import validate_document
-from service.verification import proof_bundle, verify_record
+from service.verification import Verification, proof_bundle, verify_record
 
 router = APIRouter(prefix="/events", tags=["events"], responses=error_responses(401, 403, 422))
 
@@ -78,11 +77,11 @@ def get_event(id: RecordId, caller: Reader, session: SessionDep) -> StoredEvent:
     return StoredEvent.of(find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, party=visible_party(caller)))
 
 
-@router.get("/{id}/verification", response_model=VerificationOut, responses=error_responses(404, 502, 503))
-def verify_event(id: RecordId, caller: Verifier, session: SessionDep, chain: ChainDep) -> VerificationOut:
+@router.get("/{id}/verification", response_model=Verification, responses=error_responses(404, 502, 503))
+def verify_event(id: RecordId, caller: Verifier, session: SessionDep, chain: ChainDep) -> Verification:
     """Recompute the event's hash, check its proof and its root on chain."""
     record = find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, party=visible_party(caller))
-    return VerificationOut(**verify_record(session, chain, record).as_dict())
+    return verify_record(session, chain, record)
 
 
 @router.get("/{id}/proof", response_model=ProofBundle, responses=error_responses(404, 409, 502, 503))

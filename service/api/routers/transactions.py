@@ -22,14 +22,13 @@ from service.api.schemas import (
     StoredTransaction,
     TransactionPage,
     TransactionSubmitResult,
-    VerificationOut,
 )
 from service.errors import Forbidden, InvalidRecord
 from service.models import RecordKind, RecordStatus
 from service.queries import query_transactions
 from service.records import find_record, missing_references, store_transactions
 from service.validation.transactions import references_of, validate_transactions
-from service.verification import proof_bundle, verify_record
+from service.verification import Verification, proof_bundle, verify_record
 
 router = APIRouter(prefix="/transactions", tags=["transactions"], responses=error_responses(401, 403, 422))
 
@@ -98,11 +97,11 @@ def get_transaction(id: TransactionId, caller: Reader, session: SessionDep) -> S
     return StoredTransaction.of(find_record(session, kind=RecordKind.TRANSACTION, business_id=id, party=visible_party(caller)))
 
 
-@router.get("/{id}/verification", response_model=VerificationOut, responses=error_responses(404, 502, 503))
-def verify_transaction(id: TransactionId, caller: Verifier, session: SessionDep, chain: ChainDep) -> VerificationOut:
+@router.get("/{id}/verification", response_model=Verification, responses=error_responses(404, 502, 503))
+def verify_transaction(id: TransactionId, caller: Verifier, session: SessionDep, chain: ChainDep) -> Verification:
     """Recompute the transaction's JCS hash, check its proof and its root on chain."""
     record = find_record(session, kind=RecordKind.TRANSACTION, business_id=id, party=visible_party(caller))
-    return VerificationOut(**verify_record(session, chain, record).as_dict())
+    return verify_record(session, chain, record)
 
 
 @router.get("/{id}/proof", response_model=ProofBundle, responses=error_responses(404, 409, 502, 503))
