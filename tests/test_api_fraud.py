@@ -1,56 +1,19 @@
 """Fraud scores through HTTP: generated trades submitted as real records, labels, models, scores,
 evidence that stops counting once its row is edited, 4xx cases and roles."""
 
-from decimal import ROUND_HALF_UP, Decimal
-
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 from sqlalchemy import text
 
 from analytics.fraud import build_features
-from analytics.fraud.synthetic import SyntheticData, generate
+from analytics.fraud.synthetic import SyntheticData
 from service.demo_chain import supply_chain
+from service.demo_finance import epcis_document, generate_book, transaction_json
 from service.fraud import load_inputs, verified_labels
 from service.models import Role
 
-LOT = "urn:epc:class:lgtin:0614141.011111.LOT1"
-READ_POINT = "urn:epc:id:sgln:0614141.00002.0"
-BT = "urn:epcglobal:cbv:bt:0614141000041:"
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-
-def generated(**options) -> SyntheticData:
-    """Generator output as records carry it: ids as CBV business transaction URIs (EPCIS requires
-    URIs in bizTransactionList) and times cut to whole seconds."""
-    data = generate(**options)
-    uri = lambda ids: [BT + i for i in ids]
-    transactions = data.transactions.assign(
-        id=uri(data.transactions["id"]), references=data.transactions["references"].map(uri),
-        timestamp=data.transactions["timestamp"].dt.floor("s"))
-    shipments = data.shipments.assign(order_ids=data.shipments["order_ids"].map(uri),
-                                      event_time=data.shipments["event_time"].dt.floor("s"))
-    return SyntheticData(transactions=transactions, shipments=shipments,
-                         labels=data.labels.rename(index=BT.__add__), patterns=data.patterns.rename(index=BT.__add__))
-
-
-def transaction_json(row) -> dict:
-    """A generator row as a transaction the service accepts: one line whose unit price gives the total."""
-    total = Decimal(f"{row.total:.2f}")
-    body = {"id": row.id, "kind": row.kind, "timestamp": row.timestamp.isoformat(), "seller": row.seller,
-            "buyer": row.buyer, "currency": row.currency, "total": str(total), "references": list(row.references)}
-    if row.kind != "payment":
-        quantity = int(row.quantity)
-        unit_price = (total / quantity).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
-        body["lines"] = [{"sku": "0614141011111", "quantity": quantity, "unit_price": str(unit_price)}]
-    return body
-
-
-def event_json(row) -> dict:
-    return {"type": "ObjectEvent", "eventTime": row.event_time.isoformat(), "eventTimeZoneOffset": "+00:00",
-            "action": "OBSERVE", "bizStep": row.biz_step, "readPoint": {"id": READ_POINT},
-            "quantityList": [{"epcClass": LOT, "quantity": float(row.quantity)}],
-            "bizTransactionList": [{"type": "po", "bizTransaction": order} for order in row.order_ids]}
 
 
 def submit(api, data: SyntheticData) -> dict[str, str]:
@@ -61,10 +24,7 @@ def submit(api, data: SyntheticData) -> dict[str, str]:
         api.key(seller, role=Role.SUPPLIER)
         body = [transaction_json(row) for row in rows.itertuples()]
         assert api.client.post("/v1/transactions", json=body, headers=api.as_(seller)).status_code == 201
-    document = {"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"], "type": "EPCISDocument",
-                "schemaVersion": "2.0", "creationDate": "2025-01-01T00:00:00Z",
-                "epcisBody": {"eventList": [event_json(row) for row in data.shipments.itertuples()]}}
-    captured = api.client.post("/v1/events", json=document, headers=api.as_("distributor"))
+    captured = api.client.post("/v1/events", json=epcis_document(data.shipments), headers=api.as_("distributor"))
     assert captured.status_code == 201, captured.text
     hash_ids = dict(zip(data.shipments["event_id"], (e["event_hash_id"] for e in captured.json()["events"])))
     assert api.client.post("/v1/anchors", headers=api.as_("admin")).status_code == 200
@@ -98,7 +58,7 @@ def demo_invoice(api, run: int = 41) -> tuple[str, str]:
 def test_service_frames_give_the_generators_features(api):
     """Records in, frames out: features from the service's extraction equal those from the generator's
     own frames (tolerance 1e-9), with edited shipment rows flagged unverified in both."""
-    data = generated(n_trades=60, fraud_rate=0.2, tamper_rate=1.0, seed=3)
+    data = generate_book(n_trades=60, fraud_rate=0.2, tamper_rate=1.0, seed=3)
     assert (~data.shipments["verified"]).sum() >= 3
     hash_ids = submit(api, data)
     with api.ledger.session() as session:
@@ -115,7 +75,7 @@ def test_service_frames_give_the_generators_features(api):
 
 @SQLITE_ONLY
 def test_label_train_and_score_a_generated_book(api):
-    data = generated(n_trades=150, fraud_rate=0.4, seed=7)
+    data = generate_book(n_trades=150, fraud_rate=0.4, seed=7)
     hash_ids = submit(api, data)
     invoices = data.labels.index
     for invoice_id in invoices:
@@ -164,7 +124,7 @@ def test_label_train_and_score_a_generated_book(api):
 
 
 def test_few_labels_train_an_isolation_forest(api):
-    data = generated(n_trades=40, fraud_rate=0.1, seed=5)
+    data = generate_book(n_trades=40, fraud_rate=0.1, seed=5)
     submit(api, data)
     chosen = list(data.labels.index[:12])
     for invoice_id in chosen:

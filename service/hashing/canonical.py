@@ -10,7 +10,7 @@ Names of user extensions are written ``{namespace}local`` so the prefix chosen d
 from collections.abc import Callable, Iterable, Mapping
 
 from .errors import HashingError
-from .values import canonical_scalar, canonical_timestamp
+from .values import canonical_iri, canonical_scalar, canonical_text, canonical_timestamp
 from .vocabulary import (
     BIZ_STEPS,
     BIZ_TRANSACTION_TYPES,
@@ -19,7 +19,6 @@ from .vocabulary import (
     SENSOR_COMPONENTS,
     SENSOR_EXCEPTIONS,
     SOURCE_DESTINATION_TYPES,
-    expand_curie,
     expand_key,
 )
 
@@ -77,7 +76,8 @@ def _field(*, terms: Mapping[str, str], iri: bool) -> Renderer:
             raise HashingError(f"{field}: expected a single value, got {type(value).__name__}")
         if isinstance(value, str) and iri:
             value = value.strip()
-            value = terms.get(value) or expand_curie(value, namespaces, gs1_only=False)
+            term = terms.get(value)
+            return canonical_text(term, namespaces) if term else canonical_iri(value, namespaces)
         return canonical_scalar(value, field=field, namespaces=namespaces)
 
     def render(value: object, name: str, namespaces: Namespaces) -> list[str]:
@@ -92,8 +92,15 @@ def _timestamp(value: object, name: str, namespaces: Namespaces) -> list[str]:
 
 
 def _identifier_list(value: object, name: str, namespaces: Namespaces) -> list[str]:
-    """``epcList`` + sorted ``epc=...`` items (the XML element name of every EPC list item)."""
-    epcs = sorted(_EPC(value, "epc", namespaces))
+    """``epcList`` + sorted ``epc=...`` items (the XML element name of every EPC list item).
+
+    A flat list of strings (the usual case) skips the generic item renderer: EPCs are the one
+    field whose values are new in every event, so its per-item cost is what ingest pays.
+    """
+    if type(value) is list and all(type(item) is str for item in value):
+        epcs = sorted(f"epc={text}" for text in (canonical_iri(item.strip(), namespaces) for item in value) if text)
+    else:
+        epcs = sorted(_EPC(value, "epc", namespaces))
     return [name + "".join(epcs)] if epcs else []
 
 
@@ -226,7 +233,11 @@ def _children(node: dict, order: Order, namespaces: Namespaces) -> str:
 
 
 def pre_hash(event: dict, *, namespaces: Namespaces, ignored: frozenset[str] = frozenset()) -> str:
-    """The canonical pre-hash string of ``event``; ``ignored`` holds expanded names to leave out."""
+    """The canonical pre-hash string of ``event``; ``ignored`` holds expanded names to leave out.
+
+    ``namespaces`` must not change after the call (those of ``namespaces_of`` are read-only): the
+    rendering of repeated field values is memoised per namespaces object.
+    """
     if not isinstance(event, dict):
         raise HashingError(f"event: expected a JSON object, got {type(event).__name__}")
     event_type = event.get("type")
@@ -234,20 +245,73 @@ def pre_hash(event: dict, *, namespaces: Namespaces, ignored: frozenset[str] = f
         raise HashingError(f"type: not an EPCIS 2.0 event type: {event_type!r}")
     if "eventTime" not in event:
         raise HashingError("eventTime: missing")
-    text = "eventType=" + event_type
-    for name, render in EVENT_ORDER:
-        if name in event:
-            text += "".join(sorted(render(event[name], name, namespaces)))
-    rest = []
+    memo = _memo_for(namespaces)
+    ordered, rest = [], []
     for key, value in event.items():
-        if key in _NOT_IN_REST or key[:1] == "@" or is_ignore_fields_key(key):
-            continue
-        name = expand_key(key, namespaces)
-        if name in ignored or name in _COMMENTS:
-            continue
-        render = _UNORDERED_STANDARD.get(key, _generic)
-        rest.extend(render(value, name, namespaces))
-    return text + "".join(sorted(rest))
+        position = _ORDER_POSITION.get(key)
+        if position is not None:
+            rank, render = position
+            ordered.append((rank, "".join(_rendered(render, value, key, namespaces, memo))))
+        elif not (key in _NOT_IN_REST or key[:1] == "@" or is_ignore_fields_key(key)):
+            name = expand_key(key, namespaces)
+            if name not in ignored and name not in _COMMENTS:
+                rest.extend(_rendered(_UNORDERED_STANDARD.get(key, _generic), value, name, namespaces, memo))
+    ordered.sort()
+    return "eventType=" + event_type + "".join(text for _, text in ordered) + "".join(sorted(rest))
 
 
+def _rendered(render: Renderer, value: object, name: str, namespaces: Namespaces, memo: dict) -> tuple[str, ...]:
+    """``render``'s sorted pieces, memoised when the value is made of strings and tends to recur
+    (locations, vocabulary, transactions); timestamps and EPC lists are unique per event."""
+    if render in _UNIQUE_PER_EVENT:
+        key = None
+    else:
+        key = value if type(value) is str else _frozen(value)
+    if key is None:
+        return tuple(sorted(render(value, name, namespaces)))
+    key = (render, name, key)
+    pieces = memo.get(key)
+    if pieces is None:
+        pieces = tuple(sorted(render(value, name, namespaces)))
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        memo[key] = pieces
+    return pieces
+
+
+def _frozen(value: object) -> object | None:
+    """A hashable, type-tagged stand-in for a JSON value built from strings, objects and arrays, or
+    None when it holds anything else (numbers and booleans would collide: ``1 == True == 1.0``)."""
+    if type(value) is str:
+        return value
+    if type(value) is dict:
+        items = []
+        for key, item in value.items():
+            frozen = item if type(item) is str else _frozen(item)
+            if frozen is None:
+                return None
+            items.append((key, frozen))
+        return dict, tuple(items)
+    if type(value) is list:
+        items = tuple(_frozen(item) for item in value)
+        return None if None in items else (list, items)
+    return None
+
+
+_MEMO_LIMIT = 1 << 14
+_memos: dict[int, tuple[Namespaces, dict]] = {}
+
+
+def _memo_for(namespaces: Namespaces) -> dict:
+    """The rendering memo of one namespaces object; the entry holds the object, so its id stays unique."""
+    entry = _memos.get(id(namespaces))
+    if entry is None or entry[0] is not namespaces:
+        if len(_memos) >= 64:
+            _memos.clear()
+        entry = _memos[id(namespaces)] = (namespaces, {})
+    return entry[1]
+
+
+_ORDER_POSITION = {name: (rank, render) for rank, (name, render) in enumerate(EVENT_ORDER)}
+_UNIQUE_PER_EVENT = frozenset({_timestamp, _identifier_list})
 _NOT_IN_REST = frozenset(name for name, _ in EVENT_ORDER) | _EXCLUDED_EVENT_FIELDS | _COMMENTS

@@ -8,7 +8,7 @@ carry both, so a stored event re-hashes to the same ID without its original docu
 from collections.abc import Iterator
 from hashlib import sha256
 
-from .canonical import EVENT_TYPES, is_ignore_fields_key, pre_hash
+from .canonical import EVENT_TYPES, IGNORE_FIELDS, is_ignore_fields_key, pre_hash
 from .errors import HashingError
 from .vocabulary import expand_key, namespaces_of
 
@@ -108,6 +108,8 @@ def events_of(document: dict) -> list[dict]:
 
 def _hashing_inputs(event: dict) -> tuple[dict, frozenset[str]]:
     namespaces = namespaces_of(event.get("@context"))
+    if not any(key.endswith(IGNORE_FIELDS) for key in event):  # the common case, without building lists
+        return namespaces, frozenset()
     _, fields = _ignore_lists(event)
     return namespaces, frozenset(expand_key(f, namespaces) for f in fields if isinstance(f, str))
 

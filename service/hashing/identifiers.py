@@ -12,6 +12,7 @@ generator, MIT licence); where it has evident slips, docs/event-hash.md lists wh
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 CANONICAL_DOMAIN = "https://id.gs1.org"
 
@@ -33,7 +34,8 @@ def check_digit(digits: str) -> str:
 
 
 def _percent_encode(component: str) -> str:
-    return component.translate(_PERCENT_ENCODINGS)
+    """Serials are usually alphanumeric, which never needs encoding (and ``isalnum`` is far cheaper)."""
+    return component if component.isalnum() else component.translate(_PERCENT_ENCODINGS)
 
 
 def _units(component: str) -> int:
@@ -41,12 +43,17 @@ def _units(component: str) -> int:
     return len(component) - 2 * component.count("%")
 
 
+@lru_cache(maxsize=4096)
 def _key_with_indicator(cp: str, ref: str) -> str:
-    """GTIN-14 or SSCC: the reference's first digit (indicator or extension) leads, check digit appended."""
+    """GTIN-14 or SSCC: the reference's first digit (indicator or extension) leads, check digit appended.
+
+    Memoised: the serials of one product share its GTIN, so never-seen SGTINs rarely need the check digit.
+    """
     body = ref[:1] + cp + ref[1:]
     return body + check_digit(body)
 
 
+@lru_cache(maxsize=4096)
 def _with_check(digits: str) -> str:
     return digits + check_digit(digits)
 
