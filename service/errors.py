@@ -50,3 +50,9 @@ class Forbidden(TraceAnchorError):
     """The caller's role or party may not do this with this record."""
 
     status_code = 403
+
+
+class IntegrityFailure(TraceAnchorError):
+    """Something the service stored for itself was changed behind its back (a broken seal)."""
+
+    status_code = 409

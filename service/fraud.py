@@ -27,12 +27,13 @@ from sqlmodel import Session, select
 from analytics.fraud import FraudModel, build_features, supply_chain_evidence, train
 from analytics.fraud.features import SCORED_KINDS
 from service.chain import Chain
-from service.errors import Conflict, InvalidRecord, NotFound
+from service.errors import Conflict, IntegrityFailure, InvalidRecord, NotFound
 from service.hashing import content_hash
 from service.hashing.vocabulary import BIZ_STEPS
 from service.indexing import TermName, vocabulary
 from service.models import FraudModelVersion, Record, RecordKind, RecordTerm
 from service.records import canonical_text, find_record
+from service.sealing import is_sealed, seal
 from service.timeutil import utcnow
 from service.verification import RootCache, VerificationStatus, verify_record
 from service.verified import VerifiedSelection
@@ -243,7 +244,7 @@ def verified_labels(session: Session, chain: Chain, *, roots: RootCache | None =
     return pd.Series(latest["fraud"].astype(int).to_numpy(), index=latest["transaction"].to_numpy(), name="fraud"), selection
 
 
-def train_model(session: Session, chain: Chain, *, trained_by: str) -> tuple[FraudModelVersion, bool]:
+def train_model(session: Session, chain: Chain, *, trained_by: str, key: bytes) -> tuple[FraudModelVersion, bool]:
     """Train on the verified labels of verified invoices and payments; store the version.
 
     Returns the stored row and whether the version is new (False: same labelled set, refreshed).
@@ -263,8 +264,9 @@ def train_model(session: Session, chain: Chain, *, trained_by: str) -> tuple[Fra
     row = session.exec(select(FraudModelVersion).where(FraudModelVersion.version == model.version)).first()
     created = row is None
     row = row or FraudModelVersion(version=model.version, fingerprint=model.fingerprint, method=model.method,
-                                   metrics={}, inputs={}, model=b"", created_by=trained_by)
+                                   metrics={}, inputs={}, model=b"", seal="", created_by=trained_by)
     row.metrics, row.inputs, row.model = model.metrics, summary, model.to_bytes()
+    row.seal = seal(key, label=row.version, data=row.model)
     row.created_at, row.created_by = utcnow(), trained_by
     try:
         session.add(row)
@@ -292,16 +294,19 @@ def find_model(session: Session, *, version: str | None = None) -> FraudModelVer
 _LOADED: dict[tuple[str, datetime], FraudModel] = {}
 
 
-def _model_of(row: FraudModelVersion) -> FraudModel:
-    """Unpickled once per stored training (the bytes are the service's own, never a client's)."""
-    key = (row.version, row.created_at)
-    if key not in _LOADED:
+def _model_of(row: FraudModelVersion, *, key: bytes) -> FraudModel:
+    """Unpickled once per stored training, and only if its seal holds (the bytes come from the database)."""
+    if not is_sealed(key, label=row.version, data=row.model, claimed=row.seal):
+        raise IntegrityFailure(f"fraud model {row.version} fails its integrity seal: it was changed outside the "
+                               "service (or the server key changed); retrain it")
+    loaded = (row.version, row.created_at, row.seal)
+    if loaded not in _LOADED:
         _LOADED.clear()
-        _LOADED[key] = FraudModel.from_bytes(row.model)
-    return _LOADED[key]
+        _LOADED[loaded] = FraudModel.from_bytes(row.model)
+    return _LOADED[loaded]
 
 
-def score_transactions(session: Session, chain: Chain, *, ids: Sequence[str]) -> tuple[list[TransactionScore], FraudModelVersion, FraudInputs]:
+def score_transactions(session: Session, chain: Chain, *, ids: Sequence[str], key: bytes) -> tuple[list[TransactionScore], FraudModelVersion, FraudInputs]:
     """Scores of invoices and payments by business id (in the given order), with the current model."""
     wanted = list(dict.fromkeys(ids))
     records = {}
@@ -321,7 +326,7 @@ def score_transactions(session: Session, chain: Chain, *, ids: Sequence[str]) ->
     unreadable = [i for i in wanted if i not in features.index]
     if unreadable:
         raise Conflict(f"stored transaction {unreadable[0]!r} was edited and can no longer be read", field="id")
-    scores = _model_of(row).score(features.loc[wanted])
+    scores = _model_of(row, key=key).score(features.loc[wanted])
     evidence = supply_chain_evidence(transactions=inputs.transactions, shipments=inputs.shipments)
     evidence = evidence.merge(inputs.shipments[["event_id", "record_id", "status"]], on="event_id", how="left")
     evidence = evidence[evidence["transaction_id"].isin(wanted)].sort_values(["transaction_id", "event_time"])

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024, description="Larger request bodies get 413.")
     max_events: int = Field(10_000, ge=1, description="Most events in one EPCIS document (more: 413).")
     max_transactions: int = Field(10_000, ge=1, description="Most transactions in one submission (more: 413).")
+    secret_key: str | None = Field(None, description="Seals stored models; default: a random key in data_dir.")
 
     @cached_property
     def resolved_database_url(self) -> str:
@@ -32,6 +33,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'traceanchor.db').resolve()}"
+
+    def signing_key(self) -> bytes:
+        """The key that seals what the service must trust when it reads it back (see service.sealing)."""
+        from service.sealing import signing_key
+
+        return signing_key(configured=self.secret_key, data_dir=self.data_dir)
 
     @property
     def chain_state_path(self) -> Path:

@@ -1,6 +1,7 @@
 """Fraud scores through HTTP: generated trades submitted as real records, labels, models, scores,
 evidence that stops counting once its row is edited, 4xx cases and roles."""
 
+import pickle
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
@@ -136,6 +137,32 @@ def test_few_labels_train_an_isolation_forest(api):
     score = api.client.get(f"/v1/transactions/{chosen[0]}/fraud-score", headers=api.as_("auditor")).json()
     assert 0 < score["probability"] <= 1 and score["band"] in {"low", "medium", "high"}
     assert score["model"]["method"] == "isolation_forest"
+
+
+class _Planted:
+    """A pickle that would create a file when unpickled: the attacker's payload."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_model_bytes_edited_in_the_database_are_refused_not_unpickled(api, tmp_path):
+    data = generate_book(n_trades=40, fraud_rate=0.1, seed=5)
+    submit(api, data)
+    chosen = list(data.labels.index[:12])
+    for invoice_id in chosen:
+        label(api, invoice_id, bool(data.labels[invoice_id]))
+    api.client.post("/v1/anchors", headers=api.as_("admin"))
+    assert api.client.post("/v1/analytics/fraud/models", headers=api.as_("admin")).status_code == 201
+    planted = tmp_path / "pwned"
+    with api.ledger.engine.begin() as connection:
+        connection.execute(text("UPDATE fraud_model SET model = :payload"), {"payload": pickle.dumps(_Planted(planted))})
+    response = api.client.get(f"/v1/transactions/{chosen[0]}/fraud-score", headers=api.as_("bank"))
+    assert response.status_code == 409 and "integrity seal" in response.json()["detail"]
+    assert not planted.exists(), "the payload must never be unpickled"
 
 
 def test_labels_are_anchored_records_and_the_latest_counts(api):

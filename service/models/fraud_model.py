@@ -14,7 +14,8 @@ class FraudModelVersion(SQLModel, table=True):
     The version names the labelled set (see docs/fraud.md); retraining on the same labels refreshes
     the row (the verified evidence may have changed since) and makes it current again, so the
     current model is the most recently trained one. ``model`` holds pickle bytes written only by
-    this service: they are never accepted from a client.
+    this service and sealed with a key kept outside the database: they are unpickled only when the
+    seal holds, so whoever edits rows cannot plant code.
     """
 
     __tablename__ = "fraud_model"
@@ -26,5 +27,6 @@ class FraudModelVersion(SQLModel, table=True):
     inputs: dict = Field(sa_column=Column(JSON, nullable=False), description="Records used and excluded, per kind.")
     fingerprint: str = Field(description="sha256 of the feature schema and the (id, label) pairs.")
     model: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    seal: str = Field(description="HMAC-SHA256 of version and model bytes under the server key (service.sealing).")
     created_at: datetime = Field(default_factory=utcnow, index=True)
     created_by: str = Field(description="The party whose key trained it.")

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, Field, StringConstraints
 
-from service.api.deps import ChainDep, CreditAnalyst, Lender, ModelTrainer, SessionDep
+from service.api.deps import ChainDep, CreditAnalyst, Lender, LedgerDep, ModelTrainer, SessionDep
 from service.api.errors import error_responses
 from service.fraud import (
     MAX_SCORE_IDS,
@@ -132,13 +132,13 @@ def label_transaction(id: TransactionId, label: LabelIn, caller: Lender, session
 @router.post("/analytics/fraud/models", response_model=ModelOut, status_code=status.HTTP_201_CREATED,
              responses={200: {"model": ModelOut, "description": "Same labelled set as a stored version: refreshed."},
                         **error_responses(409, 502, 503)})
-def train_fraud_model(caller: ModelTrainer, session: SessionDep, chain: ChainDep, response: Response) -> ModelOut:
+def train_fraud_model(caller: ModelTrainer, session: SessionDep, chain: ChainDep, ledger: LedgerDep, response: Response) -> ModelOut:
     """Train on verified labels of verified invoices and payments (lenders and admins).
 
     Logistic regression with at least 50 labels of each class, else an isolation forest (see
     ``probability_meaning``). The new version becomes the one scores use.
     """
-    row, created = train_model(session, chain, trained_by=caller.party)
+    row, created = train_model(session, chain, trained_by=caller.party, key=ledger.settings.signing_key())
     session.commit()
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -152,15 +152,15 @@ def get_fraud_model(version: ModelVersion, caller: CreditAnalyst, session: Sessi
 
 
 @router.get("/transactions/{id}/fraud-score", response_model=ScoreReportOut, responses=SCORE_ERRORS)
-def fraud_score(id: TransactionId, caller: CreditAnalyst, session: SessionDep, chain: ChainDep) -> ScoreReportOut:
+def fraud_score(id: TransactionId, caller: CreditAnalyst, session: SessionDep, chain: ChainDep, ledger: LedgerDep) -> ScoreReportOut:
     """Probability, band and reasons for an invoice or payment, with each supply-chain evidence item
     and whether it verified (409 before any model is trained)."""
-    scores, row, inputs = score_transactions(session, chain, ids=[id])
+    scores, row, inputs = score_transactions(session, chain, ids=[id], key=ledger.settings.signing_key())
     return ScoreReportOut(**ScoreOut.of(scores[0], row).model_dump(), inputs=inputs.summary())
 
 
 @router.post("/analytics/fraud/scores", response_model=ScoresOut, responses={**SCORE_ERRORS, **error_responses(400)})
-def fraud_scores(request: ScoresIn, caller: CreditAnalyst, session: SessionDep, chain: ChainDep) -> ScoresOut:
+def fraud_scores(request: ScoresIn, caller: CreditAnalyst, session: SessionDep, chain: ChainDep, ledger: LedgerDep) -> ScoresOut:
     """Scores of up to 1000 invoices and payments at once (duplicates answered once, in first-seen order)."""
-    scores, row, inputs = score_transactions(session, chain, ids=request.ids)
+    scores, row, inputs = score_transactions(session, chain, ids=request.ids, key=ledger.settings.signing_key())
     return ScoresOut(scores=[ScoreOut.of(score, row) for score in scores], inputs=inputs.summary())
