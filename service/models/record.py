@@ -35,7 +35,9 @@ class Record(SQLModel, table=True):
     """
 
     __table_args__ = (
-        UniqueConstraint("kind", "business_id", name="uq_record_kind_business_id"),
+        # business_id first: lookups by business id (idempotent submission, references, GET by id)
+        # use this index even before the planner has statistics for a fast-growing table
+        UniqueConstraint("business_id", "kind", name="uq_record_business_id_kind"),
         Index("ix_record_pending", "status", "batch_id", "id"),
         Index("ix_record_batch_leaf", "batch_id", "leaf_index"),
         Index("ix_record_kind_time", "kind", "occurred_at", "id"),
