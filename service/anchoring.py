@@ -195,8 +195,10 @@ def anchor_pass(
     batch_age: float,
     confirmations: int,
     force: bool = False,
+    check_reorgs: bool = True,
 ) -> PassReport:
-    """One pass of the anchoring state machine over every unfinished and recent batch.
+    """One pass of the anchoring state machine over every unfinished batch, and over the recently
+    anchored ones too when ``check_reorgs`` (one contract call each, so loops do it less often).
 
     Errors are reported, not raised: a batch whose transaction fails is retried later with
     exponential backoff, and a chain that cannot be reached ends the pass with
@@ -206,7 +208,7 @@ def anchor_pass(
     report = PassReport(closed=[batch.id for batch in closed])
     now = utcnow()
     try:
-        for batch in _batches_to_advance(session, chain):
+        for batch in _batches_to_advance(session, chain, include_recent=check_reorgs):
             if batch.retry_after is not None and as_utc(batch.retry_after) > now and not force:
                 continue
             try:
@@ -224,9 +226,11 @@ def anchor_pass(
     return report
 
 
-def _batches_to_advance(session: Session, chain: Chain) -> list[Batch]:
-    """Unfinished batches, then anchored ones still young enough to be reorganised away."""
+def _batches_to_advance(session: Session, chain: Chain, *, include_recent: bool) -> list[Batch]:
+    """Unfinished batches, then (if asked) anchored ones still young enough to be reorganised away."""
     unfinished = select(Batch).where(Batch.status != BatchStatus.ANCHORED).order_by(Batch.id)
+    if not include_recent:
+        return list(session.exec(unfinished))
     horizon = chain.block_number() - REORG_WINDOW_BLOCKS
     recent = (
         select(Batch)

@@ -24,6 +24,9 @@ from service.settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_LOOP_BACKOFF = 60.0
+REORG_CHECK_INTERVAL = 15.0
+"""Seconds between re-checks of recently anchored roots in the background loop (a contract call
+per batch: done every pass, it would cost more than the anchoring itself under steady load)."""
 
 
 class Ledger:
@@ -68,7 +71,7 @@ class Ledger:
         with session_scope(self.engine) as session:
             yield session
 
-    def anchor_once(self, *, force: bool = False) -> PassReport:
+    def anchor_once(self, *, force: bool = False, check_reorgs: bool = True) -> PassReport:
         """One anchoring pass with the configured batch size, age and confirmations."""
         with self.session() as session:
             return anchor_pass(
@@ -78,6 +81,7 @@ class Ledger:
                 batch_age=self.settings.batch_age,
                 confirmations=self.settings.confirmations,
                 force=force,
+                check_reorgs=check_reorgs,
             )
 
     def anchor_now(self, *, timeout: float = 120.0) -> list[PassReport]:
@@ -89,7 +93,7 @@ class Ledger:
                 self.chain.mine(1)  # on our own chain, an empty block is how time passes
             else:
                 time.sleep(self.settings.anchor_interval)
-            reports.append(self.anchor_once())
+            reports.append(self.anchor_once(check_reorgs=False))
         return reports
 
     def run_anchoring(self, stop: threading.Event) -> None:
@@ -99,10 +103,13 @@ class Ledger:
         lock anchors; the others wait to take over if it goes away.
         """
         delay = self.settings.anchor_interval
+        last_reorg_check = float("-inf")
         with anchoring_leadership(self.engine, stop) as leading:
             while leading and not stop.is_set():
+                check_reorgs = time.monotonic() - last_reorg_check >= REORG_CHECK_INTERVAL
+                last_reorg_check = time.monotonic() if check_reorgs else last_reorg_check
                 try:
-                    report = self.anchor_once()
+                    report = self.anchor_once(check_reorgs=check_reorgs)
                     chain_down = report.chain_down
                 except ChainUnavailable as error:  # connecting itself failed
                     log.warning("chain unavailable: %s", error)
