@@ -18,7 +18,7 @@ from web3 import Web3
 
 from service.bundle import check_bundle
 from service.db import make_engine
-from service.demo_chain import PARTIES, supply_chain
+from service.demo_chain import FORECAST_SKUS, PARTIES, monthly_sales, supply_chain
 from service.settings import Settings
 
 SUPPLIERS = ("farm", "processor", "distributor", "retailer")
@@ -89,8 +89,7 @@ class _Demo:
 
         _step("1. The admin gives every party its own API key")
         keys = {}
-        for party in (*SUPPLIERS, "auditor"):
-            role = "auditor" if party == "auditor" else "supplier"
+        for party, role in [*((supplier, "supplier") for supplier in SUPPLIERS), ("auditor", "auditor"), ("shop", "retailer")]:
             created = self.call("POST", "/v1/keys", who=self.admin, json={"role": role, "party": party})
             keys[party] = _bearer(created["key"])
             print(f"   key {created['id']:>3}: {party:<12} role {role}")
@@ -142,8 +141,23 @@ class _Demo:
         with make_engine(self.settings).begin() as connection:
             connection.execute(text("UPDATE record SET body = replace(body, 'in_transit', 'destroyed') WHERE id = :id"), {"id": shipped})
         self._show_trail(keys["auditor"], data["bottle"], expect="tampered")
+
+        _step("8. The retailer forecasts demand from its verified sales")
+        self._forecast(retailer=keys["retailer"], analyst=keys["shop"], run=data["run"])
         print("\nDemo " + ("passed: every expectation held." if self.ok else "FAILED: see above."))
         return 0 if self.ok else 1
+
+    def _forecast(self, *, retailer: dict, analyst: dict, run: int) -> None:
+        sales = monthly_sales(run=run)
+        self.call("POST", "/v1/transactions", who=retailer, json=sales)
+        self._anchor_all()
+        print(f"   {len(sales)} monthly sales of {len(FORECAST_SKUS)} SKUs recorded and anchored")
+        for sku in FORECAST_SKUS:
+            result = self.call("GET", "/v1/analytics/forecast", who=analyst, params={"sku": sku, "freq": "M", "horizon": 3})
+            next_month = result["forecast"][0]
+            print(f"   {sku}: {result['model']:<32} next month {next_month['mean']:6.1f} "
+                  f"[{next_month['lower_95']:.1f}, {next_month['upper_95']:.1f}] from {result['records_used']} verified sales")
+            self.check(result["records_used"] > 0 and len(result["forecast"]) == 3, f"a forecast for {sku}")
 
     def _anchor_all(self) -> None:
         deadline = time.monotonic() + ANCHOR_TIMEOUT

@@ -8,11 +8,13 @@ A purchase order and an invoice tie the commercial side to the shipments.
 Serial numbers embed a run number, so every run records new events.
 """
 
+import math
 from datetime import UTC, datetime, timedelta
 
 CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
 FARM, PROCESSOR, DISTRIBUTOR, RETAILER = (f"urn:epc:id:sgln:0614141.0000{n}.0" for n in range(1, 5))
 PARTIES = {"farm": "Orchard Hill Farm", "processor": "Valley Juice Co", "distributor": "FreshWay Logistics", "retailer": "CornerMart"}
+FORECAST_SKUS = ("0614141022222", "0614141033333", "0614141044444")
 
 
 def supply_chain(run: int, start: datetime | None = None) -> dict:
@@ -71,4 +73,21 @@ def supply_chain(run: int, start: datetime | None = None) -> dict:
         for name, hours, events in [("farm", 2, farm), ("processor", 10, processor),
                                     ("distributor", 26, distributor), ("retailer", 50, retailer)]
     }
-    return {"documents": documents, "transactions": {"processor": [order, invoice]}, "bottle": bottles[0]}
+    return {"documents": documents, "transactions": {"processor": [order, invoice]}, "bottle": bottles[0], "run": run}
+
+
+def monthly_sales(run: int) -> list[dict]:
+    """Three years of the retailer's monthly sales of three juices: trend, summer peak, some noise."""
+    sales = []
+    for month in range(36):
+        for n, sku in enumerate(FORECAST_SKUS):
+            quantity = round(40 + 10 * n + 0.8 * month + (12 - 4 * n) * math.sin(2 * math.pi * (month - 3) / 12)
+                             + 3 * math.sin(7.3 * month + n))
+            sales.append({
+                "id": f"urn:epcglobal:cbv:bt:0614141000041:SALE-{run}-{sku}-{month}", "kind": "sale",
+                "timestamp": f"{2023 + month // 12}-{month % 12 + 1:02d}-28T18:00:00Z", "seller": "retailer",
+                "buyer": "walk-in customers", "currency": "EUR",
+                "lines": [{"sku": sku, "quantity": quantity, "unit_price": "3.50", "category": "juice"}],
+                "total": f"{quantity * 3.5:.2f}", "location": RETAILER, "references": [],
+            })
+    return sales
