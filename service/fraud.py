@@ -12,7 +12,6 @@ stores a new label record (``business_id`` ``label:<lender>:<n>:<transaction>``)
 verified label per transaction (by ``labelled_at``, whoever gave it) is the one training uses.
 """
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,11 +31,11 @@ from service.hashing import content_hash
 from service.hashing.vocabulary import BIZ_STEPS
 from service.indexing import TermName, vocabulary
 from service.models import FraudModelVersion, Record, RecordKind, RecordTerm
-from service.records import canonical_text, find_record
+from service.records import canonical_text, find_record, parsed_body
 from service.sealing import is_sealed, seal
 from service.timeutil import utcnow
-from service.verification import RootCache, VerificationStatus, verify_record
-from service.verified import VerifiedSelection
+from service.verification import RootCache, VerificationStatus
+from service.verified import VerifiedSelection, verify_records
 
 SHIPMENT_STEPS = {BIZ_STEPS["shipping"]: "shipping", BIZ_STEPS["receiving"]: "receiving"}
 MAX_SCORE_IDS = 1000
@@ -93,8 +92,8 @@ def load_inputs(session: Session, chain: Chain, *, sellers: set[str] | None = No
         events = events.where(Record.id.in_(select(RecordTerm.record_id).where(
             RecordTerm.name == TermName.CITES, RecordTerm.value.in_(cited))))
     event_records = session.exec(events.order_by(Record.id)).all()
-    transaction_status, transaction_selection = _verify_all(session, chain, transaction_records, roots)
-    event_status, event_selection = _verify_all(session, chain, event_records, roots)
+    transaction_status, transaction_selection = verify_records(session, chain, records=transaction_records, roots=roots)
+    event_status, event_selection = verify_records(session, chain, records=event_records, roots=roots)
     return FraudInputs(
         transactions=_transaction_frame(transaction_records, transaction_status),
         shipments=_shipment_frame(event_records, event_status),
@@ -106,33 +105,10 @@ def _terms(name: TermName, values: list[str]):
     return select(RecordTerm.record_id).where(RecordTerm.name == name, RecordTerm.value.in_(values))
 
 
-def _verify_all(session: Session, chain: Chain, records: Sequence[Record],
-                roots: RootCache) -> tuple[list[str], VerifiedSelection]:
-    """Status per record, and the selection summary every analytics result reports."""
-    statuses, selection = [], VerifiedSelection()
-    for record in records:
-        status = verify_record(session, chain, record, roots=roots).status
-        statuses.append(str(status))
-        if status == VerificationStatus.VERIFIED:
-            selection.records.append(record)
-        else:
-            selection.excluded[str(status)] += 1
-    return statuses, selection
-
-
-def _parsed(record: Record) -> dict | None:
-    """The stored body, or None when an edited row no longer parses as a JSON object."""
-    try:
-        body = json.loads(record.body)
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
-
-
-def _transaction_frame(records: Sequence[Record], statuses: list[str]) -> pd.DataFrame:
+def _transaction_frame(records: Sequence[Record], statuses: list[VerificationStatus]) -> pd.DataFrame:
     rows = []
     for record, status in zip(records, statuses):
-        body = _parsed(record) or {}
+        body = parsed_body(record) or {}
         lines = body.get("lines") if isinstance(body.get("lines"), list) else []
         references = body.get("references") if isinstance(body.get("references"), list) else []
         rows.append({
@@ -151,10 +127,10 @@ def _transaction_frame(records: Sequence[Record], statuses: list[str]) -> pd.Dat
     return frame[frame["timestamp"].notna() & frame["total"].notna()].reset_index(drop=True)
 
 
-def _shipment_frame(records: Sequence[Record], statuses: list[str]) -> pd.DataFrame:
+def _shipment_frame(records: Sequence[Record], statuses: list[VerificationStatus]) -> pd.DataFrame:
     rows = []
     for record, status in zip(records, statuses):
-        body = _parsed(record) or {}
+        body = parsed_body(record) or {}
         step = SHIPMENT_STEPS.get(vocabulary(body["bizStep"], BIZ_STEPS) if isinstance(body.get("bizStep"), str) else "")
         if step is None:
             continue
@@ -201,7 +177,7 @@ def store_label(session: Session, *, transaction_id: str, fraud: bool, lender: s
     previous = session.exec(select(Record).where(
         Record.kind == RecordKind.LABEL, Record.party == lender,
         Record.id.in_(_terms(TermName.REFERENCE, [transaction_id]))).order_by(Record.id.desc())).all()
-    if previous and (_parsed(previous[0]) or {}).get("fraud") is fraud:
+    if previous and (parsed_body(previous[0]) or {}).get("fraud") is fraud:
         return previous[0], False
     labelled_at = utcnow()
     body = {"transaction": transaction_id, "fraud": fraud, "lender": lender,
@@ -233,8 +209,8 @@ def _require_scored_kind(record: Record) -> None:
 def verified_labels(session: Session, chain: Chain, *, roots: RootCache | None = None) -> tuple[pd.Series, VerifiedSelection]:
     """The latest verified label per transaction (1 fraud, 0 legitimate), indexed by transaction id."""
     records = session.exec(select(Record).where(Record.kind == RecordKind.LABEL).order_by(Record.id)).all()
-    _, selection = _verify_all(session, chain, records, RootCache() if roots is None else roots)
-    bodies = [_parsed(record) or {} for record in selection.records]
+    _, selection = verify_records(session, chain, records=records, roots=RootCache() if roots is None else roots)
+    bodies = [parsed_body(record) or {} for record in selection.records]
     frame = pd.DataFrame({
         "transaction": [body.get("transaction") for body in bodies],
         "fraud": [body.get("fraud") for body in bodies],
@@ -320,7 +296,7 @@ def score_transactions(session: Session, chain: Chain, *, ids: Sequence[str], ke
     for record in records.values():
         _require_scored_kind(record)
     row = find_model(session)
-    sellers = {str((_parsed(record) or {}).get("seller")) for record in records.values()}
+    sellers = {str((parsed_body(record) or {}).get("seller")) for record in records.values()}
     inputs = load_inputs(session, chain, sellers=sellers)
     features = build_features(transactions=inputs.transactions, shipments=inputs.shipments)
     unreadable = [i for i in wanted if i not in features.index]

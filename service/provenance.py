@@ -33,7 +33,6 @@ invisible and may show up as missing origins. Class-level quantities (``quantity
 are not followed: they do not identify an item.
 """
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -44,6 +43,7 @@ from service.chain import Chain
 from service.errors import NotFound
 from service.indexing import ANY_EPC, TermName, identifier
 from service.models import Record, RecordKind, RecordTerm
+from service.records import parsed_body
 from service.timeutil import as_utc
 from service.verification import RootCache, Verification, VerificationStatus, verify_record
 
@@ -74,7 +74,7 @@ class TrailEvent:
             "via": self.via,
             "hops": self.hops,
             "verification": self.verification.as_dict(),
-            "event": _body(self.record) or self.record.body,
+            "event": parsed_body(self.record) or self.record.body,
         }
 
 
@@ -272,7 +272,7 @@ def _namings(session: Session, *, items: set[str], party: str | None, limit: int
         for value, name, record in session.exec(statement):
             if record.occurred_at is None:
                 continue
-            body = bodies.setdefault(record.id, _body(record) or {})
+            body = bodies.setdefault(record.id, parsed_body(record) or {})
             found.setdefault(value, []).append(_Naming(name, record, as_utc(record.occurred_at), body))
     return found
 
@@ -313,10 +313,3 @@ def _ids(value: object) -> list[str]:
     values = [value] if isinstance(value, str) else value if isinstance(value, list) else []
     return [identifier(item) for item in values if isinstance(item, str)]
 
-
-def _body(record: Record) -> dict | None:
-    try:
-        body = json.loads(record.body)
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None

@@ -98,6 +98,15 @@ def store_transactions(session: Session, *, transactions: Sequence[dict], party:
     return _store(session, candidates=candidates, party=party)
 
 
+def parsed_body(record: Record) -> dict | None:
+    """The stored body, or None when an edited row no longer parses as a JSON object."""
+    try:
+        body = json.loads(record.body)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
 def canonical_text(body: dict) -> str:
     """The stored JSON text: compact, key order kept, non-ASCII kept (it round-trips exactly)."""
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)

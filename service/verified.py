@@ -6,6 +6,7 @@ not.
 """
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from hashlib import sha256
 
@@ -42,12 +43,23 @@ class VerifiedSelection:
 
 def select_verified(session: Session, chain: Chain, *, statement: Select) -> VerifiedSelection:
     """Run ``statement`` (a ``select(Record)``) and keep the records that verify."""
-    selection = VerifiedSelection()
-    roots = RootCache()
-    for record in session.exec(statement):
+    _, selection = verify_records(session, chain, records=session.exec(statement), roots=RootCache())
+    return selection
+
+
+def verify_records(
+    session: Session, chain: Chain, *, records: Iterable[Record], roots: RootCache
+) -> tuple[list[VerificationStatus], VerifiedSelection]:
+    """Each record's verification status, in order, and the selection of those that verify.
+
+    ``roots`` is shared by callers that verify several kinds of record against the same batches.
+    """
+    statuses, selection = [], VerifiedSelection()
+    for record in records:
         status = verify_record(session, chain, record, roots=roots).status
+        statuses.append(status)
         if status == VerificationStatus.VERIFIED:
             selection.records.append(record)
         else:
             selection.excluded[str(status)] += 1
-    return selection
+    return statuses, selection
