@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from sqlalchemy import text
 
 from service.bundle import check_bundle
 from service.demo_chain import supply_chain
@@ -106,3 +107,15 @@ def test_unknown_record_ids_are_404_and_bad_ids_422(api):
     assert api.client.get("/v1/events/999999", headers=api.as_("auditor")).status_code == 404
     assert api.client.get("/v1/events/abc", headers=api.as_("auditor")).status_code == 422
     assert api.client.get("/v1/events/0/verification", headers=api.as_("auditor")).status_code == 422
+
+
+def test_a_stored_event_that_no_longer_parses_is_shown_as_stored_and_tampered(api):
+    events = api.client.post("/v1/events", json=supply_chain(run=27)["documents"]["farm"], headers=api.as_("farm")).json()["events"]
+    api.client.post("/v1/anchors", headers=api.as_("admin"))
+    with api.ledger.engine.begin() as connection:
+        connection.execute(text("UPDATE record SET body = '{not json' WHERE id = :id"), {"id": events[0]["id"]})
+    shown = api.client.get(f"/v1/events/{events[0]['id']}", headers=api.as_("auditor"))
+    assert shown.status_code == 200 and shown.json()["event"] == "{not json"
+    assert api.client.get("/v1/events", headers=api.as_("auditor")).status_code == 200
+    verification = api.client.get(f"/v1/events/{events[0]['id']}/verification", headers=api.as_("auditor")).json()
+    assert verification["status"] == "tampered"

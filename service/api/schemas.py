@@ -1,12 +1,12 @@
 """Response models: what the API promises, and what OpenAPI (and schemathesis) checks."""
 
-import json
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from service.models import ApiKey, Batch, Record, RecordStatus, Role
+from service.records import parsed_body
 
 
 class ErrorOut(BaseModel):
@@ -42,15 +42,21 @@ class StoredEvent(BaseModel):
     batch_id: int | None
     event_time: datetime | None
     recorded_at: datetime
-    event: dict[str, Any]
+    event: dict[str, Any] | str = Field(description="The stored event; its raw text if the row no longer parses (tampered).")
 
     @classmethod
     def of(cls, record: Record) -> "StoredEvent":
         return cls(
             id=record.id, event_hash_id=record.business_id, type=record.record_type, party=record.party,
             status=record.status, batch_id=record.batch_id, event_time=record.occurred_at,
-            recorded_at=record.created_at, event=json.loads(record.body),
+            recorded_at=record.created_at, event=_stored(record),
         )
+
+
+def _stored(record: Record) -> dict[str, Any] | str:
+    """A record's body for display: parsed, or as stored when an edit broke it (reading must not fail)."""
+    body = parsed_body(record)
+    return record.body if body is None else body
 
 
 class EventPage(BaseModel):
@@ -79,14 +85,14 @@ class StoredTransaction(BaseModel):
     batch_id: int | None
     timestamp: datetime | None
     recorded_at: datetime
-    transaction: dict[str, Any]
+    transaction: dict[str, Any] | str = Field(description="The stored transaction; its raw text if the row no longer parses.")
 
     @classmethod
     def of(cls, record: Record) -> "StoredTransaction":
         return cls(
             id=record.business_id, record_id=record.id, kind=record.record_type, party=record.party,
             status=record.status, batch_id=record.batch_id, timestamp=record.occurred_at,
-            recorded_at=record.created_at, transaction=json.loads(record.body),
+            recorded_at=record.created_at, transaction=_stored(record),
         )
 
 
