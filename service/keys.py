@@ -6,6 +6,8 @@ is enough here because the key has 256 bits of entropy: there is nothing to brut
 
 import hashlib
 import secrets
+import threading
+import time
 
 from sqlmodel import Session, select
 
@@ -39,6 +41,38 @@ def authenticate(session: Session, *, token: str) -> ApiKey | None:
     """The live key matching ``token``, or None."""
     key = session.exec(select(ApiKey).where(ApiKey.key_hash == _digest(token))).first()
     return key if key is not None and key.revoked_at is None else None
+
+
+class KeyCache:
+    """Live keys checked in the last ``ttl`` seconds, so most requests authenticate without a query.
+
+    Revoking through this process clears it at once; a key revoked by another worker or by the CLI
+    stops working within ``ttl``. Unknown tokens are not remembered, and the cache is bounded.
+    """
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, *, ttl: float) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, ApiKey]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> ApiKey | None:
+        """The cached live key for ``token``, None when unknown here or too old."""
+        entry = self._entries.get(_digest(token))
+        if entry is None or time.monotonic() - entry[0] > self.ttl:
+            return None
+        return entry[1]
+
+    def put(self, token: str, key: ApiKey) -> None:
+        with self._lock:
+            if len(self._entries) >= self.MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[_digest(token)] = (time.monotonic(), key)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
 
 
 def list_keys(session: Session) -> list[ApiKey]:

@@ -18,7 +18,10 @@ from service.anchoring import PassReport, anchor_pass
 from service.chain import Chain
 from service.db import make_engine, session_scope
 from service.errors import ChainError, ChainUnavailable
-from service.models import Batch, BatchStatus, Deployment
+from service.group_commit import GroupCommitWriter
+from service.keys import KeyCache, authenticate
+from service.models import ApiKey, Batch, BatchStatus, Deployment
+from service.records import store_submissions
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -37,6 +40,9 @@ class Ledger:
         self.engine = make_engine(self.settings)
         self._chain: Chain | None = None
         self._chain_lock = threading.Lock()
+        self._writer: GroupCommitWriter | None = None
+        self._writer_lock = threading.Lock()
+        self.keys = KeyCache(ttl=self.settings.key_cache_seconds)
 
     @property
     def chain(self) -> Chain:
@@ -70,6 +76,24 @@ class Ledger:
         """A database session committed on success."""
         with session_scope(self.engine) as session:
             yield session
+
+    @property
+    def writer(self) -> GroupCommitWriter:
+        """The group-commit writer of this process (its thread starts on first use)."""
+        with self._writer_lock:
+            if self._writer is None:
+                self._writer = GroupCommitWriter(self.engine, store=store_submissions)
+            return self._writer
+
+    def authenticate(self, token: str) -> ApiKey | None:
+        """The live API key for ``token``, from the key cache or else the database."""
+        key = self.keys.get(token)
+        if key is None:
+            with self.session() as session:
+                key = authenticate(session, token=token)
+            if key is not None:
+                self.keys.put(token, key)
+        return key
 
     def anchor_once(self, *, force: bool = False, check_reorgs: bool = True) -> PassReport:
         """One anchoring pass with the configured batch size, age and confirmations."""
@@ -126,7 +150,11 @@ class Ledger:
             return len(session.exec(select(Batch.id).where(Batch.status != BatchStatus.ANCHORED)).all())
 
     def close(self) -> None:
-        """Release the chain (and its lock) and the connection pool."""
+        """Finish queued writes, release the chain (and its lock) and the connection pool."""
+        with self._writer_lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
         with self._chain_lock:
             if self._chain is not None:
                 self._chain.close()

@@ -46,7 +46,9 @@ class Stored:
 
 
 @dataclass(frozen=True)
-class _Candidate:
+class Candidate:
+    """A record hashed and indexed, ready to store (computing this needs no database)."""
+
     kind: RecordKind
     record_type: str
     business_id: str
@@ -59,6 +61,40 @@ class _Candidate:
 
 def store_events(session: Session, *, document: dict, party: str | None) -> list[Stored]:
     """Store every event of an EPCIS document (or a single event); resubmissions are idempotent."""
+    return store_candidates(session, candidates=prepare_events(document), party=party)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One caller's records, prepared, for :func:`store_submissions`."""
+
+    candidates: list[Candidate]
+    party: str | None
+
+
+def store_submissions(session: Session, submissions: Sequence[Submission]) -> list[list[Stored]]:
+    """Store several callers' submissions with one statement per table per party (group commit).
+
+    The outcome for each is what storing them one after the other would give: a record repeated
+    across submissions is created by the first and found by the others.
+    """
+    by_party: dict[str | None, list[int]] = {}
+    for index, submission in enumerate(submissions):
+        by_party.setdefault(submission.party, []).append(index)
+    results: list[list[Stored]] = [[] for _ in submissions]
+    for party, indexes in by_party.items():
+        stored = store_candidates(
+            session, candidates=[c for i in indexes for c in submissions[i].candidates], party=party
+        )
+        start = 0
+        for i in indexes:
+            results[i] = stored[start : start + len(submissions[i].candidates)]
+            start += len(submissions[i].candidates)
+    return results
+
+
+def prepare_events(document: dict) -> list[Candidate]:
+    """Hash and index every event of a document: the CPU-bound half of :func:`store_events`."""
     candidates = []
     for index, event in enumerate(events_of(document)):
         try:
@@ -66,7 +102,7 @@ def store_events(session: Session, *, document: dict, party: str | None) -> list
         except HashingError as error:
             raise InvalidRecord(f"event {index}: {error}", field=f"epcisBody.eventList[{index}]") from error
         candidates.append(
-            _Candidate(
+            Candidate(
                 kind=RecordKind.EPCIS_EVENT,
                 record_type=event.get("type", "Event"),
                 business_id=hash_id,
@@ -77,13 +113,13 @@ def store_events(session: Session, *, document: dict, party: str | None) -> list
                 columns=event_columns(event),
             )
         )
-    return _store(session, candidates=candidates, party=party)
+    return candidates
 
 
 def store_transactions(session: Session, *, transactions: Sequence[dict], party: str | None) -> list[Stored]:
     """Store commercial transactions (already validated by the caller), keyed by their business id."""
     candidates = [
-        _Candidate(
+        Candidate(
             kind=RecordKind.TRANSACTION,
             record_type=transaction["kind"],
             business_id=transaction["id"],
@@ -95,7 +131,7 @@ def store_transactions(session: Session, *, transactions: Sequence[dict], party:
         )
         for index, transaction in enumerate(transactions)
     ]
-    return _store(session, candidates=candidates, party=party)
+    return store_candidates(session, candidates=candidates, party=party)
 
 
 def parsed_body(record: Record) -> dict | None:
@@ -112,7 +148,7 @@ def canonical_text(body: dict) -> str:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
-def _store(session: Session, *, candidates: Iterable[_Candidate], party: str | None) -> list[Stored]:
+def store_candidates(session: Session, *, candidates: Iterable[Candidate], party: str | None) -> list[Stored]:
     """Insert what is new in one batched statement, answer for what already existed.
 
     Known records are looked up first; the rest are inserted with ``ON CONFLICT DO NOTHING`` (a
@@ -148,7 +184,7 @@ def _store(session: Session, *, candidates: Iterable[_Candidate], party: str | N
     return results
 
 
-def _row(candidate: _Candidate, *, party: str | None, now: datetime) -> dict:
+def _row(candidate: Candidate, *, party: str | None, now: datetime) -> dict:
     return {
         "kind": candidate.kind, "record_type": candidate.record_type, "business_id": candidate.business_id,
         "party": party, "body": candidate.body, "content_hash": candidate.content_hash,

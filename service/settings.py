@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     max_events: int = Field(10_000, ge=1, description="Most events in one EPCIS document (more: 413).")
     max_transactions: int = Field(10_000, ge=1, description="Most transactions in one submission (more: 413).")
     secret_key: str | None = Field(None, description="Seals stored models; default: a random key in data_dir.")
+    key_cache_seconds: float = Field(
+        5.0, ge=0, description="How long a worker trusts an API key it checked; a key revoked elsewhere stops working within this time."
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -1,8 +1,11 @@
 """Who may do what: the whole role matrix, missing and revoked keys, and party isolation."""
 
+import time
+
 import pytest
 
 from service.demo_chain import supply_chain
+from service.keys import revoke_key
 
 ROLES = ("admin", "farm", "auditor", "shop", "bank")  # farm is a supplier, shop a retailer, bank a lender
 S, A, R, L, ADM = "farm", "auditor", "shop", "bank", "admin"
@@ -70,6 +73,21 @@ def test_a_revoked_key_stops_working_at_once(api, world):
     assert api.client.get("/v1/events", headers=headers).status_code == 200
     assert api.client.delete(f"/v1/keys/{key['id']}", headers=api.as_("admin")).json()["revoked_at"]
     assert api.client.get("/v1/events", headers=headers).status_code == 401
+
+
+def test_a_key_revoked_by_another_process_stops_working_within_the_cache_time(api, world):
+    api.ledger.keys.ttl = 0.3
+    key = api.client.post("/v1/keys", json={"role": "auditor", "party": "temp"}, headers=api.as_("admin")).json()
+    headers = {"Authorization": f"Bearer {key['key']}"}
+    assert api.client.get("/v1/events", headers=headers).status_code == 200
+    with api.ledger.session() as session:  # as `traceanchor keys revoke` or another worker would
+        revoke_key(session, key_id=key["id"])
+    revoked = time.monotonic()
+    while api.client.get("/v1/events", headers=headers).status_code == 200:
+        assert time.monotonic() - revoked < 5, "the revoked key still works"
+        time.sleep(0.05)
+    # the cache time plus a generous allowance for one slow request on a busy machine
+    assert time.monotonic() - revoked < 0.3 + 2
 
 
 def test_suppliers_see_only_their_own_records(api, world):

@@ -21,12 +21,12 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from service.chain import Chain
 from service.errors import InvalidRecord
-from service.keys import authenticate
 from service.ledger import Ledger
 from service.models import ApiKey, Role
 
@@ -58,11 +58,17 @@ ChainDep = Annotated[Chain, Depends(get_chain)]
 _bearer = HTTPBearer(auto_error=False, description="An API key from `traceanchor keys create`.")
 
 
-def get_caller(
-    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+async def get_caller(
+    ledger: LedgerDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> ApiKey:
-    """The API key presenting itself; 401 if absent, unknown or revoked."""
-    key = authenticate(session, token=credentials.credentials) if credentials else None
+    """The API key presenting itself; 401 if absent, unknown or revoked.
+
+    Async, and usually answered from the ledger's key cache: no thread hop and no query.
+    """
+    key = None
+    if credentials:
+        token = credentials.credentials
+        key = ledger.keys.get(token) or await run_in_threadpool(ledger.authenticate, token)
     if key is None:
         raise HTTPException(
             status_code=status.HTTP_401_UNAUTHORIZED,

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 
-from service.api.deps import Admin, SessionDep
+from service.api.deps import Admin, LedgerDep, SessionDep
 from service.api.errors import error_responses
 from service.api.schemas import KeyCreate, KeyCreated, KeyOut
 from service.keys import create_key, list_keys, revoke_key
@@ -28,8 +28,10 @@ def list_all(caller: Admin, session: SessionDep) -> list[KeyOut]:
 
 
 @router.delete("/{key_id}", response_model=KeyOut, responses=error_responses(404))
-def revoke(key_id: KeyId, caller: Admin, session: SessionDep) -> KeyOut:
-    """Revoke a key: it stops working at once."""
+def revoke(key_id: KeyId, caller: Admin, session: SessionDep, ledger: LedgerDep) -> KeyOut:
+    """Revoke a key: it stops working at once in this worker, and in the others within
+    ``TRACEANCHOR_KEY_CACHE_SECONDS``."""
     key = revoke_key(session, key_id=key_id)
     session.commit()
+    ledger.keys.clear()
     return KeyOut.of(key)
