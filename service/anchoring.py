@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, select
 
-from service.chain import Chain
+from service.chain import Chain, ContractReverted
 from service.errors import ChainError, ChainUnavailable
 from service.merkle import MerkleTree
 from service.models import Batch, BatchStatus, Record, RecordStatus
@@ -118,9 +118,12 @@ def advance(session: Session, chain: Chain, batch: Batch, *, confirmations: int,
 
 
 def _submit(session: Session, chain: Chain, batch: Batch, *, root: bytes, report: PassReport) -> None:
-    if _adopt_existing_anchor(session, chain, batch, root=root):
-        return
-    prepared = chain.prepare_anchor(root=root, leaf_count=batch.leaf_count)
+    try:  # the simulation inside prepare_anchor also tells whether the root is already on chain
+        prepared = chain.prepare_anchor(root=root, leaf_count=batch.leaf_count)
+    except ContractReverted as error:
+        if error.error_name == "RootAlreadyAnchored" and _adopt_existing_anchor(session, chain, batch, root=root):
+            return
+        raise
     if prepared.tx_hash is not None:
         # Record the hash before broadcasting: after a crash we look for exactly this transaction.
         _set_status(session, batch, BatchStatus.SUBMITTED, tx_hash=_hex(prepared.tx_hash))
