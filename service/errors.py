@@ -15,6 +15,18 @@ class TraceAnchorError(Exception):
         self.message = message
         self.field = field
 
+    def __reduce__(self) -> tuple:
+        """Pickle by state rather than by constructor arguments, which subclasses may change:
+        errors raised in worker processes travel back to the API process (service.capture)."""
+        return _rebuild, (type(self), self.args, self.__dict__)
+
+
+def _rebuild(cls: type[TraceAnchorError], args: tuple, state: dict) -> TraceAnchorError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class InvalidRecord(TraceAnchorError):
     """A submitted record is malformed or meaningless; ``field`` names the culprit."""

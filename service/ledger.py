@@ -103,6 +103,7 @@ class Ledger:
                 self.chain,
                 batch_size=self.settings.batch_size,
                 batch_age=self.settings.batch_age,
+                max_batch_size=self.settings.max_batch_size,
                 confirmations=self.settings.confirmations,
                 force=force,
                 check_reorgs=check_reorgs,

@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     contract_address: str | None = Field(None, description="Attach to this TraceAnchor; default: the one recorded in the DB, else deploy.")
     confirmations: int = Field(1, ge=1, description="Blocks (including the anchoring block) before a batch counts as anchored.")
     batch_size: int = Field(1024, ge=1, le=65536, description="Close a batch when this many records are pending.")
+    max_batch_size: int = Field(
+        16384, ge=1, le=1 << 20, description="Most records in one batch: under a backlog a batch takes every pending record up to this."
+    )
     batch_age: float = Field(30.0, gt=0, description="Seconds after which pending records are batched however few they are.")
     anchor_interval: float = Field(1.0, gt=0, description="Seconds between passes of the background anchoring loop.")
     anchor_in_background: bool = Field(True, description="Run the anchoring loop inside the API process.")
@@ -26,6 +29,9 @@ class Settings(BaseSettings):
     max_events: int = Field(10_000, ge=1, description="Most events in one EPCIS document (more: 413).")
     max_transactions: int = Field(10_000, ge=1, description="Most transactions in one submission (more: 413).")
     secret_key: str | None = Field(None, description="Seals stored models; default: a random key in data_dir.")
+    capture_processes: int = Field(
+        1, ge=0, le=64, description="Worker processes that parse, validate and hash large EPCIS documents (0: in the API process)."
+    )
     key_cache_seconds: float = Field(
         5.0, ge=0, description="How long a worker trusts an API key it checked; a key revoked elsewhere stops working within this time."
     )

@@ -39,3 +39,17 @@ STANDARD_KEYS = {
     "shop": Role.RETAILER,
     "bank": Role.LENDER,
 }
+
+
+def large_document(run: int, *, events: int = 300) -> dict:
+    """A document well above service.capture.INLINE_BYTES, so that a worker process prepares it."""
+    return {
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-09-01T00:00:00Z",
+        "epcisBody": {"eventList": [
+            {"type": "ObjectEvent", "eventTime": f"2026-09-01T10:{n // 60:02d}:{n % 60:02d}Z", "eventTimeZoneOffset": "+00:00",
+             "epcList": [f"urn:epc:id:sgtin:0614141.011111.{run}{n:06d}"], "action": "OBSERVE", "bizStep": "shipping",
+             "disposition": "in_transit", "readPoint": {"id": "urn:epc:id:sgln:0614141.00001.0"}}
+            for n in range(events)
+        ]},
+    }

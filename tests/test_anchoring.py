@@ -30,6 +30,18 @@ def test_batches_close_by_size_and_leave_the_remainder_pending(ledger):
         assert len(unbatched) == 8
 
 
+def test_under_a_backlog_one_batch_takes_every_pending_record_up_to_the_maximum(ledger):
+    fill(ledger, 40)
+    with ledger.session() as session:
+        assert [b.leaf_count for b in close_batches(session, batch_size=16, batch_age=3600, max_batch_size=24)] == [24, 16]
+    fill(ledger, 10, start=40)
+    with ledger.session() as session:
+        assert close_batches(session, batch_size=16, batch_age=3600, max_batch_size=24) == [], "below batch_size: waits"
+    fill(ledger, 30, start=50)
+    with ledger.session() as session:
+        assert [b.leaf_count for b in close_batches(session, batch_size=16, batch_age=3600, max_batch_size=1000)] == [40]
+
+
 def test_batches_close_by_age(ledger):
     fill(ledger, 3)
     with ledger.session() as session:

@@ -6,6 +6,8 @@ import pytest
 from sqlalchemy import text
 
 from service.bundle import check_bundle
+from api_helpers import large_document
+from service.capture import INLINE_BYTES
 from service.demo_chain import supply_chain
 
 
@@ -119,3 +121,30 @@ def test_a_stored_event_that_no_longer_parses_is_shown_as_stored_and_tampered(ap
     assert api.client.get("/v1/events", headers=api.as_("auditor")).status_code == 200
     verification = api.client.get(f"/v1/events/{events[0]['id']}/verification", headers=api.as_("auditor")).json()
     assert verification["status"] == "tampered"
+
+
+def test_large_documents_are_prepared_in_a_worker_process_with_the_same_outcome(api):
+    document = large_document(41)
+    assert len(json.dumps(document)) > INLINE_BYTES
+    in_worker = api.client.post("/v1/events", json=document, headers=api.as_("farm"))
+    assert in_worker.status_code == 201
+    api.ledger.settings.capture_processes = 0
+    in_process = api.client.post("/v1/events", json=document, headers=api.as_("farm"))
+    assert in_process.status_code == 200, "the same events, already stored"
+    assert [e["event_hash_id"] for e in in_worker.json()["events"]] == [e["event_hash_id"] for e in in_process.json()["events"]]
+    assert [e["id"] for e in in_worker.json()["events"]] == [e["id"] for e in in_process.json()["events"]]
+    assert len(set(e["id"] for e in in_worker.json()["events"])) == 300
+
+
+def test_an_invalid_large_document_is_rejected_from_the_worker_naming_index_and_field(api):
+    document = large_document(42)
+    document["epcisBody"]["eventList"][250]["action"] = "MAYBE"
+    response = api.client.post("/v1/events", json=document, headers=api.as_("farm"))
+    assert response.status_code == 422
+    assert response.json()["field"] == "epcisBody.eventList[250].action"
+    assert response.json()["errors"][0]["event_index"] == 250
+    assert count_events(api) == 0
+    too_many = api.client.post("/v1/events", content=json.dumps(large_document(43, events=10_001)),
+                               headers={**api.as_("farm"), "Content-Type": "application/json"})
+    assert too_many.status_code == 413
+    assert count_events(api) == 0

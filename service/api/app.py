@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
+from service import capture
 from service.api import errors
 from service.api.limits import BodySizeLimit
 from service.api.routers import anchors, baskets, events, forecast, fraud, health, keys, provenance, transactions
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
             app.state.ledger.connect()  # so the first request does not wait for a deployment
         except TraceAnchorError as error:
             log.warning("chain not available at start-up (records are accepted and anchored later): %s", error)
+        capture.start_workers(settings.capture_processes)
         if settings.anchor_in_background:
             worker = threading.Thread(target=app.state.ledger.run_anchoring, args=(stop,), name="anchoring", daemon=True)
             worker.start()

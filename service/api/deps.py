@@ -16,7 +16,6 @@ The role matrix lives here, next to the aliases that enforce it:
 | ``Lender``     | lender                                | labelling transactions as fraud or not     |
 """
 
-import json
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -26,7 +25,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from service.chain import Chain
-from service.errors import InvalidRecord
+from service.capture import parse_json
 from service.ledger import Ledger
 from service.models import ApiKey, Role
 
@@ -108,13 +107,17 @@ def visible_party(caller: ApiKey) -> str | None:
     return caller.party if caller.role == Role.SUPPLIER else None
 
 
-async def read_json_body(request: Request) -> object:
+async def read_body(request: Request) -> bytes:
+    """The raw request body (for endpoints that parse it themselves, possibly elsewhere)."""
+    return await request.body()
+
+
+RawBody = Annotated[bytes, Depends(read_body)]
+
+
+async def read_json_body(body: RawBody) -> object:
     """The request body parsed as JSON (JSON-LD included); 422 naming `body` when it is not JSON."""
-    raw = await request.body()
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidRecord(f"request body is not valid JSON: {error}", field="body") from error
+    return parse_json(body)
 
 
 JsonBody = Annotated[object, Depends(read_json_body)]

@@ -4,12 +4,11 @@ import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response, status
-from fastapi.concurrency import run_in_threadpool
 
 from service.api.deps import (
     ChainDep,
-    JsonBody,
     LedgerDep,
+    RawBody,
     Reader,
     SessionDep,
     Supplier,
@@ -24,10 +23,10 @@ from service.api.schemas import (
     ProofBundle,
     StoredEvent,
 )
+from service.capture import prepare
 from service.models import RecordKind
 from service.queries import parse_event_query, query_events
-from service.records import Candidate, Submission, find_record, prepare_events
-from service.validation.epcis import validate_document
+from service.records import Submission, find_record
 from service.verification import Verification, proof_bundle, verify_record
 
 router = APIRouter(prefix="/events", tags=["events"], responses=error_responses(401, 403, 422))
@@ -49,18 +48,15 @@ RecordId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The stored recor
     openapi_extra={"requestBody": EPCIS_BODY},
     responses={200: {"model": CaptureResult, "description": "Every event already existed."}, **error_responses(413)},
 )
-async def capture(document: JsonBody, caller: Supplier, ledger: LedgerDep, response: Response) -> CaptureResult:
+async def capture(body: RawBody, caller: Supplier, ledger: LedgerDep, response: Response) -> CaptureResult:
     """Validate a whole document against the EPCIS 2.0 schema, then store every event or none.
 
-    A bare event is validated and hashed on the event loop (it takes microseconds), a document on
-    a worker thread. Storing goes through the group-commit writer: concurrent submissions share
-    one transaction, and each still gets its own all-or-nothing outcome.
+    Large documents are parsed, validated and hashed in worker processes (see service.capture).
+    Storing goes through the group-commit writer: concurrent submissions share one transaction,
+    and each still gets its own all-or-nothing outcome.
     """
-    max_events = ledger.settings.max_events
-    if isinstance(document, dict) and "epcisBody" in document:
-        candidates = await run_in_threadpool(_validated_events, document, max_events=max_events)
-    else:
-        candidates = _validated_events(document, max_events=max_events)
+    settings = ledger.settings
+    candidates = await prepare(body, max_events=settings.max_events, processes=settings.capture_processes)
     stored = await asyncio.wrap_future(ledger.writer.submit(Submission(candidates, caller.party)))
     if not any(item.created for item in stored):
         response.status_code = status.HTTP_200_OK
@@ -70,11 +66,6 @@ async def capture(document: JsonBody, caller: Supplier, ledger: LedgerDep, respo
             for s in stored
         ]
     )
-
-
-def _validated_events(document: object, *, max_events: int) -> list[Candidate]:
-    validate_document(document, max_events=max_events)
-    return prepare_events(document)
 
 
 @router.get("", response_model=EventPage)
