@@ -8,8 +8,9 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
@@ -160,9 +161,11 @@ def store_candidates(session: Session, *, candidates: Iterable[Candidate], party
     unique = {(candidate.kind, candidate.business_id): candidate for candidate in reversed(candidates)}
     known = _stored_refs(session, list(unique))
     fresh = [key for key in unique if key not in known]
+    connection = session.connection()
     if fresh:
         now = utcnow()
-        session.execute(_insert_ignoring_duplicates(session), [_row(unique[key], party=party, now=now) for key in fresh])
+        rows = [_row(unique[key], party=party, now=now) for key in fresh]
+        connection.execute(_insert_ignoring_duplicates(connection.dialect.name), rows)
     inserted = _stored_refs(session, fresh)
     for key, (_, stored_hash) in (known | inserted).items():
         if stored_hash != unique[key].content_hash:
@@ -173,7 +176,7 @@ def store_candidates(session: Session, *, candidates: Iterable[Candidate], party
         for name, value in unique[key].terms
     ]
     if terms:
-        session.execute(insert(RecordTerm.__table__), terms)
+        connection.execute(_INSERT_TERMS, terms)
     refs = {key: ref for key, (ref, _) in (known | inserted).items()}
     answered: set[tuple[RecordKind, str]] = set()
     results = []
@@ -193,10 +196,14 @@ def _row(candidate: Candidate, *, party: str | None, now: datetime) -> dict:
     }
 
 
-def _insert_ignoring_duplicates(session: Session):
-    """INSERT that skips rows whose (kind, business_id) exists (PostgreSQL, SQLite; else a plain INSERT)."""
+@cache
+def _insert_ignoring_duplicates(dialect: str):
+    """INSERT that skips rows whose (kind, business_id) exists (PostgreSQL, SQLite; else a plain INSERT).
+
+    Statements are built once per dialect and run as Core, like every statement of this path: for a
+    single event, building them and the ORM's per-statement work cost more than the SQL itself.
+    """
     table = Record.__table__
-    dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         return postgresql_insert(table).on_conflict_do_nothing(index_elements=["kind", "business_id"])
     if dialect == "sqlite":
@@ -204,16 +211,24 @@ def _insert_ignoring_duplicates(session: Session):
     return insert(table)
 
 
+_INSERT_TERMS = insert(RecordTerm.__table__)
+_RECORDS = Record.__table__
+#: By business id alone, so that the planner cannot prefer the (kind, time) index on a table that
+#: grew faster than its statistics; the kind is checked by the caller.
+_STORED_REFS = select(
+    _RECORDS.c.id, _RECORDS.c.kind, _RECORDS.c.record_type, _RECORDS.c.business_id, _RECORDS.c.status,
+    _RECORDS.c.content_hash,
+).where(_RECORDS.c.business_id.in_(bindparam("ids", expanding=True)))
+
+
 def _stored_refs(session: Session, keys: list[tuple[RecordKind, str]]) -> dict[tuple[RecordKind, str], tuple[RecordRef, str]]:
     """The stored records among ``keys``, with their content hashes."""
     found = {}
     wanted = set(keys)
-    columns = (Record.id, Record.kind, Record.record_type, Record.business_id, Record.status, Record.content_hash)
     ids = sorted({business_id for _, business_id in keys})
+    connection = session.connection()
     for start in range(0, len(ids), 500):
-        # by business id alone, so that the planner cannot prefer the (kind, time) index on a
-        # table that grew faster than its statistics; the kind is checked here
-        for row in session.exec(select(*columns).where(Record.business_id.in_(ids[start : start + 500]))):
+        for row in connection.execute(_STORED_REFS, {"ids": ids[start : start + 500]}):
             if (row.kind, row.business_id) in wanted:
                 found[(row.kind, row.business_id)] = (RecordRef(*row[:5]), row.content_hash)
     return found
