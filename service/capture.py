@@ -24,8 +24,13 @@ log = logging.getLogger(__name__)
 #: Bodies up to this size are prepared in the API process.
 INLINE_BYTES = 64 * 1024
 
+#: Times a broken pool (a worker killed, or unable to start) is replaced before we stop trying
+#: and prepare everything in the API process.
+MAX_RESTARTS = 3
+
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
+_restarts = 0
 
 
 def parse_json(raw: bytes) -> object:
@@ -52,13 +57,12 @@ def start_workers(processes: int) -> None:
 
 async def prepare(raw: bytes, *, max_events: int, processes: int) -> list[Candidate]:
     """:func:`prepare_body` in a worker process for a large body (``processes`` > 0), else here."""
-    if len(raw) <= INLINE_BYTES or processes == 0:
+    if len(raw) <= INLINE_BYTES or processes == 0 or _restarts > MAX_RESTARTS:
         return prepare_body(raw, max_events=max_events)
     pool = _workers(processes)
     try:
         return await asyncio.wrap_future(pool.submit(prepare_body, raw, max_events=max_events))
     except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh, do this one here
-        log.warning("document worker pool broke; restarting it")
         _discard(pool)
         return prepare_body(raw, max_events=max_events)
 
@@ -81,8 +85,13 @@ def _workers(processes: int) -> ProcessPoolExecutor:
 
 
 def _discard(pool: ProcessPoolExecutor) -> None:
-    global _pool
+    global _pool, _restarts
     with _pool_lock:
         if _pool is pool:
             _pool = None
+            _restarts += 1
+            if _restarts > MAX_RESTARTS:
+                log.error("document workers broke %s times: preparing documents in the API process from now on", _restarts)
+            else:
+                log.warning("document worker pool broke; starting a new one")
     pool.shutdown(wait=False, cancel_futures=True)

@@ -1,7 +1,9 @@
 """Preparing submitted bodies in worker processes: same records, same errors as in the API process."""
 
+import asyncio
 import json
 import pickle
+from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
@@ -43,3 +45,26 @@ def test_domain_errors_pickle_with_their_state():
     for original in (violation, Conflict("taken", field="id"), InvalidRecord("no")):
         copy = pickle.loads(pickle.dumps(original))
         assert (type(copy), copy.args, copy.__dict__) == (type(original), original.args, original.__dict__)
+
+
+def test_a_broken_pool_is_replaced_a_few_times_then_documents_are_prepared_in_process(monkeypatch):
+    class BrokenPool:
+        made = 0
+
+        def __init__(self):
+            BrokenPool.made += 1
+
+        def submit(self, *args, **kwargs):
+            raise BrokenProcessPool("a worker died")
+
+        def shutdown(self, **kwargs):
+            pass
+
+    monkeypatch.setattr(capture, "_pool", None)
+    monkeypatch.setattr(capture, "_restarts", 0)
+    monkeypatch.setattr(capture, "ProcessPoolExecutor", lambda *args, **kwargs: BrokenPool())
+    raw = json.dumps(large_document(54)).encode()
+    expected = capture.prepare_body(raw, max_events=10_000)
+    for _ in range(capture.MAX_RESTARTS + 3):
+        assert asyncio.run(capture.prepare(raw, max_events=10_000, processes=1)) == expected
+    assert BrokenPool.made == capture.MAX_RESTARTS + 1, "no new pool once the restarts are used up"
