@@ -11,7 +11,9 @@ import asyncio
 import json
 import logging
 import multiprocessing
+import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -27,6 +29,7 @@ INLINE_BYTES = 64 * 1024
 #: Times a broken pool (a worker killed, or unable to start) is replaced before we stop trying
 #: and prepare everything in the API process.
 MAX_RESTARTS = 3
+PARENT_CHECK_SECONDS = 1.0
 
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -55,6 +58,15 @@ def start_workers(processes: int) -> None:
         _workers(processes).submit(_warm_up)
 
 
+def stop_workers() -> None:
+    """Let the workers exit once their current document is done (the API is shutting down)."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
 async def prepare(raw: bytes, *, max_events: int, processes: int) -> list[Candidate]:
     """:func:`prepare_body` in a worker process for a large body (``processes`` > 0), else here."""
     if len(raw) <= INLINE_BYTES or processes == 0 or _restarts > MAX_RESTARTS:
@@ -80,8 +92,20 @@ def _workers(processes: int) -> ProcessPoolExecutor:
     with _pool_lock:
         if _pool is None:
             # spawn, not fork: the API process has threads and open database connections
-            _pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+            _pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_exit_with_parent, initargs=(os.getpid(),))
         return _pool
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In a worker: exit when the API process is gone, even if it was killed without a goodbye."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _discard(pool: ProcessPoolExecutor) -> None:

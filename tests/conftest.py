@@ -43,7 +43,7 @@ def database_url(request, tmp_path) -> Iterator[str]:
 @pytest.fixture
 def settings(tmp_path, database_url) -> Settings:
     """Settings for one test: its own data directory, database and embedded chain."""
-    return Settings(data_dir=tmp_path / "data", database_url=database_url, batch_size=16, batch_age=3600)
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, batch_size=16, batch_age=3600, capture_processes=0)
 
 
 @pytest.fixture

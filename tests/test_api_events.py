@@ -126,6 +126,7 @@ def test_a_stored_event_that_no_longer_parses_is_shown_as_stored_and_tampered(ap
 def test_large_documents_are_prepared_in_a_worker_process_with_the_same_outcome(api):
     document = large_document(41)
     assert len(json.dumps(document)) > INLINE_BYTES
+    api.ledger.settings.capture_processes = 1  # the test settings prepare everything in process
     in_worker = api.client.post("/v1/events", json=document, headers=api.as_("farm"))
     assert in_worker.status_code == 201
     api.ledger.settings.capture_processes = 0
@@ -137,6 +138,7 @@ def test_large_documents_are_prepared_in_a_worker_process_with_the_same_outcome(
 
 
 def test_an_invalid_large_document_is_rejected_from_the_worker_naming_index_and_field(api):
+    api.ledger.settings.capture_processes = 1
     document = large_document(42)
     document["epcisBody"]["eventList"][250]["action"] = "MAYBE"
     response = api.client.post("/v1/events", json=document, headers=api.as_("farm"))

@@ -2,8 +2,13 @@
 
 import asyncio
 import json
+import os
 import pickle
+import subprocess
+import sys
+import time
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +16,8 @@ from api_helpers import large_document
 from service import capture
 from service.errors import Conflict, InvalidRecord
 from service.validation.epcis import SchemaViolation, TooManyEvents
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def in_worker(raw: bytes, *, max_events: int = 10_000):
@@ -68,3 +75,31 @@ def test_a_broken_pool_is_replaced_a_few_times_then_documents_are_prepared_in_pr
     for _ in range(capture.MAX_RESTARTS + 3):
         assert asyncio.run(capture.prepare(raw, max_events=10_000, processes=1)) == expected
     assert BrokenPool.made == capture.MAX_RESTARTS + 1, "no new pool once the restarts are used up"
+
+
+def running(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_workers_exit_when_the_api_process_is_killed():
+    script = (
+        "import time; from service import capture\n"
+        "pool = capture._workers(1); pool.submit(int).result(120)\n"
+        "print(*pool._processes, flush=True); time.sleep(600)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=ROOT,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        (worker,) = map(int, parent.stdout.readline().split())
+        assert running(worker)
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 10 * capture.PARENT_CHECK_SECONDS
+    while running(worker):
+        assert time.monotonic() < deadline, "the worker outlived its parent"
+        time.sleep(0.1)

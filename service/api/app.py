@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
             yield
         finally:
             stop.set()
+            capture.stop_workers()
             if worker is not None:
                 worker.join(timeout=30)
             if ledger is None:
