@@ -59,12 +59,12 @@ def start_workers(processes: int) -> None:
 
 
 def stop_workers() -> None:
-    """Let the workers exit once their current document is done (the API is shutting down)."""
+    """Stop the workers once their current document is done (the API is shutting down)."""
     global _pool
     with _pool_lock:
         pool, _pool = _pool, None
     if pool is not None:
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 async def prepare(raw: bytes, *, max_events: int, processes: int) -> list[Candidate]:
