@@ -186,13 +186,20 @@ def _adopt_existing_anchor(session: Session, chain: Chain, batch: Batch, *, root
 
 
 def _set_status(session: Session, batch: Batch, status: BatchStatus, **changes) -> None:
-    """Change a batch and its records' status in one committed transaction."""
+    """Change a batch's status, and its records' when theirs changes, in one committed transaction.
+
+    A record is pending until its batch is anchored, so only anchoring (and a reorg undoing it)
+    writes to every record of the batch; submitting a transaction writes the batch row alone.
+    """
+    records_change = BatchStatus.ANCHORED in (status, batch.status)
     for name, value in changes.items():
         setattr(batch, name, value)
     batch.status = status
     batch.updated_at = utcnow()
     session.add(batch)
-    session.exec(update(Record).where(Record.batch_id == batch.id).values(status=RecordStatus(status.value)))
+    if records_change:
+        record_status = RecordStatus.ANCHORED if status == BatchStatus.ANCHORED else RecordStatus.PENDING
+        session.exec(update(Record).where(Record.batch_id == batch.id).values(status=record_status))
     session.commit()
 
 

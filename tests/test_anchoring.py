@@ -66,7 +66,7 @@ def test_pending_to_submitted_to_anchored_after_confirmations(any_chain_ledger):
     report = ledger.anchor_once(force=True)
     assert report.closed and report.submitted and not report.anchored
     assert statuses(ledger, Batch) == [BatchStatus.SUBMITTED]
-    assert statuses(ledger, Record) == [RecordStatus.SUBMITTED] * 4
+    assert statuses(ledger, Record) == [RecordStatus.PENDING] * 4, "records are pending until anchored"
     ledger.chain.mine(1)
     assert not ledger.anchor_once().anchored, "two confirmations are not three"
     ledger.chain.mine(1)

@@ -305,7 +305,6 @@ def test_status_filter_after_anchoring_part_of_the_records(ledger):
     everything = anchored + pending
     assert run(ledger, {"status": "anchored"}) == expected(anchored, lambda s: True)
     assert run(ledger, {"status": "pending"}) == expected(pending, lambda s: True)
-    assert run(ledger, {"status": "submitted"}) == []
     assert run(ledger, {"status": "pending,anchored", "EQ_bizStep": "shipping"}) == expected(everything, lambda s: s.step == "shipping")
     assert run(ledger, {"status": "anchored"}, party="farm") == expected(anchored, lambda s: s.party == "farm")
 

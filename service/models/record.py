@@ -18,10 +18,10 @@ class RecordKind(StrEnum):
 
 
 class RecordStatus(StrEnum):
-    """Where a record is on its way to the chain (mirrors its batch's status)."""
+    """Where a record is on its way to the chain: pending until its batch is anchored (the batch
+    itself also knows when its transaction was submitted)."""
 
     PENDING = "pending"
-    SUBMITTED = "submitted"
     ANCHORED = "anchored"
 
 
