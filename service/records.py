@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import bindparam, insert
+from sqlalchemy import Select, String, any_, bindparam, insert
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
@@ -212,13 +213,20 @@ def _insert_ignoring_duplicates(dialect: str):
 
 
 _INSERT_TERMS = insert(RecordTerm.__table__)
-_RECORDS = Record.__table__
-#: By business id alone, so that the planner cannot prefer the (kind, time) index on a table that
-#: grew faster than its statistics; the kind is checked by the caller.
-_STORED_REFS = select(
-    _RECORDS.c.id, _RECORDS.c.kind, _RECORDS.c.record_type, _RECORDS.c.business_id, _RECORDS.c.status,
-    _RECORDS.c.content_hash,
-).where(_RECORDS.c.business_id.in_(bindparam("ids", expanding=True)))
+@cache
+def _stored_refs_query(dialect: str) -> tuple[Select, int]:
+    """The lookup by business ids and how many ids one run takes.
+
+    By business id alone, so that the planner cannot prefer the (kind, time) index on a table that
+    grew faster than its statistics; the kind is checked by the caller. PostgreSQL gets one array
+    parameter (``= ANY``), which it plans faster than hundreds of ``IN`` parameters; others get
+    ``IN`` lists short enough for any parameter limit.
+    """
+    table = Record.__table__
+    query = select(table.c.id, table.c.kind, table.c.record_type, table.c.business_id, table.c.status, table.c.content_hash)
+    if dialect == "postgresql":
+        return query.where(table.c.business_id == any_(bindparam("ids", type_=ARRAY(String)))), 10_000
+    return query.where(table.c.business_id.in_(bindparam("ids", expanding=True))), 500
 
 
 def _stored_refs(session: Session, keys: list[tuple[RecordKind, str]]) -> dict[tuple[RecordKind, str], tuple[RecordRef, str]]:
@@ -227,8 +235,9 @@ def _stored_refs(session: Session, keys: list[tuple[RecordKind, str]]) -> dict[t
     wanted = set(keys)
     ids = sorted({business_id for _, business_id in keys})
     connection = session.connection()
-    for start in range(0, len(ids), 500):
-        for row in connection.execute(_STORED_REFS, {"ids": ids[start : start + 500]}):
+    query, chunk = _stored_refs_query(connection.dialect.name)
+    for start in range(0, len(ids), chunk):
+        for row in connection.execute(query, {"ids": ids[start : start + chunk]}):
             if (row.kind, row.business_id) in wanted:
                 found[(row.kind, row.business_id)] = (RecordRef(*row[:5]), row.content_hash)
     return found

@@ -5,6 +5,7 @@ import json
 import pytest
 from sqlmodel import func, select
 
+from ledger_helpers import payment
 from service.demo_chain import supply_chain
 from service.errors import Conflict, InvalidRecord
 from service.hashing import event_hash_id
@@ -75,3 +76,13 @@ def test_transaction_ids_are_unique_per_content(ledger):
     with ledger.session() as session:
         record = session.exec(select(Record).where(Record.kind == RecordKind.TRANSACTION)).one()
         assert json.loads(record.body)["total"] == "14.00"
+
+
+def test_resubmitting_more_records_than_one_lookup_takes_finds_them_all(ledger):
+    transactions = [payment(n) for n in range(1_200)]  # beyond the 500 ids of one IN lookup
+    with ledger.session() as session:
+        first = store_transactions(session, transactions=transactions, party="processor")
+    with ledger.session() as session:
+        again = store_transactions(session, transactions=transactions, party="processor")
+    assert all(s.created for s in first) and not any(s.created for s in again)
+    assert [s.record.id for s in again] == [s.record.id for s in first]
