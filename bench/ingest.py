@@ -1,6 +1,6 @@
 """Ingest throughput through HTTP: `traceanchor serve` against a trivial FastAPI endpoint, same run.
 
-    python bench/ingest.py [--single 2000] [--documents 30] [--concurrency 8] [--time-cap 20] [--no-postgres]
+    python bench/ingest.py [--single 5000] [--documents 100] [--concurrency 8] [--time-cap 20] [--no-postgres]
 
 Every server is a separate process on 127.0.0.1 with one uvicorn worker: the baseline is a tiny
 FastAPI app whose ``POST /echo`` returns ``{"ok": true}``; then ``traceanchor serve`` on SQLite and
@@ -306,8 +306,8 @@ def main() -> int:
     echo = commands.add_parser("echo", help="(internal) the baseline server")
     echo.add_argument("--port", type=int, required=True)
     echo.set_defaults(main=_echo_main)
-    parser.add_argument("--single", type=int, default=2000, help="single-event requests per database (and for the baseline)")
-    parser.add_argument("--documents", type=int, default=30, help="documents per database")
+    parser.add_argument("--single", type=int, default=5000, help="single-event requests per database (and for the baseline)")
+    parser.add_argument("--documents", type=int, default=100, help="documents per database")
     parser.add_argument("--events-per-document", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--time-cap", type=float, default=20.0, help="seconds per load phase at most")
