@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 from service.chain import Chain, ContractReverted
 from service.errors import ChainError, ChainUnavailable
 from service.merkle import MerkleTree
-from service.models import Batch, BatchStatus, Record, RecordStatus
+from service.models import Batch, BatchStatus, BatchTree, Record, RecordStatus
 from service.timeutil import as_utc, utcnow
 
 log = logging.getLogger(__name__)
@@ -86,23 +86,18 @@ def _unbatched(session: Session):
 
 
 def _close_batch(session: Session, rows: list) -> Batch:
-    """One tree over the rows' hashes; each record gets its batch, leaf position and proof in one statement."""
+    """One tree over the rows' hashes, stored with the batch; each record gets its batch and
+    its leaf's position in the tree, in one statement."""
     tree = MerkleTree.build([bytes.fromhex(row.content_hash[2:]) for row in rows])
     batch = Batch(root=_hex(tree.root), leaf_count=tree.leaf_count)
     session.add(batch)
     session.flush()
+    session.add(BatchTree(batch_id=batch.id, nodes=tree.nodes))
     table = Record.__table__
-    assign = (
-        update(table)
-        .where(table.c.id == bindparam("record"))
-        .values(batch_id=batch.id, leaf_index=bindparam("leaf"), proof=bindparam("nodes"))
-    )
+    assign = update(table).where(table.c.id == bindparam("record")).values(batch_id=batch.id, tree_index=bindparam("position"))
     session.execute(
         assign,
-        [
-            {"record": row.id, "leaf": index, "nodes": _proof_text(proof)}
-            for index, (row, proof) in enumerate(zip(rows, tree.proofs(), strict=True))
-        ],
+        [{"record": row.id, "position": position} for row, position in zip(rows, tree.tree_indexes, strict=True)],
         execution_options={"synchronize_session": False},
     )
     session.commit()
@@ -264,12 +259,6 @@ def _schedule_retry(session: Session, batch: Batch, *, error: Exception, now: da
     batch.retry_after = now + min(MAX_BACKOFF, timedelta(seconds=2 ** min(batch.attempts, 16)))
     session.add(batch)
     session.commit()
-
-
-def _proof_text(proof: list[bytes]) -> str:
-    """The stored proof: exactly ``json.dumps`` of its nodes as 0x-hex strings, built without it
-    (encoding proofs was the largest Python cost of closing a batch)."""
-    return "[" + ", ".join(['"0x' + node.hex() + '"' for node in proof]) + "]"
 
 
 def _hex(value: bytes) -> str:

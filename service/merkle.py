@@ -141,6 +141,16 @@ class MerkleTree:
             by_node += _level_proofs(tree, depth=deepest, first=upper_level_start, stop=len(tree))
             return list(map(by_node.__getitem__, self._tree_indexes))
 
+    @property
+    def nodes(self) -> bytes:
+        """Every node, root first, in the library's array order, as one byte string (what is stored)."""
+        return b"".join(self._tree)
+
+    @property
+    def tree_indexes(self) -> list[int]:
+        """Position in the node array of each input's leaf, in input order (the library's ``treeIndex``)."""
+        return list(self._tree_indexes)
+
     def leaf(self, index: int) -> bytes:
         """Leaf hash of input ``index`` (what ``verify_proof`` and the contract take)."""
         if not 0 <= index < self.leaf_count:
@@ -162,6 +172,26 @@ class MerkleTree:
                 for value, tree_index in zip(self._values, self._tree_indexes)
             ],
         }
+
+
+def proof_from_nodes(nodes: bytes, tree_index: int) -> list[bytes]:
+    """The proof of the leaf at ``tree_index`` of a tree stored as :attr:`MerkleTree.nodes`.
+
+    Raises ``ValueError`` when ``nodes`` is not a whole tree or ``tree_index`` is not one of its
+    leaves (a stored tree edited by hand, say).
+    """
+    count, remainder = divmod(len(nodes), HASH_SIZE)
+    if remainder or count % 2 == 0:
+        raise ValueError(f"{len(nodes)} bytes are not the nodes of a Merkle tree")
+    if not isinstance(tree_index, int) or not count // 2 <= tree_index < count:
+        raise ValueError(f"{tree_index!r} is not a leaf position of a {count}-node tree")
+    path = []
+    node = tree_index
+    while node > 0:
+        sibling = node + 1 if node % 2 else node - 1
+        path.append(nodes[sibling * HASH_SIZE : (sibling + 1) * HASH_SIZE])
+        node = (node - 1) // 2
+    return path
 
 
 def _leaf_layout(leaves: list[bytes]) -> tuple[list[int], list[int]]:

@@ -15,8 +15,8 @@ from sqlmodel import Session
 from service.chain import Chain
 from service.errors import Conflict
 from service.hashing import HashingError, content_hash, event_hash_id
-from service.merkle import leaf_hash, verify_proof
-from service.models import Batch, BatchStatus, Record, RecordKind
+from service.merkle import leaf_hash, proof_from_nodes, verify_proof
+from service.models import Batch, BatchStatus, BatchTree, Record, RecordKind
 
 BUNDLE_FORMAT = "traceanchor-proof/1"
 
@@ -66,7 +66,7 @@ def verify_record(session: Session, chain: Chain, record: Record, *, roots: Root
     if recomputed != record.content_hash:
         return Verification(record.id, VerificationStatus.TAMPERED, "stored record no longer matches the hash it was anchored with", **evidence)
     leaf = leaf_hash(bytes.fromhex(recomputed[2:]))
-    if not _proof_holds(root=batch.root, leaf=leaf, proof=record.proof):
+    if not _proof_holds(root=batch.root, leaf=leaf, proof=_stored_proof(session, record)):
         return Verification(record.id, VerificationStatus.TAMPERED, "Merkle proof does not lead to the batch root", **evidence)
     if batch.status != BatchStatus.ANCHORED:
         return Verification(record.id, VerificationStatus.PENDING, f"batch {batch.id} is {batch.status}", **evidence)
@@ -83,11 +83,20 @@ def verify_record(session: Session, chain: Chain, record: Record, *, roots: Root
     )
 
 
-def _proof_holds(*, root: str, leaf: bytes, proof: str | None) -> bool:
-    """Whether the stored proof (JSON, possibly edited by hand) leads from ``leaf`` to ``root``."""
+def _stored_proof(session: Session, record: Record) -> list[bytes] | None:
+    """The record's proof, read from its batch's stored tree; None if the tree (or the record's
+    position in it) no longer makes sense, e.g. after an edit by hand."""
+    tree = session.get(BatchTree, record.batch_id)
     try:
-        nodes = [bytes.fromhex(node.removeprefix("0x")) for node in json.loads(proof or "[]")]
-        return verify_proof(root=bytes.fromhex(root.removeprefix("0x")), leaf=leaf, proof=nodes)
+        return proof_from_nodes(tree.nodes, record.tree_index) if tree is not None else None
+    except (ValueError, TypeError):
+        return None
+
+
+def _proof_holds(*, root: str, leaf: bytes, proof: list[bytes] | None) -> bool:
+    """Whether ``proof`` leads from ``leaf`` to ``root`` (a root edited by hand may not even be hex)."""
+    try:
+        return proof is not None and verify_proof(root=bytes.fromhex(root.removeprefix("0x")), leaf=leaf, proof=proof)
     except (ValueError, TypeError, AttributeError):
         return False
 
@@ -127,7 +136,7 @@ def proof_bundle(session: Session, chain: Chain, record: Record) -> dict:
         "record": body,
         "content_hash": record.content_hash,
         "leaf": "0x" + leaf_hash(bytes.fromhex(record.content_hash[2:])).hex(),
-        "proof": json.loads(record.proof),
+        "proof": ["0x" + node.hex() for node in _stored_proof(session, record)],
         "root": batch.root,
         "chain_id": batch.chain_id,
         "contract": batch.contract,

@@ -1,6 +1,5 @@
 """The anchoring state machine on the embedded chain: batching, confirmations, reorgs, outages."""
 
-import json
 
 import pytest
 from eth_account import Account
@@ -11,8 +10,8 @@ from service.anchoring import anchor_pass, close_batches
 from service.chain import Chain
 from service.errors import ChainUnavailable
 from service.ledger import Ledger
-from service.merkle import MerkleTree
-from service.models import Batch, BatchStatus, Record, RecordStatus
+from service.merkle import MerkleTree, proof_from_nodes
+from service.models import Batch, BatchStatus, BatchTree, Record, RecordStatus
 from service.settings import Settings
 
 
@@ -49,14 +48,17 @@ def test_batches_close_by_age(ledger):
         assert [b.leaf_count for b in close_batches(session, batch_size=16, batch_age=1e-9)] == [3]
 
 
-def test_batch_root_and_proofs_match_the_merkle_tree_of_its_records(ledger):
+def test_batch_root_tree_and_leaf_positions_match_the_merkle_tree_of_its_records(ledger):
     fill(ledger, 5)
     with ledger.session() as session:
         (batch,) = close_batches(session, batch_size=16, batch_age=3600, force=True)
-        records = session.exec(select(Record).order_by(Record.leaf_index)).all()
+        records = session.exec(select(Record).order_by(Record.id)).all()
+        stored = session.get(BatchTree, batch.id).nodes
     tree = MerkleTree.build([bytes.fromhex(r.content_hash[2:]) for r in records])
     assert batch.root == "0x" + tree.root.hex()
-    assert [json.loads(r.proof) for r in records] == [["0x" + p.hex() for p in tree.proof(i)] for i in range(5)]
+    assert stored == tree.nodes
+    assert [r.tree_index for r in records] == tree.tree_indexes
+    assert [proof_from_nodes(stored, r.tree_index) for r in records] == [tree.proof(i) for i in range(5)]
 
 
 def test_pending_to_submitted_to_anchored_after_confirmations(any_chain_ledger):

@@ -19,7 +19,7 @@ from Crypto.Hash import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.merkle import MerkleTree, _leaf_layout, leaf_hash, verify_proof
+from service.merkle import MerkleTree, _leaf_layout, leaf_hash, proof_from_nodes, verify_proof
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 INTEROP_SCRIPT = PROJECT_ROOT / "tests" / "js" / "merkle_interop.mjs"
@@ -218,6 +218,26 @@ def test_tree_matches_reference_and_every_proof_verifies(values: list[bytes]) ->
     for value, proof in zip(values, proofs):
         assert verify_proof(root=tree.root, leaf=leaf_hash(value), proof=proof)
         assert reference_process_proof(reference_leaf(value), proof) == tree.root
+
+
+@settings(max_examples=60, deadline=None)
+@given(content_hash_lists())
+def test_proofs_read_from_the_stored_nodes_equal_the_trees_own(values: list[bytes]) -> None:
+    tree = MerkleTree.build(values)
+    assert tree.nodes == b"".join(bytes.fromhex(node[2:]) for node in tree.dump()["tree"])
+    assert tree.tree_indexes == [entry["treeIndex"] for entry in tree.dump()["values"]]
+    for index, position in enumerate(tree.tree_indexes):
+        assert proof_from_nodes(tree.nodes, position) == tree.proof(index)
+
+
+@pytest.mark.parametrize(
+    ("nodes", "position", "problem"),
+    [(b"", 0, "not the nodes"), (bytes(64), 1, "not the nodes"), (bytes(31 * 3), 1, "not the nodes"),
+     (bytes(96), 0, "not a leaf"), (bytes(96), 3, "not a leaf"), (bytes(96), None, "not a leaf")],
+)
+def test_nodes_that_are_not_a_tree_or_positions_that_are_not_leaves_are_refused(nodes, position, problem) -> None:
+    with pytest.raises(ValueError, match=problem):
+        proof_from_nodes(nodes, position)
 
 
 @settings(max_examples=60, deadline=None)

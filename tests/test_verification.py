@@ -9,7 +9,7 @@ from ledger_helpers import fill
 from service.bundle import check_bundle
 from service.demo_chain import supply_chain
 from service.errors import Conflict
-from service.models import Record
+from service.models import BatchTree, Record
 from service.records import store_events
 from service.verification import VerificationStatus, proof_bundle, verify_record
 
@@ -121,7 +121,29 @@ def test_a_doctored_bundle_is_invalid(ledger, anchored, field, change):
     assert not result.valid
 
 
-def test_a_garbled_stored_proof_is_tampering_not_an_error(ledger, anchored):
-    sql(ledger, """UPDATE record SET proof = '["0x12", 7]' WHERE id = :id""", id=anchored[3])
+def test_a_garbled_stored_tree_or_leaf_position_is_tampering_not_an_error(ledger, anchored):
+    with ledger.session() as session:
+        record = session.get(Record, anchored[3])
+        batch_id, position = record.batch_id, record.tree_index
+    sql(ledger, "UPDATE record SET tree_index = 0 WHERE id = :id", id=anchored[3])  # the root: not a leaf
     result = verify(ledger, anchored[3])
+    assert result.status == VerificationStatus.TAMPERED and "proof" in result.reason
+    sql(ledger, "UPDATE record SET tree_index = :position WHERE id = :id", position=position, id=anchored[3])
+    assert verify(ledger, anchored[3]).status == VerificationStatus.VERIFIED
+    sql(ledger, "UPDATE batch_tree SET nodes = :nodes WHERE batch_id = :id", nodes=b"\x12" * 7, id=batch_id)
+    result = verify(ledger, anchored[3])
+    assert result.status == VerificationStatus.TAMPERED and "proof" in result.reason
+
+
+def test_a_forged_sibling_in_the_stored_tree_is_tampering(ledger, anchored):
+    """Replacing a node on the record's path breaks the walk to the anchored root."""
+    with ledger.session() as session:
+        record = session.get(Record, anchored[0])
+        tree = session.get(BatchTree, record.batch_id)
+        sibling = record.tree_index + 1 if record.tree_index % 2 else record.tree_index - 1
+        forged = bytearray(tree.nodes)
+        forged[sibling * 32 : (sibling + 1) * 32] = bytes(32)
+        tree.nodes = bytes(forged)
+        session.add(tree)
+    result = verify(ledger, anchored[0])
     assert result.status == VerificationStatus.TAMPERED and "proof" in result.reason

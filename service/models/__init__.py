@@ -2,9 +2,10 @@
 
 from service.models.api_key import ApiKey, Role
 from service.models.batch import Batch, BatchStatus
+from service.models.batch_tree import BatchTree
 from service.models.deployment import Deployment
 from service.models.fraud_model import FraudModelVersion
 from service.models.record import Record, RecordKind, RecordStatus
 from service.models.record_term import RecordTerm
 
-__all__ = ["ApiKey", "Batch", "BatchStatus", "Deployment", "FraudModelVersion", "Record", "RecordKind", "RecordStatus", "RecordTerm", "Role"]
+__all__ = ["ApiKey", "Batch", "BatchStatus", "BatchTree", "Deployment", "FraudModelVersion", "Record", "RecordKind", "RecordStatus", "RecordTerm", "Role"]

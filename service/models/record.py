@@ -39,7 +39,7 @@ class Record(SQLModel, table=True):
         # use this index even before the planner has statistics for a fast-growing table
         UniqueConstraint("business_id", "kind", name="uq_record_business_id_kind"),
         Index("ix_record_pending", "status", "batch_id", "id"),
-        Index("ix_record_batch_leaf", "batch_id", "leaf_index"),
+        Index("ix_record_batch_tree", "batch_id", "tree_index"),
         Index("ix_record_kind_time", "kind", "occurred_at", "id"),
         # a supplier's own records in time order: every supplier-scoped query walks this (bench/query.py)
         Index("ix_record_party_time", "party", "occurred_at", "id"),
@@ -59,6 +59,7 @@ class Record(SQLModel, table=True):
     read_point: str | None = Field(default=None, index=True, description="Canonical id of the readPoint.")
     status: RecordStatus = Field(default=RecordStatus.PENDING)
     batch_id: int | None = Field(default=None, foreign_key="batch.id")
-    leaf_index: int | None = None
-    proof: str | None = Field(default=None, sa_column=Column(Text), description="JSON list of 0x sibling hashes.")
+    tree_index: int | None = Field(
+        default=None, description="Position of the record's leaf in its batch's tree (OpenZeppelin's treeIndex)."
+    )
     created_at: datetime = Field(default_factory=utcnow)
