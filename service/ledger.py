@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, select
 
 from service.anchoring import PassReport, anchor_pass
 from service.chain import Chain
-from service.db import make_engine, session_scope
+from service.db import make_engine, refresh_statistics, session_scope
 from service.errors import ChainError, ChainUnavailable
 from service.group_commit import GroupCommitWriter
 from service.keys import KeyCache, authenticate
@@ -27,6 +27,7 @@ from service.settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_LOOP_BACKOFF = 60.0
+STATISTICS_CHECK_INTERVAL = 2.0  # seconds between looks at how much the tables changed (one cheap query)
 REORG_CHECK_INTERVAL = 15.0
 """Seconds between re-checks of recently anchored roots in the background loop (a contract call
 per batch: done every pass, it would cost more than the anchoring itself under steady load)."""
@@ -128,11 +129,14 @@ class Ledger:
         lock anchors; the others wait to take over if it goes away.
         """
         delay = self.settings.anchor_interval
-        last_reorg_check = float("-inf")
+        last_reorg_check = last_statistics_check = float("-inf")
         with anchoring_leadership(self.engine, stop) as leading:
             while leading and not stop.is_set():
                 check_reorgs = time.monotonic() - last_reorg_check >= REORG_CHECK_INTERVAL
                 last_reorg_check = time.monotonic() if check_reorgs else last_reorg_check
+                if time.monotonic() - last_statistics_check >= STATISTICS_CHECK_INTERVAL:
+                    last_statistics_check = time.monotonic()
+                    self._refresh_statistics()
                 try:
                     report = self.anchor_once(check_reorgs=check_reorgs)
                     chain_down = report.chain_down
@@ -144,6 +148,15 @@ class Ledger:
                     chain_down = True
                 delay = min(delay * 2, MAX_LOOP_BACKOFF) if chain_down else self.settings.anchor_interval
                 stop.wait(delay)
+
+    def _refresh_statistics(self) -> None:
+        try:
+            analysed = refresh_statistics(self.engine)
+        except SQLAlchemyError as error:
+            log.warning("could not refresh planner statistics: %s", error)
+            return
+        if analysed:
+            log.info("analysed %s: they grew since their last statistics", ", ".join(analysed))
 
     def unfinished_batches(self) -> int:
         """How many batches are not anchored yet."""

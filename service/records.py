@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Select, String, any_, bindparam, insert
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import bindparam, insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
@@ -213,20 +212,14 @@ def _insert_ignoring_duplicates(dialect: str):
 
 
 _INSERT_TERMS = insert(RecordTerm.__table__)
-@cache
-def _stored_refs_query(dialect: str) -> tuple[Select, int]:
-    """The lookup by business ids and how many ids one run takes.
-
-    By business id alone, so that the planner cannot prefer the (kind, time) index on a table that
-    grew faster than its statistics; the kind is checked by the caller. PostgreSQL gets one array
-    parameter (``= ANY``), which it plans faster than hundreds of ``IN`` parameters; others get
-    ``IN`` lists short enough for any parameter limit.
-    """
-    table = Record.__table__
-    query = select(table.c.id, table.c.kind, table.c.record_type, table.c.business_id, table.c.status, table.c.content_hash)
-    if dialect == "postgresql":
-        return query.where(table.c.business_id == any_(bindparam("ids", type_=ARRAY(String)))), 10_000
-    return query.where(table.c.business_id.in_(bindparam("ids", expanding=True))), 500
+#: By business id alone, so that the planner cannot prefer the (kind, time) index on a table that
+#: grew faster than its statistics; the kind is checked by the caller. ``IN`` lists of at most 500
+#: ids: PostgreSQL plans ``= ANY(array)`` as a sequential scan on a table without statistics.
+_STORED_REFS = select(
+    Record.__table__.c.id, Record.__table__.c.kind, Record.__table__.c.record_type, Record.__table__.c.business_id,
+    Record.__table__.c.status, Record.__table__.c.content_hash,
+).where(Record.__table__.c.business_id.in_(bindparam("ids", expanding=True)))
+_LOOKUP_CHUNK = 500
 
 
 def _stored_refs(session: Session, keys: list[tuple[RecordKind, str]]) -> dict[tuple[RecordKind, str], tuple[RecordRef, str]]:
@@ -235,9 +228,8 @@ def _stored_refs(session: Session, keys: list[tuple[RecordKind, str]]) -> dict[t
     wanted = set(keys)
     ids = sorted({business_id for _, business_id in keys})
     connection = session.connection()
-    query, chunk = _stored_refs_query(connection.dialect.name)
-    for start in range(0, len(ids), chunk):
-        for row in connection.execute(query, {"ids": ids[start : start + chunk]}):
+    for start in range(0, len(ids), _LOOKUP_CHUNK):
+        for row in connection.execute(_STORED_REFS, {"ids": ids[start : start + _LOOKUP_CHUNK]}):
             if (row.kind, row.business_id) in wanted:
                 found[(row.kind, row.business_id)] = (RecordRef(*row[:5]), row.content_hash)
     return found
