@@ -158,9 +158,42 @@ def _finite_or_penalty(residuals: np.ndarray) -> np.ndarray:
     return np.full_like(residuals, 1e10)
 
 
+def _lagged(x: np.ndarray, lag: int) -> np.ndarray:
+    """``B^lag x`` with zero initial values, as the zero-initialised filters assume."""
+    out = np.zeros_like(x)
+    out[lag:] = x[: len(x) - lag]
+    return out
+
+
+def _css_jacobian(spec: ArimaSpec, c: ArmaCoefficients, z: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """Exact derivatives of the CSS residuals ``e = phi Phi / (theta Theta) z`` (all filters
+    zero-initialised over the whole series, so they commute) in the optimiser's parameter order.
+
+    d e / d ar_i = -B^i Phi / (theta Theta) z, d e / d sar_i = -B^(im) phi / (theta Theta) z,
+    d e / d ma_j = -B^j e / theta, d e / d sma_j = -B^(jm) e / Theta, d e / d mean = -(filter of 1s).
+    Box & Jenkins (1976, ch. 7) compute the Gauss-Newton derivatives of ARMA residuals the same
+    way; it replaces k + 1 residual evaluations per finite-difference Jacobian by one filter per block.
+    """
+    m = spec.m
+    ma_all = ma_polynomial(c, m)
+    phi, seasonal_phi = np.r_[1.0, -c.ar], _seasonal_poly(c.sar, m, -1.0)
+    columns = []
+    if spec.constant:
+        columns.append(-lfilter(ar_polynomial(c, m), ma_all, np.ones_like(z)))
+    blocks = ((spec.p, 1, lambda: lfilter(seasonal_phi, ma_all, z)),
+              (spec.q, 1, lambda: lfilter([1.0], np.r_[1.0, c.ma], e)),
+              (spec.P, m, lambda: lfilter(phi, ma_all, z)),
+              (spec.Q, m, lambda: lfilter([1.0], _seasonal_poly(c.sma, m, 1.0), e)))
+    for order, step, base in blocks:
+        if order:
+            g = base()
+            columns += [-_lagged(g, step * i) for i in range(1, order + 1)]
+    return np.column_stack(columns)
+
+
 def css_fit(spec: ArimaSpec, w: np.ndarray) -> np.ndarray | None:
     """Conditional-sum-of-squares start values for the differenced series ``w`` (R's CSS step);
-    None if there are too few residuals or the fit diverged."""
+    None if there are too few residuals or the fit diverged. The Jacobian is analytic."""
     n_cond = spec.p + spec.P * spec.m
     if len(w) - n_cond <= spec.n_coefficients:
         return None
@@ -168,15 +201,22 @@ def css_fit(spec: ArimaSpec, w: np.ndarray) -> np.ndarray | None:
     if spec.constant:
         x0[0] = w.mean()
 
-    def residuals(x: np.ndarray) -> np.ndarray:
+    def full_residuals(x: np.ndarray) -> tuple[ArmaCoefficients, np.ndarray]:
         c = _coefficients(spec, x, constrained=False)
-        e = lfilter(ar_polynomial(c, spec.m), ma_polynomial(c, spec.m), w - c.mean)[n_cond:]
-        return _finite_or_penalty(e)
+        return c, lfilter(ar_polynomial(c, spec.m), ma_polynomial(c, spec.m), w - c.mean)
+
+    def residuals(x: np.ndarray) -> np.ndarray:
+        return _finite_or_penalty(full_residuals(x)[1][n_cond:])
+
+    def jacobian(x: np.ndarray) -> np.ndarray:
+        c, e = full_residuals(x)
+        jac = _css_jacobian(spec, c, w - c.mean, e)[n_cond:]
+        return jac if np.isfinite(jac).all() else np.zeros_like(jac)
 
     x = x0
     if len(x0):
         with np.errstate(all="ignore"):
-            x = least_squares(residuals, x0, method="lm", max_nfev=_CSS_EVALUATIONS * (len(x0) + 1)).x
+            x = least_squares(residuals, x0, jac=jacobian, method="lm", max_nfev=_CSS_EVALUATIONS * (len(x0) + 1)).x
     sigma2 = float(np.mean(residuals(x) ** 2))
     return x if 0 < sigma2 < 1e18 else None
 
