@@ -34,7 +34,7 @@ MIN_ROOT_MODULUS = 1.01
 _EXACT_ITERATIONS = 50
 #: Relative stopping tolerances of the exact fit: loose while searching (moves AICc by < 1e-3),
 #: tight for the selected model, whose forecasts then agree with R's to 1e-3.
-SEARCH_TOLERANCE = 1e-6
+SEARCH_TOLERANCE = 1e-4
 FINAL_TOLERANCE = 1e-8
 _CSS_EVALUATIONS = 15  # rough start values suffice; exact ML refines them
 
@@ -132,12 +132,31 @@ def _coefficients(spec: ArimaSpec, x: np.ndarray, *, constrained: bool) -> ArmaC
     return ArmaCoefficients(mean, ar, ma, sar, sma)
 
 
-def _unconstrained_start(spec: ArimaSpec, css: np.ndarray) -> np.ndarray:
-    """Invert the Jones transform at the CSS estimate; fall back to zeros where it is not stationary."""
-    mean, blocks = _split(spec, css)
+def _invert_ma(ma: np.ndarray) -> np.ndarray:
+    """R's ``maInvert``: reflect roots of ``1 + ma_1 z + ...`` that lie inside the unit circle,
+    giving the invertible MA polynomial with the same autocorrelations."""
+    if not len(ma) or not np.any(ma):
+        return ma
+    roots = np.roots(np.r_[1.0, ma][::-1])
+    inside = np.abs(roots) < 1
+    if not inside.any():
+        return ma
+    roots[inside] = 1 / roots[inside]
+    poly = np.poly(roots)[::-1]  # monic in z with roots r_i, lowest degree first
+    return np.real(poly[1:] / poly[0])
+
+
+def _unconstrained_start(spec: ArimaSpec, css: np.ndarray) -> np.ndarray | None:
+    """Map the CSS estimate to the optimiser's (Jones-transformed) space, as R's ``arima`` does
+    for "CSS-ML": None when an AR part is not stationary (R stops with "non-stationary AR part
+    from CSS", and auto.arima discards the model); non-invertible MA parts are inverted first
+    (R's ``maInvert``), and one with a root on the unit circle starts from zeros."""
+    mean, (ar, ma, sar, sma) = _split(spec, css)
+    if any(len(v) and _min_root(np.r_[1.0, -v]) <= 1 for v in (ar, sar)):
+        return None
     out = [np.array([mean])] if spec.constant else []
-    for block, sign in zip(blocks, (1.0, -1.0, 1.0, -1.0)):
-        if len(block) and _min_root(np.r_[1.0, -sign * block]) > MIN_ROOT_MODULUS:
+    for block, sign in ((ar, 1.0), (_invert_ma(ma), -1.0), (sar, 1.0), (_invert_ma(sma), -1.0)):
+        if len(block) and _min_root(np.r_[1.0, -sign * block]) > 1:
             out.append(unconstrain_stationary_univariate(sign * block))
         else:
             out.append(np.zeros(len(block)))
@@ -216,7 +235,7 @@ def css_fit(spec: ArimaSpec, w: np.ndarray) -> np.ndarray | None:
     x = x0
     if len(x0):
         with np.errstate(all="ignore"):
-            x = least_squares(residuals, x0, jac=jacobian, method="lm", max_nfev=_CSS_EVALUATIONS * (len(x0) + 1)).x
+            x = least_squares(residuals, x0, jac=jacobian, method="lm", ftol=1e-4, xtol=1e-4, max_nfev=_CSS_EVALUATIONS * (len(x0) + 1)).x
     sigma2 = float(np.mean(residuals(x) ** 2))
     return x if 0 < sigma2 < 1e18 else None
 
@@ -306,7 +325,8 @@ def fit_spec(spec: ArimaSpec, y: np.ndarray, *, tolerance: float = FINAL_TOLERAN
     if css is None:
         return None
     start = _unconstrained_start(spec, css)
-
+    if start is None:
+        return None
     x = start
     if len(start):
         with np.errstate(all="ignore"):
