@@ -13,7 +13,7 @@ per candidate (SARIMAX) was about ten times slower for the same optimum.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -327,14 +327,22 @@ def fit_spec(spec: ArimaSpec, y: np.ndarray, *, tolerance: float = FINAL_TOLERAN
     start = _unconstrained_start(spec, css)
     if start is None:
         return None
+    # The mean is estimated as a deviation from its CSS value: minpack bounds its first step by
+    # 100 |D x0|, so a mean of, say, 90 in x0 allowed huge first steps in the ARMA coefficients
+    # (into a worse local optimum). R's arima likewise rescales regression terms (parscale).
+    offset = float(css[0]) if spec.constant else 0.0
+    centred = w - offset
+    if spec.constant:
+        start[0] = 0.0
     x = start
     if len(start):
         with np.errstate(all="ignore"):
-            x = least_squares(lambda x: _scaled_innovations(spec, w, x), start, method="lm",
+            x = least_squares(lambda x: _scaled_innovations(spec, centred, x), start, method="lm",
                               ftol=tolerance, xtol=tolerance,
                               max_nfev=_EXACT_ITERATIONS * (len(start) + 1)).x
-    loglik, sigma2 = _exact_loglik(spec, w, x)
+    loglik, sigma2 = _exact_loglik(spec, centred, x)
     coefficients = _coefficients(spec, x, constrained=True)
+    coefficients = replace(coefficients, mean=coefficients.mean + offset)
     if not _has_admissible_roots(coefficients, spec.m):
         return None
     criterion = aicc(loglik=loglik, n_parameters=spec.n_coefficients + 1, n_effective=len(w))
