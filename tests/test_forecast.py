@@ -177,3 +177,52 @@ def test_forecast_many_in_processes_reports_progress():
     assert list(results) == ["flat", "noisy"]
     assert results["flat"].method == "naive" and results["noisy"].method == "auto_arima"
     assert calls == [(1, 2), (2, 2)]
+
+
+def test_css_jacobian_matches_finite_differences():
+    from scipy.optimize._numdiff import approx_derivative
+    from scipy.signal import lfilter
+
+    from analytics.forecast.estimation import _coefficients, _css_jacobian, ar_polynomial, ma_polynomial
+
+    rng = np.random.default_rng(11)
+    w = np.cumsum(rng.normal(size=60)) * 0.1 + rng.normal(size=60)
+    for spec in (ArimaSpec(2, 0, 1, 1, 0, 2, 4, True), ArimaSpec(1, 0, 2, 0, 0, 0, 1, False)):
+        x = rng.normal(scale=0.3, size=spec.n_coefficients)
+        n_cond = spec.p + spec.P * spec.m
+
+        def residuals(x, spec=spec):
+            c = _coefficients(spec, x, constrained=False)
+            return lfilter(ar_polynomial(c, spec.m), ma_polynomial(c, spec.m), w - c.mean)
+
+        c = _coefficients(spec, x, constrained=False)
+        analytic = _css_jacobian(spec, c, w - c.mean, residuals(x))[n_cond:]
+        numeric = approx_derivative(lambda x, spec=spec: residuals(x, spec)[n_cond:], x, method="3-point")
+        assert analytic == pytest.approx(numeric, abs=1e-7)
+
+
+def test_css_start_values_follow_r():
+    """R's CSS-ML: MA roots inside the unit circle are reflected (maInvert); a non-stationary
+    CSS AR part makes the model fail."""
+    from analytics.forecast.estimation import _invert_ma, _unconstrained_start
+
+    assert _invert_ma(np.array([-1.25])) == pytest.approx([-0.8])
+    # 1 + 2.5z + z^2 = (1 + 2z)(1 + 0.5z): the root -1/2 becomes -2, giving (1 + 0.5z)^2
+    assert _invert_ma(np.array([2.5, 1.0])) == pytest.approx([1.0, 0.25])
+    assert _invert_ma(np.array([0.5, 0.1])) == pytest.approx([0.5, 0.1])
+    assert _unconstrained_start(ArimaSpec(1, 0, 0, 0, 0, 0, 1, False), np.array([1.2])) is None
+    assert _unconstrained_start(ArimaSpec(0, 0, 0, 1, 0, 0, 4, True), np.array([3.0, -1.5])) is None
+    assert _unconstrained_start(ArimaSpec(0, 0, 1, 0, 0, 0, 1, False), np.array([-1.25])) is not None
+
+
+def test_fit_does_not_depend_on_the_level():
+    """The mean is estimated as a deviation from its CSS value, so shifting the series shifts the
+    mean and nothing else (a large mean once let the optimiser's first step go far astray)."""
+    rng = np.random.default_rng(5)
+    e = rng.normal(size=80)
+    y = 10 + e[1:] + 0.5 * e[:-1]
+    spec = ArimaSpec(1, 0, 1, 0, 0, 0, 1, True)
+    low, high = fit_spec(spec, y), fit_spec(spec, y + 1e4)
+    assert high.loglik == pytest.approx(low.loglik, abs=1e-6)
+    assert high.coefficients.mean == pytest.approx(low.coefficients.mean + 1e4, abs=1e-4)
+    assert high.coefficients.ma == pytest.approx(low.coefficients.ma, abs=1e-3)  # a flat optimum, tolerance 1e-8
