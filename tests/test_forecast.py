@@ -94,6 +94,10 @@ def test_differencing_tests():
     seasonal = np.tile([10.0, 30, 50, 20], 12) + rng.normal(scale=0.5, size=48)
     assert nsdiffs(seasonal, period=4) == 1
     assert nsdiffs(rng.normal(size=48), period=4) == 0
+    # every period the service uses (D, W, M, Q) gets a valid STL fit with R's window settings
+    for period in (7, 52, 12, 4):
+        pattern = np.tile(np.sin(np.arange(period)) * 10, 4) + rng.normal(scale=0.5, size=4 * period)
+        assert nsdiffs(pattern, period=period) == 1
 
 
 def test_air_passengers_forecast_reports_everything(air_passengers):

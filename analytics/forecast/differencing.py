@@ -62,7 +62,9 @@ def seasonal_strength(x: np.ndarray, *, period: int) -> float:
     ``ceiling(window / 10)`` (statsmodels evaluates every point by default).
     """
     trend = _next_odd(math.ceil(1.5 * period / (1 - 1.5 / STL_SEASONAL_WINDOW)))
-    low_pass = _next_odd(period)
+    # R's l.window is nextodd(period); statsmodels needs it above the period, so odd periods
+    # (daily data, 7) get period + 2 there, as statsmodels' own default does.
+    low_pass = _next_odd(period + 1)
     decomposition = STL(x, period=period, seasonal=STL_SEASONAL_WINDOW, trend=trend, low_pass=low_pass,
                         seasonal_deg=0, seasonal_jump=math.ceil(STL_SEASONAL_WINDOW / 10),
                         trend_jump=math.ceil(trend / 10), low_pass_jump=math.ceil(low_pass / 10)).fit()
