@@ -11,11 +11,22 @@ import pmdarima
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.optimize._numdiff import approx_derivative
+from scipy.signal import lfilter
 from threadpoolctl import threadpool_limits
 
 from analytics.forecast import ForecastResult, auto_arima, forecast, forecast_many, mase, rolling_origin, smape
 from analytics.forecast.differencing import ndiffs, nsdiffs
-from analytics.forecast.estimation import ArimaSpec, fit_spec
+from analytics.forecast.estimation import (
+    ArimaSpec,
+    _coefficients,
+    _css_jacobian,
+    _invert_ma,
+    _unconstrained_start,
+    ar_polynomial,
+    fit_spec,
+    ma_polynomial,
+)
 
 # R 4 / forecast 8: summary(auto.arima(AirPassengers)) and forecast(..., h = 12), as printed
 # (AICc to 2 decimals, forecasts to 4). Tolerances: half a unit of the last printed digit plus
@@ -184,11 +195,6 @@ def test_forecast_many_in_processes_reports_progress():
 
 
 def test_css_jacobian_matches_finite_differences():
-    from scipy.optimize._numdiff import approx_derivative
-    from scipy.signal import lfilter
-
-    from analytics.forecast.estimation import _coefficients, _css_jacobian, ar_polynomial, ma_polynomial
-
     rng = np.random.default_rng(11)
     w = np.cumsum(rng.normal(size=60)) * 0.1 + rng.normal(size=60)
     for spec in (ArimaSpec(2, 0, 1, 1, 0, 2, 4, True), ArimaSpec(1, 0, 2, 0, 0, 0, 1, False)):
@@ -201,15 +207,14 @@ def test_css_jacobian_matches_finite_differences():
 
         c = _coefficients(spec, x, constrained=False)
         analytic = _css_jacobian(spec, c, w - c.mean, residuals(x))[n_cond:]
-        numeric = approx_derivative(lambda x, spec=spec: residuals(x, spec)[n_cond:], x, method="3-point")
+        numeric = approx_derivative(lambda x, spec=spec, n_cond=n_cond: residuals(x, spec)[n_cond:], x,
+                                    method="3-point")
         assert analytic == pytest.approx(numeric, abs=1e-7)
 
 
 def test_css_start_values_follow_r():
     """R's CSS-ML: MA roots inside the unit circle are reflected (maInvert); a non-stationary
     CSS AR part makes the model fail."""
-    from analytics.forecast.estimation import _invert_ma, _unconstrained_start
-
     assert _invert_ma(np.array([-1.25])) == pytest.approx([-0.8])
     # 1 + 2.5z + z^2 = (1 + 2z)(1 + 0.5z): the root -1/2 becomes -2, giving (1 + 0.5z)^2
     assert _invert_ma(np.array([2.5, 1.0])) == pytest.approx([1.0, 0.25])
