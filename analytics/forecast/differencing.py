@@ -1,12 +1,7 @@
 """Choice of the differencing orders d and D, following R's ``forecast::ndiffs`` / ``nsdiffs``.
 
 * d: repeated KPSS level-stationarity tests (alpha = 0.05, at most 2 differences), with the
-  Bartlett lag truncation ``trunc(4 * (n / 100) ** 0.25)`` of Kwiatkowski et al. (1992), the
-  ``lags = "short"`` default of ``urca::ur.kpss``. Hyndman's fable::ARIMA (the successor of
-  forecast::auto.arima, via ``feasts::unitroot_kpss``) and pmdarima use it; forecast's
-  ``ndiffs`` passes ``trunc(3 * sqrt(n) / 13)`` instead, which is 0 below 19 observations: the
-  test then assumes white noise under its null, rejects stationarity for autocorrelated
-  stationary series and drove short yearly M3 series to d = 2 (explosive forecasts).
+  Bartlett lag truncation ``trunc(3 * sqrt(n) / 13)`` that ``ndiffs`` passes to ``urca::ur.kpss``.
 * D: R's default seasonal test ``"seas"``: one seasonal difference when the seasonal strength
   of an STL decomposition (Wang, Smith & Hyndman 2006) exceeds 0.64. We chose it over OCSB
   because it is R's default and needs no regression with lag selection.
@@ -36,11 +31,11 @@ def is_constant(x: np.ndarray) -> bool:
 
 
 def kpss_statistic(x: np.ndarray) -> float:
-    """KPSS level-stationarity statistic with a Bartlett long-run variance (urca's short lags)."""
+    """KPSS level-stationarity statistic with a Bartlett long-run variance."""
     n = len(x)
     e = x - x.mean()
     partial_sums = np.cumsum(e)
-    lags = math.trunc(4 * (n / 100) ** 0.25)
+    lags = math.trunc(3 * math.sqrt(n) / 13)
     long_run_variance = float(e @ e) / n
     for lag in range(1, lags + 1):
         weight = 1 - lag / (lags + 1)
