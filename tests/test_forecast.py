@@ -248,3 +248,11 @@ def test_fit_does_not_depend_on_the_level():
     assert high.loglik == pytest.approx(low.loglik, abs=1e-6)
     assert high.coefficients.mean == pytest.approx(low.coefficients.mean + 1e4, abs=1e-4)
     assert high.coefficients.ma == pytest.approx(low.coefficients.ma, abs=1e-3)  # a flat optimum, tolerance 1e-8
+
+
+def test_seasonal_ma_longer_than_a_short_series_is_estimable():
+    """The backtest refits the selected orders on shorter training data: a seasonal MA lag
+    beyond the series length must not break the CSS Jacobian."""
+    y = np.random.default_rng(0).normal(size=11) + 10
+    estimate = fit_spec(ArimaSpec(0, 0, 0, 0, 0, 1, 12, True), y)
+    assert estimate is not None and estimate.coefficients.mean == pytest.approx(y.mean(), abs=0.1)

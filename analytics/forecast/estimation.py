@@ -184,7 +184,7 @@ def _finite_or_penalty(residuals: np.ndarray) -> np.ndarray:
 def _lagged(x: np.ndarray, lag: int) -> np.ndarray:
     """``B^lag x`` with zero initial values, as the zero-initialised filters assume."""
     out = np.zeros_like(x)
-    out[lag:] = x[: len(x) - lag]
+    out[lag:] = x[: max(len(x) - lag, 0)]
     return out
 
 
