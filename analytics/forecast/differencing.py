@@ -17,6 +17,12 @@ from statsmodels.tsa.seasonal import STL
 KPSS_CRITICAL_5_PERCENT = 0.463  # level stationarity ("mu"), Kwiatkowski et al. (1992), table 1
 SEASONAL_STRENGTH_THRESHOLD = 0.64
 MAX_D = 2
+STL_SEASONAL_WINDOW = 11
+
+
+def _next_odd(k: int) -> int:
+    """R's ``nextodd``: k itself when odd, else k + 1."""
+    return k if k % 2 else k + 1
 
 
 def is_constant(x: np.ndarray) -> bool:
@@ -49,9 +55,19 @@ def ndiffs(x: np.ndarray, *, max_d: int = MAX_D) -> int:
 def seasonal_strength(x: np.ndarray, *, period: int) -> float:
     """``max(0, min(1, 1 - var(remainder) / var(remainder + seasonal)))`` of an STL fit.
 
-    The seasonal window 11 is the one ``forecast::mstl`` uses for a single seasonal period.
+    The settings are those of ``forecast::mstl`` for a single seasonal period, i.e. R's ``stl``
+    with ``s.window = 11`` and R's other defaults: ``s.degree = 0`` (locally constant seasonal
+    smoothing; with statsmodels' default of 1, D was 1 on two monthly M3 series where
+    statsforecast's port of ``mstl``, which passes ``seasonal_deg=0`` too, gives 0) and loess jumps of
+    ``ceiling(window / 10)`` (statsmodels evaluates every point by default).
     """
-    decomposition = STL(x, period=period, seasonal=11).fit()
+    trend = _next_odd(math.ceil(1.5 * period / (1 - 1.5 / STL_SEASONAL_WINDOW)))
+    # R's l.window is nextodd(period); statsmodels needs it above the period, so odd periods
+    # (daily data, 7) get period + 2 there, as statsmodels' own default does.
+    low_pass = _next_odd(period + 1)
+    decomposition = STL(x, period=period, seasonal=STL_SEASONAL_WINDOW, trend=trend, low_pass=low_pass,
+                        seasonal_deg=0, seasonal_jump=math.ceil(STL_SEASONAL_WINDOW / 10),
+                        trend_jump=math.ceil(trend / 10), low_pass_jump=math.ceil(low_pass / 10)).fit()
     remainder = np.asarray(decomposition.resid)
     deseasonal_variance = np.var(remainder + np.asarray(decomposition.seasonal), ddof=1)
     if deseasonal_variance == 0:

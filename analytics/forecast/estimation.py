@@ -13,7 +13,7 @@ per candidate (SARIMAX) was about ten times slower for the same optimum.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -32,11 +32,15 @@ from statsmodels.tsa.statespace.tools import (
 #: R's auto.arima rejects models with an AR or MA root this close to the unit circle.
 MIN_ROOT_MODULUS = 1.01
 _EXACT_ITERATIONS = 50
-#: Relative stopping tolerances of the exact fit: loose while searching (moves AICc by < 1e-3),
-#: tight for the selected model, whose forecasts then agree with R's to 1e-3.
-SEARCH_TOLERANCE = 1e-6
+#: Relative stopping tolerances of the exact fit (minpack's ftol/xtol on the sum of squares).
+#: While searching, 1e-4 changes a candidate's log-likelihood by about n/2 * 1e-4 (0.005 for
+#: n = 100), far below the AICc differences that decide; on 100 M3 series it changed one
+#: selection out of 100 (to a model with a lower AICc) and cut the exact-fit time by 40 %.
+#: The selected model is refitted at 1e-8, where forecasts agree with R's to 1e-3.
+SEARCH_TOLERANCE = 1e-4
 FINAL_TOLERANCE = 1e-8
 _CSS_EVALUATIONS = 15  # rough start values suffice; exact ML refines them
+_CSS_TOLERANCE = 1e-4  # likewise; stopping at 1e-4 instead of 1e-8 changed no selection
 
 
 @dataclass(frozen=True, order=True)
@@ -132,12 +136,31 @@ def _coefficients(spec: ArimaSpec, x: np.ndarray, *, constrained: bool) -> ArmaC
     return ArmaCoefficients(mean, ar, ma, sar, sma)
 
 
-def _unconstrained_start(spec: ArimaSpec, css: np.ndarray) -> np.ndarray:
-    """Invert the Jones transform at the CSS estimate; fall back to zeros where it is not stationary."""
-    mean, blocks = _split(spec, css)
+def _invert_ma(ma: np.ndarray) -> np.ndarray:
+    """R's ``maInvert``: reflect roots of ``1 + ma_1 z + ...`` that lie inside the unit circle,
+    giving the invertible MA polynomial with the same autocorrelations."""
+    if not len(ma) or not np.any(ma):
+        return ma
+    roots = np.roots(np.r_[1.0, ma][::-1])
+    inside = np.abs(roots) < 1
+    if not inside.any():
+        return ma
+    roots[inside] = 1 / roots[inside]
+    poly = np.poly(roots)[::-1]  # monic in z with roots r_i, lowest degree first
+    return np.real(poly[1:] / poly[0])
+
+
+def _unconstrained_start(spec: ArimaSpec, css: np.ndarray) -> np.ndarray | None:
+    """Map the CSS estimate to the optimiser's (Jones-transformed) space, as R's ``arima`` does
+    for "CSS-ML": None when an AR part is not stationary (R stops with "non-stationary AR part
+    from CSS", and auto.arima discards the model); non-invertible MA parts are inverted first
+    (R's ``maInvert``), and one with a root on the unit circle starts from zeros."""
+    mean, (ar, ma, sar, sma) = _split(spec, css)
+    if any(len(v) and _min_root(np.r_[1.0, -v]) <= 1 for v in (ar, sar)):
+        return None
     out = [np.array([mean])] if spec.constant else []
-    for block, sign in zip(blocks, (1.0, -1.0, 1.0, -1.0)):
-        if len(block) and _min_root(np.r_[1.0, -sign * block]) > MIN_ROOT_MODULUS:
+    for block, sign in ((ar, 1.0), (_invert_ma(ma), -1.0), (sar, 1.0), (_invert_ma(sma), -1.0)):
+        if len(block) and _min_root(np.r_[1.0, -sign * block]) > 1:
             out.append(unconstrain_stationary_univariate(sign * block))
         else:
             out.append(np.zeros(len(block)))
@@ -158,9 +181,42 @@ def _finite_or_penalty(residuals: np.ndarray) -> np.ndarray:
     return np.full_like(residuals, 1e10)
 
 
+def _lagged(x: np.ndarray, lag: int) -> np.ndarray:
+    """``B^lag x`` with zero initial values, as the zero-initialised filters assume."""
+    out = np.zeros_like(x)
+    out[lag:] = x[: max(len(x) - lag, 0)]
+    return out
+
+
+def _css_jacobian(spec: ArimaSpec, c: ArmaCoefficients, z: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """Exact derivatives of the CSS residuals ``e = phi Phi / (theta Theta) z`` (all filters
+    zero-initialised over the whole series, so they commute) in the optimiser's parameter order.
+
+    d e / d ar_i = -B^i Phi / (theta Theta) z, d e / d sar_i = -B^(im) phi / (theta Theta) z,
+    d e / d ma_j = -B^j e / theta, d e / d sma_j = -B^(jm) e / Theta, d e / d mean = -(filter of 1s).
+    Box & Jenkins (1976, ch. 7) compute the Gauss-Newton derivatives of ARMA residuals the same
+    way; it replaces k + 1 residual evaluations per finite-difference Jacobian by one filter per block.
+    """
+    m = spec.m
+    ma_all = ma_polynomial(c, m)
+    phi, seasonal_phi = np.r_[1.0, -c.ar], _seasonal_poly(c.sar, m, -1.0)
+    columns = []
+    if spec.constant:
+        columns.append(-lfilter(ar_polynomial(c, m), ma_all, np.ones_like(z)))
+    blocks = ((spec.p, 1, lambda: lfilter(seasonal_phi, ma_all, z)),
+              (spec.q, 1, lambda: lfilter([1.0], np.r_[1.0, c.ma], e)),
+              (spec.P, m, lambda: lfilter(phi, ma_all, z)),
+              (spec.Q, m, lambda: lfilter([1.0], _seasonal_poly(c.sma, m, 1.0), e)))
+    for order, step, base in blocks:
+        if order:
+            g = base()
+            columns += [-_lagged(g, step * i) for i in range(1, order + 1)]
+    return np.column_stack(columns)
+
+
 def css_fit(spec: ArimaSpec, w: np.ndarray) -> np.ndarray | None:
     """Conditional-sum-of-squares start values for the differenced series ``w`` (R's CSS step);
-    None if there are too few residuals or the fit diverged."""
+    None if there are too few residuals or the fit diverged. The Jacobian is analytic."""
     n_cond = spec.p + spec.P * spec.m
     if len(w) - n_cond <= spec.n_coefficients:
         return None
@@ -168,15 +224,23 @@ def css_fit(spec: ArimaSpec, w: np.ndarray) -> np.ndarray | None:
     if spec.constant:
         x0[0] = w.mean()
 
-    def residuals(x: np.ndarray) -> np.ndarray:
+    def full_residuals(x: np.ndarray) -> tuple[ArmaCoefficients, np.ndarray]:
         c = _coefficients(spec, x, constrained=False)
-        e = lfilter(ar_polynomial(c, spec.m), ma_polynomial(c, spec.m), w - c.mean)[n_cond:]
-        return _finite_or_penalty(e)
+        return c, lfilter(ar_polynomial(c, spec.m), ma_polynomial(c, spec.m), w - c.mean)
+
+    def residuals(x: np.ndarray) -> np.ndarray:
+        return _finite_or_penalty(full_residuals(x)[1][n_cond:])
+
+    def jacobian(x: np.ndarray) -> np.ndarray:
+        c, e = full_residuals(x)
+        jac = _css_jacobian(spec, c, w - c.mean, e)[n_cond:]
+        return jac if np.isfinite(jac).all() else np.zeros_like(jac)
 
     x = x0
     if len(x0):
         with np.errstate(all="ignore"):
-            x = least_squares(residuals, x0, method="lm", max_nfev=_CSS_EVALUATIONS * (len(x0) + 1)).x
+            x = least_squares(residuals, x0, jac=jacobian, method="lm", ftol=_CSS_TOLERANCE, xtol=_CSS_TOLERANCE,
+                              max_nfev=_CSS_EVALUATIONS * (len(x0) + 1)).x
     sigma2 = float(np.mean(residuals(x) ** 2))
     return x if 0 < sigma2 < 1e18 else None
 
@@ -266,15 +330,24 @@ def fit_spec(spec: ArimaSpec, y: np.ndarray, *, tolerance: float = FINAL_TOLERAN
     if css is None:
         return None
     start = _unconstrained_start(spec, css)
-
+    if start is None:
+        return None
+    # The mean is estimated as a deviation from its CSS value: minpack bounds its first step by
+    # 100 |D x0|, so a mean of, say, 90 in x0 allowed huge first steps in the ARMA coefficients
+    # (into a worse local optimum). R's arima likewise rescales regression terms (parscale).
+    offset = float(css[0]) if spec.constant else 0.0
+    centred = w - offset
+    if spec.constant:
+        start[0] = 0.0
     x = start
     if len(start):
         with np.errstate(all="ignore"):
-            x = least_squares(lambda x: _scaled_innovations(spec, w, x), start, method="lm",
+            x = least_squares(lambda x: _scaled_innovations(spec, centred, x), start, method="lm",
                               ftol=tolerance, xtol=tolerance,
                               max_nfev=_EXACT_ITERATIONS * (len(start) + 1)).x
-    loglik, sigma2 = _exact_loglik(spec, w, x)
+    loglik, sigma2 = _exact_loglik(spec, centred, x)
     coefficients = _coefficients(spec, x, constrained=True)
+    coefficients = replace(coefficients, mean=coefficients.mean + offset)
     if not _has_admissible_roots(coefficients, spec.m):
         return None
     criterion = aicc(loglik=loglik, n_parameters=spec.n_coefficients + 1, n_effective=len(w))
