@@ -141,7 +141,7 @@ def cover_frauds(ledger: Ledger, *, data: SyntheticData, invoice_ids: list[str])
     anchored root (which the attacker cannot change) gives the rows away.
 
     - phantom: inserts a shipping and a receiving event citing the invoice's order with the
-      invoiced quantity (copying an anchored event row's batch, leaf index and proof), plus the
+      invoiced quantity (copying an anchored event row's batch and leaf position), plus the
       ``cites`` search terms that make them findable;
     - over-invoicing: raises the quantities of the events citing the order to the invoiced one;
     - invoice before shipment: moves those events to a day before the invoice.
