@@ -57,7 +57,7 @@ async def capture(body: RawBody, caller: Supplier, ledger: LedgerDep, response: 
     """
     settings = ledger.settings
     candidates = await prepare(body, max_events=settings.max_events, processes=settings.capture_processes)
-    stored = await asyncio.wrap_future(ledger.writer.submit(Submission(candidates, caller.party)))
+    stored = await asyncio.wrap_future(ledger.writer.submit(Submission(candidates=candidates, party=caller.party)))
     if not any(item.created for item in stored):
         response.status_code = status.HTTP_200_OK
     return CaptureResult(
