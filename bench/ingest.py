@@ -1,13 +1,14 @@
 """Ingest throughput through HTTP: `traceanchor serve` against a trivial FastAPI endpoint, same run.
 
-    python bench/ingest.py [--single 5000] [--documents 100] [--concurrency 8] [--time-cap 20] [--no-postgres]
+    python bench/ingest.py [--single 5000] [--documents 100] [--concurrency 8] [--time-cap 20] [--no-postgres | --no-sqlite]
 
 Every server is a separate process on 127.0.0.1 with one uvicorn worker: the baseline is a tiny
 FastAPI app whose ``POST /echo`` returns ``{"ok": true}``; then ``traceanchor serve`` on SQLite and
 on PostgreSQL (a throwaway schema, dropped at the end), embedded chain, batch size 1024, batch age
 1 s, the background anchoring loop running. The load generator is another process: ``--concurrency``
 threads, each with its own keep-alive ``httpx.Client``, sending pre-built bodies until the request
-budget is spent or ``--time-cap`` seconds pass. Every event is new (unique EPC and time).
+budget is spent or ``--time-cap`` seconds pass. Every event is new (unique EPC and time). Before each
+phase, dirty pages of earlier phases are written back (``os.sync``).
 
 Phases per database: single-event requests (one bare JSON-LD ObjectEvent each), then documents of
 ``--events-per-document`` events. After each phase we time how long the anchoring loop needs until
@@ -175,6 +176,13 @@ def server(command: list[str], *, env: dict[str, str], health: str) -> Iterator[
             process.wait()
 
 
+def settle_disk() -> None:
+    """Write back what earlier phases left dirty in the page cache, so that this phase's database
+    does not wait on another phase's writes (the kernel flushes them for half a minute after)."""
+    os.sync()
+    time.sleep(1)
+
+
 def run_load(*, url: str, token: str | None, requests: int, events_per_request: int, run: int, args: argparse.Namespace) -> dict:
     """Run the load generator as its own process; its figures plus wall-clock start."""
     command = [sys.executable, __file__, "load", "--url", url, "--requests", str(requests),
@@ -231,6 +239,7 @@ def measure_service(name: str, *, database_url: str, data_dir: Path, args: argpa
             url = f"http://127.0.0.1:{port}/v1/events"
             for phase, requests, per_request, run in (("single event", args.single, 1, 1),
                                                       (f"{args.events_per_document}-event documents", args.documents, args.events_per_document, 2)):
+                settle_disk()
                 before = unanchored(engine)[1]
                 since = time.monotonic()
                 result = run_load(url=url, token=token, requests=requests, events_per_request=per_request, run=run, args=args)
@@ -312,6 +321,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--time-cap", type=float, default=20.0, help="seconds per load phase at most")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     args = parser.parse_args()
     if args.command:
         return args.main(args)
@@ -322,8 +332,9 @@ def main() -> int:
     baseline.update(target="baseline: FastAPI POST /echo", concurrency=args.concurrency)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        rows += measure_service("SQLite", database_url=f"sqlite:///{Path(tmp) / 'sqlite' / 'traceanchor.db'}",
-                                data_dir=Path(tmp) / "sqlite", args=args)
+        if not args.no_sqlite:
+            rows += measure_service("SQLite", database_url=f"sqlite:///{Path(tmp) / 'sqlite' / 'traceanchor.db'}",
+                                    data_dir=Path(tmp) / "sqlite", args=args)
         if not args.no_postgres:
             with postgres_schema() as url:
                 rows += measure_service("PostgreSQL", database_url=url, data_dir=Path(tmp) / "postgres", args=args)
