@@ -16,7 +16,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import BigInteger, bindparam, func, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, select
 
 from service.chain import Chain, ContractReverted
@@ -93,16 +94,30 @@ def _close_batch(session: Session, rows: list) -> Batch:
     session.add(batch)
     session.flush()
     session.add(BatchTree(batch_id=batch.id, nodes=tree.nodes))
-    table = Record.__table__
-    assign = update(table).where(table.c.id == bindparam("record")).values(batch_id=batch.id, tree_index=bindparam("position"))
-    session.execute(
-        assign,
-        [{"record": row.id, "position": position} for row, position in zip(rows, tree.tree_indexes, strict=True)],
-        execution_options={"synchronize_session": False},
-    )
+    _assign(session, batch_id=batch.id, record_ids=[row.id for row in rows], positions=tree.tree_indexes)
     session.commit()
     log.info("closed batch %s with %s records, root %s", batch.id, batch.leaf_count, batch.root)
     return batch
+
+
+def _assign(session: Session, *, batch_id: int, record_ids: list[int], positions: list[int]) -> None:
+    """Give each record its batch and tree position: on PostgreSQL one statement joining two
+    arrays (a statement per record cost half of closing a batch there), elsewhere an executemany."""
+    table = Record.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        pairs = select(
+            func.unnest(bindparam("ids", type_=ARRAY(BigInteger))).label("id"),
+            func.unnest(bindparam("positions", type_=ARRAY(BigInteger))).label("position"),
+        ).subquery()
+        statement = update(table).where(table.c.id == pairs.c.id).values(batch_id=batch_id, tree_index=pairs.c.position)
+        session.execute(statement, {"ids": record_ids, "positions": positions})
+        return
+    statement = update(table).where(table.c.id == bindparam("record")).values(batch_id=batch_id, tree_index=bindparam("position"))
+    session.execute(
+        statement,
+        [{"record": record_id, "position": position} for record_id, position in zip(record_ids, positions, strict=True)],
+        execution_options={"synchronize_session": False},
+    )
 
 
 def advance(session: Session, chain: Chain, batch: Batch, *, confirmations: int, report: PassReport) -> None:
