@@ -67,10 +67,12 @@ def store_events(session: Session, *, document: dict, party: str | None) -> list
 
 @dataclass(frozen=True)
 class Submission:
-    """One caller's records, prepared, for :func:`store_submissions`."""
+    """One caller's records, prepared, for :func:`store_submissions`; ``references`` must name
+    stored records (checked in the transaction that stores these)."""
 
     candidates: list[Candidate]
     party: str | None
+    references: frozenset[str] = frozenset()
 
 
 def store_submissions(session: Session, submissions: Sequence[Submission]) -> list[list[Stored]]:
@@ -84,6 +86,10 @@ def store_submissions(session: Session, submissions: Sequence[Submission]) -> li
         by_party.setdefault(submission.party, []).append(index)
     results: list[list[Stored]] = [[] for _ in submissions]
     for party, indexes in by_party.items():
+        references = frozenset().union(*(submissions[i].references for i in indexes))
+        missing = missing_references(session, ids=references) if references else set()
+        if missing:  # or stored by another submission of this group: alone, each is then judged by itself
+            raise InvalidRecord(f"references name no stored record: {', '.join(sorted(missing))}", field="references")
         stored = store_candidates(
             session, candidates=[c for i in indexes for c in submissions[i].candidates], party=party
         )
@@ -119,7 +125,12 @@ def prepare_events(document: dict) -> list[Candidate]:
 
 def store_transactions(session: Session, *, transactions: Sequence[dict], party: str | None) -> list[Stored]:
     """Store commercial transactions (already validated by the caller), keyed by their business id."""
-    candidates = [
+    return store_candidates(session, candidates=prepare_transactions(transactions), party=party)
+
+
+def prepare_transactions(transactions: Sequence[dict]) -> list[Candidate]:
+    """Hash and index validated transactions: the part of :func:`store_transactions` that needs no database."""
+    return [
         Candidate(
             kind=RecordKind.TRANSACTION,
             record_type=transaction["kind"],
@@ -132,7 +143,6 @@ def store_transactions(session: Session, *, transactions: Sequence[dict], party:
         )
         for index, transaction in enumerate(transactions)
     ]
-    return store_candidates(session, candidates=candidates, party=party)
 
 
 def parsed_body(record: Record) -> dict | None:

@@ -6,8 +6,10 @@ from dataclasses import replace
 import pytest
 from sqlmodel import func, select
 
+from ledger_helpers import payment
+from service.capture import transaction_submission
 from service.demo_chain import supply_chain
-from service.errors import Conflict
+from service.errors import Conflict, InvalidRecord
 from service.group_commit import GroupCommitWriter
 from service.models import Record
 from service.records import Submission, prepare_events, store_submissions
@@ -101,3 +103,25 @@ def test_a_closed_writer_stores_what_was_queued_and_refuses_more(ledger):
     assert len(future.result(10)) == len(events)
     with pytest.raises(RuntimeError):
         writer.submit(Submission(events, "farm"))
+
+
+def test_references_to_a_record_stored_earlier_in_the_same_group_hold(ledger):
+    first = payment(9001)
+    citing = {**payment(9002), "references": [first["id"]]}
+    dangling = {**payment(9003), "references": ["urn:epcglobal:cbv:bt:0614141000031:NOWHERE"]}
+    submissions = [transaction_submission([body], party="processor", max_items=10) for body in (first, citing, dangling)]
+    calls: list[int] = []
+    writer, started, release = held_writer(ledger, calls)
+    try:
+        futures = [writer.submit(Submission(candidates=prepare_events(supply_chain(run=37)["documents"]["farm"]), party="farm"))]
+        assert started.wait(10)
+        futures += [writer.submit(s) for s in submissions]
+        release.set()
+        assert futures[0].result(10)
+        assert futures[1].result(10)[0].created and futures[2].result(10)[0].created
+        with pytest.raises(InvalidRecord, match="NOWHERE"):
+            futures[3].result(10)
+    finally:
+        writer.close()
+    assert calls == [1, 3, 1, 1, 1], "grouped, failed together (a reference not yet stored), then judged one by one"
+    assert {first["id"], citing["id"]} <= stored_ids(ledger) and dangling["id"] not in stored_ids(ledger)

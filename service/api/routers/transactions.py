@@ -1,9 +1,11 @@
 """Commercial transactions: orders, sales, invoices and payments."""
 
+import asyncio
 from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response, status
+from fastapi.concurrency import run_in_threadpool
 
 from service.api.deps import (
     ChainDep,
@@ -23,11 +25,10 @@ from service.api.schemas import (
     TransactionPage,
     TransactionSubmitResult,
 )
-from service.errors import Forbidden, InvalidRecord
+from service.capture import transaction_submission
 from service.models import RecordKind, RecordStatus
 from service.queries import query_transactions
-from service.records import find_record, missing_references, store_transactions
-from service.validation.transactions import references_of, validate_transactions
+from service.records import find_record
 from service.verification import Verification, proof_bundle, verify_record
 
 router = APIRouter(prefix="/transactions", tags=["transactions"], responses=error_responses(401, 403, 422))
@@ -46,20 +47,16 @@ TransactionId = Annotated[str, Path(min_length=1, max_length=512, description="T
     openapi_extra={"requestBody": TRANSACTIONS_BODY},
     responses={200: {"model": TransactionSubmitResult, "description": "Every transaction already existed."}, **error_responses(409, 413)},
 )
-def submit(payload: JsonBody, caller: Supplier, session: SessionDep, ledger: LedgerDep, response: Response) -> TransactionSubmitResult:
+async def submit(payload: JsonBody, caller: Supplier, ledger: LedgerDep, response: Response) -> TransactionSubmitResult:
     """Validate meaning (totals, quantities, currency, references), then store all or nothing.
 
-    A supplier submits only transactions it is the seller or the buyer of.
+    A supplier submits only transactions it is the seller or the buyer of. Storing goes through
+    the group-commit writer, like events.
     """
-    transactions = validate_transactions(payload, max_items=ledger.settings.max_transactions)
-    for index, transaction in enumerate(transactions):
-        if caller.party not in transaction.parties:
-            raise Forbidden(f"[{index}]: party {caller.party!r} is neither the seller nor the buyer", field=f"[{index}].seller")
-    missing = missing_references(session, ids=references_of(transactions))
-    if missing:
-        raise InvalidRecord(f"references name no stored record: {', '.join(sorted(missing))}", field="references")
-    stored = store_transactions(session, transactions=[t.body for t in transactions], party=caller.party)
-    session.commit()
+    submission = await run_in_threadpool(
+        transaction_submission, payload, party=caller.party, max_items=ledger.settings.max_transactions
+    )
+    stored = await asyncio.wrap_future(ledger.writer.submit(submission))
     if not any(item.created for item in stored):
         response.status_code = status.HTTP_200_OK
     return TransactionSubmitResult(
