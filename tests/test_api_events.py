@@ -5,8 +5,8 @@ import json
 import pytest
 from sqlalchemy import text
 
-from service.bundle import check_bundle
 from api_helpers import large_document
+from service.bundle import check_bundle
 from service.capture import INLINE_BYTES
 from service.demo_chain import supply_chain
 
@@ -134,7 +134,7 @@ def test_large_documents_are_prepared_in_a_worker_process_with_the_same_outcome(
     assert in_process.status_code == 200, "the same events, already stored"
     assert [e["event_hash_id"] for e in in_worker.json()["events"]] == [e["event_hash_id"] for e in in_process.json()["events"]]
     assert [e["id"] for e in in_worker.json()["events"]] == [e["id"] for e in in_process.json()["events"]]
-    assert len(set(e["id"] for e in in_worker.json()["events"])) == 300
+    assert len({e["id"] for e in in_worker.json()["events"]}) == 300
 
 
 def test_an_invalid_large_document_is_rejected_from_the_worker_naming_index_and_field(api):
