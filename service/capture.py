@@ -81,15 +81,18 @@ def stop_workers() -> None:
 
 
 async def prepare(raw: bytes, *, max_events: int, processes: int) -> list[Candidate]:
-    """:func:`prepare_body` in a worker process for a large body (``processes`` > 0), else here."""
-    if len(raw) <= INLINE_BYTES or processes == 0 or _restarts > MAX_RESTARTS:
+    """:func:`prepare_body` for a small body here, for a large one in a worker process (or, with
+    ``processes`` 0 or a pool that keeps breaking, in a thread, so that the event loop stays free)."""
+    if len(raw) <= INLINE_BYTES:
         return prepare_body(raw, max_events=max_events)
+    if processes == 0 or _restarts > MAX_RESTARTS:
+        return await asyncio.to_thread(prepare_body, raw, max_events=max_events)
     pool = _workers(processes)
     try:
         return await asyncio.wrap_future(pool.submit(prepare_body, raw, max_events=max_events))
-    except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh, do this one here
+    except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh, do this one in a thread
         _discard(pool)
-        return prepare_body(raw, max_events=max_events)
+        return await asyncio.to_thread(prepare_body, raw, max_events=max_events)
 
 
 def _warm_up() -> None:
