@@ -5,10 +5,11 @@
 * D: the Osborn-Chui-Smith-Birchenhall (1988) seasonal unit-root test, as R's
   ``nsdiffs(test = "ocsb")`` runs it (``ocsb.test(x, maxlag = 3, lag.method = "AIC")``, critical
   value from Hyndman's smoothed simulations) and as pmdarima's ``auto_arima`` does by default.
-  It was R's default before forecast 8.3 switched to ``"seas"`` (seasonal strength of an STL fit
-  above 0.64, still available here as ``test="seas"``). Why OCSB: on three disjoint M3 samples
-  (see docs/forecasting.md) it seasonally differenced fewer series than ``"seas"`` and forecast
-  better or equally on each; it also needs no STL fit.
+  It was R's default (forecast 8.1 still documents ``test = c("ocsb", "ch")``) before R switched
+  to ``"seas"`` (seasonal strength of an STL fit above 0.64, available here as ``test="seas"``).
+  Why OCSB: on three M3 samples (see docs/forecasting.md) it seasonally differenced fewer series
+  than ``"seas"`` and forecast no worse on any (slightly better pooled, within noise); it also
+  needs no STL fit.
 """
 
 from __future__ import annotations
