@@ -14,11 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize._numdiff import approx_derivative
 from scipy.signal import lfilter
+from statsmodels.regression.linear_model import OLS
 from statsmodels.tsa.stattools import kpss
 from threadpoolctl import threadpool_limits
 
 from analytics.forecast import ForecastResult, auto_arima, forecast, forecast_many, mase, rolling_origin, smape
-from analytics.forecast.differencing import kpss_statistic, ndiffs, nsdiffs
+from analytics.forecast.differencing import _ocsb_regression, kpss_statistic, ndiffs, nsdiffs, ocsb_critical_value
 from analytics.forecast.estimation import (
     ArimaSpec,
     _coefficients,
@@ -116,12 +117,40 @@ def test_differencing_tests():
     assert ndiffs(rng.normal(size=200)) == 0
     assert ndiffs(np.cumsum(rng.normal(size=200))) == 1
     seasonal = np.tile([10.0, 30, 50, 20], 12) + rng.normal(scale=0.5, size=48)
-    assert nsdiffs(seasonal, period=4) == 1
-    assert nsdiffs(rng.normal(size=48), period=4) == 0
+    assert nsdiffs(seasonal, period=4, test="seas") == 1
+    assert nsdiffs(rng.normal(size=48), period=4, test="seas") == 0
     # every period the service uses (D, W, M, Q) gets a valid STL fit with R's window settings
     for period in (7, 52, 12, 4):
         pattern = np.tile(np.sin(np.arange(period)) * 10, 4) + rng.normal(scale=0.5, size=4 * period)
-        assert nsdiffs(pattern, period=period) == 1
+        assert nsdiffs(pattern, period=period, test="seas") == 1
+    with pytest.raises(ValueError, match="test"):
+        nsdiffs(seasonal, period=4, test="ch")
+
+
+def test_ocsb_seasonal_unit_root_test():
+    """Default D test: OCSB as R's nsdiffs(test = "ocsb") and pmdarima run it."""
+    rng = np.random.default_rng(11)
+    assert ocsb_critical_value(12) == pytest.approx(-1.803, abs=1e-3)  # R prints -1.803 for monthly data
+    for period in (4, 12):
+        walk = np.zeros(10 * period)
+        shocks = rng.normal(size=10 * period)
+        for t in range(len(walk)):
+            walk[t] = (walk[t - period] if t >= period else 0) + shocks[t]
+        assert nsdiffs(walk, period=period) == 1
+        assert nsdiffs(rng.normal(size=10 * period), period=period) == 0
+        for period_ in (7, 52):  # the service's other periods run
+            assert nsdiffs(rng.normal(size=3 * period_ + 5), period=period_) in (0, 1)
+    assert nsdiffs(rng.normal(size=9), period=4) == 0  # too short for the regression
+
+
+def test_ocsb_regression_matches_ols():
+    """Without AR lags the OCSB statistic is the OLS t value of (1-B^m)(1-B) x_t on (1-B^m) x_{t-1} and (1-B) x_{t-m}."""
+    rng = np.random.default_rng(5)
+    m, x = 4, np.cumsum(rng.normal(size=48))
+    t = np.arange(m + 1, len(x))
+    y = (x[t] - x[t - m]) - (x[t - 1] - x[t - m - 1])
+    design = np.column_stack([x[t - 1] - x[t - 1 - m], x[t - m] - x[t - m - 1]])
+    assert _ocsb_regression(x, m, 0, 0)[0] == pytest.approx(OLS(y, design).fit().tvalues[-1], rel=1e-10)
 
 
 def test_air_passengers_forecast_reports_everything(air_passengers):

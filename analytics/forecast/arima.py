@@ -1,6 +1,7 @@
 """Automatic seasonal ARIMA in the manner of Hyndman & Khandakar (2008), R's ``forecast::auto.arima``.
 
-Defaults follow R: d from KPSS tests, D from the seasonal-strength test, a stepwise search over
+Defaults follow R: d from KPSS tests, D from the OCSB test (R's nsdiffs with test = "ocsb", its
+default before "seas", and pmdarima's default; see differencing.py), a stepwise search over
 (p, q)(P, Q) with R's start models, neighbourhood moves and limits (max.p = max.q = 5,
 max.P = max.Q = 2, at most 94 models), a constant (mean or drift) tried only when d + D <= 1,
 and models with roots within 1.01 of the unit circle rejected.
