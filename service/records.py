@@ -5,7 +5,7 @@ written, and the caller's transaction commits the whole lot at once.
 """
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -234,15 +234,20 @@ _LOOKUP_CHUNK = 500
 
 def _stored_refs(session: Session, keys: list[tuple[RecordKind, str]]) -> dict[tuple[RecordKind, str], tuple[RecordRef, str]]:
     """The stored records among ``keys``, with their content hashes."""
-    found = {}
     wanted = set(keys)
-    ids = sorted({business_id for _, business_id in keys})
+    return {
+        (row.kind, row.business_id): (RecordRef(*row[:5]), row.content_hash)
+        for row in _rows_by_business_id(session, {business_id for _, business_id in keys})
+        if (row.kind, row.business_id) in wanted
+    }
+
+
+def _rows_by_business_id(session: Session, ids: set[str]) -> Iterator:
+    """Rows of ``_STORED_REFS`` for the records whose business id is among ``ids``, any kind."""
+    ordered = sorted(ids)
     connection = session.connection()
-    for start in range(0, len(ids), _LOOKUP_CHUNK):
-        for row in connection.execute(_STORED_REFS, {"ids": ids[start : start + _LOOKUP_CHUNK]}):
-            if (row.kind, row.business_id) in wanted:
-                found[(row.kind, row.business_id)] = (RecordRef(*row[:5]), row.content_hash)
-    return found
+    for start in range(0, len(ordered), _LOOKUP_CHUNK):
+        yield from connection.execute(_STORED_REFS, {"ids": ordered[start : start + _LOOKUP_CHUNK]})
 
 
 def _parse_time(value: object, *, field: str) -> datetime | None:
@@ -277,10 +282,4 @@ def find_record(
 def missing_references(session: Session, *, ids: Iterable[str]) -> set[str]:
     """The ids among ``ids`` that name no stored record (transaction id or event hash ID)."""
     wanted = set(ids)
-    found: set[str] = set()
-    chunk_size = 500
-    ordered = sorted(wanted)
-    for start in range(0, len(ordered), chunk_size):
-        chunk = ordered[start : start + chunk_size]
-        found.update(session.exec(select(Record.business_id).where(Record.business_id.in_(chunk))))
-    return wanted - found
+    return wanted - {row.business_id for row in _rows_by_business_id(session, wanted)}
