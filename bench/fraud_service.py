@@ -52,7 +52,7 @@ from service.hashing import content_hash
 from service.indexing import TermName
 from service.keys import create_key
 from service.ledger import Ledger
-from service.models import Record, RecordKind, RecordStatus, RecordTerm, Role
+from service.models import Record, RecordKind, RecordTerm, Role
 from service.settings import Settings
 from service.verification import verify_record
 
@@ -153,7 +153,7 @@ def cover_frauds(ledger: Ledger, *, data: SyntheticData, invoice_ids: list[str])
     touched: list[int] = []
     with ledger.engine.begin() as connection:
         templates = {step: connection.execute(select(Record.id).where(
-            Record.kind == RecordKind.EPCIS_EVENT, Record.status == RecordStatus.ANCHORED, Record.biz_step == uri,
+            Record.kind == RecordKind.EPCIS_EVENT, Record.biz_step == uri,
         ).order_by(Record.id).limit(1)).scalar_one() for uri, step in SHIPMENT_STEPS.items()}
         for invoice_id in invoice_ids:
             pattern = data.patterns[invoice_id]

@@ -32,7 +32,7 @@ from sqlmodel import Session, SQLModel, create_engine, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from service.models import Record, RecordTerm  # noqa: E402
+from service.models import Record, RecordLeaf, RecordTerm  # noqa: E402
 from service.queries import parse_event_query, query_events  # noqa: E402
 
 SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -63,11 +63,14 @@ def item(k: int) -> str:
 def load(engine, *, events: int, chunk: int = 100_000) -> None:
     """Tables with secondary indexes dropped, rows inserted in chunks, indexes rebuilt, statistics taken."""
     SQLModel.metadata.create_all(engine)
-    indexes = [*Record.__table__.indexes, *RecordTerm.__table__.indexes]
+    indexes = [*Record.__table__.indexes, *RecordLeaf.__table__.indexes, *RecordTerm.__table__.indexes]
     items = events // ITEMS_PER_EVENT
     with engine.begin() as connection:
         for index in indexes:
             index.drop(connection)
+        connection.execute(text(  # one anchored batch holds every record but the newest 1 %
+            "INSERT INTO batch (id, root, leaf_count, status, attempts, created_at, updated_at)"
+            " VALUES (1, '0x' || repeat('ab', 32), CAST(:n AS int), 'ANCHORED', 0, now(), now())"), {"n": int(events * 0.99)})
     for low in range(0, events, chunk):
         high = min(events, low + chunk) - 1
         with engine.begin() as connection:
@@ -75,20 +78,21 @@ def load(engine, *, events: int, chunk: int = 100_000) -> None:
             connection.execute(text(record_rows()), {"low": low, "high": high, "steps": weighted(STEP_WEIGHTS, "https://ref.gs1.org/cbv/BizStep-"),
                                                       "dispositions": weighted(DISPOSITION_WEIGHTS, "https://ref.gs1.org/cbv/Disp-"),
                                                       "events": events})
+            connection.execute(text(leaf_rows()), {"low": low, "high": high, "events": events})
             connection.execute(text(term_rows(items)), {"low": low, "high": high})
         print(f"  {high + 1:>9,} events loaded", flush=True)
     with engine.begin() as connection:
         for index in indexes:
             index.create(connection)
         connection.execute(text("SELECT setval(pg_get_serial_sequence('record', 'id'), :n)"), {"n": events})
-        connection.execute(text("ANALYZE record; ANALYZE record_term"))
+        connection.execute(text("ANALYZE record; ANALYZE record_leaf; ANALYZE record_term"))
 
 
 def record_rows() -> str:
     location = f"({HASH} / 10000 % {LOCATIONS})"  # other bits of the hash than bizStep's and disposition's
     return f"""
     INSERT INTO record (id, kind, record_type, business_id, party, body, content_hash, occurred_at,
-                        biz_step, disposition, biz_location, read_point, status, created_at)
+                        biz_step, disposition, biz_location, read_point, created_at)
     SELECT g + 1, 'EPCIS_EVENT',
            CASE WHEN g % 10 < 7 THEN 'ObjectEvent' WHEN g % 10 < 9 THEN 'AggregationEvent' ELSE 'TransformationEvent' END,
            'ni:///sha-256;' || md5(g::text) || md5((-g)::text) || '?ver=CBV2.0',
@@ -102,8 +106,14 @@ def record_rows() -> str:
            (CAST(:dispositions AS text[]))[1 + ({HASH} / 100) % 100],
            'https://id.gs1.org/414/' || lpad({location}::text, 13, '0'),
            'https://id.gs1.org/414/' || lpad({location}::text, 13, '0'),
-           CASE WHEN g < :events * 0.99 THEN 'ANCHORED' ELSE 'PENDING' END::recordstatus,
            now()
+    FROM generate_series(CAST(:low AS bigint), CAST(:high AS bigint)) AS g"""
+
+
+def leaf_rows() -> str:
+    return """
+    INSERT INTO record_leaf (record_id, batch_id, tree_index)
+    SELECT g + 1, CASE WHEN g < :events * 0.99 THEN 1 END, CASE WHEN g < :events * 0.99 THEN g END
     FROM generate_series(CAST(:low AS bigint), CAST(:high AS bigint)) AS g"""
 
 

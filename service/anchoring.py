@@ -4,7 +4,8 @@ Every step is a small state transition committed on its own, and every transitio
 the chain what it already knows, so a process killed at any point resumes without losing a
 record or anchoring a root twice:
 
-* closing a batch assigns records, leaf positions and proofs in one database transaction;
+* closing a batch stores its tree and gives each record's leaf its batch and position, in one
+  database transaction;
 * before broadcasting, the signed transaction's hash is committed (``submitted``), and a
   batch whose root is already on chain adopts the anchoring transaction from the event log;
 * a submitted transaction the node no longer knows is sent again (the contract rejects a
@@ -23,7 +24,7 @@ from sqlmodel import Session, select
 from service.chain import Chain, ContractReverted
 from service.errors import ChainError, ChainUnavailable
 from service.merkle import MerkleTree
-from service.models import Batch, BatchStatus, BatchTree, Record, RecordStatus
+from service.models import Batch, BatchStatus, BatchTree, Record, RecordLeaf
 from service.timeutil import as_utc, utcnow
 
 log = logging.getLogger(__name__)
@@ -76,19 +77,30 @@ def close_batches(
     return batches
 
 
+def pending_record_count(session: Session) -> int:
+    """Records not anchored yet: those no batch holds, and those of batches not anchored."""
+    unbatched = session.exec(select(func.count()).select_from(RecordLeaf).where(RecordLeaf.batch_id.is_(None))).one()
+    in_open_batches = session.exec(select(func.sum(Batch.leaf_count)).where(Batch.status != BatchStatus.ANCHORED)).one()
+    return unbatched + (in_open_batches or 0)
+
+
 def _unbatched(session: Session):
-    """Ids and hashes of unbatched records, oldest first (locked, and skipped by other workers, on PostgreSQL)."""
+    """Ids and hashes of the records no batch holds yet, oldest first (locked, and skipped by other
+    workers, on PostgreSQL)."""
     statement = (
-        select(Record.id, Record.content_hash, Record.created_at).where(Record.batch_id.is_(None)).order_by(Record.id)
+        select(RecordLeaf.record_id.label("id"), Record.content_hash, Record.created_at)
+        .join(Record, Record.id == RecordLeaf.record_id)
+        .where(RecordLeaf.batch_id.is_(None))
+        .order_by(RecordLeaf.record_id)
     )
     if session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update(skip_locked=True)
+        statement = statement.with_for_update(skip_locked=True, of=RecordLeaf)
     return statement
 
 
 def _close_batch(session: Session, rows: list) -> Batch:
-    """One tree over the rows' hashes, stored with the batch; each record gets its batch and
-    its leaf's position in the tree, in one statement."""
+    """One tree over the rows' hashes, stored with the batch; each record's leaf row gets the batch
+    and the leaf's position in the tree, in one statement."""
     tree = MerkleTree.build([bytes.fromhex(row.content_hash[2:]) for row in rows])
     batch = Batch(root=_hex(tree.root), leaf_count=tree.leaf_count)
     session.add(batch)
@@ -101,18 +113,24 @@ def _close_batch(session: Session, rows: list) -> Batch:
 
 
 def _assign(session: Session, *, batch_id: int, record_ids: list[int], positions: list[int]) -> None:
-    """Give each record its batch and tree position: on PostgreSQL one statement joining two
+    """Give each record's leaf its batch and tree position: on PostgreSQL one statement joining two
     arrays (a statement per record cost half of closing a batch there), elsewhere an executemany."""
-    table = Record.__table__
+    table = RecordLeaf.__table__
     if session.get_bind().dialect.name == "postgresql":
         pairs = select(
             func.unnest(bindparam("ids", type_=ARRAY(BigInteger))).label("id"),
             func.unnest(bindparam("positions", type_=ARRAY(BigInteger))).label("position"),
         ).subquery()
-        statement = update(table).where(table.c.id == pairs.c.id).values(batch_id=batch_id, tree_index=pairs.c.position)
+        statement = (
+            update(table).where(table.c.record_id == pairs.c.id).values(batch_id=batch_id, tree_index=pairs.c.position)
+        )
         session.execute(statement, {"ids": record_ids, "positions": positions})
         return
-    statement = update(table).where(table.c.id == bindparam("record")).values(batch_id=batch_id, tree_index=bindparam("position"))
+    statement = (
+        update(table)
+        .where(table.c.record_id == bindparam("record"))
+        .values(batch_id=batch_id, tree_index=bindparam("position"))
+    )
     session.execute(
         statement,
         [{"record": record_id, "position": position} for record_id, position in zip(record_ids, positions, strict=True)],
@@ -196,20 +214,13 @@ def _adopt_existing_anchor(session: Session, chain: Chain, batch: Batch, *, root
 
 
 def _set_status(session: Session, batch: Batch, status: BatchStatus, **changes) -> None:
-    """Change a batch's status, and its records' when theirs changes, in one committed transaction.
-
-    A record is pending until its batch is anchored, so only anchoring (and a reorg undoing it)
-    writes to every record of the batch; submitting a transaction writes the batch row alone.
-    """
-    records_change = BatchStatus.ANCHORED in (status, batch.status)
+    """Change a batch's status in one committed transaction. Its records' status is the batch's
+    (see :attr:`Record.status`), so anchoring a batch, or a reorg undoing that, writes this one row."""
     for name, value in changes.items():
         setattr(batch, name, value)
     batch.status = status
     batch.updated_at = utcnow()
     session.add(batch)
-    if records_change:
-        record_status = RecordStatus.ANCHORED if status == BatchStatus.ANCHORED else RecordStatus.PENDING
-        session.exec(update(Record).where(Record.batch_id == batch.id).values(status=record_status))
     session.commit()
 
 

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import insert, union
+from sqlalchemy import union
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -31,7 +31,7 @@ from service.hashing import content_hash
 from service.hashing.vocabulary import BIZ_STEPS
 from service.indexing import TermName, vocabulary
 from service.models import FraudModelVersion, Record, RecordKind, RecordTerm
-from service.records import canonical_text, find_record, parsed_body
+from service.records import Candidate, canonical_text, find_record, parsed_body, store_candidates
 from service.sealing import is_sealed, seal
 from service.timeutil import utcnow
 from service.verification import RootCache, VerificationStatus
@@ -182,21 +182,18 @@ def store_label(session: Session, *, transaction_id: str, fraud: bool, lender: s
     labelled_at = utcnow()
     body = {"transaction": transaction_id, "fraud": fraud, "lender": lender,
             "labelled_at": labelled_at.isoformat().replace("+00:00", "Z")}
-    record = Record(
-        kind=RecordKind.LABEL, record_type="label", party=lender, occurred_at=labelled_at,
+    label = Candidate(
+        kind=RecordKind.LABEL, record_type="label", occurred_at=labelled_at,
         business_id=f"label:{quote(lender, safe='')}:{len(previous) + 1}:{transaction_id}",
         body=canonical_text(body), content_hash="0x" + content_hash(kind=RecordKind.LABEL, body=body).hex(),
+        terms={(TermName.REFERENCE, transaction_id), (TermName.PARTY, lender)}, columns={},
     )
-    try:
-        session.add(record)
-        session.flush()
-    except IntegrityError as error:
+    try:  # the business id numbers the lender's labels of this transaction: a concurrent label takes the same
+        [stored] = store_candidates(session, candidates=[label], party=lender)
+    except Conflict as error:
         raise Conflict(f"transaction {transaction_id!r} was labelled by {lender!r} at the same time; retry",
                        field="id") from error
-    session.execute(insert(RecordTerm), [
-        {"record_id": record.id, "name": TermName.REFERENCE, "value": transaction_id},
-        {"record_id": record.id, "name": TermName.PARTY, "value": lender},
-    ])
+    record = session.get(Record, stored.record.id)
     return record, True
 
 

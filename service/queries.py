@@ -28,8 +28,22 @@ from sqlmodel import Session, select
 
 from service.errors import InvalidRecord
 from service.hashing.vocabulary import BIZ_STEPS, BIZ_TRANSACTION_TYPES, DISPOSITIONS
-from service.indexing import ANY_EPC, TermName, biz_transaction_term, identifier, vocabulary
-from service.models import Record, RecordKind, RecordStatus, RecordTerm
+from service.indexing import (
+    ANY_EPC,
+    TermName,
+    biz_transaction_term,
+    identifier,
+    vocabulary,
+)
+from service.models import (
+    Batch,
+    BatchStatus,
+    Record,
+    RecordKind,
+    RecordLeaf,
+    RecordStatus,
+    RecordTerm,
+)
 from service.pagination import TOKEN_FIELD, Page, fingerprint, paginate
 
 DEFAULT_PER_PAGE = 100
@@ -112,10 +126,11 @@ def query_events(session: Session, *, query: EventQuery, party: str | None) -> P
         (Record.disposition, query.dispositions),
         (Record.biz_location, query.biz_locations),
         (Record.read_point, query.read_points),
-        (Record.status, query.statuses),
     ):
         if values:
             statement = statement.where(column.in_(values))
+    if len(set(query.statuses)) == 1:  # both statuses: no constraint
+        statement = statement.where(_has_status(query.statuses[0]))
     statement = _time_range(statement, since=query.since, before=query.before)
     for match in query.terms:
         statement = statement.where(Record.id.in_(_term_records(match)))
@@ -155,7 +170,7 @@ def query_transactions(
     if kind is not None:
         statement = statement.where(Record.record_type == kind)
     if status is not None:
-        statement = statement.where(Record.status == status)
+        statement = statement.where(_has_status(status))
     for name, value in ((TermName.SKU, sku), (TermName.PARTY, party_filter)):
         if value is not None:
             statement = statement.where(Record.id.in_(_term_records(TermMatch((name,), (value,)))))
@@ -178,6 +193,17 @@ def _term_records(match: TermMatch):
     conditions = [RecordTerm.value.in_(match.values)] if match.values else []
     conditions += [and_(RecordTerm.value >= prefix, RecordTerm.value < _successor(prefix)) for prefix in match.prefixes]
     return select(RecordTerm.record_id).where(RecordTerm.name.in_(match.names), or_(*conditions))
+
+
+def _has_status(status: RecordStatus):
+    """Records that are anchored (their batch is), or pending (no batch yet, or one not anchored)."""
+    anchored = (
+        select(RecordLeaf.record_id)
+        .join(Batch, Batch.id == RecordLeaf.batch_id)
+        .where(RecordLeaf.record_id == Record.id, Batch.status == BatchStatus.ANCHORED)
+        .exists()
+    )
+    return anchored if status == RecordStatus.ANCHORED else ~anchored
 
 
 def _time_range(statement, *, since: datetime | None, before: datetime | None):

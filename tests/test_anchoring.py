@@ -11,7 +11,7 @@ from service.chain import Chain
 from service.errors import ChainUnavailable
 from service.ledger import Ledger
 from service.merkle import MerkleTree, proof_from_nodes
-from service.models import Batch, BatchStatus, BatchTree, Record, RecordStatus
+from service.models import Batch, BatchStatus, BatchTree, Record, RecordLeaf, RecordStatus
 from service.settings import Settings
 
 
@@ -25,7 +25,7 @@ def test_batches_close_by_size_and_leave_the_remainder_pending(ledger):
     with ledger.session() as session:
         batches = close_batches(session, batch_size=16, batch_age=3600)
         assert [b.leaf_count for b in batches] == [16, 16]
-        unbatched = session.exec(select(Record).where(Record.batch_id.is_(None))).all()
+        unbatched = session.exec(select(RecordLeaf).where(RecordLeaf.batch_id.is_(None))).all()
         assert len(unbatched) == 8
 
 

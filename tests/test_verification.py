@@ -125,10 +125,10 @@ def test_a_garbled_stored_tree_or_leaf_position_is_tampering_not_an_error(ledger
     with ledger.session() as session:
         record = session.get(Record, anchored[3])
         batch_id, position = record.batch_id, record.tree_index
-    sql(ledger, "UPDATE record SET tree_index = 0 WHERE id = :id", id=anchored[3])  # the root: not a leaf
+    sql(ledger, "UPDATE record_leaf SET tree_index = 0 WHERE record_id = :id", id=anchored[3])  # the root: not a leaf
     result = verify(ledger, anchored[3])
     assert result.status == VerificationStatus.TAMPERED and "proof" in result.reason
-    sql(ledger, "UPDATE record SET tree_index = :position WHERE id = :id", position=position, id=anchored[3])
+    sql(ledger, "UPDATE record_leaf SET tree_index = :position WHERE record_id = :id", position=position, id=anchored[3])
     assert verify(ledger, anchored[3]).status == VerificationStatus.VERIFIED
     sql(ledger, "UPDATE batch_tree SET nodes = :nodes WHERE batch_id = :id", nodes=b"\x12" * 7, id=batch_id)
     result = verify(ledger, anchored[3])

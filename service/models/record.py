@@ -1,12 +1,17 @@
-"""A stored record: an EPCIS event or a commercial transaction, with its place in a batch."""
+"""A stored record: an EPCIS event or a commercial transaction, kept byte for byte."""
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING, Optional
 
 from sqlalchemy import Column, Index, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Relationship, SQLModel
 
+from service.models.batch import BatchStatus
 from service.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from service.models.record_leaf import RecordLeaf
 
 
 class RecordKind(StrEnum):
@@ -19,7 +24,7 @@ class RecordKind(StrEnum):
 
 class RecordStatus(StrEnum):
     """Where a record is on its way to the chain: pending until its batch is anchored (the batch
-    itself also knows when its transaction was submitted)."""
+    itself also knows when its transaction was submitted). Derived, never stored."""
 
     PENDING = "pending"
     ANCHORED = "anchored"
@@ -38,8 +43,6 @@ class Record(SQLModel, table=True):
         # business_id first: lookups by business id (idempotent submission, references, GET by id)
         # use this index even before the planner has statistics for a fast-growing table
         UniqueConstraint("business_id", "kind", name="uq_record_business_id_kind"),
-        Index("ix_record_pending", "status", "batch_id", "id"),
-        Index("ix_record_batch_tree", "batch_id", "tree_index"),
         Index("ix_record_kind_time", "kind", "occurred_at", "id"),
         # a supplier's own records in time order: every supplier-scoped query walks this (bench/query.py)
         Index("ix_record_party_time", "party", "occurred_at", "id"),
@@ -57,9 +60,21 @@ class Record(SQLModel, table=True):
     disposition: str | None = Field(default=None, index=True, description="CBV 2.0 URI of the disposition.")
     biz_location: str | None = Field(default=None, index=True, description="Canonical id of the bizLocation.")
     read_point: str | None = Field(default=None, index=True, description="Canonical id of the readPoint.")
-    status: RecordStatus = Field(default=RecordStatus.PENDING)
-    batch_id: int | None = Field(default=None, foreign_key="batch.id")
-    tree_index: int | None = Field(
-        default=None, description="Position of the record's leaf in its batch's tree (OpenZeppelin's treeIndex)."
-    )
     created_at: datetime = Field(default_factory=utcnow)
+    leaf: Optional["RecordLeaf"] = Relationship(sa_relationship_kwargs={"lazy": "selectin", "viewonly": True, "uselist": False})
+
+    @property
+    def batch_id(self) -> int | None:
+        """The batch that holds the record's leaf; None while the record waits for one."""
+        return self.leaf.batch_id if self.leaf is not None else None
+
+    @property
+    def tree_index(self) -> int | None:
+        """The record's leaf position in its batch's tree."""
+        return self.leaf.tree_index if self.leaf is not None else None
+
+    @property
+    def status(self) -> "RecordStatus":
+        """Anchored once the batch holding the record is anchored; pending before (and after a reorg)."""
+        batch = self.leaf.batch if self.leaf is not None else None
+        return RecordStatus.ANCHORED if batch is not None and batch.status == BatchStatus.ANCHORED else RecordStatus.PENDING

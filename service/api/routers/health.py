@@ -2,12 +2,11 @@
 
 from fastapi import APIRouter
 from sqlalchemy import text
-from sqlmodel import func, select
 
+from service.anchoring import pending_record_count
 from service.api.deps import LedgerDep
 from service.api.schemas import ChainHealth, ComponentHealth, Health
 from service.errors import TraceAnchorError
-from service.models import Record, RecordStatus
 
 router = APIRouter(tags=["health"])
 
@@ -19,7 +18,7 @@ def health(ledger: LedgerDep) -> Health:
     try:
         with ledger.session() as session:
             session.exec(text("SELECT 1"))
-            pending = session.exec(select(func.count()).select_from(Record).where(Record.status == RecordStatus.PENDING)).one()
+            pending = pending_record_count(session)
         database = ComponentHealth(ok=True, detail=ledger.engine.dialect.name)
     except Exception as error:  # health must report, not fail
         database = ComponentHealth(ok=False, detail=f"{type(error).__name__}: {error}")
