@@ -61,7 +61,7 @@ class Record(SQLModel, table=True):
     biz_location: str | None = Field(default=None, index=True, description="Canonical id of the bizLocation.")
     read_point: str | None = Field(default=None, index=True, description="Canonical id of the readPoint.")
     created_at: datetime = Field(default_factory=utcnow)
-    leaf: Optional["RecordLeaf"] = Relationship(sa_relationship_kwargs={"lazy": "selectin", "viewonly": True, "uselist": False})
+    leaf: Optional["RecordLeaf"] = Relationship(sa_relationship_kwargs={"lazy": "joined", "viewonly": True, "uselist": False})
 
     @property
     def batch_id(self) -> int | None:

@@ -26,4 +26,4 @@ class RecordLeaf(SQLModel, table=True):
     tree_index: int | None = Field(
         default=None, description="Position of the record's leaf in its batch's tree (OpenZeppelin's treeIndex)."
     )
-    batch: Batch | None = Relationship(sa_relationship_kwargs={"lazy": "selectin", "viewonly": True})
+    batch: Batch | None = Relationship(sa_relationship_kwargs={"lazy": "joined", "viewonly": True})
