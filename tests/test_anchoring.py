@@ -61,6 +61,22 @@ def test_batch_root_tree_and_leaf_positions_match_the_merkle_tree_of_its_records
     assert [proof_from_nodes(stored, r.tree_index) for r in records] == [tree.proof(i) for i in range(5)]
 
 
+def test_closing_and_anchoring_never_rewrite_the_record_rows(ledger):
+    """Anchoring state lives in record_leaf and batch: on PostgreSQL the wide record rows (body,
+    eleven indexes) keep their row version (xmin, ctid) through closing, anchoring and a status read."""
+    if ledger.engine.dialect.name != "postgresql":
+        pytest.skip("row versions are a PostgreSQL notion")
+    fill(ledger, 20)
+    versions = "SELECT id, xmin::text, ctid::text FROM record ORDER BY id"
+    with ledger.engine.connect() as connection:
+        before = connection.exec_driver_sql(versions).all()
+    report = ledger.anchor_once(force=True)
+    assert report.closed and report.anchored
+    assert statuses(ledger, Record) == [RecordStatus.ANCHORED] * 20
+    with ledger.engine.connect() as connection:
+        assert connection.exec_driver_sql(versions).all() == before
+
+
 def test_pending_to_submitted_to_anchored_after_confirmations(any_chain_ledger):
     ledger = any_chain_ledger
     ledger.settings.confirmations = 3
