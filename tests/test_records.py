@@ -1,9 +1,10 @@
 """Storing records: idempotent resubmission, conflicts, all-or-nothing documents."""
 
 import json
+import threading
 
 import pytest
-from sqlmodel import func, select
+from sqlmodel import Session, func, select
 
 from ledger_helpers import payment
 from service.demo_chain import supply_chain
@@ -86,3 +87,29 @@ def test_resubmitting_more_records_than_one_lookup_takes_finds_them_all(ledger):
         again = store_transactions(session, transactions=transactions, party="processor")
     assert all(s.created for s in first) and not any(s.created for s in again)
     assert [s.record.id for s in again] == [s.record.id for s in first]
+
+
+def test_of_two_concurrent_identical_submissions_exactly_one_creates(ledger):
+    """The second insert waits for the first transaction and then finds its rows: whoever commits
+    first created the records, the other is told they already existed (two API workers racing)."""
+    document = supply_chain(run=4)["documents"]["farm"]
+    results = {}
+    with Session(ledger.engine) as first:
+        results["first"] = store_events(first, document=document, party="farm")
+
+        def second() -> None:
+            with Session(ledger.engine) as session:
+                results["second"] = store_events(session, document=document, party="farm")
+                session.commit()
+
+        racer = threading.Thread(target=second)
+        racer.start()
+        racer.join(0.5)
+        assert racer.is_alive(), "the second submission must wait for the first transaction"
+        first.commit()
+        racer.join(30)
+    assert [s.created for s in results["first"]] == [True] * 3
+    assert [s.created for s in results["second"]] == [False] * 3
+    assert [s.record.id for s in results["second"]] == [s.record.id for s in results["first"]]
+    with ledger.session() as session:
+        assert count(session) == 3
