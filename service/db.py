@@ -7,12 +7,12 @@ from psycopg.types.array import ListBinaryDumper
 from sqlalchemy import Engine, event, text
 from sqlmodel import Session, SQLModel, create_engine
 
-from service import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from service.migrations import upgrade
 from service.settings import Settings
 
 
 def make_engine(settings: Settings) -> Engine:
-    """Create the engine and the tables; SQLite gets WAL and a busy timeout for concurrent readers."""
+    """Create the engine and bring the schema up to date; SQLite gets WAL and a busy timeout for concurrent readers."""
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -22,7 +22,7 @@ def make_engine(settings: Settings) -> Engine:
         engine = create_engine(url, pool_pre_ping=True)
         if engine.dialect.driver == "psycopg":
             event.listen(engine, "connect", _binary_arrays)
-    SQLModel.metadata.create_all(engine)
+    upgrade(engine, lock_file=settings.data_dir / "schema.lock")
     return engine
 
 

@@ -68,3 +68,9 @@ class IntegrityFailure(TraceAnchorError):
     """Something the service stored for itself was changed behind its back (a broken seal)."""
 
     status_code = 409
+
+
+class SchemaError(TraceAnchorError):
+    """The database holds a schema this release cannot use or upgrade."""
+
+    status_code = 503

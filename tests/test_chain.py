@@ -28,8 +28,17 @@ def anchor(chain: Chain, root: bytes, leaf_count: int = 1024) -> dict:
     tx_hash = chain.send(prepared)
     if prepared.tx_hash is not None:
         assert tx_hash == prepared.tx_hash  # the hash recorded before broadcasting is the real one
-    receipt = chain.receipt(tx_hash)
-    assert receipt is not None and receipt["status"] == 1
+    receipt = mined(chain, tx_hash)
+    assert receipt["status"] == 1
+    return receipt
+
+
+def mined(chain: Chain, tx_hash: bytes) -> dict:
+    """The receipt, once there: anvil may answer a send before the block holding it is sealed."""
+    deadline = time.monotonic() + 10
+    while (receipt := chain.receipt(tx_hash)) is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert receipt is not None, "not mined within 10 s"
     return receipt
 
 
@@ -220,7 +229,7 @@ def test_on_a_node_the_unlocked_account_signs(anvil_url, tmp_path):
     chain.deploy()
     prepared = chain.prepare_anchor(root=os.urandom(32), leaf_count=1)
     assert (prepared.tx_hash, prepared.raw) == (None, None)
-    assert chain.receipt(chain.send(prepared))["status"] == 1
+    assert mined(chain, chain.send(prepared))["status"] == 1
 
 
 @pytest.mark.anvil
