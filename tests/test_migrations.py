@@ -7,10 +7,11 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel, func, select
 
 from service.errors import SchemaError
-from service.migrations import config, upgrade
+from service.migrations import config, downgrade, upgrade
+from service.models import Record, RecordStatus, RecordTerm
 
 
 @pytest.fixture
@@ -32,8 +33,7 @@ def test_upgrading_an_empty_database_gives_exactly_the_models_schema(engine, tmp
 
 def test_downgrading_to_nothing_and_upgrading_again_round_trips(engine, tmp_path):
     upgrade(engine, lock_file=tmp_path / "lock")
-    with engine.begin() as connection:
-        command.downgrade(config(connection), "base")
+    downgrade(engine, revision="base", lock_file=tmp_path / "lock")
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     upgrade(engine, lock_file=tmp_path / "lock")
     assert schema_differences(engine) == []
@@ -57,8 +57,44 @@ def test_processes_starting_together_upgrade_once(engine, tmp_path):
     assert schema_differences(engine) == []
 
 
-def test_tables_of_an_unversioned_release_are_refused_not_altered(engine, tmp_path):
-    SQLModel.metadata.create_all(engine)
-    with pytest.raises(SchemaError, match="before schema versioning"):
+def test_tables_of_an_older_unversioned_release_are_refused_not_altered(engine, tmp_path):
+    with engine.begin() as connection:  # stop 7's layout: a proof per record, no batch_tree
+        connection.exec_driver_sql("CREATE TABLE record (id INTEGER PRIMARY KEY, body TEXT, proof TEXT, leaf_index INTEGER)")
+    with pytest.raises(SchemaError, match="older than schema versioning can upgrade"):
         upgrade(engine, lock_file=tmp_path / "lock")
-    assert "alembic_version" not in inspect(engine).get_table_names()
+    assert set(inspect(engine).get_table_names()) == {"record"}
+
+
+LEGACY_ROWS = """
+INSERT INTO batch (id, root, leaf_count, status, attempts, created_at, updated_at) VALUES
+  (1, '0xaa', 2, 'ANCHORED', 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00'),
+  (2, '0xbb', 1, 'SUBMITTED', 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00');
+INSERT INTO record (id, kind, record_type, business_id, party, body, content_hash, status, batch_id, tree_index, created_at) VALUES
+  (1, 'TRANSACTION', 'order', 'PO-1', 'farm', '{}', '0x01', 'ANCHORED', 1, 1, '2026-01-01 00:00:00'),
+  (2, 'TRANSACTION', 'order', 'PO-2', 'farm', '{}', '0x02', 'ANCHORED', 1, 2, '2026-01-01 00:00:00'),
+  (3, 'TRANSACTION', 'order', 'PO-3', 'farm', '{}', '0x03', 'PENDING', 2, 0, '2026-01-01 00:00:00'),
+  (4, 'TRANSACTION', 'order', 'PO-4', 'farm', '{}', '0x04', 'PENDING', NULL, NULL, '2026-01-01 00:00:00');
+INSERT INTO record_term (name, value, record_id) VALUES ('sku', 'A', 1), ('sku', 'B', 2), ('sku', 'C', 3), ('sku', 'D', 4);
+"""
+
+
+def test_the_last_unversioned_release_is_upgraded_keeping_batches_positions_and_statuses(engine, tmp_path):
+    """A database of the release before versioning (revision 0001's layout, no version table) is
+    adopted and upgraded; the table rebuild on SQLite must not cascade-delete the terms."""
+    with engine.begin() as connection:
+        command.upgrade(config(connection), "0001")
+        connection.exec_driver_sql("DROP TABLE alembic_version")
+        for statement in filter(str.strip, LEGACY_ROWS.split(";")):
+            connection.exec_driver_sql(statement)
+    upgrade(engine, lock_file=tmp_path / "lock")
+    assert schema_differences(engine) == []
+    with Session(engine) as session:
+        records = session.exec(select(Record).order_by(Record.id)).all()
+        assert [(r.batch_id, r.tree_index, r.status) for r in records] == [
+            (1, 1, RecordStatus.ANCHORED), (1, 2, RecordStatus.ANCHORED), (2, 0, RecordStatus.PENDING), (None, None, RecordStatus.PENDING)]
+        assert session.exec(select(func.count()).select_from(RecordTerm)).one() == 4
+    downgrade(engine, revision="0001", lock_file=tmp_path / "lock")  # and back: columns filled from the leaves
+    with engine.begin() as connection:
+        rows = connection.exec_driver_sql("SELECT id, status, batch_id, tree_index FROM record ORDER BY id").all()
+        assert [tuple(row) for row in rows] == [(1, "ANCHORED", 1, 1), (2, "ANCHORED", 1, 2), (3, "PENDING", 2, 0), (4, "PENDING", None, None)]
+        assert connection.exec_driver_sql("SELECT count(*) FROM record_term").scalar() == 4

@@ -5,11 +5,13 @@ scratch database upgraded to the current head, then read and adjust it (data mov
 
     python -m service.migrations "what changed"
 
-``tests/test_migrations.py`` checks that upgrading an empty database gives exactly the models'
-schema, on SQLite and PostgreSQL.
+``downgrade(engine, revision=...)`` takes a database back for an older release.
+``tests/test_migrations.py`` checks that upgrading gives exactly the models' schema and that
+each revision keeps the data, both ways, on SQLite and PostgreSQL.
 """
 
 import fcntl
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,12 +27,17 @@ MIGRATION_LOCK_ID = 0x736368656D61  # "schema"
 
 def upgrade(engine: Engine, *, lock_file: Path) -> None:
     """Bring the database to the newest revision, one process at a time (an advisory lock on
-    PostgreSQL, ``lock_file`` elsewhere); SchemaError if it holds tables of an unversioned release."""
-    with _exclusive(engine, lock_file=lock_file), engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
-        _refuse_unversioned(connection)
+    PostgreSQL, ``lock_file`` elsewhere). SchemaError if it holds tables of a release that
+    predates the first revision."""
+    with _migration(engine, lock_file=lock_file) as connection:
+        _adopt_unversioned(connection)
         command.upgrade(config(connection), "head")
+
+
+def downgrade(engine: Engine, *, revision: str, lock_file: Path) -> None:
+    """Take the database back to ``revision`` (to run an older release; "base": no tables)."""
+    with _migration(engine, lock_file=lock_file) as connection:
+        command.downgrade(config(connection), revision)
 
 
 def config(connection: Connection | None = None) -> Config:
@@ -41,13 +48,44 @@ def config(connection: Connection | None = None) -> Config:
     return alembic_config
 
 
-def _refuse_unversioned(connection: Connection) -> None:
-    tables = set(inspect(connection).get_table_names())
-    if "record" in tables and "alembic_version" not in tables:
-        raise SchemaError(
-            "the database holds tables of a traceanchor release before schema versioning; "
-            "export what you need and point TRACEANCHOR_DATABASE_URL at a new database"
-        )
+def _adopt_unversioned(connection: Connection) -> None:
+    """A database made before versioning: the last such release's layout is revision 0001 (stamped,
+    then upgraded like any other); older layouts cannot be upgraded."""
+    inspector = inspect(connection)
+    tables = set(inspector.get_table_names())
+    if "record" not in tables or "alembic_version" in tables:
+        return
+    record_columns = {column["name"] for column in inspector.get_columns("record")}
+    if "batch_tree" in tables and {"status", "batch_id", "tree_index"} <= record_columns:
+        command.stamp(config(connection), "0001")
+        return
+    raise SchemaError(
+        "the database holds tables of a traceanchor release older than schema versioning can upgrade; "
+        "export what you need and point TRACEANCHOR_DATABASE_URL at a new database"
+    )
+
+
+@contextmanager
+def _migration(engine: Engine, *, lock_file: Path) -> Iterator[Connection]:
+    """A connection in a transaction that only this process migrates in. On SQLite, foreign keys
+    are off meanwhile: rebuilding a table (how SQLite alters one) drops it, which would
+    cascade-delete every row that references it. They are checked before committing."""
+    with _exclusive(engine, lock_file=lock_file), engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:  # this pragma only takes effect outside a transaction
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+                yield connection
+                if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                    raise SchemaError("after migrating, some rows' foreign keys point nowhere")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 @contextmanager

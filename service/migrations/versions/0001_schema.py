@@ -1,5 +1,5 @@
-"""The schema as of the first versioned release: records, their leaves and terms, batches and trees,
-keys, deployments, fraud models.
+"""The schema of the last release before versioning: records (with their batch, leaf position and
+status), terms, batches and trees, keys, deployments, fraud models.
 
 Revision ID: 0001
 Revises:
@@ -90,16 +90,22 @@ def upgrade() -> None:
     sa.Column('disposition', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('biz_location', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('read_point', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('status', sa.Enum('PENDING', 'ANCHORED', name='recordstatus'), nullable=False),
+    sa.Column('batch_id', sa.Integer(), nullable=True),
+    sa.Column('tree_index', sa.Integer(), nullable=True),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['batch_id'], ['batch.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('business_id', 'kind', name='uq_record_business_id_kind')
     )
     with op.batch_alter_table('record', schema=None) as batch_op:
+        batch_op.create_index('ix_record_batch_tree', ['batch_id', 'tree_index'], unique=False)
         batch_op.create_index(batch_op.f('ix_record_biz_location'), ['biz_location'], unique=False)
         batch_op.create_index(batch_op.f('ix_record_biz_step'), ['biz_step'], unique=False)
         batch_op.create_index(batch_op.f('ix_record_disposition'), ['disposition'], unique=False)
         batch_op.create_index('ix_record_kind_time', ['kind', 'occurred_at', 'id'], unique=False)
         batch_op.create_index('ix_record_party_time', ['party', 'occurred_at', 'id'], unique=False)
+        batch_op.create_index('ix_record_pending', ['status', 'batch_id', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_record_read_point'), ['read_point'], unique=False)
         batch_op.create_index(batch_op.f('ix_record_record_type'), ['record_type'], unique=False)
 
@@ -109,17 +115,6 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['batch_id'], ['batch.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('batch_id')
     )
-    op.create_table('record_leaf',
-    sa.Column('record_id', sa.Integer(), nullable=False),
-    sa.Column('batch_id', sa.Integer(), nullable=True),
-    sa.Column('tree_index', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['batch_id'], ['batch.id'], ),
-    sa.ForeignKeyConstraint(['record_id'], ['record.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('record_id')
-    )
-    with op.batch_alter_table('record_leaf', schema=None) as batch_op:
-        batch_op.create_index('ix_record_leaf_unbatched', ['record_id'], unique=False, postgresql_where=sa.text('batch_id IS NULL'), sqlite_where=sa.text('batch_id IS NULL'))
-
     op.create_table('record_term',
     sa.Column('name', sa.String(length=64), nullable=False),
     sa.Column('value', sa.String(length=512), nullable=False),
@@ -132,7 +127,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("record_term", "record_leaf", "batch_tree", "record", "fraud_model", "deployment", "batch", "api_key"):
+    for table in ("record_term", "batch_tree", "record", "fraud_model", "deployment", "batch", "api_key"):
         op.drop_table(table)
-    for enum in ("recordkind", "batchstatus", "role"):  # PostgreSQL keeps enum types after their tables
+    for enum in ("recordkind", "recordstatus", "batchstatus", "role"):  # PostgreSQL keeps enum types after their tables
         sa.Enum(name=enum).drop(op.get_bind(), checkfirst=True)
