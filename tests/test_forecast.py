@@ -27,11 +27,8 @@ from analytics.forecast.estimation import (
     _invert_ma,
     _unconstrained_start,
     ar_polynomial,
-    css_fit,
-    css_residuals,
     fit_spec,
     ma_polynomial,
-    vmmin,
 )
 
 # R 4 / forecast 8: summary(auto.arima(AirPassengers)) and forecast(..., h = 12), as printed
@@ -239,72 +236,22 @@ def test_forecast_many_in_processes_reports_progress():
     assert calls == [(1, 2), (2, 2)]
 
 
-def _r_arima_css_residuals(spec: ArimaSpec, w: np.ndarray, c) -> np.ndarray:
-    """R's ARIMA_CSS loop (src/library/stats/src/arima.c), transcribed: residuals from
-    n_cond = p + P m on, the MA recursion using only residuals from n_cond on."""
-    phi, theta = -ar_polynomial(c, spec.m)[1:], ma_polynomial(c, spec.m)[1:]
-    z, n_cond = w - c.mean, spec.p + spec.P * spec.m
-    e = np.zeros(len(z))
-    for t in range(n_cond, len(z)):
-        e[t] = z[t] - sum(phi[j] * z[t - j - 1] for j in range(len(phi))) \
-            - sum(theta[j] * e[t - j - 1] for j in range(min(t - n_cond, len(theta))))
-    return e[n_cond:]
-
-
-def test_css_residuals_are_those_of_r():
-    """Filtering from t = 0 fed n_cond residuals of a truncated AR polynomial into the MA
-    recursion; R's conditional residuals start at n_cond with zeros before."""
-    rng = np.random.default_rng(11)
-    w = np.cumsum(rng.normal(size=60)) * 0.1 + rng.normal(size=60)
-    for spec in (ArimaSpec(2, 0, 1, 1, 0, 2, 4, True), ArimaSpec(1, 0, 2, 0, 0, 0, 1, False)):
-        c = _coefficients(spec, rng.normal(scale=0.3, size=spec.n_coefficients), constrained=False)
-        assert css_residuals(spec, c, w) == pytest.approx(_r_arima_css_residuals(spec, w, c), abs=1e-12)
-
-
 def test_css_jacobian_matches_finite_differences():
     rng = np.random.default_rng(11)
     w = np.cumsum(rng.normal(size=60)) * 0.1 + rng.normal(size=60)
-    for spec in (ArimaSpec(2, 0, 1, 1, 0, 2, 4, True), ArimaSpec(1, 0, 2, 0, 0, 0, 1, False),
-                 ArimaSpec(0, 0, 1, 1, 0, 1, 12, True)):
+    for spec in (ArimaSpec(2, 0, 1, 1, 0, 2, 4, True), ArimaSpec(1, 0, 2, 0, 0, 0, 1, False)):
         x = rng.normal(scale=0.3, size=spec.n_coefficients)
+        n_cond = spec.p + spec.P * spec.m
 
         def residuals(x, spec=spec):
-            return css_residuals(spec, _coefficients(spec, x, constrained=False), w)
+            c = _coefficients(spec, x, constrained=False)
+            return lfilter(ar_polynomial(c, spec.m), ma_polynomial(c, spec.m), w - c.mean)
 
         c = _coefficients(spec, x, constrained=False)
-        analytic = _css_jacobian(spec, c, w - c.mean, residuals(x))
-        numeric = approx_derivative(residuals, x, method="3-point")
+        analytic = _css_jacobian(spec, c, w - c.mean, residuals(x))[n_cond:]
+        numeric = approx_derivative(lambda x, spec=spec, n_cond=n_cond: residuals(x, spec)[n_cond:], x,
+                                    method="3-point")
         assert analytic == pytest.approx(numeric, abs=1e-7)
-
-
-def test_css_minimum_is_the_one_r_finds(air_passengers):
-    """R's CSS step is optim's BFGS (vmmin) on 0.5 log(mean e^2); on AirPassengers'
-    ARIMA(2,1,1)(0,1,0)[12] it reaches the region of the ML optimum (0.596, 0.214, -0.982),
-    where a Gauss-Newton fit of the same objective stops at another local minimum
-    (-0.53, -0.06, 0.22) whose ML fit is 3.3 log-likelihood units worse."""
-    spec = ArimaSpec(2, 1, 1, 0, 1, 0, 12, False)
-    w = np.diff(air_passengers[12:] - air_passengers[:-12])
-    ar1, ar2, ma1 = css_fit(spec, w)
-    assert 0.4 < ar1 < 0.8 and 0.1 < ar2 < 0.45 and ma1 < -0.9
-    assert fit_spec(spec, air_passengers).loglik == pytest.approx(-504.924, abs=1e-3)
-
-
-def test_vmmin_is_r_bfgs():
-    """Rosenbrock from (-1.2, 1), as in R's ?optim example: optim(c(-1.2, 1), fr, grr,
-    method = "BFGS") converges to (1, 1) (R: 110 function and 43 gradient evaluations)."""
-    calls = {"f": 0, "g": 0}
-
-    def f(x):
-        calls["f"] += 1
-        return 100 * (x[1] - x[0] ** 2) ** 2 + (1 - x[0]) ** 2
-
-    def g(x):
-        calls["g"] += 1
-        return np.array([-400 * x[0] * (x[1] - x[0] ** 2) - 2 * (1 - x[0]), 200 * (x[1] - x[0] ** 2)])
-
-    x, converged = vmmin(f, g, np.array([-1.2, 1.0]))
-    assert converged and x == pytest.approx([1.0, 1.0], abs=1e-3)
-    assert (calls["f"], calls["g"]) == (110, 43)
 
 
 def test_css_start_values_follow_r():

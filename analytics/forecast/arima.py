@@ -198,4 +198,4 @@ def _auto_arima(y: np.ndarray, period: int) -> FittedArima:
     if not estimates:
         raise ArimaSearchError(f"no ARIMA model could be estimated for a series of length {len(y)}")
     best = min(estimates.values(), key=lambda e: e.aicc)
-    return FittedArima(fit_spec(best.spec, y, tolerance=FINAL_TOLERANCE, initial=best.coefficients) or best, y)
+    return FittedArima(fit_spec(best.spec, y, tolerance=FINAL_TOLERANCE) or best, y)

@@ -2,8 +2,8 @@
 
 This mirrors R's ``arima(method = "CSS-ML")`` that ``forecast::auto.arima`` calls: the series is
 differenced first (so the likelihood is that of the differenced series, as in R), conditional sum
-of squares gives start values as R computes them (R's ``ARIMA_CSS`` residuals, minimised by a port
-of R's BFGS ``vmmin`` with an analytic gradient; R's rules on its result), and the exact Gaussian likelihood of the ARMA part is then maximised, evaluated by the Cython
+of squares gives start values cheaply (``scipy.signal.lfilter`` computes the ARMA residuals in C),
+and the exact Gaussian likelihood of the ARMA part is then maximised, evaluated by the Cython
 innovations algorithm of statsmodels (the kernels behind ``arma_innovations``, called directly
 with our vectorised autocovariances). The AR and MA polynomials are kept stationary/invertible
 by the Monahan-Jones reparameterisation that statsmodels' SARIMAX also uses. A state-space fit
@@ -13,7 +13,6 @@ per candidate (SARIMAX) was about ten times slower for the same optimum.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -45,7 +44,8 @@ _EXACT_ITERATIONS = 50
 #: The selected model is refitted at 1e-8, where forecasts agree with R's to 1e-3.
 SEARCH_TOLERANCE = 1e-4
 FINAL_TOLERANCE = 1e-8
-_CSS_ITERATIONS = 100  # R's optim default for BFGS
+_CSS_EVALUATIONS = 15  # rough start values suffice; exact ML refines them
+_CSS_TOLERANCE = 1e-4  # likewise; stopping at 1e-4 instead of 1e-8 changed no selection
 
 
 @dataclass(frozen=True, order=True)
@@ -213,61 +213,35 @@ def _lagged(x: np.ndarray, lag: int) -> np.ndarray:
     return out
 
 
-def css_residuals(spec: ArimaSpec, c: ArmaCoefficients, w: np.ndarray) -> np.ndarray:
-    """R's conditional residuals (``ARIMA_CSS``) of the differenced series ``w`` for t >= n_cond = p + P m:
-    ``a_t = phi(B) Phi(B^m) (w_t - mean)`` needs no value before the series, and the MA recursion
-    ``e_t = a_t - sum_j theta_j e_{t-j}`` starts at n_cond with zero residuals before it. (Filtering
-    the whole series from t = 0 instead gives the first n_cond residuals from a truncated AR
-    polynomial and feeds them into the MA recursion: a different objective, whose minimum can
-    have a non-stationary AR part where R's is stationary.)"""
-    n_cond = spec.p + spec.P * spec.m
-    a = np.convolve(w - c.mean, ar_polynomial(c, spec.m))[n_cond: len(w)]
-    return _recursive_filter(ma_polynomial(c, spec.m), a) if spec.q or spec.Q else a
-
-
 def _css_jacobian(spec: ArimaSpec, c: ArmaCoefficients, z: np.ndarray, e: np.ndarray) -> np.ndarray:
-    """Exact derivatives of the conditional residuals ``e = css_residuals(spec, c, z + mean)``
-    (``z`` the centred series, ``e`` from t = n_cond on) in the optimiser's parameter order.
+    """Exact derivatives of the CSS residuals ``e = phi Phi / (theta Theta) z`` (all filters
+    zero-initialised over the whole series, so they commute) in the optimiser's parameter order.
 
-    With ``[.]`` the restriction to t >= n_cond (exact for the AR side, whose lags stay inside
-    the series) and ``1/theta`` zero-initialised filters from n_cond on (which commute):
-    d e / d ar_i = -(1/theta Theta) [B^i Phi z], d e / d sar_i = -(1/theta Theta) [B^(im) phi z],
-    d e / d ma_j = -B^j e / theta, d e / d sma_j = -B^(jm) e / Theta,
-    d e / d mean = -(1/theta Theta) [phi Phi 1].
+    d e / d ar_i = -B^i Phi / (theta Theta) z, d e / d sar_i = -B^(im) phi / (theta Theta) z,
+    d e / d ma_j = -B^j e / theta, d e / d sma_j = -B^(jm) e / Theta, d e / d mean = -(filter of 1s).
     Box & Jenkins (1976, ch. 7) compute the Gauss-Newton derivatives of ARMA residuals the same
     way; it replaces k + 1 residual evaluations per finite-difference Jacobian by one filter per block.
     """
     m = spec.m
-    n_cond = spec.p + spec.P * m
-    n = len(e)
     ma_all = ma_polynomial(c, m)
-    # AR side: the restricted lagged series are slices of one FIR output each, then one 2-D filter.
-    numerators = []
+    phi, seasonal_phi = np.r_[1.0, -c.ar], _seasonal_poly(c.sar, m, -1.0)
+    columns = []
     if spec.constant:
-        numerators.append(np.full(n, ar_polynomial(c, m).sum()))
-    if spec.p:
-        u = np.convolve(z, _seasonal_poly(c.sar, m, -1.0))
-        numerators += [u[n_cond - i: n_cond - i + n] for i in range(1, spec.p + 1)]
-    ar_columns = len(numerators)
-    if spec.P:
-        u = np.convolve(z, _product_polynomial(c.ar, c.ar[:0], m, -1.0))
-        numerators += [u[n_cond - i * m: n_cond - i * m + n] for i in range(1, spec.P + 1)]
-    filtered = -_recursive_filter(ma_all, np.array(numerators), 1) if numerators else np.zeros((0, n))
-    columns = list(filtered[:ar_columns])
-    if spec.q:
-        g = _recursive_filter(_product_polynomial(c.ma, c.ma[:0], m, 1.0), e)
-        columns += [-_lagged(g, j) for j in range(1, spec.q + 1)]
-    columns += list(filtered[ar_columns:])
-    if spec.Q:
-        g = _recursive_filter(_seasonal_poly(c.sma, m, 1.0), e)
-        columns += [-_lagged(g, j * m) for j in range(1, spec.Q + 1)]
+        columns.append(-lfilter(ar_polynomial(c, m), ma_all, np.ones_like(z)))
+    blocks = ((spec.p, 1, lambda: lfilter(seasonal_phi, ma_all, z)),
+              (spec.q, 1, lambda: lfilter([1.0], np.r_[1.0, c.ma], e)),
+              (spec.P, m, lambda: lfilter(phi, ma_all, z)),
+              (spec.Q, m, lambda: lfilter([1.0], _seasonal_poly(c.sma, m, 1.0), e)))
+    for order, step, base in blocks:
+        if order:
+            g = base()
+            columns += [-_lagged(g, step * i) for i in range(1, order + 1)]
     return np.column_stack(columns)
 
 
 def css_fit(spec: ArimaSpec, w: np.ndarray) -> np.ndarray | None:
-    """Conditional-sum-of-squares start values for the differenced series ``w`` (R's CSS step,
-    with R's conditional residuals); None if there are too few residuals or the fit diverged.
-    The Jacobian is analytic."""
+    """Conditional-sum-of-squares start values for the differenced series ``w`` (R's CSS step);
+    None if there are too few residuals or the fit diverged. The Jacobian is analytic."""
     n_cond = spec.p + spec.P * spec.m
     if len(w) - n_cond <= spec.n_coefficients:
         return None
@@ -275,104 +249,25 @@ def css_fit(spec: ArimaSpec, w: np.ndarray) -> np.ndarray | None:
     if spec.constant:
         x0[0] = w.mean()
 
-    # R minimises 0.5 log(mean e^2) with optim's BFGS (``vmmin``) from these values, the
-    # regression coefficient (here the mean) in units of 10 standard errors (``parscale``); so do
-    # we, with the analytic gradient. Which local minimum the CSS finds decides R's
-    # "non-stationary AR part" rejection and the start of the exact fit.
-    scale = np.ones(len(x0))
-    if spec.constant:
-        scale[0] = max(10 * float(np.std(w, ddof=1)) / math.sqrt(len(w)), 1e-8)
+    def full_residuals(x: np.ndarray) -> tuple[ArmaCoefficients, np.ndarray]:
+        c = _coefficients(spec, x, constrained=False)
+        return c, lfilter(ar_polynomial(c, spec.m), ma_polynomial(c, spec.m), w - c.mean)
 
-    def value(u: np.ndarray) -> float:
-        e = css_residuals(spec, _coefficients(spec, x0 + u * scale, constrained=False), w)
-        ssq = float(e @ e)
-        return 0.5 * math.log(ssq / len(e)) if math.isfinite(ssq) and ssq > 0 else math.inf
+    def residuals(x: np.ndarray) -> np.ndarray:
+        return _finite_or_penalty(full_residuals(x)[1][n_cond:])
 
-    def gradient(u: np.ndarray) -> np.ndarray:
-        c = _coefficients(spec, x0 + u * scale, constrained=False)
-        e = css_residuals(spec, c, w)
-        return (_css_jacobian(spec, c, w - c.mean, e).T @ e) / float(e @ e) * scale
+    def jacobian(x: np.ndarray) -> np.ndarray:
+        c, e = full_residuals(x)
+        jac = _css_jacobian(spec, c, w - c.mean, e)[n_cond:]
+        return jac if np.isfinite(jac).all() else np.zeros_like(jac)
 
     x = x0
     if len(x0):
         with np.errstate(all="ignore"):
-            u, converged = vmmin(value, gradient, np.zeros(len(x0)), max_iterations=_CSS_ITERATIONS)
-        if u is None:
-            return None
-        # R: ``if (res$convergence == 0) init[mask] <- res$par``, i.e. the initial values when
-        # BFGS stopped at its iteration limit.
-        x = x0 + u * scale if converged else x0
-    e = css_residuals(spec, _coefficients(spec, x, constrained=False), w)
-    sigma2 = float(np.mean(e ** 2))
+            x = least_squares(residuals, x0, jac=jacobian, method="lm", ftol=_CSS_TOLERANCE, xtol=_CSS_TOLERANCE,
+                              max_nfev=_CSS_EVALUATIONS * (len(x0) + 1)).x
+    sigma2 = float(np.mean(residuals(x) ** 2))
     return x if 0 < sigma2 < 1e18 else None
-
-
-def vmmin(f: Callable[[np.ndarray], float], gradient: Callable[[np.ndarray], np.ndarray], b: np.ndarray, *,
-          max_iterations: int = 100, reltol: float = 1.490116119384765625e-8) -> tuple[np.ndarray | None, bool]:
-    """R's variable-metric minimiser ``vmmin`` (src/appl/optim.c), which ``optim(method = "BFGS")``
-    runs: BFGS updates of an inverse Hessian that starts as (and is reset to) the identity,
-    backtracking by a factor 0.2 until the Armijo condition with tolerance 1e-4 holds, stop when
-    the relative decrease is below ``reltol`` or after ``max_iterations`` gradients. Returns the
-    minimiser and whether it converged (False at the iteration limit, R's convergence code 1);
-    None when the start value is not finite (R stops with an error)."""
-    n = len(b)
-    f_min = f(b)
-    if not math.isfinite(f_min):
-        return None, False
-    g = gradient(b)
-    if not np.isfinite(g).all():
-        return b, False
-    iterations, gradients, last_reset = 1, 1, 1
-    H = np.eye(n)
-    while True:
-        if last_reset == gradients:
-            H = np.eye(n)
-        x_old, g_old = b.copy(), g.copy()
-        t = -H @ g
-        slope = float(t @ g)
-        count = 0
-        if slope < 0:  # downhill
-            step, accepted = 1.0, False
-            while True:
-                trial = x_old + step * t
-                count = int(np.sum(10.0 + x_old == 10.0 + trial))
-                if count < n:
-                    value = f(trial)
-                    accepted = math.isfinite(value) and value <= f_min + slope * step * 1e-4
-                    if not accepted:
-                        step *= 0.2
-                if count == n or accepted:
-                    break
-            b = trial
-            if count < n and abs(value - f_min) <= reltol * (abs(f_min) + reltol):
-                count, f_min = n, value  # relative change too small: stop
-            if count < n:  # progress
-                f_min = value
-                g = gradient(b)
-                if not np.isfinite(g).all():
-                    return b, False
-                gradients += 1
-                iterations += 1
-                t = step * t
-                c = g - g_old
-                d1 = float(t @ c)
-                if d1 > 0:
-                    hc = H @ c
-                    d2 = 1.0 + float(c @ hc) / d1
-                    H = H + (d2 * np.outer(t, t) - np.outer(hc, t) - np.outer(t, hc)) / d1
-                else:
-                    last_reset = gradients
-            elif last_reset < gradients:  # no progress: retry from the identity
-                count, last_reset = 0, gradients
-        else:  # uphill: reset unless just reset
-            count = n if last_reset == gradients else 0
-            last_reset = gradients
-        if iterations >= max_iterations:
-            return b, False
-        if gradients - last_reset > 2 * n:
-            last_reset = gradients  # periodic restart
-        if count == n and last_reset == gradients:
-            return b, True
 
 
 def _has_admissible_roots(c: ArmaCoefficients, m: int) -> bool:
@@ -452,39 +347,23 @@ def aicc(*, loglik: float, n_parameters: int, n_effective: int) -> float:
     return aic + 2 * n_parameters * (n_parameters + 1) / (n_effective - n_parameters - 1)
 
 
-def _warm_start(spec: ArimaSpec, c: ArmaCoefficients) -> np.ndarray:
-    """The optimiser vector of admissible coefficients ``c`` (the mean as a deviation, i.e. 0)."""
-    blocks = [np.zeros(int(spec.constant))]
-    blocks += [unconstrain_stationary_univariate(sign * v) if len(v) else v
-               for v, sign in ((c.ar, 1.0), (c.ma, -1.0), (c.sar, 1.0), (c.sma, -1.0))]
-    return np.concatenate(blocks)
-
-
-def fit_spec(spec: ArimaSpec, y: np.ndarray, *, tolerance: float = FINAL_TOLERANCE,
-             initial: ArmaCoefficients | None = None) -> Estimate | None:
+def fit_spec(spec: ArimaSpec, y: np.ndarray, *, tolerance: float = FINAL_TOLERANCE) -> Estimate | None:
     """Fit one specification to the undifferenced series ``y``; None when it cannot be estimated
-    or when R's auto.arima would reject it (a root within 1.01 of the unit circle).
-
-    ``initial``: admissible coefficients of an earlier fit of the same specification to start
-    the exact fit from instead of CSS values (the selected model is refined at a tighter
-    tolerance from the optimum the search found, so the refined model is the one selected)."""
+    or when R's auto.arima would reject it (a root within 1.01 of the unit circle)."""
     w = difference(y, d=spec.d, D=spec.D, m=spec.m)
-    if initial is not None:
-        start, offset = _warm_start(spec, initial), initial.mean if spec.constant else 0.0
-    else:
-        css = css_fit(spec, w)
-        if css is None:
-            return None
-        start = _unconstrained_start(spec, css)
-        if start is None:
-            return None
-        # The mean is estimated as a deviation from its CSS value: minpack bounds its first step by
-        # 100 |D x0|, so a mean of, say, 90 in x0 allowed huge first steps in the ARMA coefficients
-        # (into a worse local optimum). R's arima likewise rescales regression terms (parscale).
-        offset = float(css[0]) if spec.constant else 0.0
-        if spec.constant:
-            start[0] = 0.0
+    css = css_fit(spec, w)
+    if css is None:
+        return None
+    start = _unconstrained_start(spec, css)
+    if start is None:
+        return None
+    # The mean is estimated as a deviation from its CSS value: minpack bounds its first step by
+    # 100 |D x0|, so a mean of, say, 90 in x0 allowed huge first steps in the ARMA coefficients
+    # (into a worse local optimum). R's arima likewise rescales regression terms (parscale).
+    offset = float(css[0]) if spec.constant else 0.0
     centred = w - offset
+    if spec.constant:
+        start[0] = 0.0
     x = start
     if len(start):
         with np.errstate(all="ignore"):
