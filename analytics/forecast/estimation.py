@@ -19,6 +19,11 @@ from functools import lru_cache
 import numpy as np
 from scipy.optimize import least_squares
 from scipy.signal import lfilter
+
+try:  # lfilter's own kernel: lfilter's argument handling costs four times the filtering here
+    from scipy.signal._sigtools import _linear_filter
+except ImportError:  # pragma: no cover - other SciPy layouts
+    _linear_filter = None
 from statsmodels.tsa.innovations._arma_innovations import (
     darma_innovations_algo_fast,
     darma_innovations_filter,
@@ -103,6 +108,16 @@ def difference(y: np.ndarray, *, d: int, D: int, m: int) -> np.ndarray:
     return w
 
 
+_ONE = np.ones(1)
+
+
+def _recursive_filter(a: np.ndarray, x: np.ndarray, axis: int = -1, b: np.ndarray = _ONE) -> np.ndarray:
+    """``lfilter(b, a, x, axis)`` for float polynomials ``a`` (with ``a[0] == 1``) and ``b``."""
+    if _linear_filter is None:
+        return lfilter(b, a, x, axis=axis)
+    return _linear_filter(b, a, x, axis)
+
+
 def _seasonal_poly(coefs: np.ndarray, m: int, sign: float) -> np.ndarray:
     poly = np.zeros(len(coefs) * m + 1)
     poly[0] = 1.0
@@ -110,21 +125,31 @@ def _seasonal_poly(coefs: np.ndarray, m: int, sign: float) -> np.ndarray:
     return poly
 
 
+def _product_polynomial(coefs: np.ndarray, seasonal: np.ndarray, m: int, sign: float) -> np.ndarray:
+    poly = np.empty(len(coefs) + 1)
+    poly[0] = 1.0
+    poly[1:] = sign * coefs
+    return np.convolve(poly, _seasonal_poly(seasonal, m, sign)) if len(seasonal) else poly
+
+
 def ar_polynomial(c: ArmaCoefficients, m: int) -> np.ndarray:
     """Full AR polynomial phi(B) Phi(B^m) as coefficients of B^0, B^1, ..."""
-    return np.convolve(np.concatenate(([1.0], -c.ar)), _seasonal_poly(c.sar, m, -1.0))
+    return _product_polynomial(c.ar, c.sar, m, -1.0)
 
 
 def ma_polynomial(c: ArmaCoefficients, m: int) -> np.ndarray:
     """Full MA polynomial theta(B) Theta(B^m) as coefficients of B^0, B^1, ..."""
-    return np.convolve(np.concatenate(([1.0], c.ma)), _seasonal_poly(c.sma, m, 1.0))
+    return _product_polynomial(c.ma, c.sma, m, 1.0)
 
 
 def _split(spec: ArimaSpec, x: np.ndarray) -> tuple[float, list[np.ndarray]]:
-    mean = float(x[0]) if spec.constant else 0.0
-    rest = x[int(spec.constant):]
-    bounds = np.cumsum([0, spec.p, spec.q, spec.P, spec.Q])
-    return mean, [rest[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    i = int(spec.constant)
+    mean = float(x[0]) if i else 0.0
+    blocks = []
+    for order in (spec.p, spec.q, spec.P, spec.Q):
+        blocks.append(x[i: i + order])
+        i += order
+    return mean, blocks
 
 
 def _coefficients(spec: ArimaSpec, x: np.ndarray, *, constrained: bool) -> ArmaCoefficients:
@@ -269,7 +294,7 @@ def _arma_autocovariances(ar: np.ndarray, ma: np.ndarray, n: int) -> np.ndarray:
     m = max(p, q) + 1
     impulse = np.zeros(m)
     impulse[0] = 1.0
-    psi = lfilter(ma, ar, impulse)
+    psi = _recursive_filter(ar, impulse, b=ma)
     padded_ar = np.zeros(2 * m + 1)  # the last entry stays 0: masked cells of the system index it
     padded_ar[: p + 1] = ar
     system = padded_ar[_autocovariance_system_index(m)].sum(axis=0)
@@ -279,7 +304,7 @@ def _arma_autocovariances(ar: np.ndarray, ma: np.ndarray, n: int) -> np.ndarray:
     # Later lags follow ar(B) acovf = 0; an input that reproduces the first m values starts it.
     driver = np.zeros(max(n, m))
     driver[:m] = np.convolve(ar, first)[:m]
-    return lfilter([1.0], ar, driver)[:n]
+    return _recursive_filter(ar, driver)[:n]
 
 
 def _innovations(w: np.ndarray, ar: np.ndarray, ma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
