@@ -25,6 +25,7 @@ from analytics.forecast.estimation import (
     _coefficients,
     _css_jacobian,
     _invert_ma,
+    _recursive_filter,
     _unconstrained_start,
     ar_polynomial,
     fit_spec,
@@ -285,3 +286,19 @@ def test_seasonal_ma_longer_than_a_short_series_is_estimable():
     y = np.random.default_rng(0).normal(size=11) + 10
     estimate = fit_spec(ArimaSpec(0, 0, 0, 0, 0, 1, 12, True), y)
     assert estimate is not None and estimate.coefficients.mean == pytest.approx(y.mean(), abs=0.1)
+
+
+_coefficient = st.floats(-0.9, 0.9, allow_nan=False)
+
+
+@given(ar=st.lists(_coefficient, max_size=6), ma=st.lists(_coefficient, max_size=6),
+       x=st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=1, max_size=60))
+@settings(max_examples=200, deadline=None)
+def test_the_direct_filter_kernel_agrees_with_scipys_lfilter(ar, ma, x):
+    """The estimation calls lfilter's private C kernel (lfilter's argument handling cost four
+    times the filtering): it must keep computing what lfilter computes, to rounding (a few ulps:
+    lfilter normalises the polynomials by a[0] first), i.e. 1e-12 of the signal's scale."""
+    a, b, signal = np.array([1.0, *ar]), np.array([1.0, *ma]), np.array(x)
+    tolerance = 1e-12 * max(1.0, float(np.abs(lfilter(b, a, signal)).max()))
+    np.testing.assert_allclose(_recursive_filter(a, signal, b=b), lfilter(b, a, signal), rtol=0, atol=tolerance)
+    np.testing.assert_allclose(_recursive_filter(a, signal), lfilter([1.0], a, signal), rtol=0, atol=tolerance)

@@ -111,11 +111,11 @@ def difference(y: np.ndarray, *, d: int, D: int, m: int) -> np.ndarray:
 _ONE = np.ones(1)
 
 
-def _recursive_filter(a: np.ndarray, x: np.ndarray, axis: int = -1, b: np.ndarray = _ONE) -> np.ndarray:
-    """``lfilter(b, a, x, axis)`` for float polynomials ``a`` (with ``a[0] == 1``) and ``b``."""
+def _recursive_filter(a: np.ndarray, x: np.ndarray, b: np.ndarray = _ONE) -> np.ndarray:
+    """``lfilter(b, a, x)`` for float polynomials ``a`` (with ``a[0] == 1``) and ``b`` and a 1-d ``x``."""
     if _linear_filter is None:
-        return lfilter(b, a, x, axis=axis)
-    return _linear_filter(b, a, x, axis)
+        return lfilter(b, a, x)
+    return _linear_filter(b, a, x, -1)
 
 
 def _seasonal_poly(coefs: np.ndarray, m: int, sign: float) -> np.ndarray:
