@@ -194,6 +194,23 @@ def proof_from_nodes(nodes: bytes, tree_index: int) -> list[bytes]:
     return path
 
 
+def leaves_of_nodes(nodes: bytes) -> list[bytes]:
+    """The leaf hashes of a tree stored as :attr:`MerkleTree.nodes`, in node order (tree index
+    ``n - 1`` first); ``ValueError`` when ``nodes`` is not a whole tree."""
+    count, remainder = divmod(len(nodes), HASH_SIZE)
+    if remainder or count % 2 == 0:
+        raise ValueError(f"{len(nodes)} bytes are not the nodes of a Merkle tree")
+    return [nodes[i * HASH_SIZE : (i + 1) * HASH_SIZE] for i in range(count // 2, count)]
+
+
+def root_of_leaves(leaves: list[bytes]) -> bytes:
+    """The root over leaf hashes laid out in node order (as :func:`leaves_of_nodes` returns them):
+    recomputed, so that it does not rest on the stored internal nodes."""
+    tree = [b""] * (len(leaves) - 1) + list(leaves)
+    _hash_internal_nodes(tree, internal_count=len(leaves) - 1)
+    return tree[0]
+
+
 def _leaf_layout(leaves: list[bytes]) -> tuple[list[int], list[int]]:
     """Input indexes in ascending leaf order, and the tree index of each input.
 

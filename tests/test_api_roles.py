@@ -19,7 +19,8 @@ def world(api):
     api.client.post("/v1/transactions", json=data["transactions"]["processor"], headers=api.as_("processor"))
     assert api.client.post("/v1/anchors", headers=api.as_("admin")).status_code == 200
     order_id = data["transactions"]["processor"][0]["id"]
-    return {"event": events[0]["id"], "order": order_id, "epc": data["documents"]["farm"]["epcisBody"]["eventList"][0]["epcList"][0], "data": data}
+    batch = api.client.get("/v1/anchors", headers=api.as_("admin")).json()["anchors"][0]["id"]
+    return {"event": events[0]["id"], "order": order_id, "batch": batch, "epc": data["documents"]["farm"]["epcisBody"]["eventList"][0]["epcList"][0], "data": data}
 
 
 def matrix(world):
@@ -40,6 +41,7 @@ def matrix(world):
         ("GET", f"/v1/provenance/{epc}", None, {A}),
         ("GET", "/v1/anchors", None, {A, ADM}),
         ("POST", "/v1/anchors", None, {ADM}),
+        ("GET", f"/v1/anchors/{world['batch']}/verification", None, {A}),
         ("GET", "/v1/keys", None, {ADM}),
         ("POST", "/v1/keys", {"role": "auditor", "party": "audit-co"}, {ADM}),
     ]

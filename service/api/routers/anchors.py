@@ -1,13 +1,14 @@
-"""Anchored batches, and anchoring now on an admin's request."""
+"""Anchored batches, their audits, and anchoring now on an admin's request."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from sqlmodel import select
 
-from service.api.deps import Admin, LedgerDep, Operator, SessionDep
+from service.api.deps import Admin, Auditor, ChainDep, LedgerDep, Operator, SessionDep
 from service.api.errors import error_responses
 from service.api.schemas import AnchorOut, AnchorPage, AnchorPassOut
+from service.audit import BatchAudit, audit_batch
 from service.models import Batch
 
 router = APIRouter(prefix="/anchors", tags=["anchors"], responses=error_responses(401, 403, 422))
@@ -28,6 +29,13 @@ def list_anchors(
     more = len(batches) > perPage
     batches = batches[:perPage]
     return AnchorPage(anchors=[AnchorOut.of(b) for b in batches], nextPageToken=str(batches[-1].id) if more else None)
+
+
+@router.get("/{batch_id}/verification", response_model=BatchAudit, responses=error_responses(404, 502, 503))
+def audit(batch_id: Annotated[int, Path(ge=1, le=2**63 - 1)], caller: Auditor, session: SessionDep, chain: ChainDep) -> BatchAudit:
+    """Audit one batch: every anchored record still there and unchanged, the root on chain.
+    Finds deleted records, which verifying the records that remain cannot."""
+    return audit_batch(session, chain, batch_id=batch_id)
 
 
 @router.post("", response_model=AnchorPassOut, responses=error_responses(502, 503))

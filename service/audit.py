@@ -1,0 +1,102 @@
+"""Batch audits: is every record a batch anchored still there, and unchanged?
+
+Verifying a record proves that record, but cannot notice one that was deleted. A batch can: its
+stored tree holds every leaf it anchored, and the tree's root is on chain. The audit recomputes
+the root from the stored leaves (so an edited tree no longer gives the anchored root), then
+matches each leaf with the record whose leaf position names it and whose body still hashes to it.
+A leaf that no record claims is a record that is gone; its leaf hash is reported so the auditor
+can ask the supplier for the original and check it.
+"""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlmodel import Session, select
+
+from service.chain import Chain
+from service.errors import NotFound
+from service.hashing import HashingError
+from service.merkle import leaf_hash, leaves_of_nodes, root_of_leaves
+from service.models import Batch, BatchStatus, BatchTree, Record, RecordLeaf
+from service.verification import recompute_content_hash
+
+
+class BatchAuditStatus(StrEnum):
+    """The outcome of a batch audit, the worst finding first."""
+
+    TAMPERED = "tampered"  # the stored tree, or a record, no longer matches what was anchored
+    INCOMPLETE = "incomplete"  # leaves whose record is gone
+    NOT_ON_CHAIN = "not_on_chain"  # the database says anchored, the contract does not know the root
+    PENDING = "pending"  # intact, but not anchored yet
+    COMPLETE = "complete"  # every leaf has its unchanged record, and the root is on chain
+
+
+@dataclass(frozen=True)
+class MissingLeaf:
+    """A leaf of the batch's tree that no stored record matches: the record behind it is gone."""
+
+    tree_index: int
+    leaf: str
+
+
+@dataclass(frozen=True)
+class BatchAudit:
+    """A batch audit with its evidence: the records found, and the leaves no record matches."""
+
+    batch_id: int
+    status: BatchAuditStatus
+    reason: str
+    root: str
+    leaf_count: int
+    records: int = 0
+    tampered_records: list[int] = field(default_factory=list)
+    missing_leaves: list[MissingLeaf] = field(default_factory=list)
+    anchored_at: int | None = None
+
+
+def audit_batch(session: Session, chain: Chain, *, batch_id: int) -> BatchAudit:
+    """Check one batch for changed, deleted or unanchored content (see the module docstring)."""
+    batch = session.get(Batch, batch_id)
+    if batch is None:
+        raise NotFound(f"no batch {batch_id}", field="batch_id")
+    base = {"batch_id": batch.id, "root": batch.root, "leaf_count": batch.leaf_count}
+    tree = session.get(BatchTree, batch.id)
+    try:
+        leaves = leaves_of_nodes(tree.nodes)
+        intact = len(leaves) == batch.leaf_count and "0x" + root_of_leaves(leaves).hex() == batch.root
+    except (AttributeError, ValueError):  # no tree, or not a whole one
+        intact = False
+    if not intact:
+        return BatchAudit(status=BatchAuditStatus.TAMPERED, reason="the stored tree does not hash to the batch root", **base)
+
+    first = len(leaves) - 1  # tree index of leaves[0]
+    claimed: set[int] = set()
+    tampered = []
+    rows = session.exec(select(Record, RecordLeaf.tree_index).join(RecordLeaf).where(RecordLeaf.batch_id == batch.id)).all()
+    for record, tree_index in rows:
+        position = tree_index - first if isinstance(tree_index, int) else -1
+        if not 0 <= position < len(leaves) or position in claimed or leaves[position] != _leaf_of(record):
+            tampered.append(record.id)
+        claimed.add(position)
+    records = len(rows)
+    missing = [MissingLeaf(first + i, "0x" + leaf.hex()) for i, leaf in enumerate(leaves) if i not in claimed]
+    found = {**base, "records": records, "tampered_records": sorted(tampered), "missing_leaves": missing}
+    if tampered:
+        return BatchAudit(status=BatchAuditStatus.TAMPERED, reason=f"{len(tampered)} records no longer match their leaves", **found)
+    if missing:
+        return BatchAudit(status=BatchAuditStatus.INCOMPLETE, reason=f"{len(missing)} anchored records are gone", **found)
+    if batch.status != BatchStatus.ANCHORED:
+        return BatchAudit(status=BatchAuditStatus.PENDING, reason=f"batch {batch.id} is {batch.status}", **found)
+    anchored_at = chain.anchored_at(bytes.fromhex(batch.root[2:]))
+    if anchored_at == 0:
+        return BatchAudit(status=BatchAuditStatus.NOT_ON_CHAIN, reason=f"root {batch.root} is not anchored on chain {chain.chain_id}", **found)
+    return BatchAudit(status=BatchAuditStatus.COMPLETE, reason=f"all {records} records present and unchanged, anchored in block "
+                      f"{batch.block_number}", anchored_at=anchored_at, **found)
+
+
+def _leaf_of(record: Record) -> bytes | None:
+    """The record's leaf hash as its stored body gives it now; None if the body no longer parses."""
+    try:
+        return leaf_hash(recompute_content_hash(record))
+    except (HashingError, ValueError, KeyError, TypeError):
+        return None
