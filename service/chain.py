@@ -230,13 +230,36 @@ class Chain:
         self._set_anchorer(account, grant=False)
 
     def find_anchor(self, root: bytes) -> tuple[bytes, int] | None:
-        """(transaction hash, block number) of the Anchored event for ``root``, None if there is none."""
+        """(transaction hash, block number) of the Anchored event for ``root``, None if there is none.
+
+        The contract stores when a root was anchored (the block timestamp), so the blocks with that
+        timestamp are found by bisection over block headers (timestamps never decrease), and only
+        they are searched for the event: a few dozen header reads on a long chain, where a log
+        query from block 0 is slow or refused by public nodes (they cap the block range).
+        """
+        anchored_at = self.anchored_at(root)
+        if anchored_at == 0:
+            return None
         with _translated_errors("searching Anchored events"):
-            logs = self.contract.events.Anchored.get_logs(argument_filters={"root": root}, from_block=0, to_block="latest")
+            head = self.w3.eth.block_number
+            first = self._first_block_after(anchored_at - 1, head=head)
+            last = self._first_block_after(anchored_at, head=head) - 1
+            logs = self.contract.events.Anchored.get_logs(argument_filters={"root": root}, from_block=first, to_block=last)
         if not logs:
             return None
-        last = logs[-1]
-        return bytes(last["transactionHash"]), last["blockNumber"]
+        found = logs[-1]
+        return bytes(found["transactionHash"]), found["blockNumber"]
+
+    def _first_block_after(self, timestamp: int, *, head: int) -> int:
+        """The lowest block number whose timestamp exceeds ``timestamp`` (``head + 1`` if none)."""
+        low, high = 0, head + 1
+        while low < high:
+            middle = (low + high) // 2
+            if self.w3.eth.get_block(middle)["timestamp"] > timestamp:
+                high = middle
+            else:
+                low = middle + 1
+        return low
 
     # -- transactions and blocks ------------------------------------------------------------------
 

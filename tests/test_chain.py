@@ -66,6 +66,24 @@ def test_an_anchor_is_readable_findable_and_within_the_gas_budget(deployed_chain
     assert anchor(deployed_chain, os.urandom(32))["gasUsed"] <= GAS_BUDGET_PER_ANCHOR
 
 
+def test_an_old_anchor_is_found_by_searching_only_the_blocks_of_its_timestamp(deployed_chain, monkeypatch):
+    old, new = os.urandom(32), os.urandom(32)
+    receipt = anchor(deployed_chain, old)
+    deployed_chain.mine(200)
+    anchor(deployed_chain, new)
+    ranges = []
+    get_logs = deployed_chain.w3.eth.get_logs
+
+    def spy(params):
+        ranges.append((int(params["fromBlock"]), int(params["toBlock"])))
+        return get_logs(params)
+
+    monkeypatch.setattr(deployed_chain.w3.eth, "get_logs", spy)
+    assert deployed_chain.find_anchor(old) == (bytes(receipt["transactionHash"]), receipt["blockNumber"])
+    ((first, last),) = ranges
+    assert first <= receipt["blockNumber"] <= last and last - first < 200, "not a scan from block 0"
+
+
 def test_unknown_roots_and_transactions_read_as_absent(deployed_chain):
     assert deployed_chain.anchored_at(os.urandom(32)) == 0
     assert deployed_chain.find_anchor(os.urandom(32)) is None
