@@ -89,9 +89,10 @@ def audit_batch(session: Session, chain: Chain, *, batch_id: int) -> BatchAudit:
         return BatchAudit(status=BatchAuditStatus.PENDING, reason=f"batch {batch.id} is {batch.status}", **found)
     anchored_at = chain.anchored_at(bytes.fromhex(batch.root[2:]))
     if anchored_at == 0:
-        return BatchAudit(status=BatchAuditStatus.NOT_ON_CHAIN, reason=f"root {batch.root} is not anchored on chain {chain.chain_id}", **found)
-    return BatchAudit(status=BatchAuditStatus.COMPLETE, reason=f"all {records} records present and unchanged, anchored in block "
-                      f"{batch.block_number}", anchored_at=anchored_at, **found)
+        reason = f"root {batch.root} is not anchored on chain {chain.chain_id}"
+        return BatchAudit(status=BatchAuditStatus.NOT_ON_CHAIN, reason=reason, **found)
+    reason = f"all {records} records present and unchanged, anchored in block {batch.block_number}"
+    return BatchAudit(status=BatchAuditStatus.COMPLETE, reason=reason, anchored_at=anchored_at, **found)
 
 
 def _leaf_of(record: Record) -> bytes | None:

@@ -42,10 +42,6 @@ class RecordRef:
     business_id: str
     status: RecordStatus
 
-    @classmethod
-    def of(cls, record: Record) -> "RecordRef":
-        return cls(record.id, record.kind, record.record_type, record.business_id, record.status)
-
 
 @dataclass(frozen=True)
 class Stored:
@@ -186,7 +182,8 @@ def store_candidates(session: Session, *, candidates: Iterable[Candidate], party
         if stored_hash != unique[key].content_hash:
             raise Conflict(f"{key[0]} {key[1]!r} already exists with different content", field="id")
     _insert_rows(connection, "record_leaf", [(record_id,) for record_id in inserted.values()])
-    _insert_rows(connection, "record_term", [(record_id, name, value) for key, record_id in inserted.items() for name, value in unique[key].terms])
+    terms = [(record_id, name, value) for key, record_id in inserted.items() for name, value in unique[key].terms]
+    _insert_rows(connection, "record_term", terms)
     refs = {ref_key: ref for ref_key, (ref, _) in known.items()} | {
         key: RecordRef(record_id, key[0], unique[key].record_type, key[1], RecordStatus.PENDING)
         for key, record_id in inserted.items()

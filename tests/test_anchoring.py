@@ -63,7 +63,7 @@ def test_batch_root_tree_and_leaf_positions_match_the_merkle_tree_of_its_records
 
 def test_closing_and_anchoring_never_rewrite_the_record_rows(ledger):
     """Anchoring state lives in record_leaf and batch: on PostgreSQL the wide record rows (body,
-    eleven indexes) keep their row version (xmin, ctid) through closing, anchoring and a status read."""
+    nine indexes) keep their row version (xmin, ctid) through closing, anchoring and a status read."""
     if ledger.engine.dialect.name != "postgresql":
         pytest.skip("row versions are a PostgreSQL notion")
     fill(ledger, 20)

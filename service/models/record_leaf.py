@@ -10,7 +10,7 @@ class RecordLeaf(SQLModel, table=True):
     """One narrow row per record, written with the record; ``batch_id`` is None until a batch takes it.
 
     Kept apart from ``record`` because anchoring changes it: closing a batch updates these rows,
-    which carry two indexes, instead of the wide record rows with their body and eleven indexes
+    which carry two indexes, instead of the wide record rows with their body and nine indexes
     (on PostgreSQL that took longer than inserting the records). A record's status is not stored at
     all: it is its batch's (see :attr:`Record.status`), so anchoring a batch writes one row.
     """
