@@ -81,10 +81,11 @@ def audit_batch(session: Session, chain: Chain, *, batch_id: int) -> BatchAudit:
     records = len(rows)
     missing = [MissingLeaf(first + i, "0x" + leaf.hex()) for i, leaf in enumerate(leaves) if i not in claimed]
     found = {**base, "records": records, "tampered_records": sorted(tampered), "missing_leaves": missing}
-    if tampered:
-        return BatchAudit(status=BatchAuditStatus.TAMPERED, reason=f"{len(tampered)} records no longer match their leaves", **found)
-    if missing:
-        return BatchAudit(status=BatchAuditStatus.INCOMPLETE, reason=f"{len(missing)} anchored records are gone", **found)
+    findings = [f"{len(tampered)} records no longer match their leaves"] if tampered else []
+    findings += [f"{len(missing)} anchored records are gone"] if missing else []
+    if findings:
+        status = BatchAuditStatus.TAMPERED if tampered else BatchAuditStatus.INCOMPLETE
+        return BatchAudit(status=status, reason="; ".join(findings), **found)
     if batch.status != BatchStatus.ANCHORED:
         return BatchAudit(status=BatchAuditStatus.PENDING, reason=f"batch {batch.id} is {batch.status}", **found)
     anchored_at = chain.anchored_at(bytes.fromhex(batch.root[2:]))

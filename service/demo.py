@@ -142,7 +142,20 @@ class _Demo:
             connection.execute(text("UPDATE record SET body = replace(body, 'in_transit', 'destroyed') WHERE id = :id"), {"id": shipped})
         self._show_trail(keys["auditor"], data["bottle"], expect="tampered")
 
-        _step("8. The retailer forecasts demand from its verified sales")
+        _step("8. Someone deletes an event; the batch audit finds the hole it leaves")
+        victim = self.call("GET", f"/v1/events/{events[5]['id']}", who=keys["auditor"])
+        batch_id = victim["batch_id"]
+        with make_engine(self.settings).begin() as connection:
+            connection.execute(text("DELETE FROM record WHERE id = :id"), {"id": victim["id"]})
+        print(f"   DELETE FROM record WHERE id = {victim['id']}   ({victim['event'].get('bizStep')} by {victim['party']}; "
+              "no record left to verify)")
+        audit = self.call("GET", f"/v1/anchors/{batch_id}/verification", who=keys["auditor"])
+        print(f"   batch {batch_id}: {audit['status']}: {audit['reason']}")
+        for leaf in audit["missing_leaves"]:
+            print(f"   missing: tree position {leaf['tree_index']}, leaf {leaf['leaf'][:26]}...")
+        self.check(audit["status"] == "tampered" and len(audit["missing_leaves"]) == 1, "the deleted event's leaf should be missing")
+
+        _step("9. The retailer forecasts demand from its verified sales")
         self._forecast(retailer=keys["retailer"], analyst=keys["shop"], run=data["run"])
         print("\nDemo " + ("passed: every expectation held." if self.ok else "FAILED: see above."))
         return 0 if self.ok else 1
