@@ -180,9 +180,7 @@ def proof_from_nodes(nodes: bytes, tree_index: int) -> list[bytes]:
     Raises ``ValueError`` when ``nodes`` is not a whole tree or ``tree_index`` is not one of its
     leaves (a stored tree edited by hand, say).
     """
-    count, remainder = divmod(len(nodes), HASH_SIZE)
-    if remainder or count % 2 == 0:
-        raise ValueError(f"{len(nodes)} bytes are not the nodes of a Merkle tree")
+    count = _node_count(nodes)
     if not isinstance(tree_index, int) or not count // 2 <= tree_index < count:
         raise ValueError(f"{tree_index!r} is not a leaf position of a {count}-node tree")
     path = []
@@ -197,10 +195,16 @@ def proof_from_nodes(nodes: bytes, tree_index: int) -> list[bytes]:
 def leaves_of_nodes(nodes: bytes) -> list[bytes]:
     """The leaf hashes of a tree stored as :attr:`MerkleTree.nodes`, in node order (tree index
     ``n - 1`` first); ``ValueError`` when ``nodes`` is not a whole tree."""
+    count = _node_count(nodes)
+    return [nodes[i * HASH_SIZE : (i + 1) * HASH_SIZE] for i in range(count // 2, count)]
+
+
+def _node_count(nodes: bytes) -> int:
+    """How many nodes a stored tree holds; ``ValueError`` unless it is a whole tree (2n - 1 hashes)."""
     count, remainder = divmod(len(nodes), HASH_SIZE)
     if remainder or count % 2 == 0:
         raise ValueError(f"{len(nodes)} bytes are not the nodes of a Merkle tree")
-    return [nodes[i * HASH_SIZE : (i + 1) * HASH_SIZE] for i in range(count // 2, count)]
+    return count
 
 
 def root_of_leaves(leaves: list[bytes]) -> bytes:
