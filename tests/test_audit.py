@@ -53,9 +53,10 @@ def test_a_deleted_record_leaves_its_leaf_unclaimed(ledger, batch):
     assert result.missing_leaves == [expected] and result.records == 5 and result.tampered_records == []
 
 
-def test_an_edited_record_is_named(ledger, batch):
+@pytest.mark.parametrize("edit", ["replace(body, '10.00', '99.00')", "'{not json'", "'[]'"])
+def test_an_edited_record_is_named(ledger, batch, edit):
     batch_id, ids = batch
-    sql(ledger, "UPDATE record SET body = replace(body, '10.00', '99.00') WHERE id = :id", id=ids[4])
+    sql(ledger, f"UPDATE record SET body = {edit} WHERE id = :id", id=ids[4])
     result = audit(ledger, batch_id)
     assert (result.status, result.tampered_records, result.missing_leaves) == (BatchAuditStatus.TAMPERED, [ids[4]], [])
 
