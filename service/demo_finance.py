@@ -26,7 +26,10 @@ def generate_book(*, n_trades: int, fraud_rate: float = 0.03, tamper_rate: float
     """Generator output as records carry it: ids as business transaction URIs and times cut to
     whole seconds (what the stored ISO timestamps keep), truth re-indexed to match."""
     data = generate(n_trades=n_trades, fraud_rate=fraud_rate, tamper_rate=tamper_rate, seed=seed)
-    uri = lambda ids: [BIZ_TRANSACTION + i for i in ids]
+
+    def uri(ids):
+        return [BIZ_TRANSACTION + i for i in ids]
+
     transactions = data.transactions.assign(
         id=uri(data.transactions["id"]), references=data.transactions["references"].map(uri),
         timestamp=data.transactions["timestamp"].dt.floor("s"))

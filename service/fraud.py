@@ -34,7 +34,7 @@ from service.models import FraudModelVersion, Record, RecordKind, RecordTerm
 from service.records import Candidate, canonical_text, find_record, parsed_body, store_candidates
 from service.sealing import is_sealed, seal
 from service.timeutil import utcnow
-from service.verification import RootCache, VerificationStatus
+from service.verification import VerificationCache, VerificationStatus
 from service.verified import VerifiedSelection, verify_records
 
 SHIPMENT_STEPS = {BIZ_STEPS["shipping"]: "shipping", BIZ_STEPS["receiving"]: "receiving"}
@@ -70,14 +70,14 @@ class TransactionScore:
 
 
 def load_inputs(session: Session, chain: Chain, *, sellers: set[str] | None = None,
-                roots: RootCache | None = None) -> FraudInputs:
+                cache: VerificationCache | None = None) -> FraudInputs:
     """Frames of every transaction (of ``sellers`` only, when given) and the shipping and receiving
     events citing them, each row with its verification status.
 
     Scoping by seller loses nothing for the seller's invoices: history features look at the same
     seller (or pair) only, and evidence is found through the cited ids.
     """
-    roots = RootCache() if roots is None else roots
+    cache = VerificationCache() if cache is None else cache
     transactions = select(Record).where(Record.kind == RecordKind.TRANSACTION)
     if sellers is not None:
         transactions = transactions.where(Record.id.in_(_terms(TermName.PARTY, sorted(sellers))))
@@ -92,8 +92,8 @@ def load_inputs(session: Session, chain: Chain, *, sellers: set[str] | None = No
         events = events.where(Record.id.in_(select(RecordTerm.record_id).where(
             RecordTerm.name == TermName.CITES, RecordTerm.value.in_(cited))))
     event_records = session.exec(events.order_by(Record.id)).all()
-    transaction_status, transaction_selection = verify_records(session, chain, records=transaction_records, roots=roots)
-    event_status, event_selection = verify_records(session, chain, records=event_records, roots=roots)
+    transaction_status, transaction_selection = verify_records(session, chain, records=transaction_records, cache=cache)
+    event_status, event_selection = verify_records(session, chain, records=event_records, cache=cache)
     return FraudInputs(
         transactions=_transaction_frame(transaction_records, transaction_status),
         shipments=_shipment_frame(event_records, event_status),
@@ -203,10 +203,10 @@ def _require_scored_kind(record: Record) -> None:
                             f"exist only for {' and '.join(kind + 's' for kind in SCORED_KINDS)}", field="id")
 
 
-def verified_labels(session: Session, chain: Chain, *, roots: RootCache | None = None) -> tuple[pd.Series, VerifiedSelection]:
+def verified_labels(session: Session, chain: Chain, *, cache: VerificationCache | None = None) -> tuple[pd.Series, VerifiedSelection]:
     """The latest verified label per transaction (1 fraud, 0 legitimate), indexed by transaction id."""
     records = session.exec(select(Record).where(Record.kind == RecordKind.LABEL).order_by(Record.id)).all()
-    _, selection = verify_records(session, chain, records=records, roots=RootCache() if roots is None else roots)
+    _, selection = verify_records(session, chain, records=records, cache=VerificationCache() if cache is None else cache)
     bodies = [parsed_body(record) or {} for record in selection.records]
     frame = pd.DataFrame({
         "transaction": [body.get("transaction") for body in bodies],
@@ -222,9 +222,9 @@ def train_model(session: Session, chain: Chain, *, trained_by: str, key: bytes) 
 
     Returns the stored row and whether the version is new (False: same labelled set, refreshed).
     """
-    roots = RootCache()
-    inputs = load_inputs(session, chain, roots=roots)
-    labels, label_selection = verified_labels(session, chain, roots=roots)
+    cache = VerificationCache()
+    inputs = load_inputs(session, chain, cache=cache)
+    labels, label_selection = verified_labels(session, chain, cache=cache)
     features = build_features(transactions=inputs.transactions, shipments=inputs.shipments)
     verified_ids = inputs.transactions.loc[inputs.transactions["verified"], "id"]
     usable = labels[labels.index.isin(verified_ids) & labels.index.isin(features.index)]

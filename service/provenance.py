@@ -45,7 +45,7 @@ from service.indexing import ANY_EPC, TermName, identifier
 from service.models import Record, RecordKind, RecordTerm
 from service.records import parsed_body
 from service.timeutil import as_utc
-from service.verification import RootCache, Verification, VerificationStatus, verify_record
+from service.verification import VerificationCache, Verification, VerificationStatus, verify_record
 
 MAX_EVENTS = 10_000
 MAX_VISITS = 10_000
@@ -278,9 +278,9 @@ def _namings(session: Session, *, items: set[str], party: str | None, limit: int
 
 
 def _verified_trail(session: Session, chain: Chain, *, epc: str, walk: _Walk) -> Trail:
-    roots = RootCache()
+    cache = VerificationCache()
     events = [
-        TrailEvent(record, verify_record(session, chain, record, roots=roots), via, hops)
+        TrailEvent(record, verify_record(session, chain, record, cache=cache), via, hops)
         for record, via, hops in sorted(walk.reached.values(), key=lambda entry: (as_utc(entry[0].occurred_at), entry[0].id))
     ]
     statuses = {event.verification.status for event in events}

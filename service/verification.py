@@ -7,7 +7,7 @@ root is anchored. Each failing step has its own status, so an auditor learns *wh
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
 from sqlmodel import Session
@@ -48,13 +48,22 @@ class Verification:
         return asdict(self)
 
 
-class RootCache(dict[str, int]):
-    """anchoredAt per root, so verifying a whole batch or trail costs one chain call per root."""
+@dataclass
+class VerificationCache:
+    """What verifying many records shares: each root's anchoredAt and each batch's stored tree.
+
+    So a selection, trail or analytics input costs one chain call per root and one tree read per
+    batch. (SQLAlchemy's identity map holds rows weakly: without this, every record of a batch
+    re-read its batch's tree, 64 KiB at 1024 leaves, and verification cost 400 µs per record.)
+    """
+
+    anchored_at: dict[str, int] = field(default_factory=dict)
+    trees: dict[int, bytes | None] = field(default_factory=dict)
 
 
-def verify_record(session: Session, chain: Chain, record: Record, *, roots: RootCache | None = None) -> Verification:
+def verify_record(session: Session, chain: Chain, record: Record, *, cache: VerificationCache | None = None) -> Verification:
     """Recompute, prove and check on chain one stored record."""
-    roots = RootCache() if roots is None else roots
+    cache = VerificationCache() if cache is None else cache
     try:
         recomputed = "0x" + recompute_content_hash(record).hex()
     except HashingError as error:
@@ -66,29 +75,33 @@ def verify_record(session: Session, chain: Chain, record: Record, *, roots: Root
     if recomputed != record.content_hash:
         return Verification(record.id, VerificationStatus.TAMPERED, "stored record no longer matches the hash it was anchored with", **evidence)
     leaf = leaf_hash(bytes.fromhex(recomputed[2:]))
-    if not _proof_holds(root=batch.root, leaf=leaf, proof=_stored_proof(session, record)):
+    if not _proof_holds(root=batch.root, leaf=leaf, proof=_stored_proof(session, record, cache=cache)):
         return Verification(record.id, VerificationStatus.TAMPERED, "Merkle proof does not lead to the batch root", **evidence)
     if batch.status != BatchStatus.ANCHORED:
         return Verification(record.id, VerificationStatus.PENDING, f"batch {batch.id} is {batch.status}", **evidence)
-    if batch.root not in roots:
-        roots[batch.root] = chain.anchored_at(bytes.fromhex(batch.root[2:]))
-    if roots[batch.root] == 0:
-        return Verification(record.id, VerificationStatus.NOT_ON_CHAIN, f"root {batch.root} is not anchored on chain {chain.chain_id}", **evidence)
+    if batch.root not in cache.anchored_at:
+        cache.anchored_at[batch.root] = chain.anchored_at(bytes.fromhex(batch.root[2:]))
+    if cache.anchored_at[batch.root] == 0:
+        reason = f"root {batch.root} is not anchored on chain {chain.chain_id}"
+        return Verification(record.id, VerificationStatus.NOT_ON_CHAIN, reason, **evidence)
     return Verification(
         record.id,
         VerificationStatus.VERIFIED,
         f"anchored in block {batch.block_number}",
-        anchored_at=roots[batch.root],
+        anchored_at=cache.anchored_at[batch.root],
         **evidence,
     )
 
 
-def _stored_proof(session: Session, record: Record) -> list[bytes] | None:
+def _stored_proof(session: Session, record: Record, *, cache: VerificationCache) -> list[bytes] | None:
     """The record's proof, read from its batch's stored tree; None if the tree (or the record's
     position in it) no longer makes sense, e.g. after an edit by hand."""
-    tree = session.get(BatchTree, record.batch_id)
+    if record.batch_id not in cache.trees:
+        tree = session.get(BatchTree, record.batch_id)
+        cache.trees[record.batch_id] = tree.nodes if tree is not None else None
+    nodes = cache.trees[record.batch_id]
     try:
-        return proof_from_nodes(tree.nodes, record.tree_index) if tree is not None else None
+        return proof_from_nodes(nodes, record.tree_index) if nodes is not None else None
     except (ValueError, TypeError):
         return None
 
@@ -130,7 +143,8 @@ def recompute_content_hash(record: Record) -> bytes:
 
 def proof_bundle(session: Session, chain: Chain, record: Record) -> dict:
     """Everything a third party needs to check the record with only an Ethereum node."""
-    verification = verify_record(session, chain, record)
+    cache = VerificationCache()
+    verification = verify_record(session, chain, record, cache=cache)
     if verification.status != VerificationStatus.VERIFIED:
         raise Conflict(f"record {record.id} has no valid proof: {verification.status}: {verification.reason}")
     batch = session.get(Batch, record.batch_id)
@@ -141,7 +155,7 @@ def proof_bundle(session: Session, chain: Chain, record: Record) -> dict:
         "record": body,
         "content_hash": record.content_hash,
         "leaf": "0x" + leaf_hash(bytes.fromhex(record.content_hash[2:])).hex(),
-        "proof": ["0x" + node.hex() for node in _stored_proof(session, record)],
+        "proof": ["0x" + node.hex() for node in _stored_proof(session, record, cache=cache)],
         "root": batch.root,
         "chain_id": batch.chain_id,
         "contract": batch.contract,

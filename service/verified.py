@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from service.chain import Chain
 from service.models import Record
-from service.verification import RootCache, VerificationStatus, verify_record
+from service.verification import VerificationCache, VerificationStatus, verify_record
 
 
 @dataclass
@@ -43,20 +43,20 @@ class VerifiedSelection:
 
 def select_verified(session: Session, chain: Chain, *, statement: Select) -> VerifiedSelection:
     """Run ``statement`` (a ``select(Record)``) and keep the records that verify."""
-    _, selection = verify_records(session, chain, records=session.exec(statement), roots=RootCache())
+    _, selection = verify_records(session, chain, records=session.exec(statement), cache=VerificationCache())
     return selection
 
 
 def verify_records(
-    session: Session, chain: Chain, *, records: Iterable[Record], roots: RootCache
+    session: Session, chain: Chain, *, records: Iterable[Record], cache: VerificationCache
 ) -> tuple[list[VerificationStatus], VerifiedSelection]:
     """Each record's verification status, in order, and the selection of those that verify.
 
-    ``roots`` is shared by callers that verify several kinds of record against the same batches.
+    ``cache`` is shared by callers that verify several kinds of record against the same batches.
     """
     statuses, selection = [], VerifiedSelection()
     for record in records:
-        status = verify_record(session, chain, record, roots=roots).status
+        status = verify_record(session, chain, record, cache=cache).status
         statuses.append(status)
         if status == VerificationStatus.VERIFIED:
             selection.records.append(record)

@@ -3,7 +3,8 @@
 import json
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlmodel import select
 
 from ledger_helpers import fill
 from service.bundle import check_bundle
@@ -12,6 +13,7 @@ from service.errors import Conflict
 from service.models import BatchTree, Record
 from service.records import store_events
 from service.verification import VerificationStatus, proof_bundle, verify_record
+from service.verified import select_verified
 
 
 def verify(ledger, record_id):
@@ -149,3 +151,24 @@ def test_a_forged_sibling_in_the_stored_tree_is_tampering(ledger, anchored):
         session.add(tree)
     result = verify(ledger, anchored[0])
     assert result.status == VerificationStatus.TAMPERED and "proof" in result.reason
+
+
+def test_a_selection_reads_each_batch_tree_once_and_asks_the_chain_once_per_root(ledger, monkeypatch):
+    ids = fill(ledger, 40)
+    ledger.anchor_now()
+    chain_calls, statements = [], []
+    anchored_at = ledger.chain.anchored_at
+    monkeypatch.setattr(ledger.chain, "anchored_at", lambda root: chain_calls.append(root) or anchored_at(root))
+
+    def record_statement(connection, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(ledger.engine, "before_cursor_execute", record_statement)
+    try:
+        with ledger.session() as session:
+            selection = select_verified(session, ledger.chain, statement=select(Record).where(Record.id.in_(ids)))
+    finally:
+        event.remove(ledger.engine, "before_cursor_execute", record_statement)
+    assert len(selection.records) == 40 and not selection.excluded
+    assert len(chain_calls) == 1
+    assert sum("batch_tree" in statement for statement in statements) == 1
