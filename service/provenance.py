@@ -45,7 +45,7 @@ from service.indexing import ANY_EPC, TermName, identifier
 from service.models import Record, RecordKind, RecordTerm
 from service.records import parsed_body
 from service.timeutil import as_utc
-from service.verification import VerificationCache, Verification, VerificationStatus, verify_record
+from service.verification import Verification, VerificationCache, VerificationStatus, verify_record
 
 MAX_EVENTS = 10_000
 MAX_VISITS = 10_000
