@@ -21,6 +21,7 @@ from service.hashing.vocabulary import BIZ_STEPS
 from service.indexing import TermName, identifier
 from service.models import Record, RecordKind, RecordTerm
 from service.timeutil import as_utc
+from service.verification import VerificationCache
 from service.verified import VerifiedSelection, select_verified
 
 RETAIL_SELLING = BIZ_STEPS["retail_selling"]
@@ -38,7 +39,8 @@ class DemandSeries:
     selection: VerifiedSelection
 
 
-def demand_series(session: Session, chain: Chain, *, sku: str, location: str | None, freq: str) -> DemandSeries:
+def demand_series(session: Session, chain: Chain, *, sku: str, location: str | None, freq: str,
+                  cache: VerificationCache | None = None) -> DemandSeries:
     """The verified demand of ``sku`` (optionally at one ``location``) per ``freq`` period."""
     _check_freq(freq)
     place = identifier(location) if location else None
@@ -48,7 +50,7 @@ def demand_series(session: Session, chain: Chain, *, sku: str, location: str | N
     for source, statement, quantities in sources:
         if session.exec(statement.limit(1)).first() is None:
             continue
-        selection = select_verified(session, chain, statement=statement)
+        selection = select_verified(session, chain, statement=statement, cache=cache)
         rows = [
             (as_utc(record.occurred_at), quantity)
             for record in selection.records
@@ -103,9 +105,10 @@ def forecast_all(
     """
     _check_horizon(freq=freq, horizon=horizon)
     demands, results = {}, {}
+    cache = VerificationCache()  # SKUs share batches: each tree is read, each root asked, once
     for sku in skus if skus is not None else skus_with_sales(session):
         try:
-            demand = demand_series(session, chain, sku=sku, location=location, freq=freq)
+            demand = demand_series(session, chain, sku=sku, location=location, freq=freq, cache=cache)
         except NotFound as error:
             results[sku] = {"error": error.message}
             continue

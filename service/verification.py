@@ -59,6 +59,21 @@ class VerificationCache:
 
     anchored_at: dict[str, int] = field(default_factory=dict)
     trees: dict[int, bytes | None] = field(default_factory=dict)
+    max_tree_bytes: int = 256 << 20  # a run over many selections keeps at most this much, then starts afresh
+    tree_bytes: int = 0
+
+    def tree(self, session: Session, batch_id: int) -> bytes | None:
+        """The stored tree nodes of ``batch_id`` (None if the tree is gone), read once."""
+        if batch_id not in self.trees:
+            stored = session.get(BatchTree, batch_id)
+            nodes = stored.nodes if stored is not None else None
+            size = len(nodes) if isinstance(nodes, bytes) else 0
+            if self.tree_bytes + size > self.max_tree_bytes:
+                self.trees.clear()
+                self.tree_bytes = 0
+            self.trees[batch_id] = nodes
+            self.tree_bytes += size
+        return self.trees[batch_id]
 
 
 def verify_record(session: Session, chain: Chain, record: Record, *, cache: VerificationCache | None = None) -> Verification:
@@ -73,7 +88,8 @@ def verify_record(session: Session, chain: Chain, record: Record, *, cache: Veri
         return Verification(record.id, VerificationStatus.PENDING, "waiting to be batched", content_hash=recomputed)
     evidence = {"content_hash": recomputed, "root": batch.root, "tx_hash": batch.tx_hash, "block_number": batch.block_number}
     if recomputed != record.content_hash:
-        return Verification(record.id, VerificationStatus.TAMPERED, "stored record no longer matches the hash it was anchored with", **evidence)
+        reason = "stored record no longer matches the hash it was anchored with"
+        return Verification(record.id, VerificationStatus.TAMPERED, reason, **evidence)
     leaf = leaf_hash(bytes.fromhex(recomputed[2:]))
     if not _proof_holds(root=batch.root, leaf=leaf, proof=_stored_proof(session, record, cache=cache)):
         return Verification(record.id, VerificationStatus.TAMPERED, "Merkle proof does not lead to the batch root", **evidence)
@@ -96,10 +112,7 @@ def verify_record(session: Session, chain: Chain, record: Record, *, cache: Veri
 def _stored_proof(session: Session, record: Record, *, cache: VerificationCache) -> list[bytes] | None:
     """The record's proof, read from its batch's stored tree; None if the tree (or the record's
     position in it) no longer makes sense, e.g. after an edit by hand."""
-    if record.batch_id not in cache.trees:
-        tree = session.get(BatchTree, record.batch_id)
-        cache.trees[record.batch_id] = tree.nodes if tree is not None else None
-    nodes = cache.trees[record.batch_id]
+    nodes = cache.tree(session, record.batch_id)
     try:
         return proof_from_nodes(nodes, record.tree_index) if nodes is not None else None
     except (ValueError, TypeError):

@@ -41,9 +41,13 @@ class VerifiedSelection:
         }
 
 
-def select_verified(session: Session, chain: Chain, *, statement: Select) -> VerifiedSelection:
-    """Run ``statement`` (a ``select(Record)``) and keep the records that verify."""
-    _, selection = verify_records(session, chain, records=session.exec(statement), cache=VerificationCache())
+def select_verified(session: Session, chain: Chain, *, statement: Select, cache: VerificationCache | None = None) -> VerifiedSelection:
+    """Run ``statement`` (a ``select(Record)``) and keep the records that verify.
+
+    Pass one ``cache`` to many selections over the same batches (say, every SKU's sales).
+    """
+    cache = VerificationCache() if cache is None else cache
+    _, selection = verify_records(session, chain, records=session.exec(statement), cache=cache)
     return selection
 
 

@@ -1,6 +1,8 @@
 """Verification against the chain and proof bundles checked with only a node."""
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import event, text
@@ -8,11 +10,12 @@ from sqlmodel import select
 
 from ledger_helpers import fill
 from service.bundle import check_bundle
+from service.demand import forecast_all
 from service.demo_chain import supply_chain
 from service.errors import Conflict
 from service.models import BatchTree, Record
-from service.records import store_events
-from service.verification import VerificationStatus, proof_bundle, verify_record
+from service.records import store_events, store_transactions
+from service.verification import VerificationCache, VerificationStatus, proof_bundle, verify_record
 from service.verified import select_verified
 
 
@@ -29,6 +32,21 @@ def bundle_of(ledger, record_id):
 def sql(ledger, statement, **params):
     with ledger.engine.begin() as connection:
         connection.execute(text(statement), params)
+
+
+@contextmanager
+def counted_statements(engine) -> Iterator[list[str]]:
+    """Every SQL statement the engine sends while the block runs."""
+    statements = []
+
+    def record(connection, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture
@@ -156,19 +174,39 @@ def test_a_forged_sibling_in_the_stored_tree_is_tampering(ledger, anchored):
 def test_a_selection_reads_each_batch_tree_once_and_asks_the_chain_once_per_root(ledger, monkeypatch):
     ids = fill(ledger, 40)
     ledger.anchor_now()
-    chain_calls, statements = [], []
+    chain_calls = []
     anchored_at = ledger.chain.anchored_at
     monkeypatch.setattr(ledger.chain, "anchored_at", lambda root: chain_calls.append(root) or anchored_at(root))
-
-    def record_statement(connection, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(ledger.engine, "before_cursor_execute", record_statement)
-    try:
-        with ledger.session() as session:
-            selection = select_verified(session, ledger.chain, statement=select(Record).where(Record.id.in_(ids)))
-    finally:
-        event.remove(ledger.engine, "before_cursor_execute", record_statement)
+    with counted_statements(ledger.engine) as statements, ledger.session() as session:
+        selection = select_verified(session, ledger.chain, statement=select(Record).where(Record.id.in_(ids)))
     assert len(selection.records) == 40 and not selection.excluded
     assert len(chain_calls) == 1
+    assert sum("batch_tree" in statement for statement in statements) == 1
+
+
+def test_the_tree_cache_starts_afresh_past_its_budget_and_still_verifies(ledger):
+    ids = fill(ledger, 3)
+    ledger.anchor_now()
+    ids += fill(ledger, 3, start=3)
+    ledger.anchor_now()
+    cache = VerificationCache(max_tree_bytes=1)  # smaller than any tree: only the latest is kept
+    with ledger.session() as session:
+        statuses = {verify_record(session, ledger.chain, session.get(Record, i), cache=cache).status for i in ids}
+        (kept,) = cache.trees.values()
+    assert statuses == {VerificationStatus.VERIFIED}
+    assert cache.tree_bytes == len(kept) > 0
+
+
+def test_forecasting_every_sku_reads_each_batch_tree_once(ledger):
+    def sale(n, sku):
+        return {"id": f"urn:x:sale-{sku}-{n}", "kind": "sale", "timestamp": f"{2024 + n // 12}-{n % 12 + 1:02d}-15T12:00:00Z",
+                "seller": "retailer", "buyer": "consumer", "currency": "EUR", "total": "4.00", "references": [],
+                "lines": [{"sku": sku, "quantity": 2, "unit_price": "2.00"}], "location": "urn:epc:id:sgln:0614141.00004.0"}
+
+    with ledger.session() as session:
+        store_transactions(session, transactions=[sale(n, sku) for sku in ("A", "B", "C") for n in range(24)], party="retailer")
+    ledger.anchor_now()
+    with counted_statements(ledger.engine) as statements, ledger.session() as session:
+        results = forecast_all(session, ledger.chain, skus=None, location=None, freq="M", horizon=2, workers=1)
+    assert {sku: result["records_used"] for sku, result in results.items()} == {"A": 24, "B": 24, "C": 24}
     assert sum("batch_tree" in statement for statement in statements) == 1
