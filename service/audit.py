@@ -8,6 +8,7 @@ A leaf that no record claims is a record that is gone; its leaf hash is reported
 can ask the supplier for the original and check it.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -94,6 +95,14 @@ def audit_batch(session: Session, chain: Chain, *, batch_id: int) -> BatchAudit:
         return BatchAudit(status=BatchAuditStatus.NOT_ON_CHAIN, reason=reason, **found)
     reason = f"all {records} records present and unchanged, anchored in block {batch.block_number}"
     return BatchAudit(status=BatchAuditStatus.COMPLETE, reason=reason, anchored_at=anchored_at, **found)
+
+
+def audit_batches(session: Session, chain: Chain, *, batch_ids: list[int] | None = None) -> Iterator[BatchAudit]:
+    """Audit each of ``batch_ids`` (default: every batch, oldest first), one at a time."""
+    ids = batch_ids if batch_ids is not None else session.exec(select(Batch.id).order_by(Batch.id)).all()
+    for batch_id in ids:
+        yield audit_batch(session, chain, batch_id=batch_id)
+        session.expunge_all()  # a whole database's records must not pile up in the identity map
 
 
 def _leaf_of(record: Record) -> bytes | None:

@@ -42,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--rpc", required=True, help="JSON-RPC URL of a node of the bundle's chain")
     verify.set_defaults(run=_verify)
 
+    audit = commands.add_parser("audit", help="audit anchored batches for deleted or changed records (exit 0 all intact, 1 findings)")
+    audit.add_argument("--batch", type=int, action="append", help="a batch id (repeatable; default: every batch)")
+    audit.add_argument("--output", type=Path, help="write every audit as JSON to this file")
+    audit.set_defaults(run=_audit)
+
     deploy = commands.add_parser("deploy", help="deploy a new TraceAnchor contract and print its address")
     deploy.add_argument("--rpc", required=True, help="JSON-RPC URL of the node to deploy on")
     deploy.set_defaults(run=_deploy)
@@ -116,6 +121,34 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"{'ok  ' if ok else 'FAIL'} {name}: {detail}")
     print("VALID" if result.valid else "INVALID")
     return 0 if result.valid else 1
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from collections import Counter
+    from dataclasses import asdict
+
+    from service.audit import BatchAuditStatus, audit_batches
+    from service.ledger import Ledger
+
+    intact = {BatchAuditStatus.COMPLETE, BatchAuditStatus.PENDING}
+    ledger = Ledger()
+    try:
+        with ledger.session() as session:
+            audits = list(audit_batches(session, ledger.chain, batch_ids=args.batch))
+    finally:
+        ledger.close()
+    for audit in audits:
+        if audit.status not in intact:
+            print(f"batch {audit.batch_id}: {audit.status}: {audit.reason}")
+            for leaf in audit.missing_leaves:
+                print(f"  missing: tree position {leaf.tree_index}, leaf {leaf.leaf}")
+            if audit.tampered_records:
+                print(f"  records no longer matching their leaves: {', '.join(map(str, audit.tampered_records))}")
+    counts = Counter(audit.status.value for audit in audits)
+    print(f"{len(audits)} batches audited: " + (", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none"))
+    if args.output:
+        args.output.write_text(json.dumps([asdict(audit) for audit in audits], indent=2) + "\n")
+    return 0 if all(audit.status in intact for audit in audits) else 1
 
 
 def _deploy(args: argparse.Namespace) -> int:

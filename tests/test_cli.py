@@ -1,4 +1,4 @@
-"""The command line, end to end: hash, anchor, demo with exported bundles, offline verify, deploy."""
+"""The command line, end to end: hash, anchor, audit, demo with exported bundles, offline verify, deploy."""
 
 import json
 
@@ -40,6 +40,38 @@ def test_anchor_command_anchors_pending_records(env, capsys):
     ledger.close()
     assert main(["anchor"]) == 0
     assert "anchored batch 1" in capsys.readouterr().out
+
+
+def test_audit_command_finds_a_deleted_record_and_exits_1(env, tmp_path, capsys):
+    from sqlalchemy import text
+
+    from ledger_helpers import fill
+    from service.db import make_engine
+    from service.ledger import Ledger
+    from service.settings import Settings
+
+    for start, anchor in ((0, True), (4, True), (8, False)):  # two anchored batches, one record left pending
+        ledger = Ledger()
+        fill(ledger, 4 if anchor else 1, start=start)
+        ledger.close()
+        assert not anchor or main(["anchor"]) == 0
+    assert main(["audit"]) == 0
+    assert "2 batches audited: 2 complete" in capsys.readouterr().out
+
+    engine = make_engine(Settings())
+    with engine.begin() as connection:
+        victim = connection.execute(text("SELECT record_id FROM record_leaf WHERE batch_id = 2 AND tree_index = 4")).scalar_one()
+        for table, column in (("record_term", "record_id"), ("record_leaf", "record_id"), ("record", "id")):
+            connection.execute(text(f"DELETE FROM {table} WHERE {column} = :id"), {"id": victim})
+    engine.dispose()
+    output = tmp_path / "audits.json"
+    assert main(["audit", "--output", str(output)]) == 1
+    printed = capsys.readouterr().out
+    assert "batch 2: incomplete: 1 anchored records are gone" in printed and "tree position 4" in printed
+    assert "2 batches audited: 1 complete, 1 incomplete" in printed
+    audits = json.loads(output.read_text())
+    assert [a["status"] for a in audits] == ["complete", "incomplete"] and audits[1]["missing_leaves"][0]["tree_index"] == 4
+    assert main(["audit", "--batch", "1"]) == 0
 
 
 @pytest.mark.anvil
