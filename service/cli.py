@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
 
     anchor = commands.add_parser("anchor", help="batch and anchor every pending record now")
     anchor.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for confirmations")
+    anchor.add_argument("--follow", action="store_true",
+                        help="instead, run the anchoring loop until SIGTERM or Ctrl-C (for API workers started with "
+                             "TRACEANCHOR_ANCHOR_IN_BACKGROUND=false)")
     anchor.set_defaults(run=_anchor)
 
     verify = commands.add_parser("verify", help="check a proof bundle with nothing but an Ethereum node (exit 0 valid, 1 invalid)")
@@ -98,6 +101,9 @@ def _anchor(args: argparse.Namespace) -> int:
 
     ledger = Ledger()
     try:
+        if args.follow:
+            _follow(ledger)
+            return 0
         for report in ledger.anchor_now(timeout=args.timeout):
             for batch_id in report.closed:
                 print(f"closed batch {batch_id}")
@@ -108,6 +114,17 @@ def _anchor(args: argparse.Namespace) -> int:
         return 0 if not ledger.unfinished_batches() else 1
     finally:
         ledger.close()
+
+
+def _follow(ledger) -> None:
+    """The anchoring loop of ``serve``, on its own: API workers then never share a GIL with it."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+    ledger.run_anchoring(stop)
 
 
 def _verify(args: argparse.Namespace) -> int:

@@ -42,6 +42,38 @@ def test_anchor_command_anchors_pending_records(env, capsys):
     assert "anchored batch 1" in capsys.readouterr().out
 
 
+def test_anchor_follow_anchors_as_records_arrive_and_stops_on_sigterm(env, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from ledger_helpers import fill
+    from service.anchoring import pending_record_count
+    from service.ledger import Ledger
+
+    env.setenv("TRACEANCHOR_BATCH_AGE", "0.1")
+    env.setenv("TRACEANCHOR_ANCHOR_INTERVAL", "0.1")
+    follower = subprocess.Popen([sys.executable, "-m", "service.cli", "anchor", "--follow"])
+    ledger = Ledger()  # stores records only: the follower owns the embedded chain
+    try:
+        for round_ in range(2):
+            fill(ledger, 3, start=3 * round_)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                with ledger.session() as session:
+                    if pending_record_count(session) == 0 and ledger.unfinished_batches() == 0:
+                        break
+                time.sleep(0.1)
+            else:
+                pytest.fail(f"round {round_}: records not anchored within 30 s")
+        follower.send_signal(signal.SIGTERM)
+        assert follower.wait(timeout=10) == 0
+    finally:
+        follower.kill()
+        ledger.close()
+
+
 def test_audit_command_finds_a_deleted_record_and_exits_1(env, tmp_path, capsys):
     from sqlalchemy import text
 
