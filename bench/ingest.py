@@ -1,12 +1,15 @@
 """Ingest throughput through HTTP: `traceanchor serve` against a trivial FastAPI endpoint, same run.
 
     python bench/ingest.py [--single 5000] [--documents 100] [--concurrency 8] [--time-cap 20] [--no-postgres | --no-sqlite]
+                           [--anchoring-process]
 
 Every server is a separate process on 127.0.0.1 with one uvicorn worker: the baseline is a tiny
 FastAPI app whose ``POST /echo`` returns ``{"ok": true}``; then ``traceanchor serve`` on SQLite and
 on PostgreSQL (a throwaway schema, dropped at the end), embedded chain, batch size 1024, batch age
-1 s, the background anchoring loop running. The load generator is another process: ``--concurrency``
-threads, each with its own keep-alive ``httpx.Client``, sending pre-built bodies until the request
+1 s, the background anchoring loop running (with ``--anchoring-process``: the API worker without
+it and a ``traceanchor anchor --follow`` process beside it, both on an anvil node, as several
+workers would run). The load generator is another process: ``--concurrency`` threads, each with
+its own keep-alive ``httpx.Client``, sending pre-built bodies until the request
 budget is spent or ``--time-cap`` seconds pass. Every event is new (unique EPC and time). Before each
 phase, dirty pages of earlier phases are written back (``os.sync``).
 
@@ -176,6 +179,40 @@ def server(command: list[str], *, env: dict[str, str], health: str) -> Iterator[
             process.wait()
 
 
+@contextmanager
+def background(command: list[str], *, env: dict[str, str]) -> Iterator[None]:
+    """A process that runs until the block ends (stopped with SIGTERM)."""
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def anvil_node() -> Iterator[str]:
+    """An anvil node on a free loopback port (npm's ``@foundry-rs/anvil-linux-amd64``); its URL."""
+    url = f"http://127.0.0.1:{(port := free_port())}"
+    binary = ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+    with background([str(binary), "--host", "127.0.0.1", "--port", str(port), "--silent"], env=dict(os.environ)):
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                if httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=2).is_success:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"anvil did not answer within {START_TIMEOUT} s")
+            time.sleep(0.1)
+        yield url
+
+
 def settle_disk() -> None:
     """Write back what earlier phases left dirty in the page cache, so that this phase's database
     does not wait on another phase's writes (the kernel flushes them for half a minute after)."""
@@ -220,13 +257,26 @@ def drain(engine, *, since: float, before: int) -> dict:
 
 
 def measure_service(name: str, *, database_url: str, data_dir: Path, args: argparse.Namespace) -> list[dict]:
-    """Both phases against ``traceanchor serve`` on one database."""
-    from sqlalchemy import create_engine
-
+    """Both phases against ``traceanchor serve`` on one database (and, with ``--anchoring-process``,
+    ``traceanchor anchor --follow`` beside it on an anvil node)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACEANCHOR_")}
     env.update(PYTHONPATH=str(ROOT), TRACEANCHOR_DATA_DIR=str(data_dir), TRACEANCHOR_DATABASE_URL=database_url,
                TRACEANCHOR_BATCH_SIZE="1024", TRACEANCHOR_BATCH_AGE="1", TRACEANCHOR_ANCHOR_INTERVAL="0.5",
                TRACEANCHOR_MAX_EVENTS=str(max(10_000, args.events_per_document)))
+    if not args.anchoring_process:
+        return measure_phases(name, env=env, args=args)
+    with anvil_node() as chain_url:
+        deployed = subprocess.run([sys.executable, "-m", "service.cli", "deploy", "--rpc", chain_url],
+                                  cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+        env.update(TRACEANCHOR_CHAIN_URL=chain_url, TRACEANCHOR_CONTRACT_ADDRESS=deployed.stdout.strip().splitlines()[-1])
+        with background([sys.executable, "-m", "service.cli", "anchor", "--follow"], env=env):
+            return measure_phases(f"{name} + anchoring process", env={**env, "TRACEANCHOR_ANCHOR_IN_BACKGROUND": "false"}, args=args)
+
+
+def measure_phases(name: str, *, env: dict[str, str], args: argparse.Namespace) -> list[dict]:
+    from sqlalchemy import create_engine
+
+    database_url = env["TRACEANCHOR_DATABASE_URL"]
     key = subprocess.run([sys.executable, "-m", "service.cli", "keys", "create", "--role", "supplier", "--party", "bench"],
                          cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     token = key.stdout.strip().splitlines()[-1]
@@ -322,6 +372,8 @@ def main() -> int:
     parser.add_argument("--time-cap", type=float, default=20.0, help="seconds per load phase at most")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument("--anchoring-process", action="store_true",
+                        help="anchor in a separate `traceanchor anchor --follow` on an anvil node, not in the API worker")
     args = parser.parse_args()
     if args.command:
         return args.main(args)
