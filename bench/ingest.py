@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -153,19 +153,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(command: list[str], *, env: dict[str, str], health: str) -> Iterator[None]:
-    """A server process, ready once ``health`` answers 200 or 405 (the echo app has only POST)."""
+def background(command: list[str], *, env: dict[str, str], ready: Callable[[], bool] = lambda: True) -> Iterator[None]:
+    """A process that runs while the block runs (SIGTERM at its end), entered once ``ready()``."""
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + START_TIMEOUT
-        while True:
+        while not ready():
             if process.poll() is not None:
                 raise SystemExit(f"{command} exited with {process.returncode}")
-            try:
-                if httpx.get(health, timeout=2).status_code in (200, 405):
-                    break
-            except httpx.TransportError:
-                pass
             if time.monotonic() > deadline:
                 raise SystemExit(f"{command} did not answer within {START_TIMEOUT} s")
             time.sleep(0.1)
@@ -179,19 +174,17 @@ def server(command: list[str], *, env: dict[str, str], health: str) -> Iterator[
             process.wait()
 
 
-@contextmanager
-def background(command: list[str], *, env: dict[str, str]) -> Iterator[None]:
-    """A process that runs until the block ends (stopped with SIGTERM)."""
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-    try:
-        yield
-    finally:
-        process.terminate()
+def answers(url: str, *, rpc: bool = False) -> Callable[[], bool]:
+    """Whether ``url`` answers: a GET with 200 or 405 (the echo app has only POST), or a JSON-RPC call."""
+    def probe() -> bool:
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            if rpc:
+                return httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=2).is_success
+            return httpx.get(url, timeout=2).status_code in (200, 405)
+        except httpx.TransportError:
+            return False
+
+    return probe
 
 
 @contextmanager
@@ -199,17 +192,8 @@ def anvil_node() -> Iterator[str]:
     """An anvil node on a free loopback port (npm's ``@foundry-rs/anvil-linux-amd64``); its URL."""
     url = f"http://127.0.0.1:{(port := free_port())}"
     binary = ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
-    with background([str(binary), "--host", "127.0.0.1", "--port", str(port), "--silent"], env=dict(os.environ)):
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                if httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=2).is_success:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"anvil did not answer within {START_TIMEOUT} s")
-            time.sleep(0.1)
+    with background([str(binary), "--host", "127.0.0.1", "--port", str(port), "--silent"], env=dict(os.environ),
+                    ready=answers(url, rpc=True)):
         yield url
 
 
@@ -284,8 +268,8 @@ def measure_phases(name: str, *, env: dict[str, str], args: argparse.Namespace) 
     rows = []
     engine = create_engine(database_url)
     try:
-        with server([sys.executable, "-m", "service.cli", "serve", "--port", str(port)], env=env,
-                    health=f"http://127.0.0.1:{port}/v1/health"):
+        with background([sys.executable, "-m", "service.cli", "serve", "--port", str(port)], env=env,
+                        ready=answers(f"http://127.0.0.1:{port}/v1/health")):
             url = f"http://127.0.0.1:{port}/v1/events"
             for phase, requests, per_request, run in (("single event", args.single, 1, 1),
                                                       (f"{args.events_per_document}-event documents", args.documents, args.events_per_document, 2)):
@@ -379,7 +363,8 @@ def main() -> int:
         return args.main(args)
 
     port = free_port()
-    with server([sys.executable, __file__, "echo", "--port", str(port)], env=dict(os.environ), health=f"http://127.0.0.1:{port}/echo"):
+    with background([sys.executable, __file__, "echo", "--port", str(port)], env=dict(os.environ),
+                    ready=answers(f"http://127.0.0.1:{port}/echo")):
         baseline = run_load(url=f"http://127.0.0.1:{port}/echo", token=None, requests=args.single, events_per_request=1, run=0, args=args)
     baseline.update(target="baseline: FastAPI POST /echo", concurrency=args.concurrency)
     rows = []
