@@ -80,6 +80,15 @@ class _Demo:
         if not condition:
             print(f"   UNEXPECTED: {message}")
 
+    def edit_database(self, statement: str, **params) -> None:
+        """Change a row behind the service's back, as someone with database access could."""
+        engine = make_engine(self.settings)
+        try:
+            with engine.begin() as connection:
+                connection.execute(text(statement), params)
+        finally:
+            engine.dispose()
+
     def run(self, *, export_dir: Path | None) -> int:
         health = self.client.get("/v1/health").json()
         chain = health["chain"]
@@ -126,8 +135,7 @@ class _Demo:
 
         _step("6. Someone edits the invoice directly in the database")
         invoice = transactions[-1]
-        with make_engine(self.settings).begin() as connection:
-            connection.execute(text("UPDATE record SET body = replace(body, '\"14.00\"', '\"1400.00\"') WHERE id = :id"), {"id": invoice["record_id"]})
+        self.edit_database("UPDATE record SET body = replace(body, '\"14.00\"', '\"1400.00\"') WHERE id = :id", id=invoice["record_id"])
         print(f"   UPDATE record SET body = ... total 14.00 -> 1400.00 WHERE id = {invoice['record_id']}")
         result = self.call("GET", f"/v1/transactions/{invoice['id']}/verification", who=keys["auditor"])
         print(f"   invoice {invoice['id']}: {result['status']}: {result['reason']}")
@@ -138,15 +146,13 @@ class _Demo:
 
         _step("7. Someone rewrites a farm event; the auditor's trail names it")
         shipped = events[2]["id"]
-        with make_engine(self.settings).begin() as connection:
-            connection.execute(text("UPDATE record SET body = replace(body, 'in_transit', 'destroyed') WHERE id = :id"), {"id": shipped})
+        self.edit_database("UPDATE record SET body = replace(body, 'in_transit', 'destroyed') WHERE id = :id", id=shipped)
         self._show_trail(keys["auditor"], data["bottle"], expect="tampered")
 
         _step("8. Someone deletes an event; the batch audit finds the hole it leaves")
         victim = self.call("GET", f"/v1/events/{events[5]['id']}", who=keys["auditor"])
         batch_id = victim["batch_id"]
-        with make_engine(self.settings).begin() as connection:
-            connection.execute(text("DELETE FROM record WHERE id = :id"), {"id": victim["id"]})
+        self.edit_database("DELETE FROM record WHERE id = :id", id=victim["id"])
         print(f"   DELETE FROM record WHERE id = {victim['id']}   ({victim['event'].get('bizStep')} by {victim['party']}; "
               "no record left to verify)")
         audit = self.call("GET", f"/v1/anchors/{batch_id}/verification", who=keys["auditor"])

@@ -67,7 +67,7 @@ class VerificationCache:
         if batch_id not in self.trees:
             stored = session.get(BatchTree, batch_id)
             nodes = stored.nodes if stored is not None else None
-            size = len(nodes) if isinstance(nodes, bytes) else 0
+            size = len(nodes) if nodes is not None else 0
             if self.tree_bytes + size > self.max_tree_bytes:
                 self.trees.clear()
                 self.tree_bytes = 0
