@@ -26,6 +26,7 @@ from enum import StrEnum
 from sqlalchemy import and_, or_
 from sqlmodel import Session, select
 
+from service.access import Viewer
 from service.errors import InvalidRecord
 from service.hashing.vocabulary import BIZ_STEPS, BIZ_TRANSACTION_TYPES, DISPOSITIONS
 from service.indexing import (
@@ -90,11 +91,11 @@ class EventQuery:
     per_page: int = DEFAULT_PER_PAGE
     page_token: str | None = None
 
-    def fingerprint(self, *, party: str | None) -> bytes:
+    def fingerprint(self, *, viewer: Viewer) -> bytes:
         """What a page token is bound to: every filter and the caller, not the page size or position."""
         filters = asdict(self)
         del filters["per_page"], filters["page_token"]
-        return fingerprint("events", party, filters)
+        return fingerprint("events", [viewer.party, viewer.everything], filters)
 
 
 def parse_event_query(params: Mapping[str, str]) -> EventQuery:
@@ -117,8 +118,8 @@ def parse_event_query(params: Mapping[str, str]) -> EventQuery:
     return EventQuery(terms=tuple(sorted(terms, key=repr)), **fields)  # sorted: parameter order is no part of the query
 
 
-def query_events(session: Session, *, query: EventQuery, party: str | None) -> Page:
-    """One page of EPCIS events matching ``query``; ``party`` limits to that supplier's own (None: all)."""
+def query_events(session: Session, *, query: EventQuery, viewer: Viewer) -> Page:
+    """One page of the EPCIS events ``viewer`` may read that match ``query``."""
     statement = select(Record).where(Record.kind == RecordKind.EPCIS_EVENT)
     for column, values in (
         (Record.record_type, query.event_types),
@@ -134,15 +135,13 @@ def query_events(session: Session, *, query: EventQuery, party: str | None) -> P
     statement = _time_range(statement, since=query.since, before=query.before)
     for match in query.terms:
         statement = statement.where(Record.id.in_(_term_records(match)))
-    if party is not None:
-        statement = statement.where(Record.party == party)
     return paginate(
         session,
-        statement,
+        statement.where(viewer.records(RecordKind.EPCIS_EVENT)),
         descending=query.direction == Direction.DESC,
         per_page=query.per_page,
         token=query.page_token,
-        query_fingerprint=query.fingerprint(party=party),
+        query_fingerprint=query.fingerprint(viewer=viewer),
     )
 
 
@@ -157,11 +156,12 @@ def query_transactions(
     status: RecordStatus | str | None = None,
     per_page: int = DEFAULT_PER_PAGE,
     page_token: str | None = None,
-    party: str | None,
+    viewer: Viewer,
 ) -> Page:
-    """Transactions, oldest first, filtered by kind, SKU, seller-or-buyer, [since, until) and status.
+    """The transactions ``viewer`` may read, oldest first, filtered by kind, SKU, seller-or-buyer,
+    [since, until) and status.
 
-    ``party_filter`` is a filter (either side of the deal); ``party`` is visibility (the submitter).
+    ``party_filter`` is a filter (either side of the deal); ``viewer`` is visibility (``service.access``).
     """
     _check_per_page(per_page)
     since, until = (None if t is None else _utc(t) for t in (since, until))
@@ -174,9 +174,7 @@ def query_transactions(
     for name, value in ((TermName.SKU, sku), (TermName.PARTY, party_filter)):
         if value is not None:
             statement = statement.where(Record.id.in_(_term_records(TermMatch((name,), (value,)))))
-    statement = _time_range(statement, since=since, before=until)
-    if party is not None:
-        statement = statement.where(Record.party == party)
+    statement = _time_range(statement, since=since, before=until).where(viewer.records(RecordKind.TRANSACTION))
     filters = {"kind": kind, "sku": sku, "party": party_filter, "since": since, "until": until, "status": status}
     return paginate(
         session,
@@ -184,7 +182,7 @@ def query_transactions(
         descending=False,
         per_page=per_page,
         token=page_token,
-        query_fingerprint=fingerprint("transactions", party, filters),
+        query_fingerprint=fingerprint("transactions", [viewer.party, viewer.everything], filters),
     )
 
 

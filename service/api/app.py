@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 from service import capture
 from service.api import errors
 from service.api.limits import BodySizeLimit
-from service.api.routers import anchors, baskets, events, forecast, fraud, health, keys, provenance, transactions
+from service.api.routers import anchors, baskets, events, forecast, fraud, grants, health, keys, provenance, transactions
 from service.errors import TraceAnchorError
 from service.ledger import Ledger
 from service.settings import Settings
@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
     v1 = APIRouter(prefix="/v1")
-    for module in (health, events, transactions, provenance, anchors, keys, baskets, forecast, fraud):
+    for module in (health, events, transactions, provenance, grants, anchors, keys, baskets, forecast, fraud):
         v1.include_router(module.router)
     app.include_router(v1)
     return app

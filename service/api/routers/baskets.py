@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from analytics.baskets import Itemset, Rule
-from service.api.deps import ChainDep, RetailAnalyst, SessionDep
+from service.api.deps import ChainDep, RetailAnalyst, SessionDep, ViewerDep
 from service.api.errors import error_responses
+from service.api.schemas import DataScope
 from service.baskets import MINING_CACHE, Consequent, Level, Mined, basket_itemsets, basket_rules
 
 router = APIRouter(prefix="/analytics/baskets", tags=["analytics"], responses=error_responses(401, 403, 422, 502, 503))
@@ -36,6 +37,7 @@ class BasketsExcluded(BaseModel):
 class BasketPage(BaseModel):
     """What every basket result reports besides the page of results."""
 
+    data_scope: DataScope
     level: Level
     data_version: str = Field(description="Fingerprint of the verified records used; changes when they change.")
     baskets_used: int = Field(description="Baskets mined: the `n` of every support.")
@@ -90,6 +92,7 @@ def _page_fields(mined: Mined, *, limit: int, offset: int) -> dict:
 @router.get("/rules", response_model=RulePage)
 def rules(
     caller: RetailAnalyst,
+    viewer: ViewerDep,
     session: SessionDep,
     chain: ChainDep,
     level: LevelParam = "sku",
@@ -102,9 +105,10 @@ def rules(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> RulePage:
-    """Association rules of the verified orders and sales, by lift, confidence, count (descending)."""
+    """Association rules of the verified orders and sales you recorded or that were shared with you
+    (every party's for auditors and admins), by lift, confidence, count (descending)."""
     mined = basket_rules(
-        session, chain, level=level, min_support=min_support, max_len=max_len, min_confidence=min_confidence,
+        session, chain, viewer=viewer, level=level, min_support=min_support, max_len=max_len, min_confidence=min_confidence,
         min_lift=min_lift, consequent=consequent, item=sku, cache=MINING_CACHE,
     )
     page = mined.results[offset : offset + limit]
@@ -114,6 +118,7 @@ def rules(
 @router.get("/itemsets", response_model=ItemsetPage)
 def itemsets(
     caller: RetailAnalyst,
+    viewer: ViewerDep,
     session: SessionDep,
     chain: ChainDep,
     level: LevelParam = "sku",
@@ -123,7 +128,8 @@ def itemsets(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> ItemsetPage:
-    """Frequent itemsets of the verified orders and sales, by size, then items."""
-    mined = basket_itemsets(session, chain, level=level, min_support=min_support, max_len=max_len, item=sku, cache=MINING_CACHE)
+    """Frequent itemsets of the verified orders and sales you recorded or that were shared with you
+    (every party's for auditors and admins), by size, then items."""
+    mined = basket_itemsets(session, chain, viewer=viewer, level=level, min_support=min_support, max_len=max_len, item=sku, cache=MINING_CACHE)
     page = mined.results[offset : offset + limit]
     return ItemsetPage(**_page_fields(mined, limit=limit, offset=offset), itemsets=[ItemsetOut.of(i) for i in page])

@@ -13,7 +13,7 @@ from service.api.deps import (
     SessionDep,
     Supplier,
     Verifier,
-    visible_party,
+    ViewerDep,
 )
 from service.api.errors import error_responses
 from service.api.schemas import (
@@ -26,7 +26,8 @@ from service.api.schemas import (
 from service.capture import prepare
 from service.models import RecordKind
 from service.queries import parse_event_query, query_events
-from service.records import Submission, find_record
+from service.candidates import Submission
+from service.records import find_record
 from service.verification import Verification, proof_bundle, verify_record
 
 router = APIRouter(prefix="/events", tags=["events"], responses=error_responses(401, 403, 422))
@@ -69,29 +70,29 @@ async def capture(body: RawBody, caller: Supplier, ledger: LedgerDep, response: 
 
 
 @router.get("", response_model=EventPage)
-def list_events(request: Request, caller: Reader, session: SessionDep) -> EventPage:
+def list_events(request: Request, caller: Reader, viewer: ViewerDep, session: SessionDep) -> EventPage:
     """EPCIS query subset: EQ_bizStep, EQ_disposition, GE_eventTime, LT_eventTime, MATCH_epc,
     MATCH_anyEPC, EQ_bizLocation, EQ_readPoint, EQ_bizTransaction_<type>, eventType, status,
     orderBy=eventTime, orderDirection, perPage, nextPageToken."""
-    page = query_events(session, query=parse_event_query(request.query_params), party=visible_party(caller))
+    page = query_events(session, query=parse_event_query(request.query_params), viewer=viewer)
     return EventPage(events=[StoredEvent.of(record) for record in page.items], nextPageToken=page.next_page_token)
 
 
 @router.get("/{id}", response_model=StoredEvent, responses=error_responses(404))
-def get_event(id: RecordId, caller: Reader, session: SessionDep) -> StoredEvent:
+def get_event(id: RecordId, caller: Reader, viewer: ViewerDep, session: SessionDep) -> StoredEvent:
     """One stored event."""
-    return StoredEvent.of(find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, party=visible_party(caller)))
+    return StoredEvent.of(find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, viewer=viewer))
 
 
 @router.get("/{id}/verification", response_model=Verification, responses=error_responses(404, 502, 503))
-def verify_event(id: RecordId, caller: Verifier, session: SessionDep, chain: ChainDep) -> Verification:
+def verify_event(id: RecordId, caller: Verifier, viewer: ViewerDep, session: SessionDep, chain: ChainDep) -> Verification:
     """Recompute the event's hash, check its proof and its root on chain."""
-    record = find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, party=visible_party(caller))
+    record = find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, viewer=viewer)
     return verify_record(session, chain, record)
 
 
 @router.get("/{id}/proof", response_model=ProofBundle, responses=error_responses(404, 409, 502, 503))
-def event_proof(id: RecordId, caller: Reader, session: SessionDep, chain: ChainDep) -> dict:
+def event_proof(id: RecordId, caller: Reader, viewer: ViewerDep, session: SessionDep, chain: ChainDep) -> dict:
     """The proof bundle that `traceanchor verify` checks with only an Ethereum node (409 until anchored)."""
-    record = find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, party=visible_party(caller))
+    record = find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, viewer=viewer)
     return proof_bundle(session, chain, record)

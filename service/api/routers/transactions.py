@@ -15,7 +15,7 @@ from service.api.deps import (
     SessionDep,
     Supplier,
     Verifier,
-    visible_party,
+    ViewerDep,
 )
 from service.api.errors import error_responses
 from service.api.schemas import (
@@ -28,7 +28,7 @@ from service.api.schemas import (
 from service.capture import transaction_submission
 from service.models import RecordKind, RecordStatus
 from service.queries import query_transactions
-from service.records import find_record
+from service.records import confirmations, find_record
 from service.verification import Verification, proof_bundle, verify_record
 
 router = APIRouter(prefix="/transactions", tags=["transactions"], responses=error_responses(401, 403, 422))
@@ -38,6 +38,10 @@ TRANSACTIONS_BODY = {
     "content": {"application/json": {"schema": {"oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]}}},
 }
 TransactionId = Annotated[str, Path(min_length=1, max_length=512, description="The business identifier.")]
+Submitter = Annotated[
+    str | None,
+    Query(min_length=1, max_length=200, description="Whose record of this id (default: yours, else the only one you may read)."),
+]
 
 
 @router.post(
@@ -50,8 +54,9 @@ TransactionId = Annotated[str, Path(min_length=1, max_length=512, description="T
 async def submit(payload: JsonBody, caller: Supplier, ledger: LedgerDep, response: Response) -> TransactionSubmitResult:
     """Validate meaning (totals, quantities, currency, references), then store all or nothing.
 
-    A supplier submits only transactions it is the seller or the buyer of. Storing goes through
-    the group-commit writer, like events.
+    A supplier submits only transactions it is the seller or the buyer of; ids are the supplier's
+    own (another party may use the same). Submitting a transaction that the counterparty recorded,
+    with the same content, confirms it. Storing goes through the group-commit writer, like events.
     """
     submission = await run_in_threadpool(
         transaction_submission, payload, party=caller.party, max_items=ledger.settings.max_transactions
@@ -70,6 +75,7 @@ async def submit(payload: JsonBody, caller: Supplier, ledger: LedgerDep, respons
 @router.get("", response_model=TransactionPage)
 def list_transactions(
     caller: Reader,
+    viewer: ViewerDep,
     session: SessionDep,
     kind: Literal["order", "sale", "invoice", "payment"] | None = None,
     sku: Annotated[str | None, Query(max_length=512)] = None,
@@ -80,29 +86,36 @@ def list_transactions(
     perPage: Annotated[int, Query(ge=1, le=1000)] = 100,
     nextPageToken: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> TransactionPage:
-    """Transactions filtered by kind, SKU, party, time range [since, until) and status, oldest first."""
+    """Transactions you recorded or that name you, filtered by kind, SKU, party, time range
+    [since, until) and status, oldest first."""
     page = query_transactions(
         session, kind=kind, sku=sku, party_filter=party, since=since, until=until, status=status,
-        per_page=perPage, page_token=nextPageToken, party=visible_party(caller),
+        per_page=perPage, page_token=nextPageToken, viewer=viewer,
     )
-    return TransactionPage(transactions=[StoredTransaction.of(r) for r in page.items], nextPageToken=page.next_page_token)
+    confirmed = confirmations(session, page.items)
+    return TransactionPage(transactions=[StoredTransaction.of(r, confirmation=confirmed[r.id]) for r in page.items],
+                           nextPageToken=page.next_page_token)
 
 
 @router.get("/{id}", response_model=StoredTransaction, responses=error_responses(404))
-def get_transaction(id: TransactionId, caller: Reader, session: SessionDep) -> StoredTransaction:
-    """One stored transaction by its business id."""
-    return StoredTransaction.of(find_record(session, kind=RecordKind.TRANSACTION, business_id=id, party=visible_party(caller)))
+def get_transaction(id: TransactionId, caller: Reader, viewer: ViewerDep, session: SessionDep,
+                    submitter: Submitter = None) -> StoredTransaction:
+    """One stored transaction by its business id, with whether its counterparty confirmed it."""
+    record = find_record(session, kind=RecordKind.TRANSACTION, business_id=id, submitter=submitter, viewer=viewer)
+    return StoredTransaction.of(record, confirmation=confirmations(session, [record])[record.id])
 
 
 @router.get("/{id}/verification", response_model=Verification, responses=error_responses(404, 502, 503))
-def verify_transaction(id: TransactionId, caller: Verifier, session: SessionDep, chain: ChainDep) -> Verification:
+def verify_transaction(id: TransactionId, caller: Verifier, viewer: ViewerDep, session: SessionDep, chain: ChainDep,
+                       submitter: Submitter = None) -> Verification:
     """Recompute the transaction's JCS hash, check its proof and its root on chain."""
-    record = find_record(session, kind=RecordKind.TRANSACTION, business_id=id, party=visible_party(caller))
+    record = find_record(session, kind=RecordKind.TRANSACTION, business_id=id, submitter=submitter, viewer=viewer)
     return verify_record(session, chain, record)
 
 
 @router.get("/{id}/proof", response_model=ProofBundle, responses=error_responses(404, 409, 502, 503))
-def transaction_proof(id: TransactionId, caller: Reader, session: SessionDep, chain: ChainDep) -> dict:
+def transaction_proof(id: TransactionId, caller: Reader, viewer: ViewerDep, session: SessionDep, chain: ChainDep,
+                      submitter: Submitter = None) -> dict:
     """The proof bundle of a transaction (409 until anchored)."""
-    record = find_record(session, kind=RecordKind.TRANSACTION, business_id=id, party=visible_party(caller))
+    record = find_record(session, kind=RecordKind.TRANSACTION, business_id=id, submitter=submitter, viewer=viewer)
     return proof_bundle(session, chain, record)
