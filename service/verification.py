@@ -17,6 +17,7 @@ from service.errors import Conflict
 from service.hashing import HashingError, content_hash, event_hash_id
 from service.merkle import leaf_hash, proof_from_nodes, verify_proof
 from service.models import Batch, BatchStatus, BatchTree, Record, RecordKind
+from service.timeutil import UtcDateTime, from_unix, iso_utc
 
 BUNDLE_FORMAT = "traceanchor-proof/1"
 
@@ -41,11 +42,11 @@ class Verification:
     root: str | None = None
     tx_hash: str | None = None
     block_number: int | None = None
-    anchored_at: int | None = None
+    anchored_at: UtcDateTime | None = None  # the anchoring block's time, as the contract recorded it
 
     def as_dict(self) -> dict:
         """JSON-ready form."""
-        return asdict(self)
+        return asdict(self) | {"anchored_at": iso_utc(self.anchored_at) if self.anchored_at else None}
 
 
 @dataclass
@@ -104,7 +105,7 @@ def verify_record(session: Session, chain: Chain, record: Record, *, cache: Veri
         record.id,
         VerificationStatus.VERIFIED,
         f"anchored in block {batch.block_number}",
-        anchored_at=cache.anchored_at[batch.root],
+        anchored_at=from_unix(cache.anchored_at[batch.root]),
         **evidence,
     )
 

@@ -4,7 +4,6 @@ Roles: lenders label; lenders and admins train; lenders, auditors and admins rea
 Everything is computed from records that verify against the chain (see ``service.fraud``).
 """
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response, status
@@ -21,7 +20,7 @@ from service.fraud import (
     train_model,
 )
 from service.models import FraudModelVersion, RecordStatus
-from service.timeutil import as_utc
+from service.timeutil import UtcDateTime
 
 router = APIRouter(tags=["fraud"], responses=error_responses(401, 403, 422))
 
@@ -36,6 +35,8 @@ PROBABILITY_MEANING = {
 
 
 class LabelIn(BaseModel):
+    model_config = {"json_schema_extra": {"examples": [{"fraud": True}, {"fraud": False}]}}
+
     fraud: bool = Field(description="true: confirmed fraud; false: confirmed legitimate.")
 
 
@@ -45,33 +46,47 @@ class LabelOut(BaseModel):
     transaction: str
     fraud: bool
     lender: str
-    labelled_at: datetime
+    labelled_at: UtcDateTime
     status: RecordStatus
     created: bool = Field(description="False when this was already the lender's current label.")
+
+
+class ModelMetrics(BaseModel):
+    """How the model did on its holdout (the newest labelled transactions, never trained on)."""
+
+    model_config = {"extra": "allow"}
+
+    roc_auc: float | None = Field(None, description="None when the holdout has one class only.")
+    pr_auc: float | None = None
+    brier: float | None = Field(None, description="Logistic regression only.")
+    n_train: int | None = None
+    n_holdout: int | None = None
+    holdout_from: UtcDateTime | None = Field(None, description="Time of the oldest holdout transaction.")
+    labels_per_class: list[int] | None = Field(None, description="[legitimate, fraud] labels used.")
 
 
 class ModelOut(BaseModel):
     version: str
     method: str
     probability_meaning: str
-    metrics: dict[str, Any] = Field(description="Holdout roc_auc, pr_auc, brier (None where undefined), sizes, labels_per_class.")
+    metrics: ModelMetrics
     inputs: dict[str, Any] = Field(description="Per record kind: records used (verified) and excluded by status.")
     fingerprint: str
-    created_at: datetime
+    created_at: UtcDateTime
     created_by: str
 
     @classmethod
     def of(cls, row: FraudModelVersion) -> "ModelOut":
         return cls(version=row.version, method=row.method, probability_meaning=PROBABILITY_MEANING.get(row.method, ""),
                    metrics=row.metrics, inputs=row.inputs, fingerprint=row.fingerprint,
-                   created_at=as_utc(row.created_at), created_by=row.created_by)
+                   created_at=row.created_at, created_by=row.created_by)
 
 
 class EvidenceOut(BaseModel):
     event_hash_id: str
     record_id: int
     biz_step: str = Field(description="shipping or receiving")
-    event_time: datetime
+    event_time: UtcDateTime
     quantity: float
     verified: bool = Field(description="Only verified events count in the score.")
     status: str = Field(description="verified, pending, tampered or not_on_chain")
@@ -105,7 +120,12 @@ class ScoreReportOut(ScoreOut):
 
 
 class ScoresIn(BaseModel):
-    ids: list[Annotated[str, StringConstraints(min_length=1, max_length=512)]] = Field(min_length=1, max_length=MAX_SCORE_IDS)
+    model_config = {"json_schema_extra": {"examples": [{"ids": ["urn:epcglobal:cbv:bt:0614141000041:INV-2001",
+                                                                "urn:epcglobal:cbv:bt:0614141000041:PAY-3001"]}]}}
+
+    ids: list[Annotated[str, StringConstraints(min_length=1, max_length=512)]] = Field(
+        min_length=1, max_length=MAX_SCORE_IDS, description="Business ids of invoices and payments to score."
+    )
 
 
 class ScoresOut(BaseModel):
@@ -126,7 +146,7 @@ def label_transaction(id: TransactionId, label: LabelIn, caller: Lender, session
     if not created:
         response.status_code = status.HTTP_200_OK
     return LabelOut(id=record.business_id, record_id=record.id, transaction=id, fraud=label.fraud, lender=caller.party,
-                    labelled_at=as_utc(record.occurred_at), status=record.status, created=created)
+                    labelled_at=record.occurred_at, status=record.status, created=created)
 
 
 @router.post("/analytics/fraud/models", response_model=ModelOut, status_code=status.HTTP_201_CREATED,
