@@ -33,11 +33,13 @@ from sqlmodel import Session, SQLModel, create_engine, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.models import Record, RecordLeaf, RecordTerm  # noqa: E402
+from service.pagination import PageTokens  # noqa: E402
 from service.queries import parse_event_query, query_events  # noqa: E402
 
 SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 START = "2025-01-01 00:00:00+00"
 YEAR_SECONDS = 365 * 24 * 3600
+TOKENS = PageTokens(b"bench secret")  # as the API signs page tokens
 PRODUCTS, ITEMS_PER_EVENT, LOCATIONS, SUPPLIERS = 1000, 5, 500, 50
 STEP_WEIGHTS = {"shipping": 25, "receiving": 25, "commissioning": 10, "packing": 10, "storing": 10,
                 "retail_selling": 10, "inspecting": 8, "destroying": 2}
@@ -185,7 +187,7 @@ def plan_indexes(engine, params: dict, party: str | None) -> str:
     event.listen(engine, "before_cursor_execute", listener)
     try:
         with Session(engine) as session:
-            query_events(session, query=parse_event_query(params), party=party)
+            query_events(session, query=parse_event_query(params), party=party, tokens=TOKENS)
     finally:
         event.remove(engine, "before_cursor_execute", listener)
     with engine.connect() as connection:
@@ -201,7 +203,7 @@ def run_shapes(engine, *, events: int, runs: int, rng: random.Random) -> list[tu
         samples, sizes = [], []
         for _ in range(runs + 1):
             params, party = factory(rng)
-            ms, page = timed(engine, lambda s: query_events(s, query=parse_event_query(params), party=party))
+            ms, page = timed(engine, lambda s: query_events(s, query=parse_event_query(params), party=party, tokens=TOKENS))
             samples.append(ms)
             sizes.append(len(page.items))
         p50, p99 = percentiles(samples[1:])  # the first run warms the connection
@@ -216,9 +218,9 @@ def deep_pages(engine, *, runs: int, page: int = 50, per_page: int = 100) -> tup
     with Session(engine) as session:
         for _ in range(page - 1):
             token = query_events(session, query=parse_event_query(params | ({"nextPageToken": token} if token else {})),
-                                 party=None).next_page_token
+                                 party=None, tokens=TOKENS).next_page_token
     query = parse_event_query(params | {"nextPageToken": token})
-    keyset = [timed(engine, lambda s: query_events(s, query=query, party=None))[0] for _ in range(runs + 1)][1:]
+    keyset = [timed(engine, lambda s: query_events(s, query=query, party=None, tokens=TOKENS))[0] for _ in range(runs + 1)][1:]
     offset_statement = (select(Record).where(Record.biz_step == "https://ref.gs1.org/cbv/BizStep-storing")
                         .order_by(Record.occurred_at, Record.id).offset((page - 1) * per_page).limit(per_page))
     offset = [timed(engine, lambda s: s.exec(offset_statement).all())[0] for _ in range(runs + 1)][1:]

@@ -10,7 +10,7 @@ can ask the supplier for the original and check it.
 """
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
 from sqlmodel import Session, select
@@ -20,6 +20,7 @@ from service.errors import NotFound
 from service.integrity import RowMismatch, Terms, checked_content_hash, record_leaf, stored_terms
 from service.merkle import leaves_of_nodes, root_of_leaves
 from service.models import Batch, BatchStatus, BatchTree, Record, RecordLeaf
+from service.timeutil import UtcDateTime, from_unix, iso_utc
 
 
 class BatchAuditStatus(StrEnum):
@@ -52,7 +53,11 @@ class BatchAudit:
     records: int = 0
     tampered_records: list[int] = field(default_factory=list)
     missing_leaves: list[MissingLeaf] = field(default_factory=list)
-    anchored_at: int | None = None
+    anchored_at: UtcDateTime | None = None  # the anchoring block's time, as the contract recorded it
+
+    def as_dict(self) -> dict:
+        """JSON-ready form."""
+        return asdict(self) | {"anchored_at": iso_utc(self.anchored_at) if self.anchored_at else None}
 
 
 def audit_batch(session: Session, chain: Chain, *, batch_id: int) -> BatchAudit:
@@ -96,7 +101,7 @@ def audit_batch(session: Session, chain: Chain, *, batch_id: int) -> BatchAudit:
         reason = f"root {batch.root} is not anchored on chain {chain.chain_id}"
         return BatchAudit(status=BatchAuditStatus.NOT_ON_CHAIN, reason=reason, **found)
     reason = f"all {records} records present and unchanged, anchored in block {batch.block_number}"
-    return BatchAudit(status=BatchAuditStatus.COMPLETE, reason=reason, anchored_at=anchored_at, **found)
+    return BatchAudit(status=BatchAuditStatus.COMPLETE, reason=reason, anchored_at=from_unix(anchored_at), **found)
 
 
 def audit_batches(session: Session, chain: Chain, *, batch_ids: list[int] | None = None) -> Iterator[BatchAudit]:

@@ -142,7 +142,6 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _audit(args: argparse.Namespace) -> int:
     from collections import Counter
-    from dataclasses import asdict
 
     from service.audit import BatchAuditStatus, audit_batches
     from service.ledger import Ledger
@@ -164,7 +163,7 @@ def _audit(args: argparse.Namespace) -> int:
     counts = Counter(audit.status.value for audit in audits)
     print(f"{len(audits)} batches audited: " + (", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none"))
     if args.output:
-        args.output.write_text(json.dumps([asdict(audit) for audit in audits], indent=2) + "\n")
+        args.output.write_text(json.dumps([audit.as_dict() for audit in audits], indent=2) + "\n")
     return 0 if all(audit.status in intact for audit in audits) else 1
 
 

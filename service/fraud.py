@@ -237,12 +237,12 @@ def current_label(session: Session, *, transaction: Record, lender: str) -> Reco
     return next((label for label in labels if (parsed_body(label) or {}).get("party", transaction.party) == transaction.party), None)
 
 
-def list_labels(session: Session, *, viewer: Viewer, transaction: str | None = None) -> list[Record]:
-    """The labels of ``viewer``'s data, newest first (of one transaction id, when given)."""
+def labels_of(viewer: Viewer, *, transaction: str | None = None):
+    """Statement of the labels of ``viewer``'s data (of one transaction id, when given)."""
     statement = select(Record).where(Record.kind == RecordKind.LABEL, viewer.owned())
     if transaction is not None:
         statement = statement.where(Record.id.in_(_terms(TermName.REFERENCE, [transaction])))
-    return list(session.exec(statement.order_by(Record.id.desc())))
+    return statement
 
 
 def _require_scored_kind(record: Record) -> None:
@@ -320,11 +320,6 @@ def models_of(viewer: Viewer):
     """Statement of the fraud models ``viewer`` may read: its party's (every party's for auditors and admins)."""
     statement = select(FraudModelVersion)
     return statement if viewer.everything else statement.where(FraudModelVersion.created_by == viewer.party)
-
-
-def list_models(session: Session, *, viewer: Viewer) -> list[FraudModelVersion]:
-    """The fraud models ``viewer`` may read, newest first."""
-    return list(session.exec(models_of(viewer).order_by(FraudModelVersion.created_at.desc(), FraudModelVersion.id.desc())))
 
 
 def find_model(session: Session, *, viewer: Viewer, version: str | None = None) -> FraudModelVersion:

@@ -6,6 +6,7 @@ record, so who could see whose records, and since when, is itself verifiable. ``
 turns the live grants into what each party may read. A grant covers all of the owner's records.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlmodel import Session, select
@@ -49,24 +50,37 @@ def revocation_submission(session: Session, *, owner: str, grant_id: int) -> tup
     return Submission(candidates=[candidate(RecordKind.GRANT, body, field="id")], party=owner), grant
 
 
+def grants_of(owner: str):
+    """Statement of ``owner``'s grant records (revocations are found by :func:`with_revocations`)."""
+    return select(Record).where(Record.kind == RecordKind.GRANT, Record.record_type == "grant", Record.party == owner)
+
+
+def with_revocations(session: Session, grants: Sequence[Record]) -> list[Grant]:
+    """Each grant record with its owner's revocation of it, if any."""
+    if not grants:
+        return []
+    named = select(RecordTerm.record_id, RecordTerm.value).where(
+        RecordTerm.name == TermName.REFERENCE, RecordTerm.value.in_([grant.business_id for grant in grants]))
+    revocations = {}
+    for revocation, business_id in session.exec(
+        select(Record, named.c.value).join(named, named.c.record_id == Record.id)
+        .where(Record.kind == RecordKind.GRANT, Record.record_type == "revocation").order_by(Record.id)
+    ):
+        revocations.setdefault((revocation.party, business_id), revocation)
+    return [Grant(grant, revocations.get((grant.party, grant.business_id))) for grant in grants]
+
+
 def list_grants(session: Session, *, owner: str) -> list[Grant]:
     """``owner``'s grants, oldest first, each with its revocation."""
-    records = session.exec(select(Record).where(Record.kind == RecordKind.GRANT, Record.party == owner).order_by(Record.id)).all()
-    revocations = {}
-    for record in records:
-        if record.record_type == "revocation":
-            withdrawn = session.exec(select(RecordTerm.value).where(
-                RecordTerm.record_id == record.id, RecordTerm.name == TermName.REFERENCE)).first()
-            revocations.setdefault(withdrawn, record)
-    return [Grant(record, revocations.get(record.business_id)) for record in records if record.record_type == "grant"]
+    return with_revocations(session, session.exec(grants_of(owner).order_by(Record.id)).all())
 
 
 def find_grant(session: Session, *, owner: str, grant_id: int) -> Grant:
     """One of ``owner``'s grants by its record id; NotFound otherwise."""
-    grant = next((grant for grant in list_grants(session, owner=owner) if grant.record.id == grant_id), None)
-    if grant is None:
+    record = session.exec(grants_of(owner).where(Record.id == grant_id)).first()
+    if record is None:
         raise NotFound(f"no grant {grant_id} of yours", field="id")
-    return grant
+    return with_revocations(session, [record])[0]
 
 
 def _now() -> str:

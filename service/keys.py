@@ -9,10 +9,12 @@ import secrets
 import threading
 import time
 
+from sqlalchemy import false, update
 from sqlmodel import Session, select
 
-from service.errors import NotFound
+from service.errors import Conflict, NotFound
 from service.models import ApiKey, Role
+from service.pagination import Page, PageRequest, paginate
 from service.timeutil import utcnow
 
 PREFIX = "ta_"
@@ -28,13 +30,42 @@ def create_key(session: Session, *, role: Role, party: str) -> tuple[ApiKey, str
 
 
 def revoke_key(session: Session, *, key_id: int) -> ApiKey:
-    """Revoke a key for good; revoking twice is harmless."""
+    """Revoke a key for good; revoking twice is harmless. The last live admin key is refused
+    (Conflict, nothing changed): without one, nobody could create or revoke keys any more.
+
+    Revoking an admin key first locks the admin keys (see :func:`_lock_admin_keys`), then counts
+    the other live ones in the same transaction: two concurrent revocations of the last two admin
+    keys cannot both pass, the second waits for the first and then sees it.
+    """
     key = session.get(ApiKey, key_id)
     if key is None:
         raise NotFound(f"no API key {key_id}", field="key_id")
+    if key.role == Role.ADMIN and key.revoked_at is None:
+        _lock_admin_keys(session)
+        session.refresh(key)  # a concurrent revocation may have committed while we waited
+        if key.revoked_at is None and session.exec(_live_admins().where(ApiKey.id != key.id)).first() is None:
+            raise Conflict(
+                f"key {key_id} is the last live admin key; create another admin key first "
+                "(revoking it would leave nobody able to manage keys)",
+                field="key_id",
+            )
     key.revoked_at = key.revoked_at or utcnow()
     session.add(key)
     return key
+
+
+def _live_admins():
+    return select(ApiKey.id).where(ApiKey.role == Role.ADMIN, ApiKey.revoked_at.is_(None))
+
+
+def _lock_admin_keys(session: Session) -> None:
+    """Serialise admin revocations until the transaction ends: on PostgreSQL lock the live admin
+    keys' rows (FOR UPDATE, in id order, so that two revocations queue instead of deadlocking);
+    SQLite has no row locks, so take its database write lock with a write that changes nothing."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(ApiKey).where(false()).values(revoked_at=ApiKey.revoked_at))
+    else:
+        session.exec(_live_admins().order_by(ApiKey.id).with_for_update()).all()
 
 
 def authenticate(session: Session, *, token: str) -> ApiKey | None:
@@ -78,6 +109,11 @@ class KeyCache:
 def list_keys(session: Session) -> list[ApiKey]:
     """Every key, newest first (hashes only)."""
     return list(session.exec(select(ApiKey).order_by(ApiKey.id.desc())))
+
+
+def key_page(session: Session, *, page: PageRequest, scope: bytes) -> Page[ApiKey]:
+    """One page of keys, newest first (hashes only)."""
+    return paginate(session, select(ApiKey), order=(ApiKey.id,), descending=True, page=page, scope=scope)
 
 
 def _digest(token: str) -> str:

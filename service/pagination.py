@@ -1,100 +1,149 @@
-"""Keyset pagination over records ordered by (occurred_at, id), with opaque, validated page tokens.
+"""Pagination of every listing: ``perPage`` items a page, and an opaque, signed ``nextPageToken``.
 
-A token carries the position after the last row served (its ``occurred_at`` and ``id``) and a digest
-over that position *and the fingerprint of the query that produced it*. A token presented with a
-different query (other filters, other caller), garbled in transit or edited by hand fails the
-digest and is refused with 422. The digest is deliberately keyless: a token grants nothing, since
-every page re-applies the caller's filters and visibility, so a hand-made token can only jump to a
-position the caller could reach with ``GE_eventTime`` anyway; a secret would buy nothing but
-tokens that die with a restart or differ between workers.
+One style everywhere, with the names of the EPCIS 2.0 REST binding: the first page is asked for
+with ``perPage`` alone, each answer carries the ``nextPageToken`` of the next page (null on the
+last one), and the client sends it back unchanged.
 
-Keyset rather than OFFSET: page N costs the same as page 1 (one index range scan from the
-position), and rows inserted while a client pages through cannot shift pages into gaps or repeats.
+A token carries where the previous page ended: the ordering columns of its last row for listings
+read from the database (keyset: page N costs what page 1 does, one index range scan from the
+position, and rows inserted meanwhile shift nothing into gaps or repeats), or an offset for lists
+computed in memory (basket rules). It is signed with an HMAC over that position *and the scope of
+the query that produced it*: the listing, its normalised filters and the caller. A token presented
+with another query or by another caller, garbled in transit, edited by hand or made up is refused
+with a 422 naming ``nextPageToken``; the position in a valid token is one the server wrote, so no
+crafted value (a huge id, an impossible date) ever reaches a query. The HMAC key is derived from
+the server secret (``TRACEANCHOR_SECRET_KEY``, see ``service.sealing``), so every worker sharing
+that secret accepts the tokens of the others, and a token outlives a restart.
 """
 
 import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, tuple_
+from sqlalchemy.orm import InstrumentedAttribute
 
 from service.errors import InvalidRecord
-from service.models import Record
-from service.timeutil import as_utc
+from service.timeutil import in_utc
 
 TOKEN_FIELD = "nextPageToken"
-_DIGEST_BYTES = 12
-_MAX_TOKEN_CHARS = 512
+PER_PAGE_FIELD = "perPage"
+DEFAULT_PER_PAGE = 100
+MAX_PER_PAGE = 1000
+MAX_TOKEN_CHARS = 512
+_MAC_BYTES = 16
+_KEY_LABEL = b"traceanchor page tokens v1"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Page:
-    """One page of records and the token of the next one (None on the last page)."""
+class Page(Generic[T]):
+    """One page of items and the token of the next one (None on the last page)."""
 
-    items: list[Record]
+    items: list[T]
     next_page_token: str | None
 
 
-@dataclass(frozen=True)
-class Position:
-    """Where the previous page ended."""
+class PageTokens:
+    """Makes and checks page tokens under a key derived from the server secret.
 
-    occurred_at: datetime
-    record_id: int
+    The derived key (HMAC of a fixed label under the secret) keeps tokens apart from everything
+    else the secret seals: no token is ever a valid seal of a fraud model, or the reverse.
+    """
+
+    def __init__(self, secret: bytes) -> None:
+        self._key = hmac.new(secret, _KEY_LABEL, hashlib.sha256).digest()
+
+    def issue(self, position: list, *, scope: bytes) -> str:
+        """The opaque token of ``position`` (JSON values) within the query of ``scope``."""
+        payload = json.dumps(position, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(self._mac(payload, scope) + payload).decode().rstrip("=")
+
+    def open(self, token: str, *, scope: bytes) -> list:
+        """The position a token carries; InvalidRecord (422) unless this server issued it for ``scope``."""
+        try:
+            if len(token) > MAX_TOKEN_CHARS:
+                raise ValueError("too long")
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            mac, payload = raw[:_MAC_BYTES], raw[_MAC_BYTES:]
+            if not hmac.compare_digest(mac, self._mac(payload, scope)):
+                raise ValueError("not issued for this query and caller")
+            return json.loads(payload)
+        except (ValueError, TypeError) as error:  # binascii.Error and UnicodeDecodeError are ValueErrors
+            raise InvalidRecord(
+                f"{TOKEN_FIELD} is invalid: send back the token of the previous page unchanged, with the same "
+                "filters and key, or leave it out to start from the first page",
+                field=TOKEN_FIELD,
+            ) from error
+
+    def _mac(self, payload: bytes, scope: bytes) -> bytes:
+        return hmac.new(self._key, scope + payload, hashlib.sha256).digest()[:_MAC_BYTES]
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """What a client asked for: a page size, and where to go on (None: the first page)."""
+
+    tokens: PageTokens
+    per_page: int = DEFAULT_PER_PAGE
+    token: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.per_page <= MAX_PER_PAGE:
+            raise InvalidRecord(f"{PER_PAGE_FIELD}: between 1 and {MAX_PER_PAGE}", field=PER_PAGE_FIELD)
 
 
 def fingerprint(*parts: object) -> bytes:
-    """A digest of a query's normalised filters (JSON-able parts), binding tokens to that query."""
+    """The scope a token is bound to: a digest of the listing's name, the caller and the normalised
+    filters (JSON-able parts; not the page size, which may change from page to page)."""
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str, separators=(",", ":")).encode()).digest()
 
 
-def encode_token(position: Position, *, query_fingerprint: bytes) -> str:
-    """The opaque base64url token for ``position`` within the query of ``query_fingerprint``."""
-    payload = json.dumps([as_utc(position.occurred_at).isoformat(), position.record_id], separators=(",", ":")).encode()
-    return _b64(_digest(payload, query_fingerprint) + payload)
-
-
-def decode_token(token: str, *, query_fingerprint: bytes) -> Position:
-    """The position a token encodes; InvalidRecord (422) unless it was made for this very query."""
-    try:
-        if len(token) > _MAX_TOKEN_CHARS:
-            raise ValueError("too long")
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        digest, payload = raw[:_DIGEST_BYTES], raw[_DIGEST_BYTES:]
-        if not hmac.compare_digest(digest, _digest(payload, query_fingerprint)):
-            raise ValueError("digest mismatch")
-        moment, record_id = json.loads(payload)
-        if not isinstance(record_id, int) or isinstance(record_id, bool):
-            raise ValueError("record id is not an integer")
-        return Position(occurred_at=as_utc(datetime.fromisoformat(moment)).astimezone(UTC), record_id=record_id)
-    except (ValueError, TypeError, UnicodeDecodeError) as error:
-        raise InvalidRecord(f"{TOKEN_FIELD} is invalid", field=TOKEN_FIELD) from error
-
-
-def paginate(session, statement: Select, *, descending: bool, per_page: int, token: str | None, query_fingerprint: bytes) -> Page:
-    """Run ``statement`` (a select of Record) from the token's position, one page plus a look-ahead row."""
-    key = tuple_(Record.occurred_at, Record.id)
-    if token is not None:
-        position = decode_token(token, query_fingerprint=query_fingerprint)
-        after = (position.occurred_at, position.record_id)
+def paginate(
+    session, statement: Select, *, order: Sequence[InstrumentedAttribute], descending: bool, page: PageRequest, scope: bytes
+) -> Page:
+    """One page of ``statement`` (a select of one mapped class) in the order of ``order``, whose
+    last column must be unique (it breaks ties), from the token's position; one look-ahead row
+    tells whether there is a next page."""
+    if page.token is not None:
+        after = _position(page.tokens.open(page.token, scope=scope))
+        key, after = (tuple_(*order), after) if len(order) > 1 else (order[0], after[0])
         statement = statement.where(key < after if descending else key > after)
-    order = (Record.occurred_at.desc(), Record.id.desc()) if descending else (Record.occurred_at.asc(), Record.id.asc())
-    rows = list(session.exec(statement.order_by(*order).limit(per_page + 1)))
-    if len(rows) <= per_page:
+    ordering = [column.desc() if descending else column.asc() for column in order]
+    rows = list(session.exec(statement.order_by(*ordering).limit(page.per_page + 1)))
+    if len(rows) <= page.per_page:
         return Page(items=rows, next_page_token=None)
-    last = rows[per_page - 1]
-    return Page(
-        items=rows[:per_page],
-        next_page_token=encode_token(Position(last.occurred_at, last.id), query_fingerprint=query_fingerprint),
-    )
+    last = rows[page.per_page - 1]
+    position = [_json_value(getattr(last, column.key)) for column in order]
+    return Page(items=rows[: page.per_page], next_page_token=page.tokens.issue(position, scope=scope))
 
 
-def _digest(payload: bytes, query_fingerprint: bytes) -> bytes:
-    return hashlib.sha256(query_fingerprint + payload).digest()[:_DIGEST_BYTES]
+def paginate_list(items: Sequence[T], *, page: PageRequest, scope: bytes) -> Page[T]:
+    """One page of a list computed in memory; its token carries the offset of the next page.
+
+    ``scope`` should name the list's data version too: a token then stops working when the list
+    changes, rather than skipping or repeating items.
+    """
+    start = 0
+    if page.token is not None:
+        start = page.tokens.open(page.token, scope=scope)[0]
+    end = start + page.per_page
+    token = page.tokens.issue([end], scope=scope) if end < len(items) else None
+    return Page(items=list(items[start:end]), next_page_token=token)
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def _json_value(value: Any) -> Any:
+    """A column value as JSON: a moment becomes ``{"at": ISO 8601}``, so that reading it back is
+    unambiguous whatever the column's type."""
+    return {"at": in_utc(value).isoformat()} if isinstance(value, datetime) else value
+
+
+def _position(values: list) -> tuple:
+    """A token's position as the ordering columns' values (only tokens this server signed get here)."""
+    return tuple(datetime.fromisoformat(value["at"]) if isinstance(value, dict) else value for value in values)

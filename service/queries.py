@@ -16,10 +16,13 @@ The range relies on byte-order comparison of ``record_term.value`` (SQLite's BIN
 C / C.UTF-8 collation), which is what canonical ASCII ids compare under anyway.
 
 Timestamps without an offset are taken as UTC.
+
+``EVENT_PARAMETERS`` is the one table of the event query's parameters: it parses them here and
+documents them in OpenAPI (``GET /v1/events`` publishes it), so the two cannot drift apart.
 """
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -45,16 +48,25 @@ from service.models import (
     RecordStatus,
     RecordTerm,
 )
-from service.pagination import TOKEN_FIELD, Page, fingerprint, paginate
+from service.pagination import (
+    DEFAULT_PER_PAGE,
+    MAX_PER_PAGE,
+    PER_PAGE_FIELD,
+    TOKEN_FIELD,
+    Page,
+    PageRequest,
+    PageTokens,
+    fingerprint,
+    paginate,
+)
 
-DEFAULT_PER_PAGE = 100
-MAX_PER_PAGE = 1000
 EVENT_TYPES = ("ObjectEvent", "AggregationEvent", "TransactionEvent", "TransformationEvent", "AssociationEvent")
 BIZ_TRANSACTION_PREFIX = "EQ_bizTransaction_"
 _MAX_VALUES = 100  # alternatives per parameter: keeps IN lists (and query plans) small
 
 # Canonical Digital Link keys whose serial follows the key directly (no "/<AI>/" in between).
 _SERIAL_APPENDED = ("/8003/", "/253/", "/255/")
+_RECORD_ORDER = (Record.occurred_at, Record.id)  # the index order of ix_record_kind_time and ix_record_party_time
 
 
 class Direction(StrEnum):
@@ -97,6 +109,10 @@ class EventQuery:
         del filters["per_page"], filters["page_token"]
         return fingerprint("events", [viewer.party, viewer.everything], filters)
 
+    def page(self, tokens: PageTokens) -> PageRequest:
+        """The page this query asks for, its token checked by ``tokens``."""
+        return PageRequest(tokens=tokens, per_page=self.per_page, token=self.page_token)
+
 
 def parse_event_query(params: Mapping[str, str]) -> EventQuery:
     """Validate and normalise EPCIS query parameters; InvalidRecord (422) names the offending one."""
@@ -108,18 +124,21 @@ def parse_event_query(params: Mapping[str, str]) -> EventQuery:
             values = _values(name, raw)
             terms.append(TermMatch((TermName.BIZ_TRANSACTION,), tuple(biz_transaction_term(kind, v) for v in values)))
             continue
-        if name not in _PARAMETERS:
+        if name not in EVENT_PARAMETERS:
             raise InvalidRecord(f"unknown query parameter {name!r}", field=name)
-        field, parse = _PARAMETERS[name]
-        if field is None:
-            terms.append(parse(name, raw))
+        parameter = EVENT_PARAMETERS[name]
+        if parameter.target is None:
+            terms.append(parameter.parse(name, raw))
         else:
-            fields[field] = parse(name, raw)
+            fields[parameter.target] = parameter.parse(name, raw)
     return EventQuery(terms=tuple(sorted(terms, key=repr)), **fields)  # sorted: parameter order is no part of the query
 
 
-def query_events(session: Session, *, query: EventQuery, viewer: Viewer) -> Page:
-    """One page of the EPCIS events ``viewer`` may read that match ``query``."""
+def query_events(session: Session, *, query: EventQuery, viewer: Viewer, tokens: PageTokens) -> Page:
+    """One page of the EPCIS events ``viewer`` may read that match ``query``.
+
+    ``tokens`` signs the next page's token and checks the one in ``query``.
+    """
     statement = select(Record).where(Record.kind == RecordKind.EPCIS_EVENT)
     for column, values in (
         (Record.record_type, query.event_types),
@@ -138,10 +157,10 @@ def query_events(session: Session, *, query: EventQuery, viewer: Viewer) -> Page
     return paginate(
         session,
         statement.where(viewer.records(RecordKind.EPCIS_EVENT)),
+        order=_RECORD_ORDER,
         descending=query.direction == Direction.DESC,
-        per_page=query.per_page,
-        token=query.page_token,
-        query_fingerprint=query.fingerprint(viewer=viewer),
+        page=query.page(tokens),
+        scope=query.fingerprint(viewer=viewer),
     )
 
 
@@ -154,8 +173,7 @@ def query_transactions(
     since: datetime | None = None,
     until: datetime | None = None,
     status: RecordStatus | str | None = None,
-    per_page: int = DEFAULT_PER_PAGE,
-    page_token: str | None = None,
+    page: PageRequest,
     viewer: Viewer,
 ) -> Page:
     """The transactions ``viewer`` may read, oldest first, filtered by kind, SKU, seller-or-buyer,
@@ -163,8 +181,7 @@ def query_transactions(
 
     ``party_filter`` is a filter (either side of the deal); ``viewer`` is visibility (``service.access``).
     """
-    _check_per_page(per_page)
-    since, until = (None if t is None else _utc(t) for t in (since, until))
+    since, until = (None if t is None else _moment(name, t) for name, t in (("since", since), ("until", until)))
     status = _status("status", status) if status is not None else None
     statement = select(Record).where(Record.kind == RecordKind.TRANSACTION)
     if kind is not None:
@@ -177,12 +194,7 @@ def query_transactions(
     statement = _time_range(statement, since=since, before=until).where(viewer.records(RecordKind.TRANSACTION))
     filters = {"kind": kind, "sku": sku, "party": party_filter, "since": since, "until": until, "status": status}
     return paginate(
-        session,
-        statement,
-        descending=False,
-        per_page=per_page,
-        token=page_token,
-        query_fingerprint=fingerprint("transactions", [viewer.party, viewer.everything], filters),
+        session, statement, order=_RECORD_ORDER, descending=False, page=page, scope=fingerprint("transactions", [viewer.party, viewer.everything], filters)
     )
 
 
@@ -289,12 +301,19 @@ def _statuses(name: str, raw: str) -> tuple[RecordStatus, ...]:
 def _timestamp(name: str, raw: str) -> datetime:
     try:
         return _utc(datetime.fromisoformat(raw.strip().replace("Z", "+00:00")))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: a moment that is no year between 1 and 9999 in UTC
         raise InvalidRecord(f"{name}: not an ISO 8601 timestamp: {raw!r}", field=name) from None
 
 
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _moment(name: str, moment: datetime) -> datetime:
+    try:
+        return _utc(moment)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00, which is in year 0 in UTC
+        raise InvalidRecord(f"{name}: {moment.isoformat()} is no time between years 1 and 9999 in UTC", field=name) from None
 
 
 def _order_by(name: str, raw: str) -> str:
@@ -311,33 +330,67 @@ def _direction(name: str, raw: str) -> Direction:
 
 
 def _per_page(name: str, raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidRecord(f"{name}: not an integer: {raw!r}", field=name) from None
-    _check_per_page(value)
-    return value
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= len(str(MAX_PER_PAGE)) and 1 <= int(text) <= MAX_PER_PAGE):
+        raise InvalidRecord(f"{name}: an integer between 1 and {MAX_PER_PAGE}, not {raw!r}", field=name)
+    return int(text)
 
 
-def _check_per_page(value: int) -> None:
-    if not 1 <= value <= MAX_PER_PAGE:
-        raise InvalidRecord(f"perPage: between 1 and {MAX_PER_PAGE}", field="perPage")
+def _page_token(name: str, raw: str) -> str:
+    return raw
 
 
-_PARAMETERS: dict[str, tuple[str | None, Callable[[str, str], object]]] = {
-    # query parameter: (EventQuery field, or None for a term match; parser)
-    "eventType": ("event_types", _event_types),
-    "EQ_bizStep": ("biz_steps", _vocabulary_list(BIZ_STEPS)),
-    "EQ_disposition": ("dispositions", _vocabulary_list(DISPOSITIONS)),
-    "EQ_bizLocation": ("biz_locations", _identifier_list),
-    "EQ_readPoint": ("read_points", _identifier_list),
-    "status": ("statuses", _statuses),
-    "GE_eventTime": ("since", _timestamp),
-    "LT_eventTime": ("before", _timestamp),
-    "MATCH_epc": (None, _epc_match((TermName.EPC,))),
-    "MATCH_anyEPC": (None, _epc_match(ANY_EPC)),
-    "orderBy": ("order_by", _order_by),
-    "orderDirection": ("direction", _direction),
-    "perPage": ("per_page", _per_page),
-    TOKEN_FIELD: ("page_token", lambda name, raw: raw),
+@dataclass(frozen=True)
+class EventParameter:
+    """One query parameter of ``GET /v1/events``: how it is parsed, and how it is documented."""
+
+    target: str | None  # the EventQuery field it sets, or None for a term match
+    parse: Callable[[str, str], object]
+    description: str
+    examples: tuple[str, ...] = ()
+    schema: Mapping[str, object] = field(default_factory=lambda: {"type": "string"})
+
+
+_LIST = " Several values, separated by commas, are alternatives (OR)."
+_TIME = " ISO 8601; without an offset the time is taken as UTC."
+_EPC = (
+    " An EPC URN or GS1 Digital Link; a pure-identity pattern (`urn:epc:idpat:sgtin:0614141.107346.*`) or a"
+    " Digital Link primary key followed by `/*` matches every instance of that class."
+)
+EVENT_PARAMETERS: dict[str, EventParameter] = {
+    "eventType": EventParameter("event_types", _event_types, f"Event types ({', '.join(EVENT_TYPES)})." + _LIST,
+                                ("ObjectEvent", "ObjectEvent,AggregationEvent")),
+    "EQ_bizStep": EventParameter("biz_steps", _vocabulary_list(BIZ_STEPS),
+                                 "CBV business step: short name, URN or CBV URI." + _LIST,
+                                 ("shipping", "urn:epcglobal:cbv:bizstep:receiving", "shipping,receiving")),
+    "EQ_disposition": EventParameter("dispositions", _vocabulary_list(DISPOSITIONS),
+                                     "CBV disposition: short name, URN or CBV URI." + _LIST, ("in_transit",)),
+    "GE_eventTime": EventParameter("since", _timestamp, "Events at or after this time." + _TIME,
+                                   ("2026-03-01T00:00:00Z",), {"type": "string", "format": "date-time"}),
+    "LT_eventTime": EventParameter("before", _timestamp, "Events before this time." + _TIME,
+                                   ("2026-04-01T00:00:00+02:00",), {"type": "string", "format": "date-time"}),
+    "MATCH_epc": EventParameter(None, _epc_match((TermName.EPC,)),
+                                "Events naming the EPC in `epcList` or `childEPCs`." + _EPC + _LIST,
+                                ("urn:epc:id:sgtin:0614141.107346.2017", "https://id.gs1.org/01/10614141073464/*")),
+    "MATCH_anyEPC": EventParameter(None, _epc_match(ANY_EPC),
+                                   "Events naming the EPC anywhere: `epcList`, `childEPCs`, `parentID`, "
+                                   "`inputEPCList`, `outputEPCList`." + _EPC + _LIST,
+                                   ("urn:epc:idpat:sgtin:0614141.107346.*",)),
+    "EQ_bizLocation": EventParameter("biz_locations", _identifier_list,
+                                     "Business location: SGLN URN or GS1 Digital Link." + _LIST,
+                                     ("urn:epc:id:sgln:0614141.00888.0",)),
+    "EQ_readPoint": EventParameter("read_points", _identifier_list, "Read point: SGLN URN or GS1 Digital Link." + _LIST,
+                                   ("urn:epc:id:sgln:0614141.00777.0",)),
+    "status": EventParameter("statuses", _statuses, "Anchoring status: `anchored` or `pending`." + _LIST,
+                             ("anchored",)),
+    "orderBy": EventParameter("order_by", _order_by, "Sort key; only `eventTime` (ties broken by record id).",
+                              ("eventTime",), {"type": "string", "enum": ["eventTime"], "default": "eventTime"}),
+    "orderDirection": EventParameter("direction", _direction, "`ASC` (oldest first, the default) or `DESC`.",
+                                     ("DESC",), {"type": "string", "enum": ["ASC", "DESC"], "default": "ASC"}),
+    PER_PAGE_FIELD: EventParameter("per_page", _per_page, f"Events per page, 1 to {MAX_PER_PAGE}.", ("100",),
+                                   {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE}),
+    TOKEN_FIELD: EventParameter("page_token", _page_token,
+                                "The `nextPageToken` of the previous page, unchanged, with the same filters; "
+                                "absent for the first page."),
 }
+"""Every parameter ``parse_event_query`` knows, besides the ``EQ_bizTransaction_<type>`` family."""

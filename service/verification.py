@@ -19,6 +19,7 @@ from service.hashing import event_hash_id
 from service.integrity import RowMismatch, Terms, checked_content_hash, record_leaf, stored_terms
 from service.merkle import UNSALTED, proof_from_nodes, verify_proof
 from service.models import Batch, BatchStatus, BatchTree, Record, RecordKind
+from service.timeutil import UtcDateTime, from_unix, iso_utc
 
 BUNDLE_FORMAT = "traceanchor-proof/1"
 
@@ -43,11 +44,11 @@ class Verification:
     root: str | None = None
     tx_hash: str | None = None
     block_number: int | None = None
-    anchored_at: int | None = None
+    anchored_at: UtcDateTime | None = None  # the anchoring block's time, as the contract recorded it
 
     def as_dict(self) -> dict:
         """JSON-ready form."""
-        return asdict(self)
+        return asdict(self) | {"anchored_at": iso_utc(self.anchored_at) if self.anchored_at else None}
 
 
 @dataclass
@@ -118,7 +119,7 @@ def verify_record(session: Session, chain: Chain, record: Record, *, cache: Veri
         record.id,
         VerificationStatus.VERIFIED,
         f"anchored in block {batch.block_number}",
-        anchored_at=cache.anchored_at[batch.root],
+        anchored_at=from_unix(cache.anchored_at[batch.root]),
         **evidence,
     )
 

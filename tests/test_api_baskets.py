@@ -151,12 +151,14 @@ def test_pages_match_analytics_called_directly_on_the_same_baskets(api):
     expected = as_json(association_rules(expected_itemsets, n_baskets=6, min_confidence=0.1, consequent="any"))
     assert len(expected) > 10 and any(len(r["consequent"]) == 2 for r in expected)
 
-    pages = [get(api, RULES, **params, limit=4, offset=offset) for offset in range(0, len(expected) + 4, 4)]
+    pages = [get(api, RULES, **params, perPage=4)]
+    while pages[-1]["nextPageToken"] and len(pages) <= len(expected):
+        pages.append(get(api, RULES, **params, perPage=4, nextPageToken=pages[-1]["nextPageToken"]))
     assert {page["count"] for page in pages} == {len(expected)}
     assert [r for page in pages for r in page["rules"]] == expected
-    assert pages[-1]["rules"] == [] and pages[1]["offset"] == 4 and pages[1]["limit"] == 4
+    assert all(len(page["rules"]) == 4 for page in pages[:-1]) and 0 < len(pages[-1]["rules"]) <= 4
 
-    itemsets = get(api, ITEMSETS, min_support=0.15, limit=1000)
+    itemsets = get(api, ITEMSETS, min_support=0.15, perPage=1000)
     assert [(i["items"], i["count"], i["support"]) for i in itemsets["itemsets"]] == [
         (list(i.items), i.count, i.support) for i in expected_itemsets
     ]
@@ -194,8 +196,10 @@ def test_bad_parameters_are_refused_naming_them(api):
         (RULES, {"max_len": 1}, "max_len"),
         (RULES, {"consequent": "both"}, "consequent"),
         (RULES, {"level": "brand"}, "level"),
-        (RULES, {"limit": 0}, "limit"),
-        (RULES, {"offset": -1}, "offset"),
+        (RULES, {"perPage": 0}, "perPage"),
+        (RULES, {"nextPageToken": "Zm9yZ2Vk"}, "nextPageToken"),
+        (RULES, {"limit": 10}, "limit"),
+        (ITEMSETS, {"offset": 10}, "offset"),
         (RULES, {"sku": ""}, "sku"),
         (ITEMSETS, {"min_support": 2}, "min_support"),
         (ITEMSETS, {"max_len": 0}, "max_len"),

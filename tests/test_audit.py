@@ -12,6 +12,7 @@ from service.errors import NotFound
 from service.integrity import record_leaf
 from service.merkle import SALTED
 from service.models import Batch, Record, RecordLeaf
+from service.timeutil import from_unix
 
 
 def audit(ledger, batch_id):
@@ -38,7 +39,7 @@ def test_an_untouched_anchored_batch_is_complete(ledger, batch):
     result = audit(ledger, batch[0])
     assert result.status == BatchAuditStatus.COMPLETE, result.reason
     assert (result.records, result.leaf_count, result.tampered_records, result.missing_leaves) == (6, 6, [], [])
-    assert result.anchored_at > 0
+    assert result.anchored_at == from_unix(ledger.chain.anchored_at(bytes.fromhex(result.root[2:])))
 
 
 def test_a_deleted_record_leaves_its_leaf_unclaimed(ledger, batch):

@@ -7,6 +7,8 @@ generator's own description of each event.
 """
 
 import base64
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,6 +17,7 @@ import pytest
 from sqlalchemy import event, text
 
 from service.errors import InvalidRecord
+from service.pagination import PageRequest, PageTokens
 from service.queries import parse_event_query, query_events, query_transactions
 from ledger_helpers import store_events, store_transactions
 from service.access import Viewer
@@ -40,6 +43,7 @@ LOCATION_LINKS = ("https://id.gs1.org/414/0614141000012", "https://id.gs1.org/41
 GTIN_A_URN, GTIN_A_LINK = "urn:epc:id:sgtin:0614141.107346.", "https://id.gs1.org/01/10614141073464/21/"
 GTIN_B_URN = "urn:epc:id:sgtin:0614141.207346."  # a second product, stored as URNs only
 PO = "urn:epcglobal:cbv:bt:0614141000041:PO-"
+TOKENS = PageTokens(b"the server secret")
 
 
 @dataclass(frozen=True)
@@ -142,7 +146,7 @@ def events(ledger) -> list[Spec]:
 
 def run(ledger, params: dict, *, party: str | None = None) -> list[int]:
     with ledger.session() as session:
-        page = query_events(session, query=parse_event_query(params | {"perPage": "1000"}), viewer=viewer_for(party))
+        page = query_events(session, query=parse_event_query(params | {"perPage": "1000"}), viewer=viewer_for(party), tokens=TOKENS)
     assert page.next_page_token is None
     return [record.id for record in page.items]
 
@@ -214,7 +218,7 @@ def pages(ledger, params: dict, *, party: str | None = None) -> list[list[int]]:
     for _ in range(1000):
         query = params | ({"nextPageToken": token} if token else {})
         with ledger.session() as session:
-            page = query_events(session, query=parse_event_query(query), viewer=viewer_for(party))
+            page = query_events(session, query=parse_event_query(query), viewer=viewer_for(party), tokens=TOKENS)
         result.append([record.id for record in page.items])
         token = page.next_page_token
         if token is None:
@@ -243,9 +247,9 @@ def test_paging_by_party_and_exact_multiple_ends_without_an_empty_page(ledger, e
     assert len(farm) % 3 == 0 and len(got) == 3 and sum(got, []) == farm
 
 
-def first_token(ledger, params: dict, *, party: str | None = None) -> str:
+def first_token(ledger, params: dict, *, party: str | None = None, tokens: PageTokens = TOKENS) -> str:
     with ledger.session() as session:
-        token = query_events(session, query=parse_event_query(params), viewer=viewer_for(party)).next_page_token
+        token = query_events(session, query=parse_event_query(params), viewer=viewer_for(party), tokens=tokens).next_page_token
     assert token
     return token
 
@@ -254,6 +258,15 @@ def flip(token: str, index: int) -> str:
     raw = bytearray(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     raw[index] ^= 1
     return base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("=")
+
+
+def forged_token(params: dict) -> str:
+    """What the keyless digest of the past allowed: anyone knowing the query could compute a token's
+    digest, so a made-up position (here a record id beyond any integer column) was accepted."""
+    scope = parse_event_query(params).fingerprint(viewer=EVERYONE)
+    payload = json.dumps(["2026-03-01T08:00:00+00:00", 2**70], separators=(",", ":")).encode()
+    digest = hashlib.sha256(scope + payload).digest()[:12]
+    return base64.urlsafe_b64encode(digest + payload).decode().rstrip("=")
 
 
 def test_bad_forged_or_foreign_tokens_are_refused(ledger, events):
@@ -268,13 +281,16 @@ def test_bad_forged_or_foreign_tokens_are_refused(ledger, events):
         "other filters": first_token(ledger, {"perPage": "10", "EQ_bizStep": "receiving"}),
         "other direction": first_token(ledger, params | {"orderDirection": "DESC"}),
         "other party": first_token(ledger, {"perPage": "3", "EQ_bizStep": "shipping"}, party="processor"),
+        "other secret": first_token(ledger, params, tokens=PageTokens(b"another server's secret")),
+        "made up": forged_token(params),
     }
     for what, bad in refused.items():
         with ledger.session() as session, pytest.raises(InvalidRecord) as error:
-            query_events(session, query=parse_event_query(params | {"nextPageToken": bad}), viewer=EVERYONE)
-        assert error.value.field == "nextPageToken" and error.value.message == "nextPageToken is invalid", what
+            query_events(session, query=parse_event_query(params | {"nextPageToken": bad}), viewer=EVERYONE, tokens=TOKENS)
+        assert error.value.field == "nextPageToken" and error.value.message.startswith("nextPageToken is invalid"), what
     with ledger.session() as session:  # the page size may change between pages; the query may not
-        page = query_events(session, query=parse_event_query(params | {"perPage": "3", "nextPageToken": token}), viewer=EVERYONE)
+        page = query_events(session, query=parse_event_query(params | {"perPage": "3", "nextPageToken": token}), viewer=EVERYONE,
+                            tokens=TOKENS)
     assert [r.id for r in page.items] == expected(events, lambda s: s.step == "shipping")[10:13]
 
 
@@ -353,7 +369,7 @@ def listed(ledger, *, per_page: int = 1000, party: str | None = None, **filters)
     ids, token = [], None
     for _ in range(1000):
         with ledger.session() as session:
-            page = query_transactions(session, per_page=per_page, page_token=token, viewer=viewer_for(party), **filters)
+            page = query_transactions(session, page=PageRequest(TOKENS, per_page, token), viewer=viewer_for(party), **filters)
         ids += [record.id for record in page.items]
         token = page.next_page_token
         if token is None:
@@ -391,16 +407,16 @@ def test_transaction_filters_and_pages_match_the_oracle(ledger, transactions):
 
 def test_transaction_tokens_are_bound_to_their_query(ledger, transactions):
     with ledger.session() as session:
-        token = query_transactions(session, kind="sale", per_page=2, viewer=EVERYONE).next_page_token
+        token = query_transactions(session, kind="sale", page=PageRequest(TOKENS, 2), viewer=EVERYONE).next_page_token
         with pytest.raises(InvalidRecord, match="nextPageToken is invalid"):
-            query_transactions(session, kind="order", per_page=2, page_token=token, viewer=EVERYONE)
+            query_transactions(session, kind="order", page=PageRequest(TOKENS, 2, token), viewer=EVERYONE)
         with pytest.raises(InvalidRecord, match="nextPageToken is invalid"):
-            query_events(session, query=parse_event_query({"nextPageToken": token}), viewer=EVERYONE)
+            query_events(session, query=parse_event_query({"nextPageToken": token}), viewer=EVERYONE, tokens=TOKENS)
         with pytest.raises(InvalidRecord) as error:
-            query_transactions(session, per_page=0, viewer=EVERYONE)
+            PageRequest(TOKENS, per_page=0)
         assert error.value.field == "perPage"
         with pytest.raises(InvalidRecord) as error:
-            query_transactions(session, status="lost", viewer=EVERYONE)
+            query_transactions(session, status="lost", page=PageRequest(TOKENS), viewer=EVERYONE)
         assert error.value.field == "status"
 
 
@@ -424,9 +440,9 @@ def test_main_query_shapes_use_indexes_on_postgresql(ledger, events):
     try:
         for params in shapes:
             with ledger.session() as session:
-                query_events(session, query=parse_event_query(params), viewer=viewer_for("farm"))
+                query_events(session, query=parse_event_query(params), viewer=viewer_for("farm"), tokens=TOKENS)
         with ledger.session() as session:
-            query_transactions(session, sku="SKU-1", per_page=5, viewer=EVERYONE)
+            query_transactions(session, sku="SKU-1", page=PageRequest(TOKENS, 5), viewer=EVERYONE)
     finally:
         event.remove(ledger.engine, "before_cursor_execute", capture)
     assert len(statements) == len(shapes) + 1  # leaves and batches are joined, not loaded apart

@@ -17,6 +17,7 @@ from service.models import BatchTree, Record
 from ledger_helpers import store_events, store_transactions
 from service.access import Viewer
 from service.candidates import derive
+from service.timeutil import from_unix
 from service.verification import VerificationCache, VerificationStatus, proof_bundle, verify_record
 from service.verified import select_verified
 
@@ -66,7 +67,7 @@ def anchored(ledger):
 def test_every_anchored_record_verifies(ledger, anchored):
     results = [verify(ledger, record_id) for record_id in anchored]
     assert {r.status for r in results} == {VerificationStatus.VERIFIED}
-    assert all(r.anchored_at > 0 and r.tx_hash and r.root for r in results)
+    assert all(r.anchored_at == from_unix(ledger.chain.anchored_at(bytes.fromhex(r.root[2:]))) and r.tx_hash for r in results)
 
 
 def test_unbatched_record_is_pending(ledger):

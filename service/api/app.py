@@ -5,12 +5,14 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from service import capture
 from service.api import errors
+from service.api.deps import reject_unknown_query_parameters
 from service.api.limits import BodySizeLimit
 from service.api.routers import anchors, baskets, events, forecast, fraud, grants, health, keys, provenance, transactions
+from service.api.schemas import component_schemas
 from service.errors import TraceAnchorError
 from service.ledger import Ledger
 from service.settings import Settings
@@ -53,8 +55,18 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
-    v1 = APIRouter(prefix="/v1")
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(reject_unknown_query_parameters)])
     for module in (health, events, transactions, provenance, grants, anchors, keys, baskets, forecast, fraud):
         v1.include_router(module.router)
     app.include_router(v1)
+    app.openapi = lambda: _openapi(app)
     return app
+
+
+def _openapi(app: FastAPI) -> dict:
+    """FastAPI's OpenAPI document, plus the models of bodies that routes parse themselves (so that
+    FastAPI does not know them): the transaction format, for one."""
+    if app.openapi_schema is None:
+        document = FastAPI.openapi(app)
+        document.setdefault("components", {}).setdefault("schemas", {}).update(component_schemas(*transactions.BODY_MODELS))
+    return app.openapi_schema

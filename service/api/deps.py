@@ -21,12 +21,15 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from service.access import Viewer, viewer_of
 from service.chain import Chain
 from service.capture import parse_json
+from service.errors import InvalidRecord
 from service.ledger import Ledger
 from service.models import ApiKey, Role
 
@@ -125,3 +128,35 @@ async def read_json_body(body: RawBody) -> object:
 
 
 JsonBody = Annotated[object, Depends(read_json_body)]
+
+
+QUERY_PARAMETER_PREFIXES = "x-query-parameter-prefixes"
+"""OpenAPI extension of an operation that also accepts a family of query parameters by prefix."""
+
+
+async def reject_unknown_query_parameters(request: Request) -> None:
+    """Refuse (422, naming it) a query parameter the route does not document, on every route alike.
+
+    A route documents a parameter by declaring it (FastAPI) or in its ``openapi_extra`` (routes
+    that parse their query themselves, such as the EPCIS query), and a family of parameters with
+    the ``x-query-parameter-prefixes`` extension. A typo then fails loudly instead of silently
+    widening a listing or an analysis.
+    """
+    if not request.query_params:
+        return
+    route: APIRoute = request.scope["route"]
+    extra = route.openapi_extra or {}
+    names = _declared_query_parameters(route.dependant)
+    names |= {param["name"] for param in extra.get("parameters", ()) if param.get("in") == "query"}
+    prefixes = tuple(extra.get(QUERY_PARAMETER_PREFIXES, ()))
+    for name in request.query_params:
+        if name not in names and not name.startswith(prefixes):
+            raise InvalidRecord(f"unknown query parameter {name!r}", field=name)
+
+
+def _declared_query_parameters(dependant: Dependant) -> set[str]:
+    """The query parameters of a route's dependency tree (a few nodes deep)."""
+    names = {param.alias for param in dependant.query_params}
+    for dependency in dependant.dependencies:
+        names |= _declared_query_parameters(dependency)
+    return names

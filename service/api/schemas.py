@@ -1,12 +1,16 @@
-"""Response models: what the API promises, and what OpenAPI (and schemathesis) checks."""
+"""Response models: what the API promises, and what OpenAPI (and schemathesis) checks.
 
-from datetime import datetime
+Every moment in an answer is a :data:`~service.timeutil.UtcDateTime` (ISO 8601, UTC, ``Z``), and
+every listing is a :class:`PageOut` (``nextPageToken``; see service.pagination).
+"""
+
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from service.models import ApiKey, Batch, Record, RecordStatus, Role
 from service.candidates import parsed_body
+from service.timeutil import UtcDateTime, from_unix
 
 
 class ErrorOut(BaseModel):
@@ -47,8 +51,8 @@ class StoredEvent(BaseModel):
     party: str | None
     status: RecordStatus
     batch_id: int | None
-    event_time: datetime | None
-    recorded_at: datetime
+    event_time: UtcDateTime | None = Field(description="The event's eventTime, in UTC.")
+    recorded_at: UtcDateTime = Field(description="When traceanchor stored it.")
     event: dict[str, Any] | str = Field(description="The stored event; its raw text if the row no longer parses (tampered).")
 
     @classmethod
@@ -66,9 +70,17 @@ def _stored(record: Record) -> dict[str, Any] | str:
     return record.body if body is None else body
 
 
-class EventPage(BaseModel):
+class PageOut(BaseModel):
+    """What every listing answers besides its items."""
+
+    nextPageToken: str | None = Field(
+        None, description="Send it back (as the `nextPageToken` parameter, other parameters unchanged) for the next "
+        "page; null on the last page. Opaque and signed: only this server's tokens are accepted."
+    )
+
+
+class EventPage(PageOut):
     events: list[StoredEvent]
-    nextPageToken: str | None = None
 
 
 class CapturedTransaction(BaseModel):
@@ -93,8 +105,8 @@ class StoredTransaction(BaseModel):
                     "under the same id (disputed), or nothing yet.")
     status: RecordStatus
     batch_id: int | None
-    timestamp: datetime | None
-    recorded_at: datetime
+    timestamp: UtcDateTime | None = Field(description="The transaction's timestamp, in UTC.")
+    recorded_at: UtcDateTime = Field(description="When traceanchor stored it.")
     transaction: dict[str, Any] | str = Field(description="The stored transaction; its raw text if the row no longer parses.")
 
     @classmethod
@@ -107,9 +119,8 @@ class StoredTransaction(BaseModel):
         )
 
 
-class TransactionPage(BaseModel):
+class TransactionPage(PageOut):
     transactions: list[StoredTransaction]
-    nextPageToken: str | None = None
 
 
 class ProofBundle(BaseModel):
@@ -139,19 +150,19 @@ class AnchorOut(BaseModel):
     tx_hash: str | None
     block_number: int | None
     gas_used: int | None
-    anchored_at: int | None
+    anchored_at: UtcDateTime | None = Field(description="The anchoring block's time, as the contract recorded it.")
     attempts: int
     last_error: str | None
-    created_at: datetime
+    created_at: UtcDateTime = Field(description="When the batch was closed.")
 
     @classmethod
     def of(cls, batch: Batch) -> "AnchorOut":
-        return cls.model_validate(batch, from_attributes=True)
+        fields = {name: getattr(batch, name) for name in cls.model_fields}
+        return cls(**fields | {"anchored_at": from_unix(batch.anchored_at) if batch.anchored_at else None})
 
 
-class AnchorPage(BaseModel):
-    anchors: list[AnchorOut]
-    nextPageToken: str | None = None
+class AnchorPage(PageOut):
+    anchors: list[AnchorOut] = Field(description="Newest first.")
 
 
 class AnchorPassOut(BaseModel):
@@ -164,20 +175,30 @@ class AnchorPassOut(BaseModel):
 
 
 class KeyCreate(BaseModel):
-    role: Role
-    party: str = Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")
+    model_config = {"json_schema_extra": {"examples": [{"role": "supplier", "party": "processor"}, {"role": "auditor", "party": "audit-co"}]}}
+
+    role: Role = Field(description="What the key may do (see the role matrix in the README).")
+    party: str = Field(
+        min_length=1, max_length=200, pattern=r"^\S(.*\S)?$",
+        description="The company the key acts for: a supplier's records carry it, and it must be seller or buyer of "
+        "the transactions it submits.",
+    )
 
 
 class KeyOut(BaseModel):
     id: int
     role: Role
     party: str
-    created_at: datetime
-    revoked_at: datetime | None
+    created_at: UtcDateTime
+    revoked_at: UtcDateTime | None
 
     @classmethod
     def of(cls, key: ApiKey) -> "KeyOut":
         return cls.model_validate(key, from_attributes=True)
+
+
+class KeyPage(PageOut):
+    keys: list[KeyOut] = Field(description="Newest first; never the tokens.")
 
 
 class KeyCreated(KeyOut):
@@ -200,3 +221,13 @@ class Health(BaseModel):
     database: ComponentHealth
     chain: ChainHealth
     pending_records: int | None = None
+
+
+def component_schemas(*models: type[BaseModel]) -> dict[str, dict[str, Any]]:
+    """OpenAPI ``components.schemas`` entries for ``models`` and the models they use, as they
+    validate requests (for bodies that routes parse themselves, which FastAPI cannot see)."""
+    schemas: dict[str, dict[str, Any]] = {}
+    for model in models:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="validation")
+        schemas |= schema.pop("$defs", {}) | {model.__name__: schema}
+    return schemas

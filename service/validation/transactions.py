@@ -144,22 +144,65 @@ Quantity = Annotated[Decimal, BeforeValidator(_decimal), AfterValidator(_positiv
 Amount = Annotated[Decimal, BeforeValidator(_decimal), AfterValidator(_non_negative)]
 
 
-class _Line(BaseModel):
+ORDER_EXAMPLE = {
+    "id": "urn:epcglobal:cbv:bt:0614141000041:PO-1001",
+    "kind": "order",
+    "timestamp": "2026-09-01T18:00:00Z",
+    "seller": "processor",
+    "buyer": "retailer",
+    "currency": "EUR",
+    "lines": [{"sku": "0614141022222", "quantity": 4, "unit_price": "3.50", "category": "juice"}],
+    "total": "14.00",
+    "location": "urn:epc:id:sgln:0614141.00300.0",
+}
+INVOICE_EXAMPLE = {
+    "id": "urn:epcglobal:cbv:bt:0614141000041:INV-2001",
+    "kind": "invoice",
+    "timestamp": "2026-09-02T09:00:00Z",
+    "seller": "processor",
+    "buyer": "retailer",
+    "currency": "EUR",
+    "lines": [{"sku": "0614141022222", "quantity": "4", "unit_price": "3.50"}],
+    "total": "14.00",
+    "references": ["urn:epcglobal:cbv:bt:0614141000041:PO-1001"],
+}
+PAYMENT_EXAMPLE = {
+    "id": "urn:epcglobal:cbv:bt:0614141000041:PAY-3001",
+    "kind": "payment",
+    "timestamp": "2026-09-20T12:00:00+02:00",
+    "seller": "processor",
+    "buyer": "retailer",
+    "currency": "EUR",
+    "total": "14.00",
+    "references": ["urn:epcglobal:cbv:bt:0614141000041:INV-2001"],
+    "extensions": {"bank_reference": "RF18 5390 0754 7034"},
+}
+
+
+class TransactionLine(BaseModel):
+    """One line of a transaction: a quantity of one product at a unit price."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [ORDER_EXAMPLE["lines"][0]]})
+
+    sku: Text = Field(description="The product: a GTIN or any SKU code of the seller's.")
+    quantity: Quantity = Field(
+        description="How many (> 0); decimals allowed for weights and volumes. A decimal string such as \"2.5\" "
+        "(preferred, exact) or a JSON number."
+    )
+    unit_price: Amount = Field(
+        description="Price of one unit (>= 0), in the transaction's currency; may be finer than its minor unit "
+        "(e.g. \"0.0035\"). A decimal string (preferred) or a JSON number."
+    )
+    category: Text | None = Field(None, description="The product's category, for basket rules by category.")
+
+
+class PartyReference(BaseModel):
+    """A reference to another party's record: its id and whose it is."""
+
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    sku: Text
-    quantity: Quantity
-    unit_price: Amount
-    category: Text | None = None  # optional product category, for category-level basket rules
-
-
-class _PartyReference(BaseModel):
-    """A reference to another party's record."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    id: Text
-    party: Text
+    id: Text = Field(description="The business id (or event hash ID) as that party recorded it.")
+    party: Text = Field(description="The party that recorded it.")
 
 
 def _one_reference(value: object, handler):
@@ -170,23 +213,48 @@ def _one_reference(value: object, handler):
         raise PydanticCustomError("reference", 'must be an id (a string) or {"id": ..., "party": ...}') from None
 
 
-_Reference = Annotated[Text | _PartyReference, WrapValidator(_one_reference)]
+_Reference = Annotated[Text | PartyReference, WrapValidator(_one_reference)]
 
 
-class _Transaction(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+class Transaction(BaseModel):
+    """A commercial transaction (order, sale, invoice or payment), stored and hashed exactly as sent.
 
-    id: Text
-    kind: Literal["order", "sale", "invoice", "payment"]
-    timestamp: Annotated[datetime, BeforeValidator(_timestamp)]
-    seller: Text
-    buyer: Text
-    currency: Annotated[Currency, BeforeValidator(_currency)]
-    lines: list[_Line] = Field(default_factory=list)
-    total: Amount
-    location: Annotated[str | None, BeforeValidator(_location)] = None
-    references: list[_Reference] = Field(default_factory=list)
-    extensions: dict = Field(default_factory=dict)
+    ``total`` must equal the sum of quantity x unit_price over the lines, rounded once (half up) to
+    the currency's minor unit; orders, sales and invoices need at least one line, a payment may
+    have none. Unknown fields are refused: custom data goes under ``extensions``.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", strict=True, json_schema_extra={"examples": [ORDER_EXAMPLE, INVOICE_EXAMPLE, PAYMENT_EXAMPLE]}
+    )
+
+    id: Text = Field(description="The business identifier, unique per transaction (e.g. a CBV business transaction URN).")
+    kind: Literal["order", "sale", "invoice", "payment"] = Field(description="What the transaction is.")
+    timestamp: Annotated[datetime, BeforeValidator(_timestamp)] = Field(
+        description="When it happened: ISO 8601 with a timezone (Z or +hh:mm)."
+    )
+    seller: Text = Field(description="The selling party; a supplier submits only transactions it is seller or buyer of.")
+    buyer: Text = Field(description="The buying party (not the seller).")
+    currency: Annotated[Currency, BeforeValidator(_currency)] = Field(
+        description="ISO 4217 code with a minor unit, e.g. EUR, USD, JPY (funds and metals such as XAU are refused)."
+    )
+    lines: list[TransactionLine] = Field(
+        default_factory=list, description="The products; required for orders, sales and invoices."
+    )
+    total: Amount = Field(
+        description="The amount (>= 0), with at most the currency's minor-unit decimals; with lines, their sum "
+        "rounded half up. A decimal string (preferred) or a JSON number."
+    )
+    location: Annotated[str | None, BeforeValidator(_location)] = Field(
+        None, description="Where: a 13-digit GLN (with a valid check digit) or a URI such as an SGLN URN."
+    )
+    references: list[_Reference] = Field(
+        default_factory=list,
+        description="Records this one refers to (an invoice its order, a payment its invoice): an id of your own "
+        "records (stored already or sent in the same list), or {\"id\", \"party\"} for another party's record that "
+        "you may see. A cited transaction must have the same currency, seller and buyer.",
+    )
+    extensions: dict = Field(default_factory=dict, description="Any custom data, as a JSON object.")
 
 
 @dataclass(frozen=True)
@@ -231,7 +299,7 @@ def validate_transactions(payload: object, *, max_items: int) -> list[ValidatedT
             errors.append(_error(position, _field(position, ()), "expected a transaction object"))
             continue
         try:
-            parsed = _Transaction.model_validate(item)
+            parsed = Transaction.model_validate(item)
         except ValidationError as error:
             errors.extend(_pydantic_errors(error, position))
             continue
@@ -267,7 +335,7 @@ def references_of(transactions: Sequence[ValidatedTransaction], *, party: str) -
     return tuple(outside)
 
 
-def _meaning_errors(transaction: _Transaction) -> Iterator[tuple[tuple, str]]:
+def _meaning_errors(transaction: Transaction) -> Iterator[tuple[tuple, str]]:
     """Rules across fields, which pydantic's per-field parsing cannot express."""
     exponent = transaction.currency.exponent
     minor_unit = Decimal(1).scaleb(-exponent)
@@ -299,7 +367,7 @@ def _duplicate_id_errors(items: list) -> Iterator[dict]:
         first_seen.setdefault(identifier, index)
 
 
-def _validated(body: dict, parsed: _Transaction, *, position: int | None) -> ValidatedTransaction:
+def _validated(body: dict, parsed: Transaction, *, position: int | None) -> ValidatedTransaction:
     return ValidatedTransaction(
         body=body,
         id=parsed.id,

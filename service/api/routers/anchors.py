@@ -2,33 +2,25 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path
 from sqlmodel import select
 
 from service.api.deps import Admin, Auditor, ChainDep, LedgerDep, Operator, SessionDep
 from service.api.errors import error_responses
+from service.api.paging import PageDep, caller_scope
 from service.api.schemas import AnchorOut, AnchorPage, AnchorPassOut
 from service.audit import BatchAudit, audit_batch
 from service.models import Batch
+from service.pagination import paginate
 
 router = APIRouter(prefix="/anchors", tags=["anchors"], responses=error_responses(401, 403, 422))
 
 
 @router.get("", response_model=AnchorPage)
-def list_anchors(
-    caller: Operator,
-    session: SessionDep,
-    perPage: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Only batches with a smaller id (the next page).")] = None,
-) -> AnchorPage:
+def list_anchors(caller: Operator, session: SessionDep, page: PageDep) -> AnchorPage:
     """Batches, newest first, with root, size, transaction, block and status."""
-    statement = select(Batch).order_by(Batch.id.desc()).limit(perPage + 1)
-    if before is not None:
-        statement = statement.where(Batch.id < before)
-    batches = list(session.exec(statement))
-    more = len(batches) > perPage
-    batches = batches[:perPage]
-    return AnchorPage(anchors=[AnchorOut.of(b) for b in batches], nextPageToken=str(batches[-1].id) if more else None)
+    result = paginate(session, select(Batch), order=(Batch.id,), descending=True, page=page, scope=caller_scope("anchors", caller))
+    return AnchorPage(anchors=[AnchorOut.of(batch) for batch in result.items], nextPageToken=result.next_page_token)
 
 
 @router.get("/{batch_id}/verification", response_model=BatchAudit, responses=error_responses(404, 502, 503))

@@ -11,8 +11,11 @@ from pydantic import BaseModel, Field
 from analytics.baskets import Itemset, Rule
 from service.api.deps import ChainDep, RetailAnalyst, SessionDep, ViewerDep
 from service.api.errors import error_responses
-from service.api.schemas import DataScope
+from service.api.paging import PageDep, caller_scope
+from service.api.schemas import DataScope, PageOut
 from service.baskets import MINING_CACHE, Consequent, Level, Mined, basket_itemsets, basket_rules
+from service.models import ApiKey
+from service.pagination import Page, PageRequest, paginate_list
 
 router = APIRouter(prefix="/analytics/baskets", tags=["analytics"], responses=error_responses(401, 403, 422, 502, 503))
 
@@ -25,8 +28,6 @@ SkuFilter = Annotated[
     str | None,
     Query(min_length=1, max_length=512, description="Only results naming this item (a category at category level)."),
 ]
-Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0, le=2**31)]
 
 
 class BasketsExcluded(BaseModel):
@@ -34,7 +35,7 @@ class BasketsExcluded(BaseModel):
     by_status: dict[str, int] = Field(description="Verification status -> number of orders and sales left out.")
 
 
-class BasketPage(BaseModel):
+class BasketPage(PageOut):
     """What every basket result reports besides the page of results."""
 
     data_scope: DataScope
@@ -45,8 +46,6 @@ class BasketPage(BaseModel):
     lines_without_category: int | None = Field(description="Category level: lines of verified baskets without a category.")
     baskets_without_category: int | None = Field(description="Category level: verified baskets left out, no line having a category.")
     count: int = Field(description="Number of matching results, over all pages.")
-    limit: int
-    offset: int
 
 
 class RuleOut(BaseModel):
@@ -85,8 +84,12 @@ class ItemsetPage(BasketPage):
     itemsets: list[ItemsetOut]
 
 
-def _page_fields(mined: Mined, *, limit: int, offset: int) -> dict:
-    return mined.summary() | {"count": len(mined.results), "limit": limit, "offset": offset}
+def _page(mined: Mined, *, caller: ApiKey, page: PageRequest, listing: str, **parameters: object) -> tuple[dict, Page]:
+    """The summary fields and one page of ``mined``; its tokens are bound to the parameters and the
+    data version, so that a token stops working (422) once the verified data change."""
+    scope = caller_scope(listing, caller, data_version=mined.selection.fingerprint, **parameters)
+    result = paginate_list(mined.results, page=page, scope=scope)
+    return mined.summary() | {"count": len(mined.results), "nextPageToken": result.next_page_token}, result
 
 
 @router.get("/rules", response_model=RulePage)
@@ -95,6 +98,7 @@ def rules(
     viewer: ViewerDep,
     session: SessionDep,
     chain: ChainDep,
+    *,
     level: LevelParam = "sku",
     min_support: MinSupport = 0.01,
     min_confidence: Annotated[float, Query(gt=0, le=1, allow_inf_nan=False)] = 0.5,
@@ -102,17 +106,21 @@ def rules(
     max_len: MaxLen = None,
     consequent: Annotated[Consequent, Query(description="One item, or any non-empty proper subset.")] = "single",
     sku: SkuFilter = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
+    page: PageDep,
 ) -> RulePage:
     """Association rules of the verified orders and sales you recorded or that were shared with you
-    (every party's for auditors and admins), by lift, confidence, count (descending)."""
+    (every party's for auditors and admins), by lift, confidence, count (descending).
+
+    Paged with `perPage` and `nextPageToken`; a token stops working (422) when the verified data change.
+    """
+    parameters = {"level": level, "min_support": min_support, "min_confidence": min_confidence, "min_lift": min_lift,
+                  "max_len": max_len, "consequent": consequent, "sku": sku}
     mined = basket_rules(
         session, chain, viewer=viewer, level=level, min_support=min_support, max_len=max_len, min_confidence=min_confidence,
         min_lift=min_lift, consequent=consequent, item=sku, cache=MINING_CACHE,
     )
-    page = mined.results[offset : offset + limit]
-    return RulePage(**_page_fields(mined, limit=limit, offset=offset), rules=[RuleOut.of(rule) for rule in page])
+    fields, result = _page(mined, caller=caller, page=page, listing="basket rules", **parameters)
+    return RulePage(**fields, rules=[RuleOut.of(rule) for rule in result.items])
 
 
 @router.get("/itemsets", response_model=ItemsetPage)
@@ -121,15 +129,20 @@ def itemsets(
     viewer: ViewerDep,
     session: SessionDep,
     chain: ChainDep,
+    *,
     level: LevelParam = "sku",
     min_support: MinSupport = 0.01,
     max_len: Annotated[int | None, Query(ge=1, le=2**31, description="Largest itemset size (none: no cap).")] = None,
     sku: SkuFilter = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
+    page: PageDep,
 ) -> ItemsetPage:
     """Frequent itemsets of the verified orders and sales you recorded or that were shared with you
-    (every party's for auditors and admins), by size, then items."""
-    mined = basket_itemsets(session, chain, viewer=viewer, level=level, min_support=min_support, max_len=max_len, item=sku, cache=MINING_CACHE)
-    page = mined.results[offset : offset + limit]
-    return ItemsetPage(**_page_fields(mined, limit=limit, offset=offset), itemsets=[ItemsetOut.of(i) for i in page])
+    (every party's for auditors and admins), by size, then items.
+
+    Paged with `perPage` and `nextPageToken`; a token stops working (422) when the verified data change.
+    """
+    mined = basket_itemsets(session, chain, viewer=viewer, level=level, min_support=min_support, max_len=max_len, item=sku,
+                            cache=MINING_CACHE)
+    parameters = {"level": level, "min_support": min_support, "max_len": max_len, "sku": sku}
+    fields, result = _page(mined, caller=caller, page=page, listing="basket itemsets", **parameters)
+    return ItemsetPage(**fields, itemsets=[ItemsetOut.of(itemset) for itemset in result.items])

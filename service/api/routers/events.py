@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response, status
 
 from service.api.deps import (
+    QUERY_PARAMETER_PREFIXES,
     ChainDep,
     LedgerDep,
     RawBody,
@@ -16,6 +17,7 @@ from service.api.deps import (
     ViewerDep,
 )
 from service.api.errors import error_responses
+from service.api.paging import PageTokensDep
 from service.api.schemas import (
     CapturedEvent,
     CaptureResult,
@@ -25,19 +27,46 @@ from service.api.schemas import (
 )
 from service.capture import prepare
 from service.models import RecordKind
-from service.queries import parse_event_query, query_events
 from service.candidates import Submission
+from service.queries import BIZ_TRANSACTION_PREFIX, EVENT_PARAMETERS, parse_event_query, query_events
 from service.records import find_record
 from service.verification import Verification, proof_bundle, verify_record
 
 router = APIRouter(prefix="/events", tags=["events"], responses=error_responses(401, 403, 422))
 
+EPCIS_EXAMPLE = {
+    "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+    "type": "EPCISDocument",
+    "schemaVersion": "2.0",
+    "creationDate": "2026-09-01T08:00:00Z",
+    "epcisBody": {"eventList": [
+        {"type": "ObjectEvent", "eventTime": "2026-09-01T07:55:00Z", "eventTimeZoneOffset": "+00:00",
+         "epcList": ["urn:epc:id:sgtin:0614141.107346.2017"], "action": "OBSERVE", "bizStep": "shipping",
+         "disposition": "in_transit", "readPoint": {"id": "urn:epc:id:sgln:0614141.00777.0"},
+         "bizTransactionList": [{"type": "po", "bizTransaction": "urn:epcglobal:cbv:bt:0614141000041:PO-1001"}]},
+    ]},
+}
 EPCIS_BODY = {
     "required": True,
     "content": {
-        media: {"schema": {"type": "object", "description": "An EPCISDocument, EPCISQueryDocument or a single event."}}
+        media: {
+            "schema": {
+                "type": "object",
+                "description": "An EPCISDocument, EPCISQueryDocument or a single event, as the official EPCIS 2.0 "
+                "JSON Schema defines them.",
+            },
+            "examples": {"document": {"summary": "An EPCISDocument with one ObjectEvent", "value": EPCIS_EXAMPLE}},
+        }
         for media in ("application/json", "application/ld+json")
     },
+}
+EVENT_QUERY = {
+    "parameters": [
+        {"name": name, "in": "query", "required": False, "description": parameter.description,
+         "schema": {**parameter.schema, **({"examples": list(parameter.examples)} if parameter.examples else {})}}
+        for name, parameter in EVENT_PARAMETERS.items()
+    ],
+    QUERY_PARAMETER_PREFIXES: [BIZ_TRANSACTION_PREFIX],
 }
 RecordId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The stored record's id.")]
 
@@ -69,12 +98,21 @@ async def capture(body: RawBody, caller: Supplier, ledger: LedgerDep, response: 
     )
 
 
-@router.get("", response_model=EventPage)
-def list_events(request: Request, caller: Reader, viewer: ViewerDep, session: SessionDep) -> EventPage:
-    """EPCIS query subset: EQ_bizStep, EQ_disposition, GE_eventTime, LT_eventTime, MATCH_epc,
-    MATCH_anyEPC, EQ_bizLocation, EQ_readPoint, EQ_bizTransaction_<type>, eventType, status,
-    orderBy=eventTime, orderDirection, perPage, nextPageToken."""
-    page = query_events(session, query=parse_event_query(request.query_params), viewer=viewer)
+@router.get("", response_model=EventPage, openapi_extra=EVENT_QUERY)
+def list_events(request: Request, caller: Reader, viewer: ViewerDep, session: SessionDep, tokens: PageTokensDep) -> EventPage:
+    """The EPCIS 2.0 query interface, for the parameters below: one parameter's comma-separated values
+    are alternatives (OR), different parameters must all hold (AND). Vocabulary and identifiers match
+    however they are spelt (short name, URN, CBV URI, GS1 Digital Link).
+
+    Besides the parameters listed, the family **`EQ_bizTransaction_<type>`** filters by business
+    transaction of a CBV type (`po`, `inv`, `desadv`, `bol`, ...; short name or CBV URI), e.g.
+    `EQ_bizTransaction_po=urn:epcglobal:cbv:bt:0614141000041:PO-1001`.
+
+    Suppliers see their own events and those shared with them (grants), auditors everyone's. Any
+    other parameter is refused (422).
+    """
+    query = parse_event_query(request.query_params)
+    page = query_events(session, query=query, viewer=viewer, tokens=tokens)
     return EventPage(events=[StoredEvent.of(record) for record in page.items], nextPageToken=page.next_page_token)
 
 

@@ -6,7 +6,6 @@ with it (``service.access``; every party's for auditors and admins). See ``servi
 """
 
 import asyncio
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
@@ -15,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from service.api.deps import ChainDep, CreditAnalyst, LedgerDep, Lender, ModelTrainer, SessionDep, ViewerDep
 from service.api.errors import error_responses
-from service.api.schemas import DataScope
+from service.api.paging import PageDep, caller_scope
+from service.api.schemas import DataScope, PageOut
 from service.candidates import parsed_body
 from service.fraud import (
     MAX_SCORE_IDS,
@@ -23,15 +23,16 @@ from service.fraud import (
     ScoreRequest,
     TransactionScore,
     find_model,
-    list_labels,
-    list_models,
+    labels_of,
+    models_of,
     prepare_labels,
     score_transactions,
     train_model,
 )
 from service.models import FraudModelVersion, Record, RecordStatus
+from service.pagination import paginate
 from service.records import Stored
-from service.timeutil import as_utc
+from service.timeutil import UtcDateTime
 
 router = APIRouter(tags=["fraud"], responses=error_responses(401, 403, 422))
 
@@ -51,7 +52,7 @@ PROBABILITY_MEANING = {
 
 
 class LabelIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [{"fraud": True}, {"fraud": False}]})
 
     fraud: bool = Field(description="true: confirmed fraud; false: confirmed legitimate.")
 
@@ -62,7 +63,9 @@ class LabelItem(LabelIn):
 
 
 class LabelsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [{"labels": [
+        {"transaction": "urn:epcglobal:cbv:bt:0614141000041:INV-2001", "fraud": True},
+        {"transaction": "urn:epcglobal:cbv:bt:0614141000041:PAY-3001", "submitter": "processor", "fraud": False}]}]})
 
     labels: list[LabelItem] = Field(min_length=1, max_length=MAX_SCORE_IDS)
 
@@ -74,7 +77,7 @@ class LabelOut(BaseModel):
     submitter: str | None = Field(description="Who recorded the labelled transaction (None: a label from before per-party ids).")
     fraud: bool
     lender: str
-    labelled_at: datetime
+    labelled_at: UtcDateTime
     status: RecordStatus
     created: bool = Field(description="False when this was already the lender's current label.")
 
@@ -83,11 +86,29 @@ class LabelOut(BaseModel):
         body = parsed_body(record) or {}
         return cls(id=record.business_id, record_id=record.id, transaction=str(body.get("transaction")),
                    submitter=body.get("party"), fraud=body.get("fraud") is True, lender=record.party,
-                   labelled_at=as_utc(record.occurred_at), status=status, created=created)
+                   labelled_at=record.occurred_at, status=status, created=created)
 
 
 class LabelsOut(BaseModel):
     labels: list[LabelOut]
+
+
+class LabelPage(PageOut):
+    labels: list[LabelOut]
+
+
+class ModelMetrics(BaseModel):
+    """How the model did on its holdout (the newest labelled transactions, never trained on)."""
+
+    model_config = {"extra": "allow"}
+
+    roc_auc: float | None = Field(None, description="None when the holdout has one class only.")
+    pr_auc: float | None = None
+    brier: float | None = Field(None, description="Logistic regression only.")
+    n_train: int | None = None
+    n_holdout: int | None = None
+    holdout_from: UtcDateTime | None = Field(None, description="Time of the oldest holdout transaction.")
+    labels_per_class: list[int] | None = Field(None, description="[legitimate, fraud] labels used.")
 
 
 class ModelOut(BaseModel):
@@ -96,20 +117,20 @@ class ModelOut(BaseModel):
     probability_meaning: str
     active: bool = Field(description="Whether scores of its party use it (each party has at most one active model).")
     warning: str | None = Field(description="Why it is not active, or why its scores need caution.")
-    metrics: dict[str, Any] = Field(description="Holdout roc_auc, pr_auc, brier (None where undefined), sizes, labels_per_class.")
+    metrics: ModelMetrics
     inputs: dict[str, Any] = Field(description="Per record kind: records used (verified) and excluded by status; data_scope.")
     fingerprint: str
-    created_at: datetime
+    created_at: UtcDateTime
     created_by: str = Field(description="The party that trained it, whose model it is.")
 
     @classmethod
     def of(cls, row: FraudModelVersion) -> "ModelOut":
         return cls(version=row.version, method=row.method, probability_meaning=PROBABILITY_MEANING.get(row.method, ""),
                    active=row.active, warning=row.warning, metrics=row.metrics, inputs=row.inputs,
-                   fingerprint=row.fingerprint, created_at=as_utc(row.created_at), created_by=row.created_by)
+                   fingerprint=row.fingerprint, created_at=row.created_at, created_by=row.created_by)
 
 
-class ModelsOut(BaseModel):
+class ModelPage(PageOut):
     models: list[ModelOut]
 
 
@@ -117,7 +138,7 @@ class EvidenceOut(BaseModel):
     event_hash_id: str
     record_id: int
     biz_step: str = Field(description="shipping or receiving")
-    event_time: datetime
+    event_time: UtcDateTime
     quantity: float
     verified: bool = Field(description="Only verified events count in the score.")
     status: str = Field(description="verified, pending, tampered or not_on_chain")
@@ -161,7 +182,9 @@ class ScoreItem(BaseModel):
 
 
 class ScoresIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [{"ids": [
+        "urn:epcglobal:cbv:bt:0614141000041:INV-2001", {"id": "urn:epcglobal:cbv:bt:0614141000041:PAY-3001",
+                                                        "submitter": "processor"}]}]})
 
     ids: list[Id | ScoreItem] = Field(
         min_length=1, max_length=MAX_SCORE_IDS,
@@ -221,13 +244,15 @@ async def label_transactions(body: LabelsIn, caller: Lender, viewer: ViewerDep, 
     return LabelsOut(labels=labels)
 
 
-@router.get("/analytics/fraud/labels", response_model=LabelsOut)
-def labels(caller: CreditAnalyst, viewer: ViewerDep, session: SessionDep,
+@router.get("/analytics/fraud/labels", response_model=LabelPage)
+def labels(caller: CreditAnalyst, viewer: ViewerDep, session: SessionDep, page: PageDep,
            transaction: Annotated[str | None, Query(min_length=1, max_length=512, description="Only labels of this id.")] = None,
-           ) -> LabelsOut:
+           ) -> LabelPage:
     """The labels of your data, newest first (every party's for auditors and admins)."""
-    return LabelsOut(labels=[LabelOut.of(record, status=record.status, created=False)
-                             for record in list_labels(session, viewer=viewer, transaction=transaction)])
+    result = paginate(session, labels_of(viewer, transaction=transaction), order=(Record.id,), descending=True, page=page,
+                      scope=caller_scope("fraud labels", caller, transaction=transaction))
+    return LabelPage(labels=[LabelOut.of(record, status=record.status, created=False) for record in result.items],
+                     nextPageToken=result.next_page_token)
 
 
 @router.post("/analytics/fraud/models", response_model=ModelOut, status_code=status.HTTP_201_CREATED,
@@ -248,10 +273,12 @@ def train_fraud_model(caller: ModelTrainer, viewer: ViewerDep, session: SessionD
     return ModelOut.of(row)
 
 
-@router.get("/analytics/fraud/models", response_model=ModelsOut)
-def fraud_models(caller: CreditAnalyst, viewer: ViewerDep, session: SessionDep) -> ModelsOut:
+@router.get("/analytics/fraud/models", response_model=ModelPage)
+def fraud_models(caller: CreditAnalyst, viewer: ViewerDep, session: SessionDep, page: PageDep) -> ModelPage:
     """Your party's fraud models, newest first (every party's for auditors and admins)."""
-    return ModelsOut(models=[ModelOut.of(row) for row in list_models(session, viewer=viewer)])
+    result = paginate(session, models_of(viewer), order=(FraudModelVersion.id,), descending=True, page=page,
+                      scope=caller_scope("fraud models", caller))
+    return ModelPage(models=[ModelOut.of(row) for row in result.items], nextPageToken=result.next_page_token)
 
 
 @router.get("/analytics/fraud/models/active", response_model=ModelOut, responses=error_responses(409))

@@ -1,7 +1,6 @@
 """Grants: suppliers share their records with partners (a lender, a retailer), and withdraw that."""
 
 import asyncio
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
@@ -11,8 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from service.api.deps import LedgerDep, SessionDep, Supplier
 from service.api.errors import error_responses
 from service.candidates import parsed_body
-from service.grants import Grant, find_grant, grant_submission, list_grants, revocation_submission
-from service.models import RecordStatus
+from service.api.paging import PageDep, caller_scope
+from service.api.schemas import PageOut
+from service.grants import Grant, find_grant, grant_submission, grants_of, revocation_submission, with_revocations
+from service.models import Record, RecordStatus
+from service.pagination import paginate
+from service.timeutil import UtcDateTime
 
 router = APIRouter(prefix="/grants", tags=["grants"], responses=error_responses(401, 403, 422))
 GrantId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The grant's record id.")]
@@ -29,8 +32,8 @@ class GrantOut(BaseModel):
     id: int = Field(description="The grant's record id (anchored like any record).")
     owner: str
     grantee: str
-    granted_at: datetime
-    revoked_at: datetime | None
+    granted_at: UtcDateTime
+    revoked_at: UtcDateTime | None
     status: RecordStatus = Field(description="Whether the grant record is anchored yet.")
 
     @classmethod
@@ -41,7 +44,7 @@ class GrantOut(BaseModel):
                    granted_at=body.get("granted_at"), revoked_at=revoked.get("revoked_at"), status=grant.record.status)
 
 
-class GrantsOut(BaseModel):
+class GrantPage(PageOut):
     grants: list[GrantOut]
 
 
@@ -58,10 +61,13 @@ async def create(body: GrantIn, caller: Supplier, session: SessionDep, ledger: L
     return GrantOut.of(await run_in_threadpool(find_grant, session, owner=caller.party, grant_id=stored.record.id))
 
 
-@router.get("", response_model=GrantsOut)
-def list_all(caller: Supplier, session: SessionDep) -> GrantsOut:
+@router.get("", response_model=GrantPage)
+def list_all(caller: Supplier, session: SessionDep, page: PageDep) -> GrantPage:
     """Your grants, oldest first, revoked ones included."""
-    return GrantsOut(grants=[GrantOut.of(grant) for grant in list_grants(session, owner=caller.party)])
+    result = paginate(session, grants_of(caller.party), order=(Record.id,), descending=False, page=page,
+                      scope=caller_scope("grants", caller))
+    return GrantPage(grants=[GrantOut.of(grant) for grant in with_revocations(session, result.items)],
+                     nextPageToken=result.next_page_token)
 
 
 @router.delete("/{id}", response_model=GrantOut, responses=error_responses(404))

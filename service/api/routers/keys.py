@@ -6,8 +6,9 @@ from fastapi import APIRouter, Path, status
 
 from service.api.deps import Admin, LedgerDep, SessionDep
 from service.api.errors import error_responses
-from service.api.schemas import KeyCreate, KeyCreated, KeyOut
-from service.keys import create_key, list_keys, revoke_key
+from service.api.paging import PageDep, caller_scope
+from service.api.schemas import KeyCreate, KeyCreated, KeyOut, KeyPage
+from service.keys import create_key, key_page, revoke_key
 
 router = APIRouter(prefix="/keys", tags=["keys"], responses=error_responses(401, 403, 422))
 KeyId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -21,16 +22,18 @@ def create(body: KeyCreate, caller: Admin, session: SessionDep) -> KeyCreated:
     return KeyCreated(**KeyOut.of(key).model_dump(), key=token)
 
 
-@router.get("", response_model=list[KeyOut])
-def list_all(caller: Admin, session: SessionDep) -> list[KeyOut]:
-    """Every key (never the tokens)."""
-    return [KeyOut.of(key) for key in list_keys(session)]
+@router.get("", response_model=KeyPage)
+def list_all(caller: Admin, session: SessionDep, page: PageDep) -> KeyPage:
+    """Every key, newest first (never the tokens)."""
+    result = key_page(session, page=page, scope=caller_scope("keys", caller))
+    return KeyPage(keys=[KeyOut.of(key) for key in result.items], nextPageToken=result.next_page_token)
 
 
-@router.delete("/{key_id}", response_model=KeyOut, responses=error_responses(404))
+@router.delete("/{key_id}", response_model=KeyOut, responses=error_responses(404, 409))
 def revoke(key_id: KeyId, caller: Admin, session: SessionDep, ledger: LedgerDep) -> KeyOut:
     """Revoke a key: it stops working at once in this worker, and in the others within
-    ``TRACEANCHOR_KEY_CACHE_SECONDS``."""
+    ``TRACEANCHOR_KEY_CACHE_SECONDS``. The last live admin key cannot be revoked (409): nobody
+    could manage keys any more."""
     key = revoke_key(session, key_id=key_id)
     session.commit()
     ledger.keys.clear()

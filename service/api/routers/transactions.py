@@ -18,6 +18,7 @@ from service.api.deps import (
     ViewerDep,
 )
 from service.api.errors import error_responses
+from service.api.paging import PageDep
 from service.api.schemas import (
     CapturedTransaction,
     ProofBundle,
@@ -29,14 +30,30 @@ from service.capture import transaction_submission
 from service.models import RecordKind, RecordStatus
 from service.queries import query_transactions
 from service.records import confirmations, find_record
+from service.validation.transactions import INVOICE_EXAMPLE, ORDER_EXAMPLE, PAYMENT_EXAMPLE, Transaction
 from service.verification import Verification, proof_bundle, verify_record
 
 router = APIRouter(prefix="/transactions", tags=["transactions"], responses=error_responses(401, 403, 422))
 
+BODY_MODELS = (Transaction,)
+"""Parsed by the endpoint itself (every error of every item at once), so published in OpenAPI by the app."""
+_TRANSACTION = {"$ref": "#/components/schemas/Transaction"}
 TRANSACTIONS_BODY = {
     "required": True,
-    "content": {"application/json": {"schema": {"oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]}}},
+    "content": {
+        "application/json": {
+            "schema": {"oneOf": [_TRANSACTION, {"type": "array", "items": _TRANSACTION, "minItems": 1}]},
+            "examples": {
+                "order": {"summary": "One order", "value": ORDER_EXAMPLE},
+                "list": {
+                    "summary": "An order, the invoice referencing it, the payment of the invoice (all or nothing)",
+                    "value": [ORDER_EXAMPLE, INVOICE_EXAMPLE, PAYMENT_EXAMPLE],
+                },
+            },
+        }
+    },
 }
+_TIME = "ISO 8601; without an offset the time is taken as UTC."
 TransactionId = Annotated[str, Path(min_length=1, max_length=512, description="The business identifier.")]
 Submitter = Annotated[
     str | None,
@@ -52,11 +69,17 @@ Submitter = Annotated[
     responses={200: {"model": TransactionSubmitResult, "description": "Every transaction already existed."}, **error_responses(409, 413)},
 )
 async def submit(payload: JsonBody, caller: Supplier, ledger: LedgerDep, response: Response) -> TransactionSubmitResult:
-    """Validate meaning (totals, quantities, currency, references), then store all or nothing.
+    """One transaction, or a list stored all or nothing (the `Transaction` schema below).
 
-    A supplier submits only transactions it is the seller or the buyer of; ids are the supplier's
-    own (another party may use the same). Submitting a transaction that the counterparty recorded,
-    with the same content, confirms it. Storing goes through the group-commit writer, like events.
+    Besides each field's format, meaning is checked: `total` equals the lines' quantity x unit_price
+    rounded once to the currency's minor unit, seller and buyer differ, references name records you
+    may see (`"id"` for yours, `{"id", "party"}` for another party's) and agree with the citing
+    transaction in currency, seller and buyer; a supplier submits only transactions it is seller or
+    buyer of. A 422 lists every problem of every item, each naming its field
+    (`[2].lines[0].quantity`). Ids are the supplier's own: another party may use the same.
+    Resubmitting the same content is harmless (200, `created: false`); the same id with other
+    content is a 409. Submitting a transaction that the counterparty recorded, with the same
+    content, confirms it (`confirmation` when read).
     """
     submission = await run_in_threadpool(
         transaction_submission, payload, party=caller.party, max_items=ledger.settings.max_transactions
@@ -77,24 +100,24 @@ def list_transactions(
     caller: Reader,
     viewer: ViewerDep,
     session: SessionDep,
-    kind: Literal["order", "sale", "invoice", "payment"] | None = None,
-    sku: Annotated[str | None, Query(max_length=512)] = None,
+    *,
+    kind: Annotated[Literal["order", "sale", "invoice", "payment"] | None, Query(description="Only this kind.")] = None,
+    sku: Annotated[str | None, Query(max_length=512, description="Only transactions with a line of this SKU.")] = None,
     party: Annotated[str | None, Query(max_length=200, description="Seller or buyer.")] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    status: RecordStatus | None = None,
-    perPage: Annotated[int, Query(ge=1, le=1000)] = 100,
-    nextPageToken: Annotated[str | None, Query(max_length=2048)] = None,
+    since: Annotated[datetime | None, Query(description=f"At or after this time. {_TIME}", examples=["2026-09-01T00:00:00Z"])] = None,
+    until: Annotated[datetime | None, Query(description=f"Before this time. {_TIME}", examples=["2026-10-01T00:00:00+02:00"])] = None,
+    status: Annotated[RecordStatus | None, Query(description="`anchored` or `pending`.")] = None,
+    page: PageDep,
 ) -> TransactionPage:
     """Transactions you recorded or that name you, filtered by kind, SKU, party, time range
     [since, until) and status, oldest first."""
-    page = query_transactions(
+    result = query_transactions(
         session, kind=kind, sku=sku, party_filter=party, since=since, until=until, status=status,
-        per_page=perPage, page_token=nextPageToken, viewer=viewer,
+        page=page, viewer=viewer,
     )
-    confirmed = confirmations(session, page.items)
-    return TransactionPage(transactions=[StoredTransaction.of(r, confirmation=confirmed[r.id]) for r in page.items],
-                           nextPageToken=page.next_page_token)
+    confirmed = confirmations(session, result.items)
+    return TransactionPage(transactions=[StoredTransaction.of(r, confirmation=confirmed[r.id]) for r in result.items],
+                           nextPageToken=result.next_page_token)
 
 
 @router.get("/{id}", response_model=StoredTransaction, responses=error_responses(404))

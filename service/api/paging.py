@@ -1,0 +1,44 @@
+"""The page parameters every listing shares: ``perPage`` and ``nextPageToken`` (see service.pagination).
+
+``GET /v1/events`` reads the same two names through its EPCIS query parser instead, with the same
+meaning and limits.
+"""
+
+from typing import Annotated
+
+from fastapi import Depends, Query
+
+from service.api.deps import LedgerDep
+from service.models import ApiKey
+from service.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE, MAX_TOKEN_CHARS, PageRequest, PageTokens, fingerprint
+
+PerPage = Annotated[int, Query(ge=1, le=MAX_PER_PAGE, description=f"Items per page, 1 to {MAX_PER_PAGE}.")]
+PageToken = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=MAX_TOKEN_CHARS,
+        description="The `nextPageToken` of the previous page, unchanged, with the same other parameters and key; "
+        "absent for the first page.",
+    ),
+]
+
+
+def page_tokens(ledger: LedgerDep) -> PageTokens:
+    """The signer of page tokens, keyed by the server secret shared by every worker."""
+    return PageTokens(ledger.settings.signing_key())
+
+
+PageTokensDep = Annotated[PageTokens, Depends(page_tokens)]
+
+
+def page_request(tokens: PageTokensDep, perPage: PerPage = DEFAULT_PER_PAGE, nextPageToken: PageToken = None) -> PageRequest:
+    return PageRequest(tokens=tokens, per_page=perPage, token=nextPageToken)
+
+
+PageDep = Annotated[PageRequest, Depends(page_request)]
+
+
+def caller_scope(listing: str, caller: ApiKey, **filters: object) -> bytes:
+    """The scope of a listing's tokens: the listing, the caller's role and party, the filters."""
+    return fingerprint(listing, caller.role, caller.party, filters)
