@@ -60,7 +60,7 @@ def with_revocations(session: Session, grants: Sequence[Record]) -> list[Grant]:
     if not grants:
         return []
     named = select(RecordTerm.record_id, RecordTerm.value).where(
-        RecordTerm.name == TermName.REFERENCE, RecordTerm.value.in_([grant.business_id for grant in grants]))
+        RecordTerm.name == TermName.REFERENCE, RecordTerm.value.in_([grant.business_id for grant in grants])).subquery()
     revocations = {}
     for revocation, business_id in session.exec(
         select(Record, named.c.value).join(named, named.c.record_id == Record.id)

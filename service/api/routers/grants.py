@@ -22,7 +22,7 @@ GrantId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The grant's recor
 
 
 class GrantIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [{"grantee": "bank"}]})
 
     grantee: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")] = Field(
         description="The party that may read all your records from now on (until you revoke it).")
