@@ -30,7 +30,7 @@ from ingest import postgres_schema  # noqa: E402  (bench/ingest.py)
 from ledger_helpers import payment  # noqa: E402  (tests/ledger_helpers.py)
 from service.ledger import Ledger  # noqa: E402
 from service.models import Record, RecordKind  # noqa: E402
-from service.records import store_transactions  # noqa: E402
+from ledger_helpers import store_transactions  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from service.verification import _RECOMPUTED  # noqa: E402
 from service.verified import select_verified  # noqa: E402

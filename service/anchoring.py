@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 
 from service.chain import Chain, ContractReverted
 from service.errors import ChainError, ChainUnavailable
-from service.merkle import MerkleTree
+from service.merkle import SALTED, MerkleTree
 from service.models import Batch, BatchStatus, BatchTree, Record, RecordLeaf
 from service.timeutil import as_utc, utcnow
 
@@ -88,7 +88,7 @@ def _unbatched(session: Session):
     """Ids and hashes of the records no batch holds yet, oldest first (locked, and skipped by other
     workers, on PostgreSQL)."""
     statement = (
-        select(RecordLeaf.record_id.label("id"), Record.content_hash, Record.created_at)
+        select(RecordLeaf.record_id.label("id"), Record.content_hash, Record.salt, Record.created_at)
         .join(Record, Record.id == RecordLeaf.record_id)
         .where(RecordLeaf.batch_id.is_(None))
         .order_by(RecordLeaf.record_id)
@@ -101,8 +101,8 @@ def _unbatched(session: Session):
 def _close_batch(session: Session, rows: list) -> Batch:
     """One tree over the rows' hashes, stored with the batch; each record's leaf row gets the batch
     and the leaf's position in the tree, in one statement."""
-    tree = MerkleTree.build([bytes.fromhex(row.content_hash[2:]) for row in rows])
-    batch = Batch(root=_hex(tree.root), leaf_count=tree.leaf_count)
+    tree = MerkleTree.build([bytes.fromhex(row.content_hash[2:] + row.salt[2:]) for row in rows], encoding=SALTED)
+    batch = Batch(root=_hex(tree.root), leaf_count=tree.leaf_count, leaf_encoding=SALTED)
     session.add(batch)
     session.flush()
     session.add(BatchTree(batch_id=batch.id, nodes=tree.nodes))

@@ -3,7 +3,8 @@
 Verifying a record proves that record, but cannot notice one that was deleted. A batch can: its
 stored tree holds every leaf it anchored, and the tree's root is on chain. The audit recomputes
 the root from the stored leaves (so an edited tree no longer gives the anchored root), then
-matches each leaf with the record whose leaf position names it and whose body still hashes to it.
+matches each leaf with the record whose leaf position names it, whose body still hashes to it and
+whose columns and search terms still derive from that body (``service.integrity``).
 A leaf that no record claims is a record that is gone; its leaf hash is reported so the auditor
 can ask the supplier for the original and check it.
 """
@@ -16,11 +17,10 @@ from sqlmodel import Session, select
 
 from service.chain import Chain
 from service.errors import NotFound
-from service.hashing import HashingError
-from service.merkle import leaf_hash, leaves_of_nodes, root_of_leaves
+from service.integrity import RowMismatch, Terms, checked_content_hash, record_leaf, stored_terms
+from service.merkle import leaves_of_nodes, root_of_leaves
 from service.models import Batch, BatchStatus, BatchTree, Record, RecordLeaf
 from service.timeutil import UtcDateTime, from_unix, iso_utc
-from service.verification import recompute_content_hash
 
 
 class BatchAuditStatus(StrEnum):
@@ -79,9 +79,11 @@ def audit_batch(session: Session, chain: Chain, *, batch_id: int) -> BatchAudit:
     claimed: set[int] = set()
     tampered = []
     rows = session.exec(select(Record, RecordLeaf.tree_index).join(RecordLeaf).where(RecordLeaf.batch_id == batch.id)).all()
+    terms = stored_terms(session, [record.id for record, _ in rows])
     for record, tree_index in rows:
         position = tree_index - first if isinstance(tree_index, int) else -1
-        if not 0 <= position < len(leaves) or position in claimed or leaves[position] != _leaf_of(record):
+        leaf = _leaf_of(record, terms[record.id], encoding=batch.leaf_encoding)
+        if not 0 <= position < len(leaves) or position in claimed or leaves[position] != leaf:
             tampered.append(record.id)
         claimed.add(position)
     records = len(rows)
@@ -110,9 +112,9 @@ def audit_batches(session: Session, chain: Chain, *, batch_ids: list[int] | None
         session.expunge_all()  # a whole database's records must not pile up in the identity map
 
 
-def _leaf_of(record: Record) -> bytes | None:
-    """The record's leaf hash as its stored body gives it now; None if the body no longer parses."""
+def _leaf_of(record: Record, terms: Terms, *, encoding: str) -> bytes | None:
+    """The record's leaf hash as its stored row gives it now; None if the row disagrees with its body."""
     try:
-        return leaf_hash(recompute_content_hash(record))
-    except HashingError:
+        return record_leaf(record, checked_content_hash(record, terms), encoding=encoding)
+    except (RowMismatch, ValueError):
         return None

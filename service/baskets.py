@@ -1,6 +1,7 @@
 """Basket analysis through the ledger: baskets from verified orders and sales, mined once per data version.
 
-One basket is one verified order or sale: the distinct SKUs of its lines, or (``level="category"``)
+One basket is one verified order or sale of the asking party's data (its own records and those shared
+with it; every party's for auditors and admins): the distinct SKUs of its lines, or (``level="category"``)
 the distinct ``category`` values of its lines. Records that do not verify are left out and counted by
 status (:meth:`VerifiedSelection.summary`). At category level a line without a category is counted,
 and a basket none of whose lines has one is left out of the mining (it would count as an empty basket
@@ -21,6 +22,7 @@ from typing import Generic, Literal, TypeVar
 from sqlmodel import Session, select
 
 from analytics.baskets import Itemset, Rule, association_rules, frequent_itemsets
+from service.access import Viewer
 from service.chain import Chain
 from service.models import Record, RecordKind
 from service.verified import VerifiedSelection, select_verified
@@ -72,11 +74,12 @@ def baskets_of(records: Iterable[Record], *, level: Level) -> Baskets:
     return Baskets(level, baskets, lines_without, baskets_without)
 
 
-def select_basket_records(session: Session, chain: Chain) -> VerifiedSelection:
-    """The orders and sales that verify (by record id), and the others counted by status."""
+def select_basket_records(session: Session, chain: Chain, *, viewer: Viewer) -> VerifiedSelection:
+    """The orders and sales of ``viewer``'s data (``Viewer.owned``) that verify (by record id), and
+    the others counted by status."""
     statement = (
         select(Record)
-        .where(Record.kind == RecordKind.TRANSACTION, Record.record_type.in_(BASKET_KINDS))
+        .where(Record.kind == RecordKind.TRANSACTION, Record.record_type.in_(BASKET_KINDS), viewer.owned())
         .order_by(Record.id)
     )
     return select_verified(session, chain, statement=statement)
@@ -131,11 +134,13 @@ class Mined(Generic[T]):
     selection: VerifiedSelection
     counts: BasketCounts
     results: list[T]
+    scope: dict
 
     def summary(self) -> dict:
         """What every basket result reports besides the results themselves (see docs/baskets.md)."""
         by_category = self.counts.level == "category"
         return {
+            "data_scope": self.scope,
             "level": self.counts.level,
             "data_version": self.selection.fingerprint,
             "baskets_used": self.counts.used,
@@ -149,6 +154,7 @@ def basket_itemsets(
     session: Session,
     chain: Chain,
     *,
+    viewer: Viewer,
     level: Level,
     min_support: float,
     max_len: int | None,
@@ -159,17 +165,18 @@ def basket_itemsets(
 
     ``item`` (a SKU, or a category at category level) keeps the itemsets that hold it.
     """
-    selection = select_basket_records(session, chain)
+    selection = select_basket_records(session, chain, viewer=viewer)
     counts, itemsets = _itemsets(selection, level=level, min_support=min_support, max_len=max_len, cache=cache)
     if item is not None:
         itemsets = [itemset for itemset in itemsets if item in itemset.items]
-    return Mined(selection, counts, itemsets)
+    return Mined(selection, counts, itemsets, viewer.scope)
 
 
 def basket_rules(
     session: Session,
     chain: Chain,
     *,
+    viewer: Viewer,
     level: Level,
     min_support: float,
     max_len: int | None,
@@ -183,7 +190,7 @@ def basket_rules(
 
     ``item`` (a SKU, or a category at category level) keeps the rules naming it on either side.
     """
-    selection = select_basket_records(session, chain)
+    selection = select_basket_records(session, chain, viewer=viewer)
     counts, itemsets = _itemsets(selection, level=level, min_support=min_support, max_len=max_len, cache=cache)
     key = ("rules", selection.fingerprint, level, min_support, max_len, min_confidence, min_lift, consequent)
 
@@ -197,7 +204,7 @@ def basket_rules(
     rules = cache.get_or_compute(key, mine)
     if item is not None:
         rules = [rule for rule in rules if item in rule.antecedent or item in rule.consequent]
-    return Mined(selection, counts, rules)
+    return Mined(selection, counts, rules, viewer.scope)
 
 
 def _itemsets(

@@ -12,7 +12,7 @@ from web3.logs import DISCARD
 
 from service.compiler import load_artifact
 from service.hashing import HashingError, content_hash
-from service.merkle import leaf_hash, verify_proof
+from service.merkle import UNSALTED, leaf_hash, leaf_value, verify_proof
 
 REQUIRED_FIELDS = ("kind", "record", "content_hash", "leaf", "proof", "root", "chain_id", "contract", "tx_hash", "block_number")
 
@@ -45,13 +45,17 @@ def check_bundle(bundle: dict, *, w3: Web3) -> BundleCheck:
         leaf = _bytes32(bundle["leaf"])
         root = _bytes32(bundle["root"])
         proof = [_bytes32(node) for node in bundle["proof"]]
-    except (HashingError, ValueError, TypeError) as error:
+        encoding = ",".join(bundle.get("leaf_encoding", [UNSALTED]))  # bundles of the release before salts name none
+        salt = _bytes32(bundle["salt"]) if encoding != UNSALTED else None
+        expected_leaf = leaf_hash(leaf_value(recomputed, salt, encoding=encoding))
+    except (HashingError, ValueError, TypeError, KeyError) as error:
         result.add("format", False, str(error))
         return result
     result.add("content_hash", recomputed == claimed, f"record hashes to 0x{recomputed.hex()}")
-    result.add("leaf", leaf_hash(recomputed) == leaf, "leaf = keccak256(keccak256(abi.encode(content_hash)))")
-    result.add("proof", verify_proof(root=root, leaf=leaf_hash(recomputed), proof=proof), f"proof of {len(proof)} nodes leads to the root")
-    _check_chain(result, bundle, w3=w3, root=root, leaf=leaf_hash(recomputed), proof=proof)
+    fields = "content_hash" if encoding == UNSALTED else "content_hash, salt"
+    result.add("leaf", expected_leaf == leaf, f"leaf = keccak256(keccak256(abi.encode({fields})))")
+    result.add("proof", verify_proof(root=root, leaf=expected_leaf, proof=proof), f"proof of {len(proof)} nodes leads to the root")
+    _check_chain(result, bundle, w3=w3, root=root, leaf=expected_leaf, proof=proof)
     return result
 
 

@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from service.errors import Forbidden, InvalidRecord
-from service.records import Candidate, Submission, prepare_events, prepare_transactions
+from service.candidates import Candidate, Submission, prepare_events, prepare_transactions
 from service.validation.epcis import validate_document
 from service.validation.transactions import references_of, validate_transactions
 
@@ -61,7 +61,7 @@ def transaction_submission(payload: object, *, party: str, max_items: int) -> Su
         if party not in transaction.parties:
             raise Forbidden(f"[{index}]: party {party!r} is neither the seller nor the buyer", field=f"[{index}].seller")
     return Submission(candidates=prepare_transactions([t.body for t in transactions]), party=party,
-                      references=frozenset(references_of(transactions)))
+                      references=references_of(transactions, party=party))
 
 
 def start_workers(processes: int) -> None:

@@ -3,7 +3,9 @@
 A SKU's demand is the quantity sold per period: from verified ``sale`` transactions (the lines with
 that SKU), or, for a retailer with no sales feed, from verified EPCIS ``retail_selling`` events of
 the GTIN (one unit per EPC, plus any ``quantityList`` quantities of its class). Periods without
-sales are zeros. Records that do not verify are left out and counted by status.
+sales are zeros. Records that do not verify are left out and counted by status. Only the asking
+party's data counts: its own records and those shared with it (every party's for auditors and
+admins, ``service.access``), and every answer says whose.
 """
 
 import json
@@ -15,6 +17,7 @@ import pandas as pd
 from sqlmodel import Session, select
 
 from analytics.forecast import PERIODS, ForecastResult, forecast, forecast_many, max_horizon
+from service.access import Viewer
 from service.chain import Chain
 from service.errors import InvalidRecord, NotFound
 from service.hashing.vocabulary import BIZ_STEPS
@@ -37,17 +40,19 @@ class DemandSeries:
     source: str  # "sales" or "retail_selling"
     series: pd.Series
     selection: VerifiedSelection
+    scope: dict
 
 
-def demand_series(session: Session, chain: Chain, *, sku: str, location: str | None, freq: str,
+def demand_series(session: Session, chain: Chain, *, viewer: Viewer, sku: str, location: str | None, freq: str,
                   cache: VerificationCache | None = None) -> DemandSeries:
-    """The verified demand of ``sku`` (optionally at one ``location``) per ``freq`` period."""
+    """The verified demand of ``sku`` (optionally at one ``location``) per ``freq`` period, in ``viewer``'s data."""
     _check_freq(freq)
     place = identifier(location) if location else None
     sources = [("sales", _sales(sku), _sale_quantities)]
     if _gtin_prefix(sku) is not None:  # EPCs name GTINs: only a GTIN-shaped SKU can match events
         sources.append(("retail_selling", _retail_selling(sku), _selling_quantities))
     for source, statement, quantities in sources:
+        statement = statement.where(viewer.owned())
         if session.exec(statement.limit(1)).first() is None:
             continue
         selection = select_verified(session, chain, statement=statement, cache=cache)
@@ -57,14 +62,16 @@ def demand_series(session: Session, chain: Chain, *, sku: str, location: str | N
             for at_place, quantity in [quantities(record, sku)]
             if quantity and (place is None or at_place == place)
         ]
-        return DemandSeries(sku=sku, location=place, freq=freq, source=source, series=_per_period(rows, freq), selection=selection)
-    raise NotFound(f"no sale or retail_selling event records SKU {sku!r}", field="sku")
+        return DemandSeries(sku=sku, location=place, freq=freq, source=source, series=_per_period(rows, freq),
+                            selection=selection, scope=viewer.scope)
+    raise NotFound(f"no sale or retail_selling event of yours (or shared with you) records SKU {sku!r}", field="sku")
 
 
-def forecast_demand(session: Session, chain: Chain, *, sku: str, location: str | None, freq: str, horizon: int) -> dict:
-    """The forecast of one SKU's verified demand, with the provenance of its input."""
+def forecast_demand(session: Session, chain: Chain, *, viewer: Viewer, sku: str, location: str | None, freq: str,
+                    horizon: int) -> dict:
+    """The forecast of one SKU's verified demand in ``viewer``'s data, with the provenance of its input."""
     _check_horizon(freq=freq, horizon=horizon)
-    demand = demand_series(session, chain, sku=sku, location=location, freq=freq)
+    demand = demand_series(session, chain, viewer=viewer, sku=sku, location=location, freq=freq)
     if demand.series.empty:
         raise NotFound(f"no verified demand for SKU {sku!r}" + (f" at {location!r}" if location else ""), field="sku")
     result = forecast(demand.series, freq=freq, horizon=horizon)
@@ -74,6 +81,7 @@ def forecast_demand(session: Session, chain: Chain, *, sku: str, location: str |
 def forecast_response(demand: DemandSeries, result: ForecastResult) -> dict:
     """The JSON shape of a forecast (shared by the API and the CLI)."""
     return {
+        "data_scope": demand.scope,
         "sku": demand.sku,
         "location": demand.location,
         "freq": demand.freq,
@@ -92,6 +100,7 @@ def forecast_all(
     session: Session,
     chain: Chain,
     *,
+    viewer: Viewer,
     skus: list[str] | None,
     location: str | None,
     freq: str,
@@ -99,16 +108,17 @@ def forecast_all(
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, dict]:
-    """Forecasts of many SKUs (default: every SKU with sales), fitted in parallel worker processes.
+    """Forecasts of many SKUs (default: every SKU with sales in ``viewer``'s data), fitted in parallel
+    worker processes.
 
     A SKU without verified demand gets ``{"error": ...}`` instead of failing the whole run.
     """
     _check_horizon(freq=freq, horizon=horizon)
     demands, results = {}, {}
     cache = VerificationCache()  # SKUs share batches: each tree is read, each root asked, once
-    for sku in skus if skus is not None else skus_with_sales(session):
+    for sku in skus if skus is not None else skus_with_sales(session, viewer=viewer):
         try:
-            demand = demand_series(session, chain, sku=sku, location=location, freq=freq, cache=cache)
+            demand = demand_series(session, chain, viewer=viewer, sku=sku, location=location, freq=freq, cache=cache)
         except NotFound as error:
             results[sku] = {"error": error.message}
             continue
@@ -121,12 +131,13 @@ def forecast_all(
     return dict(sorted(results.items()))
 
 
-def skus_with_sales(session: Session) -> list[str]:
-    """Every SKU that appears on a sale."""
+def skus_with_sales(session: Session, *, viewer: Viewer) -> list[str]:
+    """Every SKU that appears on a sale of ``viewer``'s data."""
     statement = (
         select(RecordTerm.value)
         .join(Record, Record.id == RecordTerm.record_id)
-        .where(RecordTerm.name == TermName.SKU, Record.kind == RecordKind.TRANSACTION, Record.record_type == "sale")
+        .where(RecordTerm.name == TermName.SKU, Record.kind == RecordKind.TRANSACTION, Record.record_type == "sale",
+               viewer.owned())
         .distinct()
     )
     return sorted(session.exec(statement))

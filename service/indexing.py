@@ -23,7 +23,8 @@ class TermName(StrEnum):
     CITES = "cites"  # the id of any bizTransaction an event cites, whatever its type
     SKU = "sku"
     PARTY = "party"  # seller or buyer of a transaction
-    REFERENCE = "reference"  # ids a transaction references
+    REFERENCE = "reference"  # ids a transaction references, the transaction a label labels, the grant a revocation withdraws
+    GRANTEE = "grantee"  # the party a grant shares its owner's records with
 
 
 ANY_EPC = (TermName.EPC, TermName.PARENT, TermName.INPUT, TermName.OUTPUT)
@@ -78,11 +79,28 @@ def event_terms(event: dict) -> set[tuple[str, str]]:
 
 
 def transaction_terms(transaction: dict) -> set[tuple[str, str]]:
-    """Search terms of a commercial transaction."""
+    """Search terms of a commercial transaction; a reference is indexed by the id it names, whichever
+    party's record that is."""
     terms = {(TermName.SKU, line["sku"]) for line in transaction.get("lines") or [] if isinstance(line.get("sku"), str)}
     terms.update((TermName.PARTY, transaction[role]) for role in ("seller", "buyer") if isinstance(transaction.get(role), str))
-    terms.update((TermName.REFERENCE, ref) for ref in transaction.get("references") or [] if isinstance(ref, str))
+    terms.update((TermName.REFERENCE, reference_id(ref)) for ref in transaction.get("references") or []
+                 if isinstance(reference_id(ref), str))
     return terms
+
+
+def reference_id(reference: object) -> object:
+    """The id a reference names: the string itself, or the ``id`` of ``{"id": ..., "party": ...}``."""
+    return reference.get("id") if isinstance(reference, dict) else reference
+
+
+def label_terms(label: dict) -> set[tuple[str, str]]:
+    """Search terms of a fraud label: the transaction it labels and the lender."""
+    return {(TermName.REFERENCE, label["transaction"]), (TermName.PARTY, label["lender"])}
+
+
+def grant_terms(grant: dict) -> set[tuple[str, str]]:
+    """Search terms of a grant (its grantee) or of a revocation (the grant it withdraws)."""
+    return {(TermName.GRANTEE, grant["grantee"])} if "grantee" in grant else {(TermName.REFERENCE, grant["grant"])}
 
 
 def _location(value: object) -> str | None:

@@ -1,15 +1,19 @@
 """Merkle batches byte-for-byte compatible with OpenZeppelin's ``StandardMerkleTree``.
 
-A batch is the tree that ``StandardMerkleTree.of(values.map(v => [v]), ["bytes32"])``
+A batch is the tree that ``StandardMerkleTree.of(values, ["bytes32", "bytes32"])``
 (``@openzeppelin/merkle-tree`` 1.0.8, default ``sortLeaves: true``) builds from the
-batch's 32-byte content hashes, so any third party can rebuild our root with that
-library, and every proof we issue verifies both there and with OpenZeppelin's
-Solidity ``MerkleProof`` (commutative keccak256 pair hashing).
+batch's records, each value ``[content hash, salt]``, so any third party can rebuild our
+root with that library, and every proof we issue verifies both there and with
+OpenZeppelin's Solidity ``MerkleProof`` (commutative keccak256 pair hashing). The salt,
+32 random bytes per record, makes every leaf unique (two parties recording the same event
+get two leaves, two batches never share a root) and keeps a proof's siblings from
+confirming a guessed neighbour record. Batches closed before salts use ``["bytes32"]``
+(the content hash alone) and keep verifying with it.
 
 Layout, mirrored from the library's ``core.js``/``merkletree.js``:
 
-* leaf = ``keccak256(keccak256(abi.encode(bytes32 value)))``; ``abi.encode`` of a
-  ``bytes32`` is the 32 bytes themselves;
+* leaf = ``keccak256(keccak256(abi.encode(values)))``; ``abi.encode`` of ``bytes32``
+  values is their 32 bytes, concatenated;
 * leaves are stably sorted ascending (JS ``Array.prototype.sort`` is stable, as is
   Python's ``sorted``, so duplicates keep their input order);
 * the tree is an array of ``2n - 1`` nodes laid out as a complete binary tree
@@ -37,13 +41,29 @@ from sha3 import keccak_256
 
 HASH_SIZE = 32
 DUMP_FORMAT = "standard-v1"
-LEAF_ENCODING = ("bytes32",)
+#: Leaf encodings as stored with each batch: a record's [content hash, salt], or (before salts) its content hash.
+SALTED = "bytes32,bytes32"
+UNSALTED = "bytes32"
 
 
-def leaf_hash(content_hash: bytes) -> bytes:
-    """OpenZeppelin standard leaf for a ``bytes32`` value: keccak(keccak(value))."""
+def leaf_hash(value: bytes) -> bytes:
+    """OpenZeppelin standard leaf of an abi-encoded value of ``bytes32`` fields: keccak(keccak(value))."""
+    if not value or len(value) % HASH_SIZE:
+        raise ValueError(f"a leaf value is a whole number of {HASH_SIZE}-byte words, not {len(value)} bytes")
+    return keccak_256(keccak_256(value).digest()).digest()
+
+
+def leaf_value(content_hash: bytes, salt: bytes | None, *, encoding: str) -> bytes:
+    """The abi-encoded value of a record's leaf under ``encoding`` (ValueError if it does not fit)."""
     _check_hash(content_hash, "content hash")
-    return keccak_256(keccak_256(content_hash).digest()).digest()
+    if encoding == UNSALTED:
+        return content_hash
+    if encoding != SALTED:
+        raise ValueError(f"unknown leaf encoding {encoding!r}")
+    if salt is None:
+        raise ValueError("a salted leaf needs the record's salt")
+    _check_hash(salt, "salt")
+    return content_hash + salt
 
 
 def verify_proof(*, root: bytes, leaf: bytes, proof: Sequence[bytes]) -> bool:
@@ -69,7 +89,7 @@ def verify_proof(*, root: bytes, leaf: bytes, proof: Sequence[bytes]) -> bool:
 
 
 class MerkleTree:
-    """An immutable StandardMerkleTree over ``bytes32`` content hashes.
+    """An immutable StandardMerkleTree over values of ``bytes32`` fields (see :func:`leaf_value`).
 
     Build with :meth:`build`; indexes passed to :meth:`proof` are positions in the
     input sequence (as ``StandardMerkleTree.getProof(i)``), not tree positions.
@@ -78,35 +98,38 @@ class MerkleTree:
     root: bytes
     leaf_count: int
 
-    def __init__(self, *, values: tuple[bytes, ...], tree: list[bytes], tree_indexes: list[int]) -> None:
+    def __init__(self, *, values: tuple[bytes, ...], tree: list[bytes], tree_indexes: list[int], encoding: str) -> None:
         """Wrap an already laid-out tree; use :meth:`build` instead of calling this."""
         self._values = values
+        self.encoding = encoding
         self._tree = tree
         self._tree_indexes = tree_indexes
         self.root = tree[0]
         self.leaf_count = len(values)
 
     @classmethod
-    def build(cls, content_hashes: Sequence[bytes]) -> MerkleTree:
-        """Build the tree OpenZeppelin would build from these hashes, in this order.
+    def build(cls, values: Sequence[bytes], *, encoding: str = UNSALTED) -> MerkleTree:
+        """Build the tree OpenZeppelin would build from these abi-encoded values, in this order.
 
-        Duplicates are allowed (each gets its own leaf, as in the JS library).
-        Raises ``ValueError`` for an empty input or a value that is not 32 bytes,
+        ``encoding`` is :data:`SALTED` (each value 64 bytes: content hash and salt) or
+        :data:`UNSALTED` (32 bytes). Duplicates are allowed (each gets its own leaf, as in the JS
+        library). Raises ``ValueError`` for an empty input or a value of the wrong size,
         ``TypeError`` for a value that is not bytes-like.
         """
-        values = tuple(content_hashes)
+        values = tuple(values)
         if set(map(type, values)) != {bytes}:
             values = tuple(bytes(memoryview(value)) for value in values)
         if not values:
-            raise ValueError("a Merkle tree needs at least one content hash")
-        if set(map(len, values)) != {HASH_SIZE}:
-            raise ValueError(f"content hashes must be exactly {HASH_SIZE} bytes")
+            raise ValueError("a Merkle tree needs at least one value")
+        size = HASH_SIZE * len(encoding.split(","))
+        if set(map(len, values)) != {size}:
+            raise ValueError(f"values must be exactly {size} bytes for leaf encoding {encoding}")
         leaves = [keccak_256(keccak_256(value).digest()).digest() for value in values]
         sorted_order, tree_indexes = _leaf_layout(leaves)
         tree: list[bytes] = [b""] * (2 * len(leaves) - 1)
         tree[len(leaves) - 1 :] = map(leaves.__getitem__, reversed(sorted_order))
         _hash_internal_nodes(tree, internal_count=len(leaves) - 1)
-        return cls(values=values, tree=tree, tree_indexes=tree_indexes)
+        return cls(values=values, tree=tree, tree_indexes=tree_indexes, encoding=encoding)
 
     def proof(self, index: int) -> list[bytes]:
         """Sibling hashes from the leaf of input ``index`` up to the root."""
@@ -165,10 +188,10 @@ class MerkleTree:
         """
         return {
             "format": DUMP_FORMAT,
-            "leafEncoding": list(LEAF_ENCODING),
+            "leafEncoding": self.encoding.split(","),
             "tree": ["0x" + node.hex() for node in self._tree],
             "values": [
-                {"value": ["0x" + value.hex()], "treeIndex": tree_index}
+                {"value": ["0x" + value[i : i + HASH_SIZE].hex() for i in range(0, len(value), HASH_SIZE)], "treeIndex": tree_index}
                 for value, tree_index in zip(self._values, self._tree_indexes)
             ],
         }

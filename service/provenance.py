@@ -28,8 +28,8 @@ Problems reported, and what decides the verdict (first that applies):
 * ``pending``: everything is there but some events are not anchored yet.
 * ``verified``: every event verifies on chain and nothing above applies.
 
-With a ``party``, only that party's events are seen, so links through other parties' events are
-invisible and may show up as missing origins. Class-level quantities (``quantityList`` epcClass)
+Only the events ``viewer`` may read are seen (``service.access``), so links through other parties'
+events are invisible to a party and may show up as missing origins. Class-level quantities (``quantityList`` epcClass)
 are not followed: they do not identify an item.
 """
 
@@ -39,11 +39,12 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from service.access import Viewer
+from service.candidates import parsed_body
 from service.chain import Chain
 from service.errors import NotFound
 from service.indexing import ANY_EPC, TermName, identifier
 from service.models import Record, RecordKind, RecordTerm
-from service.records import parsed_body
 from service.timeutil import as_utc
 from service.verification import Verification, VerificationCache, VerificationStatus, verify_record
 
@@ -138,7 +139,7 @@ class _Walk:
     stopped: bool = False  # a size bound was hit: no further levels
 
 
-def trail(session: Session, chain: Chain, *, epc: str, depth: int = 10, party: str | None = None) -> Trail:
+def trail(session: Session, chain: Chain, *, epc: str, viewer: Viewer, depth: int = 10) -> Trail:
     """The provenance trail of ``epc`` (URN or Digital Link); NotFound when no visible event names it."""
     start = identifier(epc.strip())
     walk = _Walk(depth=depth)
@@ -146,7 +147,7 @@ def trail(session: Session, chain: Chain, *, epc: str, depth: int = 10, party: s
     done: set[tuple] = set()
     visits = 0
     while level and not walk.stopped:
-        namings = _namings(session, items={visit.item for visit in level}, party=party, limit=MAX_EVENTS + 1)
+        namings = _namings(session, items={visit.item for visit in level}, viewer=viewer, limit=MAX_EVENTS + 1)
         if visits == 0 and not namings.get(start):
             raise NotFound(f"no event names {epc!r}", field="epc")
         if sum(map(len, namings.values())) > MAX_EVENTS:
@@ -253,7 +254,7 @@ def _is_origin(naming: _Naming) -> bool:
     )
 
 
-def _namings(session: Session, *, items: set[str], party: str | None, limit: int) -> dict[str, list[_Naming]]:
+def _namings(session: Session, *, items: set[str], viewer: Viewer, limit: int) -> dict[str, list[_Naming]]:
     """Every visible event naming each item (as epc, parent, input or output), oldest first, at most ``limit``."""
     found: dict[str, list[_Naming]] = {}
     bodies: dict[int, dict] = {}
@@ -263,12 +264,10 @@ def _namings(session: Session, *, items: set[str], party: str | None, limit: int
             select(RecordTerm.value, RecordTerm.name, Record)
             .join(Record, Record.id == RecordTerm.record_id)
             .where(RecordTerm.name.in_(ANY_EPC), RecordTerm.value.in_(ordered[start : start + _IN_CHUNK]))
-            .where(Record.kind == RecordKind.EPCIS_EVENT)
+            .where(Record.kind == RecordKind.EPCIS_EVENT, viewer.records(RecordKind.EPCIS_EVENT))
             .order_by(Record.occurred_at, Record.id)
             .limit(limit)
         )
-        if party is not None:
-            statement = statement.where(Record.party == party)
         for value, name, record in session.exec(statement):
             if record.occurred_at is None:
                 continue

@@ -29,6 +29,7 @@ from enum import StrEnum
 from sqlalchemy import and_, or_
 from sqlmodel import Session, select
 
+from service.access import Viewer
 from service.errors import InvalidRecord
 from service.hashing.vocabulary import BIZ_STEPS, BIZ_TRANSACTION_TYPES, DISPOSITIONS
 from service.indexing import (
@@ -102,11 +103,11 @@ class EventQuery:
     per_page: int = DEFAULT_PER_PAGE
     page_token: str | None = None
 
-    def fingerprint(self, *, party: str | None) -> bytes:
+    def fingerprint(self, *, viewer: Viewer) -> bytes:
         """What a page token is bound to: every filter and the caller, not the page size or position."""
         filters = asdict(self)
         del filters["per_page"], filters["page_token"]
-        return fingerprint("events", party, filters)
+        return fingerprint("events", [viewer.party, viewer.everything], filters)
 
     def page(self, tokens: PageTokens) -> PageRequest:
         """The page this query asks for, its token checked by ``tokens``."""
@@ -133,8 +134,8 @@ def parse_event_query(params: Mapping[str, str]) -> EventQuery:
     return EventQuery(terms=tuple(sorted(terms, key=repr)), **fields)  # sorted: parameter order is no part of the query
 
 
-def query_events(session: Session, *, query: EventQuery, party: str | None, tokens: PageTokens) -> Page:
-    """One page of EPCIS events matching ``query``; ``party`` limits to that supplier's own (None: all).
+def query_events(session: Session, *, query: EventQuery, viewer: Viewer, tokens: PageTokens) -> Page:
+    """One page of the EPCIS events ``viewer`` may read that match ``query``.
 
     ``tokens`` signs the next page's token and checks the one in ``query``.
     """
@@ -153,15 +154,13 @@ def query_events(session: Session, *, query: EventQuery, party: str | None, toke
     statement = _time_range(statement, since=query.since, before=query.before)
     for match in query.terms:
         statement = statement.where(Record.id.in_(_term_records(match)))
-    if party is not None:
-        statement = statement.where(Record.party == party)
     return paginate(
         session,
-        statement,
+        statement.where(viewer.records(RecordKind.EPCIS_EVENT)),
         order=_RECORD_ORDER,
         descending=query.direction == Direction.DESC,
         page=query.page(tokens),
-        scope=query.fingerprint(party=party),
+        scope=query.fingerprint(viewer=viewer),
     )
 
 
@@ -175,11 +174,12 @@ def query_transactions(
     until: datetime | None = None,
     status: RecordStatus | str | None = None,
     page: PageRequest,
-    party: str | None,
+    viewer: Viewer,
 ) -> Page:
-    """Transactions, oldest first, filtered by kind, SKU, seller-or-buyer, [since, until) and status.
+    """The transactions ``viewer`` may read, oldest first, filtered by kind, SKU, seller-or-buyer,
+    [since, until) and status.
 
-    ``party_filter`` is a filter (either side of the deal); ``party`` is visibility (the submitter).
+    ``party_filter`` is a filter (either side of the deal); ``viewer`` is visibility (``service.access``).
     """
     since, until = (None if t is None else _moment(name, t) for name, t in (("since", since), ("until", until)))
     status = _status("status", status) if status is not None else None
@@ -191,12 +191,10 @@ def query_transactions(
     for name, value in ((TermName.SKU, sku), (TermName.PARTY, party_filter)):
         if value is not None:
             statement = statement.where(Record.id.in_(_term_records(TermMatch((name,), (value,)))))
-    statement = _time_range(statement, since=since, before=until)
-    if party is not None:
-        statement = statement.where(Record.party == party)
+    statement = _time_range(statement, since=since, before=until).where(viewer.records(RecordKind.TRANSACTION))
     filters = {"kind": kind, "sku": sku, "party": party_filter, "since": since, "until": until, "status": status}
     return paginate(
-        session, statement, order=_RECORD_ORDER, descending=False, page=page, scope=fingerprint("transactions", party, filters)
+        session, statement, order=_RECORD_ORDER, descending=False, page=page, scope=fingerprint("transactions", [viewer.party, viewer.everything], filters)
     )
 
 

@@ -1,11 +1,12 @@
-"""Storing records: EPCIS events and commercial transactions enter the ledger as pending.
+"""Storing records: EPCIS events, commercial transactions, labels and grants enter the ledger as pending.
 
-A submission is all-or-nothing: everything is hashed and checked before anything is
-written, and the caller's transaction commits the whole lot at once.
+A submission is all-or-nothing: everything is hashed and checked before anything is written
+(``service.candidates``), and the caller's transaction commits the whole lot at once. A business id
+belongs to the party that recorded it: two suppliers sending the same event, or numbering invoices
+alike, each get their own record, and no answer tells one about the other's.
 """
 
-import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -16,10 +17,9 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
+from service.access import Viewer, granting_parties
+from service.candidates import Candidate, Reference, Submission, parsed_body
 from service.errors import Conflict, InvalidRecord, NotFound
-from service.hashing import HashingError, content_hash, event_hash_id, events_of
-from service.hashing.epcis import HASH_ID_PREFIX
-from service.indexing import event_columns, event_terms, transaction_terms
 from service.models import (
     Batch,
     BatchStatus,
@@ -51,50 +51,23 @@ class Stored:
     created: bool
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A record hashed and indexed, ready to store (computing this needs no database)."""
-
-    kind: RecordKind
-    record_type: str
-    business_id: str
-    body: str
-    content_hash: str
-    occurred_at: datetime | None
-    terms: set[tuple[str, str]]
-    columns: dict[str, str | None]
-
-
-def store_events(session: Session, *, document: dict, party: str | None) -> list[Stored]:
-    """Store every event of an EPCIS document (or a single event); resubmissions are idempotent."""
-    return store_candidates(session, candidates=prepare_events(document), party=party)
-
-
-@dataclass(frozen=True)
-class Submission:
-    """One caller's records, prepared, for :func:`store_submissions`; ``references`` must name
-    stored records (checked in the transaction that stores these)."""
-
-    candidates: list[Candidate]
-    party: str | None
-    references: frozenset[str] = frozenset()
-
-
 def store_submissions(session: Session, submissions: Sequence[Submission]) -> list[list[Stored]]:
     """Store several callers' submissions with one statement per table per party (group commit).
 
     The outcome for each is what storing them one after the other would give: a record repeated
-    across submissions is created by the first and found by the others.
+    across submissions is created by the first and found by the others; the same business id with
+    other content is a conflict, whichever submission of the group carries it.
     """
-    by_party: dict[str | None, list[int]] = {}
+    by_party: dict[str, list[int]] = {}
     for index, submission in enumerate(submissions):
         by_party.setdefault(submission.party, []).append(index)
     results: list[list[Stored]] = [[] for _ in submissions]
     for party, indexes in by_party.items():
-        references = frozenset().union(*(submissions[i].references for i in indexes))
-        missing = missing_references(session, ids=references) if references else set()
-        if missing:  # or stored by another submission of this group: alone, each is then judged by itself
-            raise InvalidRecord(f"references name no stored record: {', '.join(sorted(missing))}", field="references")
+        references = [reference for i in indexes for reference in submissions[i].references]
+        if references:  # a reference to a record stored by another submission of this group fails here: alone, each
+            # submission is then judged by itself (service.group_commit)
+            viewer = Viewer(party=party, owners=granting_parties(session, grantee=party))
+            check_references(session, references=references, viewer=viewer)
         stored = store_candidates(
             session, candidates=[c for i in indexes for c in submissions[i].candidates], party=party
         )
@@ -105,103 +78,58 @@ def store_submissions(session: Session, submissions: Sequence[Submission]) -> li
     return results
 
 
-def prepare_events(document: dict) -> list[Candidate]:
-    """Hash and index every event of a document: the CPU-bound half of :func:`store_events`."""
-    candidates = []
-    for index, event in enumerate(events_of(document)):
-        try:
-            hash_id = event_hash_id(event)
-        except HashingError as error:
-            raise InvalidRecord(f"event {index}: {error}", field=f"epcisBody.eventList[{index}]") from error
-        candidates.append(
-            Candidate(
-                kind=RecordKind.EPCIS_EVENT,
-                record_type=event.get("type", "Event"),
-                business_id=hash_id,
-                body=canonical_text(event),
-                content_hash="0x" + hash_id[len(HASH_ID_PREFIX) : len(HASH_ID_PREFIX) + 64],
-                occurred_at=_parse_time(event.get("eventTime"), field=f"eventList[{index}].eventTime"),
-                terms=event_terms(event),
-                columns=event_columns(event),
-            )
-        )
-    return candidates
-
-
-def store_transactions(session: Session, *, transactions: Sequence[dict], party: str | None) -> list[Stored]:
-    """Store commercial transactions (already validated by the caller), keyed by their business id."""
-    return store_candidates(session, candidates=prepare_transactions(transactions), party=party)
-
-
-def prepare_transactions(transactions: Sequence[dict]) -> list[Candidate]:
-    """Hash and index validated transactions: the part of :func:`store_transactions` that needs no database."""
-    return [
-        Candidate(
-            kind=RecordKind.TRANSACTION,
-            record_type=transaction["kind"],
-            business_id=transaction["id"],
-            body=canonical_text(transaction),
-            content_hash=_hex(content_hash(kind=RecordKind.TRANSACTION, body=transaction)),
-            occurred_at=_parse_time(transaction.get("timestamp"), field=f"[{index}].timestamp"),
-            terms=transaction_terms(transaction),
-            columns={},
-        )
-        for index, transaction in enumerate(transactions)
-    ]
-
-
-def parsed_body(record: Record) -> dict | None:
-    """The stored body, or None when an edited row no longer parses as a JSON object."""
-    try:
-        body = json.loads(record.body)
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
-
-
-def canonical_text(body: dict) -> str:
-    """The stored JSON text: compact, key order kept, non-ASCII kept (it round-trips exactly)."""
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-
-
-def store_candidates(session: Session, *, candidates: Iterable[Candidate], party: str | None) -> list[Stored]:
-    """Insert what is new in one statement per table, answer for what already existed.
+def store_candidates(session: Session, *, candidates: Iterable[Candidate], party: str) -> list[Stored]:
+    """Insert what is new in one statement per table, answer for what ``party`` already recorded.
 
     New records are inserted with ``ON CONFLICT DO NOTHING ... RETURNING``, so a fresh submission
-    (the usual case) needs no lookup; only the records it did not insert are read back. A record
-    already stored with other content is a conflict, which rolls the whole submission back; so is
-    one that a concurrent submission stored first with other content.
+    (the usual case) needs no lookup; only the records it did not insert are read back. A business
+    id the party already recorded with other content is a conflict, which rolls the whole submission
+    back; so is one given twice with different contents, or one that a concurrent submission stored
+    first with other content.
     """
     candidates = list(candidates)
-    unique = {(candidate.kind, candidate.business_id): candidate for candidate in reversed(candidates)}
+    unique: dict[tuple[RecordKind, str], Candidate] = {}
+    for candidate in candidates:
+        first = unique.setdefault(_key(candidate), candidate)
+        if first.derived.content_hash != candidate.derived.content_hash:
+            raise Conflict(f"{_describe(_key(candidate))} is submitted twice with different content", field="id")
     connection = session.connection()
     now = utcnow()
     inserted = _insert_new(connection, [_row(candidate, party=party, now=now) for candidate in unique.values()])
-    known = _stored_refs(session, [key for key in unique if key not in inserted])
+    known = _stored_refs(session, [key for key in unique if key not in inserted], party=party)
     for key, (_, stored_hash) in known.items():
-        if stored_hash != unique[key].content_hash:
-            raise Conflict(f"{key[0]} {key[1]!r} already exists with different content", field="id")
+        if stored_hash != unique[key].derived.content_hash:
+            raise Conflict(f"{_describe(key)} already exists with different content", field="id")
     _insert_rows(connection, "record_leaf", [(record_id,) for record_id in inserted.values()])
-    terms = [(record_id, name, value) for key, record_id in inserted.items() for name, value in unique[key].terms]
+    terms = [(record_id, name, value) for key, record_id in inserted.items() for name, value in unique[key].derived.terms]
     _insert_rows(connection, "record_term", terms)
     refs = {ref_key: ref for ref_key, (ref, _) in known.items()} | {
-        key: RecordRef(record_id, key[0], unique[key].record_type, key[1], RecordStatus.PENDING)
+        key: RecordRef(record_id, key[0], unique[key].derived.record_type, key[1], RecordStatus.PENDING)
         for key, record_id in inserted.items()
     }
     answered: set[tuple[RecordKind, str]] = set()
     results = []
     for candidate in candidates:  # a repeat within the submission counts as "already there"
-        key = (candidate.kind, candidate.business_id)
+        key = _key(candidate)
         results.append(Stored(record=refs[key], created=key in inserted and key not in answered))
         answered.add(key)
     return results
+
+
+def _key(candidate: Candidate) -> tuple[RecordKind, str]:
+    return candidate.derived.kind, candidate.derived.business_id
+
+
+def _describe(key: tuple[RecordKind, str]) -> str:
+    kind, business_id = key
+    return f"{kind.replace('_', ' ')} {business_id!r}"
 
 
 _TABLES = {"record": Record.__table__, "record_leaf": RecordLeaf.__table__, "record_term": RecordTerm.__table__}
 #: Columns written by this module, per table, in the order of the row tuples.
 _COLUMNS = {
     "record": (
-        "kind", "record_type", "business_id", "party", "body", "content_hash", "occurred_at",
+        "kind", "record_type", "business_id", "party", "body", "content_hash", "salt", "occurred_at",
         "biz_step", "disposition", "biz_location", "read_point", "created_at",
     ),
     "record_leaf": ("record_id",),
@@ -209,17 +137,16 @@ _COLUMNS = {
 }
 
 
-def _row(candidate: Candidate, *, party: str | None, now: datetime) -> tuple:
-    columns = candidate.columns
+def _row(candidate: Candidate, *, party: str, now: datetime) -> tuple:
+    derived = candidate.derived
     return (
-        candidate.kind, candidate.record_type, candidate.business_id, party, candidate.body, candidate.content_hash,
-        candidate.occurred_at, columns.get("biz_step"), columns.get("disposition"), columns.get("biz_location"),
-        columns.get("read_point"), now,
+        derived.kind, derived.record_type, derived.business_id, party, candidate.body, derived.content_hash,
+        candidate.salt, derived.occurred_at, *derived.columns, now,
     )
 
 
 def _insert_new(connection: Connection, rows: list[tuple]) -> dict[tuple[RecordKind, str], int]:
-    """Insert the records whose (kind, business id) is not stored yet; the ids of those inserted."""
+    """Insert the records whose (business id, kind) the party has not stored yet; the ids of those inserted."""
     result = _insert_rows(connection, "record", rows)
     return {(RecordKind(row.kind), row.business_id): row.id for row in result} if result is not None else {}
 
@@ -261,77 +188,114 @@ def _bulk_insert(dialect: str, table_name: str):
     if table_name != "record":
         return statement
     if dialect in ("postgresql", "sqlite"):
-        statement = statement.on_conflict_do_nothing(index_elements=["kind", "business_id"])
+        statement = statement.on_conflict_do_nothing(index_elements=["business_id", "kind", "party"])
     return statement.returning(table.c.id, table.c.kind, table.c.business_id)
 
 
-#: By business id alone, so that the planner cannot prefer the (kind, time) index on a table that
-#: grew faster than its statistics; the kind is checked by the caller. ``IN`` lists of at most 500
-#: ids: PostgreSQL plans ``= ANY(array)`` as a sequential scan on a table without statistics.
+#: By business id (and party), so that the planner cannot prefer the (kind, time) index on a table
+#: that grew faster than its statistics; the kind is checked by the caller. ``IN`` lists of at most
+#: 500 ids: PostgreSQL plans ``= ANY(array)`` as a sequential scan on a table without statistics.
 _record, _leaf, _batch = Record.__table__, RecordLeaf.__table__, Batch.__table__
 _STORED_REFS = (
     select(_record.c.id, _record.c.kind, _record.c.record_type, _record.c.business_id, _batch.c.status.label("batch_status"),
            _record.c.content_hash)
     .select_from(_record.outerjoin(_leaf, _leaf.c.record_id == _record.c.id).outerjoin(_batch, _batch.c.id == _leaf.c.batch_id))
-    .where(_record.c.business_id.in_(bindparam("ids", expanding=True)))
+    .where(_record.c.business_id.in_(bindparam("ids", expanding=True)), _record.c.party == bindparam("party"))
 )
 _LOOKUP_CHUNK = 500
 
 
-def _stored_refs(session: Session, keys: list[tuple[RecordKind, str]]) -> dict[tuple[RecordKind, str], tuple[RecordRef, str]]:
-    """The stored records among ``keys``, with their content hashes."""
+def _stored_refs(session: Session, keys: list[tuple[RecordKind, str]], *, party: str) -> dict[tuple[RecordKind, str], tuple[RecordRef, str]]:
+    """The records among ``keys`` that ``party`` stored, with their content hashes."""
     if not keys:
         return {}
     wanted = set(keys)
+    ordered = sorted({business_id for _, business_id in keys})
+    connection = session.connection()
+    rows = (row for start in range(0, len(ordered), _LOOKUP_CHUNK)
+            for row in connection.execute(_STORED_REFS, {"ids": ordered[start : start + _LOOKUP_CHUNK], "party": party}))
     return {
         (row.kind, row.business_id): (RecordRef(row.id, row.kind, row.record_type, row.business_id, _status(row.batch_status)), row.content_hash)
-        for row in _rows_by_business_id(session, {business_id for _, business_id in keys})
+        for row in rows
         if (row.kind, row.business_id) in wanted
     }
-
-
-def _rows_by_business_id(session: Session, ids: set[str]) -> Iterator:
-    """Rows of ``_STORED_REFS`` for the records whose business id is among ``ids``, any kind."""
-    ordered = sorted(ids)
-    connection = session.connection()
-    for start in range(0, len(ordered), _LOOKUP_CHUNK):
-        yield from connection.execute(_STORED_REFS, {"ids": ordered[start : start + _LOOKUP_CHUNK]})
 
 
 def _status(batch_status: BatchStatus | None) -> RecordStatus:
     return RecordStatus.ANCHORED if batch_status == BatchStatus.ANCHORED else RecordStatus.PENDING
 
 
-def _parse_time(value: object, *, field: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError as error:
-        raise InvalidRecord(f"{field}: not an ISO 8601 timestamp: {value!r}", field=field) from error
-
-
-def _hex(digest: bytes) -> str:
-    return "0x" + digest.hex()
-
-
 def find_record(
-    session: Session, *, kind: RecordKind, record_id: int | None = None, business_id: str | None = None, party: str | None
+    session: Session, *, kind: RecordKind, viewer: Viewer, record_id: int | None = None, business_id: str | None = None,
+    submitter: str | None = None,
 ) -> Record:
-    """A record by id or business id, if ``party`` may see it (None: any party); NotFound otherwise.
+    """A record ``viewer`` may read, by id, or by business id (and ``submitter`` where several parties
+    recorded that id); NotFound otherwise, so that ids leak nothing.
 
-    A record of another party is reported as missing, not forbidden, so ids leak nothing.
+    By business id the viewer's own record comes first; another party's is found when it is the only
+    one the viewer may read, else ``submitter`` must say whose (Conflict names the candidates, all of
+    which the viewer may read).
     """
+    statement = select(Record).where(Record.kind == kind, viewer.records(kind))
     if record_id is not None:
-        record = session.get(Record, record_id)
-    else:  # by business id alone, for the (business_id, kind) index; the kind is checked below
-        record = next((r for r in session.exec(select(Record).where(Record.business_id == business_id)) if r.kind == kind), None)
-    if record is None or record.kind != kind or (party is not None and record.party != party):
-        raise NotFound(f"no {kind} {record_id if record_id is not None else business_id!r}", field="id")
-    return record
+        statement = statement.where(Record.id == record_id)
+    else:
+        statement = statement.where(Record.business_id == business_id)
+    if submitter is not None:
+        statement = statement.where(Record.party == submitter)
+    found = session.exec(statement.order_by(Record.id).limit(50)).all()
+    own = [record for record in found if record.party == viewer.party]
+    if own or len(found) == 1:
+        return (own or found)[0]
+    if not found:
+        raise NotFound(f"no {kind.replace('_', ' ')} {record_id if record_id is not None else business_id!r}", field="id")
+    parties = ", ".join(sorted({record.party for record in found}))
+    raise Conflict(f"several parties recorded {kind.replace('_', ' ')} {business_id!r} ({parties}): say whose with ?submitter=",
+                   field="submitter")
 
 
-def missing_references(session: Session, *, ids: Iterable[str]) -> set[str]:
-    """The ids among ``ids`` that name no stored record (transaction id or event hash ID)."""
-    wanted = set(ids)
-    return wanted - {row.business_id for row in _rows_by_business_id(session, wanted)}
+def check_references(session: Session, *, references: Iterable[Reference], viewer: Viewer) -> None:
+    """Every reference names a record ``viewer`` may read (a transaction or an event), and a cited
+    transaction agrees with the citing one in currency, seller and buyer; InvalidRecord naming the
+    reference otherwise (a record the viewer may not read is reported like a missing one)."""
+    for reference in references:
+        cited = session.exec(
+            select(Record).where(Record.business_id == reference.business_id, Record.party == reference.party,
+                                 Record.kind.in_([RecordKind.TRANSACTION, RecordKind.EPCIS_EVENT]), viewer.records())
+            .order_by(Record.kind.desc()).limit(1)
+        ).first()
+        if cited is None:
+            raise InvalidRecord(f"{reference.field}: no record {reference.business_id!r} of {reference.party!r} that you may see",
+                                field=reference.field)
+        body = parsed_body(cited) or {}
+        if cited.kind == RecordKind.TRANSACTION:
+            for name in ("currency", "seller", "buyer"):
+                if body.get(name) != getattr(reference, name):
+                    raise InvalidRecord(
+                        f"{reference.field}: cites {cited.record_type} {reference.business_id!r} whose {name} is "
+                        f"{body.get(name)!r}, not {getattr(reference, name)!r}", field=reference.field)
+
+
+def confirmations(session: Session, records: Sequence[Record]) -> dict[int, str]:
+    """Per transaction record, what its counterparty (the other of seller and buyer) recorded under
+    the same id: ``confirmed`` (the same content), ``disputed`` (other content) or ``unconfirmed``.
+
+    A counterparty confirms a transaction that names it by submitting it too: each side keeps its
+    own record, and the two agree when their content hashes do.
+    """
+    counterparty = {}
+    for record in records:
+        body = parsed_body(record) or {}
+        sides = {body.get("seller"), body.get("buyer")} - {record.party}
+        counterparty[record.id] = next(iter(sides)) if len(sides) == 1 and isinstance(next(iter(sides)), str) else None
+    ids = sorted({record.business_id for record in records})
+    theirs: dict[tuple[str, str], str] = {}
+    for start in range(0, len(ids), _LOOKUP_CHUNK):
+        rows = session.exec(select(Record.business_id, Record.party, Record.content_hash).where(
+            Record.kind == RecordKind.TRANSACTION, Record.business_id.in_(ids[start : start + _LOOKUP_CHUNK])))
+        theirs.update(((business_id, party), content_hash) for business_id, party, content_hash in rows)
+    outcome = {}
+    for record in records:
+        other = theirs.get((record.business_id, counterparty[record.id]))
+        outcome[record.id] = "unconfirmed" if other is None else "confirmed" if other == record.content_hash else "disputed"
+    return outcome

@@ -1,11 +1,12 @@
 """Verification of stored records against the chain, and the proof bundles auditors take away.
 
 A record verifies when (1) its stored body still hashes to the content hash it was anchored
-with, (2) the Merkle proof leads from that leaf to its batch root and (3) the contract says the
-root is anchored. Each failing step has its own status, so an auditor learns *what* is wrong.
+with, and every column and search term stored beside it still derives from that body
+(``service.integrity``), (2) the Merkle proof leads from its leaf to its batch root and (3) the
+contract says the root is anchored. Each failing step has its own status, so an auditor learns
+*what* is wrong.
 """
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -14,8 +15,9 @@ from sqlmodel import Session
 
 from service.chain import Chain
 from service.errors import Conflict
-from service.hashing import HashingError, content_hash, event_hash_id
-from service.merkle import leaf_hash, proof_from_nodes, verify_proof
+from service.hashing import event_hash_id
+from service.integrity import RowMismatch, Terms, checked_content_hash, record_leaf, stored_terms
+from service.merkle import UNSALTED, proof_from_nodes, verify_proof
 from service.models import Batch, BatchStatus, BatchTree, Record, RecordKind
 from service.timeutil import UtcDateTime, from_unix, iso_utc
 
@@ -62,6 +64,17 @@ class VerificationCache:
     trees: dict[int, bytes | None] = field(default_factory=dict)
     max_tree_bytes: int = 256 << 20  # a run over many selections keeps at most this much, then starts afresh
     tree_bytes: int = 0
+    terms: dict[int, Terms] = field(default_factory=dict)  # by record id, read ahead for the records about to be verified
+
+    def read_terms(self, session: Session, record_ids: list[int]) -> None:
+        """Read the stored terms of many records at once (replacing those read before)."""
+        self.terms = stored_terms(session, record_ids)
+
+    def terms_of(self, session: Session, record_id: int) -> Terms:
+        """The stored terms of one record: read ahead, or read now."""
+        if record_id not in self.terms:
+            self.terms.update(stored_terms(session, [record_id]))
+        return self.terms[record_id]
 
     def tree(self, session: Session, batch_id: int) -> bytes | None:
         """The stored tree nodes of ``batch_id`` (None if the tree is gone), read once."""
@@ -78,20 +91,21 @@ class VerificationCache:
 
 
 def verify_record(session: Session, chain: Chain, record: Record, *, cache: VerificationCache | None = None) -> Verification:
-    """Recompute, prove and check on chain one stored record."""
+    """Check one stored record: its row against its body, its proof, its root on chain."""
     cache = VerificationCache() if cache is None else cache
-    try:
-        recomputed = "0x" + recompute_content_hash(record).hex()
-    except HashingError as error:
-        return Verification(record.id, VerificationStatus.TAMPERED, f"stored record no longer parses: {error}")
     batch = session.get(Batch, record.batch_id) if record.batch_id is not None else None
+    evidence = {"root": batch.root, "tx_hash": batch.tx_hash, "block_number": batch.block_number} if batch else {}
+    try:
+        digest = checked_content_hash(record, cache.terms_of(session, record.id))
+    except RowMismatch as error:
+        return Verification(record.id, VerificationStatus.TAMPERED, str(error), **evidence)
+    evidence["content_hash"] = "0x" + digest.hex()
     if batch is None:
-        return Verification(record.id, VerificationStatus.PENDING, "waiting to be batched", content_hash=recomputed)
-    evidence = {"content_hash": recomputed, "root": batch.root, "tx_hash": batch.tx_hash, "block_number": batch.block_number}
-    if recomputed != record.content_hash:
-        reason = "stored record no longer matches the hash it was anchored with"
-        return Verification(record.id, VerificationStatus.TAMPERED, reason, **evidence)
-    leaf = leaf_hash(bytes.fromhex(recomputed[2:]))
+        return Verification(record.id, VerificationStatus.PENDING, "waiting to be batched", **evidence)
+    try:
+        leaf = record_leaf(record, digest, encoding=batch.leaf_encoding)
+    except ValueError as error:
+        return Verification(record.id, VerificationStatus.TAMPERED, f"no leaf for this record: {error}", **evidence)
     if not _proof_holds(root=batch.root, leaf=leaf, proof=_stored_proof(session, record, cache=cache)):
         return Verification(record.id, VerificationStatus.TAMPERED, "Merkle proof does not lead to the batch root", **evidence)
     if batch.status != BatchStatus.ANCHORED:
@@ -128,47 +142,22 @@ def _proof_holds(*, root: str, leaf: bytes, proof: list[bytes] | None) -> bool:
         return False
 
 
-_RECOMPUTED: dict[bytes, bytes] = {}
-_RECOMPUTED_LIMIT = 500_000
-
-
-def recompute_content_hash(record: Record) -> bytes:
-    """The content hash of the record's body as stored now; ``HashingError`` if it no longer parses.
-
-    Canonical hashing costs tens of microseconds per record; analytics verify every input record
-    on every request. So results are remembered in this process, keyed by the SHA-256 of the exact
-    stored text: any edit of the row changes the key, and the memo is not in the database, so
-    whoever edits rows cannot forge it.
-    """
-    key = hashlib.sha256(f"{record.kind}\n{record.body}".encode()).digest()
-    digest = _RECOMPUTED.get(key)
-    if digest is None:
-        try:
-            digest = content_hash(kind=record.kind, body=json.loads(record.body))
-        except HashingError:
-            raise
-        except (ValueError, KeyError, TypeError) as error:  # a body edited by hand can be anything
-            raise HashingError(f"stored body: {error}") from error
-        if len(_RECOMPUTED) >= _RECOMPUTED_LIMIT:
-            _RECOMPUTED.clear()
-        _RECOMPUTED[key] = digest
-    return digest
-
-
 def proof_bundle(session: Session, chain: Chain, record: Record) -> dict:
-    """Everything a third party needs to check the record with only an Ethereum node."""
+    """Everything a third party needs to check the record with only an Ethereum node (docs/proof-bundle.md)."""
     cache = VerificationCache()
     verification = verify_record(session, chain, record, cache=cache)
     if verification.status != VerificationStatus.VERIFIED:
         raise Conflict(f"record {record.id} has no valid proof: {verification.status}: {verification.reason}")
     batch = session.get(Batch, record.batch_id)
     body = json.loads(record.body)
+    content = bytes.fromhex(record.content_hash[2:])
     bundle = {
         "format": BUNDLE_FORMAT,
         "kind": record.kind,
         "record": body,
         "content_hash": record.content_hash,
-        "leaf": "0x" + leaf_hash(bytes.fromhex(record.content_hash[2:])).hex(),
+        "leaf_encoding": batch.leaf_encoding.split(","),
+        "leaf": "0x" + record_leaf(record, content, encoding=batch.leaf_encoding).hex(),
         "proof": ["0x" + node.hex() for node in _stored_proof(session, record, cache=cache)],
         "root": batch.root,
         "chain_id": batch.chain_id,
@@ -176,6 +165,8 @@ def proof_bundle(session: Session, chain: Chain, record: Record) -> dict:
         "tx_hash": batch.tx_hash,
         "block_number": batch.block_number,
     }
+    if batch.leaf_encoding != UNSALTED:
+        bundle["salt"] = record.salt
     if record.kind == RecordKind.EPCIS_EVENT:
         bundle["event_hash_id"] = event_hash_id(body)
     return bundle

@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from hashlib import sha256
+from itertools import islice
 
 from sqlalchemy import Select
 from sqlmodel import Session
@@ -16,6 +17,9 @@ from sqlmodel import Session
 from service.chain import Chain
 from service.models import Record
 from service.verification import VerificationCache, VerificationStatus, verify_record
+
+#: Records whose search terms are read in one query before they are verified.
+READ_AHEAD = 500
 
 
 @dataclass
@@ -59,11 +63,14 @@ def verify_records(
     ``cache`` is shared by callers that verify several kinds of record against the same batches.
     """
     statuses, selection = [], VerifiedSelection()
-    for record in records:
-        status = verify_record(session, chain, record, cache=cache).status
-        statuses.append(status)
-        if status == VerificationStatus.VERIFIED:
-            selection.records.append(record)
-        else:
-            selection.excluded[str(status)] += 1
+    records = iter(records)
+    while chunk := list(islice(records, READ_AHEAD)):
+        cache.read_terms(session, [record.id for record in chunk])
+        for record in chunk:
+            status = verify_record(session, chain, record, cache=cache).status
+            statuses.append(status)
+            if status == VerificationStatus.VERIFIED:
+                selection.records.append(record)
+            else:
+                selection.excluded[str(status)] += 1
     return statuses, selection

@@ -29,15 +29,15 @@ class Api:
         return self.headers[who]
 
 
-STANDARD_KEYS = {
-    "admin": Role.ADMIN,
-    "farm": Role.SUPPLIER,
-    "processor": Role.SUPPLIER,
-    "distributor": Role.SUPPLIER,
-    "retailer": Role.SUPPLIER,
-    "auditor": Role.AUDITOR,
-    "shop": Role.RETAILER,
-    "bank": Role.LENDER,
+STANDARD_KEYS = {  # name: (role, party); "shop" is the retailer's analyst, reading the retailer's own records
+    "admin": (Role.ADMIN, "admin"),
+    "farm": (Role.SUPPLIER, "farm"),
+    "processor": (Role.SUPPLIER, "processor"),
+    "distributor": (Role.SUPPLIER, "distributor"),
+    "retailer": (Role.SUPPLIER, "retailer"),
+    "auditor": (Role.AUDITOR, "auditor"),
+    "shop": (Role.RETAILER, "retailer"),
+    "bank": (Role.LENDER, "bank"),
 }
 
 

@@ -65,8 +65,8 @@ def api(ledger) -> Iterator:
     ledger.settings.anchor_in_background = False
     with TestClient(create_app(ledger=ledger)) as client:
         api = Api(client=client, ledger=ledger, headers={})
-        for who, role in STANDARD_KEYS.items():
-            api.key(who, role=role)
+        for who, (role, party) in STANDARD_KEYS.items():
+            api.key(who, role=role, party=party)
         yield api
 
 

@@ -1,7 +1,20 @@
-"""Small builders shared by the ledger tests."""
+"""Small builders shared by the ledger tests: records stored straight through the library."""
 
+from sqlmodel import Session
+
+from service.candidates import prepare_events, prepare_transactions
 from service.ledger import Ledger
-from service.records import store_transactions
+from service.records import Stored, store_candidates
+
+
+def store_events(session: Session, *, document: dict, party: str) -> list[Stored]:
+    """Store every event of an EPCIS document (or a single event) as ``party``'s, as capture would."""
+    return store_candidates(session, candidates=prepare_events(document), party=party)
+
+
+def store_transactions(session: Session, *, transactions: list[dict], party: str) -> list[Stored]:
+    """Store (already valid) transactions as ``party``'s, as capture would."""
+    return store_candidates(session, candidates=prepare_transactions(transactions), party=party)
 
 
 def payment(n: int, *, amount: str = "10.00") -> dict:

@@ -10,7 +10,7 @@ from service.anchoring import anchor_pass, close_batches
 from service.chain import Chain
 from service.errors import ChainUnavailable
 from service.ledger import Ledger
-from service.merkle import MerkleTree, proof_from_nodes
+from service.merkle import SALTED, MerkleTree, proof_from_nodes
 from service.models import Batch, BatchStatus, BatchTree, Record, RecordLeaf, RecordStatus
 from service.settings import Settings
 
@@ -54,7 +54,8 @@ def test_batch_root_tree_and_leaf_positions_match_the_merkle_tree_of_its_records
         (batch,) = close_batches(session, batch_size=16, batch_age=3600, force=True)
         records = session.exec(select(Record).order_by(Record.id)).all()
         stored = session.get(BatchTree, batch.id).nodes
-    tree = MerkleTree.build([bytes.fromhex(r.content_hash[2:]) for r in records])
+    tree = MerkleTree.build([bytes.fromhex(r.content_hash[2:] + r.salt[2:]) for r in records], encoding=SALTED)
+    assert batch.leaf_encoding == SALTED and len({r.salt for r in records}) == 5
     assert batch.root == "0x" + tree.root.hex()
     assert stored == tree.nodes
     assert [r.tree_index for r in records] == tree.tree_indexes

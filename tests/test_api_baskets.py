@@ -18,6 +18,7 @@ import math
 from sqlalchemy import text
 
 from analytics.baskets import association_rules, frequent_itemsets
+from service.access import Viewer
 from service.baskets import MiningCache, basket_rules
 
 BASKETS = [
@@ -48,7 +49,7 @@ def transaction(number: int, kind: str, lines: list[tuple[str, str | None]]) -> 
 def submit_and_anchor(api) -> list[dict]:
     """The six baskets plus an invoice (never a basket, though it has lines), all anchored."""
     data = [transaction(number, kind, lines) for number, (kind, lines) in enumerate(BASKETS, start=1)]
-    invoice = transaction(7, "invoice", [("beer", "drinks"), ("milk", "dairy")]) | {"references": [data[0]["id"]]}
+    invoice = transaction(7, "invoice", [("beer", "drinks"), ("milk", "dairy")]) | {"references": [data[1]["id"]]}  # order 2
     assert api.client.post("/v1/transactions", json=[*data, invoice], headers=api.as_("retailer")).status_code == 201
     assert api.client.post("/v1/anchors", headers=api.as_("admin")).status_code == 200
     return data
@@ -170,7 +171,7 @@ def test_mining_is_cached_per_data_version_and_bounded(api):
     def mine():
         with api.ledger.session() as session:
             return basket_rules(
-                session, api.ledger.chain, level="sku", max_len=None, min_lift=0.0, consequent="single", item=None, cache=cache, **HAND
+                session, api.ledger.chain, viewer=Viewer(party="retailer"), level="sku", max_len=None, min_lift=0.0, consequent="single", item=None, cache=cache, **HAND
             )
 
     first = mine()

@@ -21,7 +21,8 @@ from test_api_fraud import label, submit
 ISO_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
 LOOKS_LIKE_A_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 TIMESTAMP_KEY = re.compile(r"(_at|_time|^timestamp)$")
-SUBMITTED = {"event", "transaction", "record"}  # records as their suppliers sent them, hashed as sent
+SUBMITTED = {"id",  # business ids are opaque (a label's embeds its time)
+            "event", "transaction", "record"}  # records as their suppliers sent them, hashed as sent
 NOT_JSON = {("GET", "/v1/analytics/forecast/chart")}  # a PNG
 
 
@@ -101,11 +102,21 @@ def calls(api, ids: dict) -> Iterator[tuple[str, str, object]]:
     yield "GET", "/v1/analytics/baskets/rules", get("/v1/analytics/baskets/rules", shop, min_support=0.02, min_confidence=0.1)
     yield "GET", "/v1/analytics/baskets/itemsets", get("/v1/analytics/baskets/itemsets", shop, min_support=0.02)
     yield "POST", "/v1/transactions/{id}/labels", api.client.post(f"/v1/transactions/{invoice}/labels", json={"fraud": True}, headers=bank)
-    model = api.client.post("/v1/analytics/fraud/models", headers=admin)
+    model = api.client.post("/v1/analytics/fraud/models", headers=bank)
     yield "POST", "/v1/analytics/fraud/models", model
     yield "GET", "/v1/analytics/fraud/models/{version}", get(f"/v1/analytics/fraud/models/{model.json()['version']}", bank)
     yield "GET", "/v1/transactions/{id}/fraud-score", get(f"/v1/transactions/{invoice}/fraud-score", bank)
     yield "POST", "/v1/analytics/fraud/scores", api.client.post("/v1/analytics/fraud/scores", json={"ids": [invoice]}, headers=bank)
+    yield "POST", "/v1/analytics/fraud/labels", api.client.post(
+        "/v1/analytics/fraud/labels", json={"labels": [{"transaction": invoice, "fraud": False}]}, headers=bank)
+    yield "GET", "/v1/analytics/fraud/labels", get("/v1/analytics/fraud/labels", bank)
+    yield "GET", "/v1/analytics/fraud/models", get("/v1/analytics/fraud/models", auditor)
+    yield "GET", "/v1/analytics/fraud/models/active", get("/v1/analytics/fraud/models/active", auditor)
+    farm = api.as_("farm")
+    granted = api.client.post("/v1/grants", json={"grantee": "someone"}, headers=farm)
+    yield "POST", "/v1/grants", granted
+    yield "GET", "/v1/grants", get("/v1/grants", farm)
+    yield "DELETE", "/v1/grants/{id}", api.client.delete(f"/v1/grants/{granted.json()['id']}", headers=farm)
 
 
 def test_every_timestamp_of_every_answer_is_iso_8601_utc(api, everything):

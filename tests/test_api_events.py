@@ -83,7 +83,7 @@ def test_anchored_events_verify_and_their_proofs_check_on_chain(api):
     assert api.client.get(f"/v1/events/{event_id}/proof", headers=api.as_("auditor")).status_code == 409
     report = api.client.post("/v1/anchors", headers=api.as_("admin")).json()
     assert report["anchored"] and not report["errors"]
-    verified = api.client.get(f"/v1/events/{event_id}/verification", headers=api.as_("shop")).json()
+    verified = api.client.get(f"/v1/events/{event_id}/verification", headers=api.as_("processor")).json()
     assert verified["status"] == "verified" and verified["tx_hash"]
     bundle = api.client.get(f"/v1/events/{event_id}/proof", headers=api.as_("processor")).json()
     assert bundle["event_hash_id"] == events[0]["event_hash_id"]

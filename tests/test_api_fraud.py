@@ -12,7 +12,10 @@ from analytics.fraud.synthetic import SyntheticData
 from service.demo_chain import supply_chain
 from service.demo_finance import epcis_document, generate_book, transaction_json
 from service.fraud import load_inputs, verified_labels
+from service.access import Viewer
 from service.models import Role
+
+EVERYONE = Viewer(party="auditor", everything=True)
 
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -21,8 +24,10 @@ def submit(api, data: SyntheticData) -> dict[str, str]:
     """Submit every record (sellers submit their transactions), anchor, then edit the rows the
     generator marks unverified. Returns event id -> event hash id."""
     api.ledger.settings.batch_size = 4096
+    share_with_bank(api, "distributor")
     for seller, rows in data.transactions.groupby("seller"):
         api.key(seller, role=Role.SUPPLIER)
+        share_with_bank(api, seller)
         body = [transaction_json(row) for row in rows.itertuples()]
         assert api.client.post("/v1/transactions", json=body, headers=api.as_(seller)).status_code == 201
     captured = api.client.post("/v1/events", json=epcis_document(data.shipments), headers=api.as_("distributor"))
@@ -32,6 +37,12 @@ def submit(api, data: SyntheticData) -> dict[str, str]:
     for event_id in data.shipments.loc[~data.shipments["verified"], "event_id"]:
         tamper_quantity(api, hash_ids[event_id])
     return hash_ids
+
+
+def share_with_bank(api, owner: str, *, lenders: tuple[str, ...] = ("bank",)) -> None:
+    """The supplier lets its lenders read its records (a grant), as it would to be financed."""
+    for lender in lenders:
+        assert api.client.post("/v1/grants", json={"grantee": lender}, headers=api.as_(owner)).status_code == 201
 
 
 def tamper_quantity(api, event_hash_id: str) -> None:
@@ -48,6 +59,7 @@ def demo_invoice(api, run: int = 41) -> tuple[str, str]:
     """The demo chain's order and invoice, with their shipping and receiving events; all anchored."""
     data = supply_chain(run=run)
     for who, document in data["documents"].items():
+        share_with_bank(api, who, lenders=("bank", "bank2"))
         assert api.client.post("/v1/events", json=document, headers=api.as_(who)).status_code == 201
     order, invoice = data["transactions"]["processor"]
     assert api.client.post("/v1/transactions", json=[order, invoice], headers=api.as_("processor")).status_code == 201
@@ -63,7 +75,7 @@ def test_service_frames_give_the_generators_features(api):
     assert (~data.shipments["verified"]).sum() >= 3
     hash_ids = submit(api, data)
     with api.ledger.session() as session:
-        inputs = load_inputs(session, api.ledger.chain)
+        inputs = load_inputs(session, api.ledger.chain, viewer=EVERYONE)
     expected_shipments = data.shipments.assign(event_id=data.shipments["event_id"].map(hash_ids))
     got = build_features(transactions=inputs.transactions, shipments=inputs.shipments).sort_index()
     want = build_features(transactions=data.transactions, shipments=expected_shipments).sort_index()
@@ -120,8 +132,10 @@ def test_label_train_and_score_a_generated_book(api):
     assert "no verified shipment references this invoice's order" in after["reasons"]
     assert hash_ids  # events were submitted through the API
 
-    again = api.client.post("/v1/analytics/fraud/models", headers=api.as_("admin"))
-    assert again.status_code == 200 and again.json()["version"] == model["version"]
+    again = api.client.post("/v1/analytics/fraud/models", headers=api.as_("bank"))
+    assert again.status_code == 200 and again.json()["version"] == model["version"] and again.json()["active"]
+    others = api.client.post("/v1/analytics/fraud/models", headers=api.as_("admin"))  # the admin's own model
+    assert others.status_code == 201 and others.json()["created_by"] == "admin" and others.json()["version"] == model["version"]
 
 
 def test_few_labels_train_an_isolation_forest(api):
@@ -156,7 +170,7 @@ def test_model_bytes_edited_in_the_database_are_refused_not_unpickled(api, tmp_p
     for invoice_id in chosen:
         label(api, invoice_id, bool(data.labels[invoice_id]))
     api.client.post("/v1/anchors", headers=api.as_("admin"))
-    assert api.client.post("/v1/analytics/fraud/models", headers=api.as_("admin")).status_code == 201
+    assert api.client.post("/v1/analytics/fraud/models", headers=api.as_("bank")).status_code == 201
     planted = tmp_path / "pwned"
     with api.ledger.engine.begin() as connection:
         connection.execute(text("UPDATE fraud_model SET model = :payload"), {"payload": pickle.dumps(_Planted(planted))})
@@ -166,8 +180,8 @@ def test_model_bytes_edited_in_the_database_are_refused_not_unpickled(api, tmp_p
 
 
 def test_labels_are_anchored_records_and_the_latest_counts(api):
-    _, invoice = demo_invoice(api)
     api.key("bank2", role=Role.LENDER)
+    _, invoice = demo_invoice(api)
     first = label(api, invoice, True)
     assert first.status_code == 201 and first.json()["status"] == "pending"
     repeated = label(api, invoice, True)
@@ -179,16 +193,19 @@ def test_labels_are_anchored_records_and_the_latest_counts(api):
     assert too_few.status_code == 409 and "anchored" in too_few.json()["detail"]  # labels still pending
     api.client.post("/v1/anchors", headers=api.as_("admin"))
     with api.ledger.session() as session:
-        labels, selection = verified_labels(session, api.ledger.chain)
+        labels, selection = verified_labels(session, api.ledger.chain, viewer=EVERYONE)
         assert labels.to_dict() == {invoice: 1} and selection.summary()["records_used"] == 3
+        labels, selection = verified_labels(session, api.ledger.chain, viewer=Viewer(party="bank"))  # the bank's own
+        assert labels.to_dict() == {invoice: 0} and selection.summary()["records_used"] == 2
     with api.ledger.engine.begin() as connection:  # the second lender's label is edited: it stops counting
         connection.execute(text("UPDATE record SET body = replace(body, 'true', 'false') WHERE party = 'bank2'"))
     with api.ledger.session() as session:
-        labels, selection = verified_labels(session, api.ledger.chain)
+        labels, selection = verified_labels(session, api.ledger.chain, viewer=EVERYONE)
         assert labels.to_dict() == {invoice: 0} and dict(selection.excluded) == {"tampered": 1}
 
 
 def test_clear_errors(api):
+    api.key("bank2", role=Role.LENDER)
     order, invoice = demo_invoice(api)
     bank = api.as_("bank")
     for response in (label(api, "nope", True), api.client.get("/v1/transactions/nope/fraud-score", headers=bank),
@@ -197,7 +214,7 @@ def test_clear_errors(api):
     for response in (label(api, order, True), api.client.get(f"/v1/transactions/{order}/fraud-score", headers=bank)):
         assert response.status_code == 422 and "is an order" in response.json()["detail"]
     no_model = api.client.get(f"/v1/transactions/{invoice}/fraud-score", headers=bank)
-    assert no_model.status_code == 409 and "no fraud model" in no_model.json()["detail"]
+    assert no_model.status_code == 409 and "no active fraud model" in no_model.json()["detail"]
     assert api.client.get("/v1/analytics/fraud/models/isolation_forest-0", headers=bank).status_code == 404
     for ids in ([], [invoice] * 1001, [""]):
         assert api.client.post("/v1/analytics/fraud/scores", json={"ids": ids}, headers=bank).status_code == 422
@@ -205,6 +222,7 @@ def test_clear_errors(api):
 
 
 def test_roles(api):
+    api.key("bank2", role=Role.LENDER)
     _, invoice = demo_invoice(api)
     score_path = f"/v1/transactions/{invoice}/fraud-score"
     for who in ("processor", "shop", "auditor", "admin"):

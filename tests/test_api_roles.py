@@ -13,8 +13,12 @@ S, A, R, L, ADM = "farm", "auditor", "shop", "bank", "admin"
 
 @pytest.fixture
 def world(api):
-    """One farm document and one order/invoice from the processor, anchored."""
+    """One farm document and one order/invoice from the processor, anchored, both shared with the
+    retailer (whose analyst "shop" is) and the bank."""
     data = supply_chain(run=11)
+    for owner in ("farm", "processor"):
+        for grantee in ("retailer", "bank"):
+            assert api.client.post("/v1/grants", json={"grantee": grantee}, headers=api.as_(owner)).status_code == 201
     events = api.client.post("/v1/events", json=data["documents"]["farm"], headers=api.as_("farm")).json()["events"]
     api.client.post("/v1/transactions", json=data["transactions"]["processor"], headers=api.as_("processor"))
     assert api.client.post("/v1/anchors", headers=api.as_("admin")).status_code == 200
@@ -44,6 +48,8 @@ def matrix(world):
         ("GET", f"/v1/anchors/{world['batch']}/verification", None, {A}),
         ("GET", "/v1/keys", None, {ADM}),
         ("POST", "/v1/keys", {"role": "auditor", "party": "audit-co"}, {ADM}),
+        ("POST", "/v1/grants", {"grantee": "audit-co"}, {S}),
+        ("GET", "/v1/grants", None, {S}),
     ]
 
 

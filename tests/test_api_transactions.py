@@ -61,6 +61,7 @@ def test_filters_by_kind_sku_party_time_and_status(api):
 
 def test_a_transaction_edited_in_the_database_is_reported_tampered(api):
     data = supply_chain(run=34)["transactions"]["processor"]
+    api.client.post("/v1/grants", json={"grantee": "bank"}, headers=api.as_("processor"))
     api.client.post("/v1/transactions", json=data, headers=api.as_("processor"))
     api.client.post("/v1/anchors", headers=api.as_("admin"))
     invoice_id = data[1]["id"]

@@ -9,7 +9,8 @@ from service.anchoring import close_batches
 from service.audit import BatchAuditStatus, MissingLeaf, audit_batch
 from service.demo_chain import supply_chain
 from service.errors import NotFound
-from service.merkle import leaf_hash
+from service.integrity import record_leaf
+from service.merkle import SALTED
 from service.models import Batch, Record, RecordLeaf
 from service.timeutil import from_unix
 
@@ -45,7 +46,8 @@ def test_a_deleted_record_leaves_its_leaf_unclaimed(ledger, batch):
     batch_id, ids = batch
     with ledger.session() as session:
         victim = session.get(Record, ids[2])
-        expected = MissingLeaf(victim.tree_index, "0x" + leaf_hash(bytes.fromhex(victim.content_hash[2:])).hex())
+        leaf = record_leaf(victim, bytes.fromhex(victim.content_hash[2:]), encoding=SALTED)
+        expected = MissingLeaf(victim.tree_index, "0x" + leaf.hex())
     sql(ledger, "DELETE FROM record_term WHERE record_id = :id", id=ids[2])
     sql(ledger, "DELETE FROM record_leaf WHERE record_id = :id", id=ids[2])  # SQLite may run without cascades
     sql(ledger, "DELETE FROM record WHERE id = :id", id=ids[2])

@@ -130,7 +130,7 @@ def test_deploy_prints_a_contract_address(env, anvil_url, capsys):
 
 def test_forecast_all_skus_in_parallel(env, tmp_path, capsys):
     from service.ledger import Ledger
-    from service.records import store_transactions
+    from ledger_helpers import store_transactions
 
     ledger = Ledger()
     sales = [

@@ -12,7 +12,8 @@ from service.demo_chain import supply_chain
 from service.errors import Conflict, InvalidRecord
 from service.group_commit import GroupCommitWriter
 from service.models import Record
-from service.records import Submission, prepare_events, store_submissions
+from service.candidates import Submission, prepare_events
+from service.records import store_submissions
 
 
 def stored_ids(ledger) -> set[str]:
@@ -50,12 +51,12 @@ def test_queued_submissions_are_stored_by_one_call_and_answered_separately(ledge
         writer.close()
     assert calls == [1, len(submissions) - 1]
     for submission, stored in zip(submissions, results, strict=True):
-        assert [s.record.business_id for s in stored] == [c.business_id for c in submission.candidates]
+        assert [s.record.business_id for s in stored] == [c.derived.business_id for c in submission.candidates]
         assert all(s.created for s in stored)
     with ledger.session() as session:
         parties = dict(session.exec(select(Record.business_id, Record.party)).all())
     for party, document in documents.items():
-        assert {parties[c.business_id] for c in prepare_events(document)} == {party}
+        assert {parties[c.derived.business_id] for c in prepare_events(document)} == {party}
 
 
 def test_a_failing_submission_fails_alone_and_stores_nothing(ledger):
@@ -64,7 +65,7 @@ def test_a_failing_submission_fails_alone_and_stores_nothing(ledger):
     with ledger.session() as session:
         store_submissions(session, [Submission(already, "farm")])
     # the same id with other content: a conflict, found after the group's first inserts
-    conflicting = [*prepare_events(supply_chain(run=34)["documents"]["farm"]), replace(already[0], content_hash="0x" + "ab" * 32)]
+    conflicting = [*prepare_events(supply_chain(run=34)["documents"]["farm"]), replace(already[0], derived=replace(already[0].derived, content_hash="0x" + "ab" * 32))]
     calls: list[int] = []
     writer, started, release = held_writer(ledger, calls)
     try:
@@ -80,8 +81,8 @@ def test_a_failing_submission_fails_alone_and_stores_nothing(ledger):
         writer.close()
     assert calls == [1, 2, 1, 1], "the held call, the two others grouped, then each alone after the failure"
     ids = stored_ids(ledger)
-    assert {c.business_id for c in good + other} <= ids
-    assert not {c.business_id for c in conflicting[:-1]} & ids, "nothing of the failed submission is stored"
+    assert {c.derived.business_id for c in good + other} <= ids
+    assert not {c.derived.business_id for c in conflicting[:-1]} & ids, "nothing of the failed submission is stored"
 
 
 def test_records_repeated_across_submissions_are_created_once(ledger):

@@ -8,8 +8,9 @@ from sqlalchemy import text
 
 from service.demo_chain import supply_chain
 from service.errors import NotFound
+from service.access import Viewer
 from service.provenance import trail
-from service.records import store_events
+from ledger_helpers import store_events
 
 START = datetime(2026, 9, 1, 6, 0, tzinfo=UTC)  # the demo chain's default start
 CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
@@ -25,9 +26,10 @@ def store_demo(ledger, run: int = 7) -> dict:
     return data
 
 
-def trail_of(ledger, epc: str, **options):
+def trail_of(ledger, epc: str, *, party: str | None = None, **options):
+    viewer = Viewer(party=party) if party else Viewer(party="auditor", everything=True)
     with ledger.session() as session:
-        return trail(session, ledger.chain, epc=epc, **options)
+        return trail(session, ledger.chain, epc=epc, viewer=viewer, **options)
 
 
 def hours(event) -> float:

@@ -19,7 +19,15 @@ from sqlalchemy import event, text
 from service.errors import InvalidRecord
 from service.pagination import PageRequest, PageTokens
 from service.queries import parse_event_query, query_events, query_transactions
-from service.records import store_events, store_transactions
+from ledger_helpers import store_events, store_transactions
+from service.access import Viewer
+
+EVERYONE = Viewer(party="auditor", everything=True)
+
+
+def viewer_for(party: str | None) -> Viewer:
+    """A supplier's view of its own records, or (None) an auditor's of everyone's."""
+    return EVERYONE if party is None else Viewer(party=party)
 
 BASE = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
@@ -138,7 +146,7 @@ def events(ledger) -> list[Spec]:
 
 def run(ledger, params: dict, *, party: str | None = None) -> list[int]:
     with ledger.session() as session:
-        page = query_events(session, query=parse_event_query(params | {"perPage": "1000"}), party=party, tokens=TOKENS)
+        page = query_events(session, query=parse_event_query(params | {"perPage": "1000"}), viewer=viewer_for(party), tokens=TOKENS)
     assert page.next_page_token is None
     return [record.id for record in page.items]
 
@@ -210,7 +218,7 @@ def pages(ledger, params: dict, *, party: str | None = None) -> list[list[int]]:
     for _ in range(1000):
         query = params | ({"nextPageToken": token} if token else {})
         with ledger.session() as session:
-            page = query_events(session, query=parse_event_query(query), party=party, tokens=TOKENS)
+            page = query_events(session, query=parse_event_query(query), viewer=viewer_for(party), tokens=TOKENS)
         result.append([record.id for record in page.items])
         token = page.next_page_token
         if token is None:
@@ -241,7 +249,7 @@ def test_paging_by_party_and_exact_multiple_ends_without_an_empty_page(ledger, e
 
 def first_token(ledger, params: dict, *, party: str | None = None, tokens: PageTokens = TOKENS) -> str:
     with ledger.session() as session:
-        token = query_events(session, query=parse_event_query(params), party=party, tokens=tokens).next_page_token
+        token = query_events(session, query=parse_event_query(params), viewer=viewer_for(party), tokens=tokens).next_page_token
     assert token
     return token
 
@@ -255,7 +263,7 @@ def flip(token: str, index: int) -> str:
 def forged_token(params: dict) -> str:
     """What the keyless digest of the past allowed: anyone knowing the query could compute a token's
     digest, so a made-up position (here a record id beyond any integer column) was accepted."""
-    scope = parse_event_query(params).fingerprint(party=None)
+    scope = parse_event_query(params).fingerprint(viewer=EVERYONE)
     payload = json.dumps(["2026-03-01T08:00:00+00:00", 2**70], separators=(",", ":")).encode()
     digest = hashlib.sha256(scope + payload).digest()[:12]
     return base64.urlsafe_b64encode(digest + payload).decode().rstrip("=")
@@ -278,10 +286,10 @@ def test_bad_forged_or_foreign_tokens_are_refused(ledger, events):
     }
     for what, bad in refused.items():
         with ledger.session() as session, pytest.raises(InvalidRecord) as error:
-            query_events(session, query=parse_event_query(params | {"nextPageToken": bad}), party=None, tokens=TOKENS)
+            query_events(session, query=parse_event_query(params | {"nextPageToken": bad}), viewer=EVERYONE, tokens=TOKENS)
         assert error.value.field == "nextPageToken" and error.value.message.startswith("nextPageToken is invalid"), what
     with ledger.session() as session:  # the page size may change between pages; the query may not
-        page = query_events(session, query=parse_event_query(params | {"perPage": "3", "nextPageToken": token}), party=None,
+        page = query_events(session, query=parse_event_query(params | {"perPage": "3", "nextPageToken": token}), viewer=EVERYONE,
                             tokens=TOKENS)
     assert [r.id for r in page.items] == expected(events, lambda s: s.step == "shipping")[10:13]
 
@@ -357,11 +365,11 @@ def transactions(ledger) -> list[tuple[dict, int]]:
     return stored
 
 
-def listed(ledger, *, per_page: int = 1000, **filters) -> list[int]:
+def listed(ledger, *, per_page: int = 1000, party: str | None = None, **filters) -> list[int]:
     ids, token = [], None
     for _ in range(1000):
         with ledger.session() as session:
-            page = query_transactions(session, page=PageRequest(TOKENS, per_page, token), **({"party": None} | filters))
+            page = query_transactions(session, page=PageRequest(TOKENS, per_page, token), viewer=viewer_for(party), **filters)
         ids += [record.id for record in page.items]
         token = page.next_page_token
         if token is None:
@@ -386,8 +394,9 @@ def test_transaction_filters_and_pages_match_the_oracle(ledger, transactions):
         ({"since": since, "until": until}, lambda t: since <= at(t) < until),
         ({"since": since.replace(tzinfo=None)}, lambda t: since <= at(t)),
         ({"kind": "order", "sku": "SKU-1", "until": until}, lambda t: t["kind"] == "order" and "SKU-1" in skus(t) and at(t) < until),
-        ({"party": "farm"}, lambda t: t["_submitter"] == "farm"),
-        ({"party": "farm", "party_filter": "retailer"}, lambda t: t["_submitter"] == "farm" and "retailer" in (t["seller"], t["buyer"])),
+        ({"party": "farm"}, lambda t: "farm" in (t["_submitter"], t["seller"], t["buyer"])),
+        ({"party": "farm", "party_filter": "retailer"},
+         lambda t: "farm" in (t["_submitter"], t["seller"], t["buyer"]) and "retailer" in (t["seller"], t["buyer"])),
         ({"status": "anchored"}, lambda t: False),
         ({"status": "pending", "kind": "sale"}, lambda t: t["kind"] == "sale"),
     ]:
@@ -398,16 +407,16 @@ def test_transaction_filters_and_pages_match_the_oracle(ledger, transactions):
 
 def test_transaction_tokens_are_bound_to_their_query(ledger, transactions):
     with ledger.session() as session:
-        token = query_transactions(session, kind="sale", page=PageRequest(TOKENS, 2), party=None).next_page_token
+        token = query_transactions(session, kind="sale", page=PageRequest(TOKENS, 2), viewer=EVERYONE).next_page_token
         with pytest.raises(InvalidRecord, match="nextPageToken is invalid"):
-            query_transactions(session, kind="order", page=PageRequest(TOKENS, 2, token), party=None)
+            query_transactions(session, kind="order", page=PageRequest(TOKENS, 2, token), viewer=EVERYONE)
         with pytest.raises(InvalidRecord, match="nextPageToken is invalid"):
-            query_events(session, query=parse_event_query({"nextPageToken": token}), party=None, tokens=TOKENS)
+            query_events(session, query=parse_event_query({"nextPageToken": token}), viewer=EVERYONE, tokens=TOKENS)
         with pytest.raises(InvalidRecord) as error:
             PageRequest(TOKENS, per_page=0)
         assert error.value.field == "perPage"
         with pytest.raises(InvalidRecord) as error:
-            query_transactions(session, status="lost", page=PageRequest(TOKENS), party=None)
+            query_transactions(session, status="lost", page=PageRequest(TOKENS), viewer=EVERYONE)
         assert error.value.field == "status"
 
 
@@ -431,9 +440,9 @@ def test_main_query_shapes_use_indexes_on_postgresql(ledger, events):
     try:
         for params in shapes:
             with ledger.session() as session:
-                query_events(session, query=parse_event_query(params), party="farm", tokens=TOKENS)
+                query_events(session, query=parse_event_query(params), viewer=viewer_for("farm"), tokens=TOKENS)
         with ledger.session() as session:
-            query_transactions(session, sku="SKU-1", page=PageRequest(TOKENS, 5), party=None)
+            query_transactions(session, sku="SKU-1", page=PageRequest(TOKENS, 5), viewer=EVERYONE)
     finally:
         event.remove(ledger.engine, "before_cursor_execute", capture)
     assert len(statements) == len(shapes) + 1  # leaves and batches are joined, not loaded apart

@@ -11,7 +11,7 @@ from service.demo_chain import supply_chain
 from service.errors import Conflict, InvalidRecord
 from service.hashing import event_hash_id
 from service.models import Record, RecordKind, RecordStatus
-from service.records import store_events, store_transactions
+from ledger_helpers import store_events, store_transactions
 
 
 def count(session) -> int:

@@ -55,7 +55,7 @@ def test_valid_examples_of_each_kind(transaction):
     assert validated.total == Decimal("7.63")
     assert validated.timestamp == datetime(2026, 1, 5, 10, tzinfo=UTC)
     assert validated.parties == {ORDER["seller"], ORDER["buyer"]}
-    assert validated.references == tuple(transaction["references"])
+    assert validated.references == tuple((None, reference) for reference in transaction["references"])
 
 
 def test_parsed_values_for_indexing_and_body_untouched():
@@ -70,7 +70,24 @@ def test_parsed_values_for_indexing_and_body_untouched():
 
 def test_references_of_leaves_out_records_of_the_same_submission():
     validated = validate_transactions([ORDER, SALE, INVOICE, PAYMENT], max_items=4)
-    assert references_of(validated) == {"delivery-9"}
+    [outside] = references_of(validated, party="supplier")
+    assert (outside.field, outside.party, outside.business_id) == ("[2].references[1]", "supplier", "delivery-9")
+    assert (outside.currency, outside.seller, outside.buyer) == ("EUR", ORDER["seller"], ORDER["buyer"])
+
+
+def test_a_reference_to_another_party_names_it_and_is_never_satisfied_by_the_submission():
+    invoice = {**INVOICE, "references": [{"id": ORDER["id"], "party": "buyer-co"}]}
+    [outside] = references_of(validate_transactions([ORDER, invoice], max_items=2), party="supplier")
+    assert (outside.party, outside.business_id, outside.field) == ("buyer-co", ORDER["id"], "[1].references[0]")
+
+
+@pytest.mark.parametrize(("change", "field"), [({"currency": "USD", "total": "7.63"}, "currency"), ({"buyer": "someone else"}, "buyer")])
+def test_references_within_a_submission_must_agree_in_currency_and_parties(change, field):
+    payment = {**PAYMENT, **change}
+    with pytest.raises(TransactionInvalid) as caught:
+        references_of(validate_transactions([INVOICE | {"references": []}, payment], max_items=2), party="supplier")
+    [error] = caught.value.errors
+    assert error["field"] == "[1].references[0]" and f"whose {field} is" in error["message"]
 
 
 def test_list_errors_name_index_and_field():
@@ -113,7 +130,9 @@ def test_all_errors_of_a_list_are_collected():
         ({"location": "0614141000006"}, "location", "GLN check digit is wrong"),
         ({"location": "warehouse 3"}, "location", "must be a 13-digit GLN or a URI"),
         ({"references": "po-1"}, "references", "must be a list"),
-        ({"references": ["po-1", 7]}, "references[1]", "must be a string"),
+        ({"references": ["po-1", 7]}, "references[1]", 'must be an id (a string) or {"id": ..., "party": ...}'),
+        ({"references": [{"id": "po-1"}]}, "references[0]", 'must be an id (a string) or {"id": ..., "party": ...}'),
+        ({"buyer": ORDER["seller"]}, "buyer", "must differ from the seller"),
         ({"references": [ORDER["id"]]}, "references", "a record cannot reference itself"),
         ({"id": ""}, "id", "must not be empty"),
         ({"buyer": 42}, "buyer", "must be a string"),

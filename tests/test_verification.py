@@ -14,7 +14,9 @@ from service.demand import forecast_all
 from service.demo_chain import supply_chain
 from service.errors import Conflict
 from service.models import BatchTree, Record
-from service.records import store_events, store_transactions
+from ledger_helpers import store_events, store_transactions
+from service.access import Viewer
+from service.candidates import derive
 from service.timeutil import from_unix
 from service.verification import VerificationCache, VerificationStatus, proof_bundle, verify_record
 from service.verified import select_verified
@@ -85,16 +87,15 @@ def test_editing_the_body_with_sql_is_tampering(ledger, anchored):
 
 
 def test_editing_body_and_hash_together_is_still_tampering(ledger, anchored):
-    """An attacker who also rewrites content_hash is caught by the Merkle proof."""
+    """An attacker who also rewrites content_hash and the derived columns is caught by the Merkle proof."""
     victim = anchored[0]
     with ledger.session() as session:
         record = session.get(Record, victim)
         body = json.loads(record.body)
         body["bizStep"] = "destroying"
         record.body = json.dumps(body)
-        from service.verification import recompute_content_hash
-
-        record.content_hash = "0x" + recompute_content_hash(record).hex()
+        derived = derive(record.kind, body)
+        record.content_hash, record.business_id, record.biz_step = derived.content_hash, derived.business_id, derived.column("biz_step")
         session.add(record)
     result = verify(ledger, victim)
     assert result.status == VerificationStatus.TAMPERED and "proof" in result.reason
@@ -208,6 +209,7 @@ def test_forecasting_every_sku_reads_each_batch_tree_once(ledger):
         store_transactions(session, transactions=[sale(n, sku) for sku in ("A", "B", "C") for n in range(24)], party="retailer")
     ledger.anchor_now()
     with counted_statements(ledger.engine) as statements, ledger.session() as session:
-        results = forecast_all(session, ledger.chain, skus=None, location=None, freq="M", horizon=2, workers=1)
+        results = forecast_all(session, ledger.chain, viewer=Viewer(party="auditor", everything=True), skus=None,
+                               location=None, freq="M", horizon=2, workers=1)
     assert {sku: result["records_used"] for sku, result in results.items()} == {"A": 24, "B": 24, "C": 24}
     assert sum("batch_tree" in statement for statement in statements) == 1

@@ -61,6 +61,8 @@ MIN_REASON_LOG_ODDS = 0.1
 """Logistic model: a reason must add at least this much to the log-odds."""
 MIN_REASON_DEVIATION = 1.0
 """Isolation forest: a reason must lie at least this many standard deviations from the mean."""
+NO_SINGLE_REASON = "no single feature stands out: the combination of this invoice's features scores high"
+"""The reason of a high score to which no feature adds (possible when the baseline itself is high)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +149,12 @@ class FraudModel:
                               phrases=self._phrases, min_contribution=minimum)
         low, high = self.band_thresholds
         bands = np.select([probability >= high, probability >= low], ["high", "medium"], "low")
+        unexplained = [i for i, (band, found) in enumerate(zip(bands, reasons)) if band == "high" and not found]
+        if unexplained:  # a high score is never given without a reason: the largest push, however small
+            fallback = top_reasons(contributions=contributions[unexplained], above_mean=deviation[unexplained] > 0,
+                                   phrases=self._phrases, min_contribution=0.0, limit=1)
+            for i, found in zip(unexplained, fallback):
+                reasons[i] = found or (NO_SINGLE_REASON,)
         return [Score(float(p), str(b), r) for p, b, r in zip(probability, bands, reasons)]
 
     def to_bytes(self) -> bytes:

@@ -11,7 +11,7 @@ from service import capture
 from service.api import errors
 from service.api.deps import reject_unknown_query_parameters
 from service.api.limits import BodySizeLimit
-from service.api.routers import anchors, baskets, events, forecast, fraud, health, keys, provenance, transactions
+from service.api.routers import anchors, baskets, events, forecast, fraud, grants, health, keys, provenance, transactions
 from service.api.schemas import component_schemas
 from service.errors import TraceAnchorError
 from service.ledger import Ledger
@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(reject_unknown_query_parameters)])
-    for module in (health, events, transactions, provenance, anchors, keys, baskets, forecast, fraud):
+    for module in (health, events, transactions, provenance, grants, anchors, keys, baskets, forecast, fraud):
         v1.include_router(module.router)
     app.include_router(v1)
     app.openapi = lambda: _openapi(app)

@@ -26,6 +26,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
+from service.access import Viewer, viewer_of
 from service.chain import Chain
 from service.capture import parse_json
 from service.errors import InvalidRecord
@@ -105,9 +106,12 @@ ModelTrainer = Annotated[ApiKey, Depends(_Allow(Role.LENDER, Role.ADMIN))]
 Lender = Annotated[ApiKey, Depends(_Allow(Role.LENDER))]
 
 
-def visible_party(caller: ApiKey) -> str | None:
-    """Suppliers see only their own records; every other role that may read sees all."""
-    return caller.party if caller.role == Role.SUPPLIER else None
+def get_viewer(caller: Annotated[ApiKey, Depends(get_caller)], session: SessionDep) -> Viewer:
+    """Whose records the caller may see (``service.access``): its party's and its grantors', or all."""
+    return viewer_of(session, caller)
+
+
+ViewerDep = Annotated[Viewer, Depends(get_viewer)]
 
 
 async def read_body(request: Request) -> bytes:

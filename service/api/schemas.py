@@ -4,12 +4,12 @@ Every moment in an answer is a :data:`~service.timeutil.UtcDateTime` (ISO 8601, 
 every listing is a :class:`PageOut` (``nextPageToken``; see service.pagination).
 """
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from service.models import ApiKey, Batch, Record, RecordStatus, Role
-from service.records import parsed_body
+from service.candidates import parsed_body
 from service.timeutil import UtcDateTime, from_unix
 
 
@@ -20,6 +20,13 @@ class ErrorOut(BaseModel):
     detail: str
     field: str | None = Field(description="The parameter or record field at fault, when there is one.")
     errors: list[dict[str, Any]] | None = Field(None, description="Every problem found, when there are several.")
+
+
+class DataScope(BaseModel):
+    """Whose records an analytics answer covers."""
+
+    all_parties: bool = Field(description="True for auditors and admins: every party's records.")
+    parties: list[str] | None = Field(description="Otherwise: the asking party and the parties that shared their records with it.")
 
 
 class CapturedEvent(BaseModel):
@@ -92,7 +99,10 @@ class StoredTransaction(BaseModel):
     id: str
     record_id: int
     kind: str
-    party: str | None
+    party: str = Field(description="Who recorded it (the seller or the buyer).")
+    confirmation: Literal["confirmed", "disputed", "unconfirmed"] = Field(
+        description="Whether the counterparty recorded the same transaction: the same content (confirmed), other content "
+                    "under the same id (disputed), or nothing yet.")
     status: RecordStatus
     batch_id: int | None
     timestamp: UtcDateTime | None = Field(description="The transaction's timestamp, in UTC.")
@@ -100,9 +110,10 @@ class StoredTransaction(BaseModel):
     transaction: dict[str, Any] | str = Field(description="The stored transaction; its raw text if the row no longer parses.")
 
     @classmethod
-    def of(cls, record: Record) -> "StoredTransaction":
+    def of(cls, record: Record, *, confirmation: str) -> "StoredTransaction":
         return cls(
             id=record.business_id, record_id=record.id, kind=record.record_type, party=record.party,
+            confirmation=confirmation,
             status=record.status, batch_id=record.batch_id, timestamp=record.occurred_at,
             recorded_at=record.created_at, transaction=_stored(record),
         )

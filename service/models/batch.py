@@ -23,6 +23,10 @@ class Batch(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     root: str = Field(unique=True, description="0x-prefixed hex of the Merkle root.")
     leaf_count: int
+    leaf_encoding: str = Field(
+        default="bytes32,bytes32",
+        description="The StandardMerkleTree leaf encoding: bytes32,bytes32 = [content hash, salt]; bytes32 before salts.",
+    )
     status: BatchStatus = Field(default=BatchStatus.PENDING, index=True)
     chain_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     contract: str | None = None

@@ -15,11 +15,12 @@ if TYPE_CHECKING:
 
 
 class RecordKind(StrEnum):
-    """What a record is; decides how its content hash is computed."""
+    """What a record is; decides how its content hash is computed and its columns derived."""
 
     EPCIS_EVENT = "epcis_event"
     TRANSACTION = "transaction"
     LABEL = "label"  # a lender's fraud label of a transaction (JCS-hashed like a transaction)
+    GRANT = "grant"  # a party sharing its records with another, or withdrawing that (JCS-hashed)
 
 
 class RecordStatus(StrEnum):
@@ -34,15 +35,18 @@ class Record(SQLModel, table=True):
     """One submitted record, kept byte-for-byte as needed to recompute its hash.
 
     ``body`` is the JSON text as stored (for EPCIS events: the event with its document's
-    ``@context``), ``content_hash`` the 32-byte hash computed at submission. Verification
-    recomputes the hash from ``body`` and compares it with the anchored leaf, so editing
-    either column is detected.
+    ``@context``), ``content_hash`` the 32-byte hash computed at submission and ``salt`` what makes
+    its leaf unique (see ``service.merkle``). Every other column, and the record's terms, is derived
+    from ``body`` (``service.candidates``): verification recomputes the hash from ``body`` and the
+    columns too, so editing any of them is detected.
     """
 
     __table_args__ = (
-        # business_id first: lookups by business id (idempotent submission, references, GET by id)
-        # use this index even before the planner has statistics for a fast-growing table
-        UniqueConstraint("business_id", "kind", name="uq_record_business_id_kind"),
+        # Business ids belong to their party: two suppliers recording the same event, or using the
+        # same invoice number, each get their own record. business_id first: lookups by business id
+        # (idempotent submission, references, GET by id) use this index even before the planner has
+        # statistics for a fast-growing table.
+        UniqueConstraint("business_id", "kind", "party", name="uq_record_business_id_kind_party"),
         Index("ix_record_kind_time", "kind", "occurred_at", "id"),
         # a supplier's own records in time order: every supplier-scoped query walks this (bench/query.py)
         Index("ix_record_party_time", "party", "occurred_at", "id"),
@@ -52,9 +56,13 @@ class Record(SQLModel, table=True):
     kind: RecordKind
     record_type: str = Field(index=True, description="EPCIS eventType or transaction kind.")
     business_id: str = Field(description="Event hash ID for events, the business identifier for transactions.")
-    party: str | None = Field(default=None, description="The submitting party.")
+    party: str = Field(description="The submitting party.")
     body: str = Field(sa_column=Column(Text, nullable=False))
     content_hash: str = Field(description="0x-prefixed hex of the 32-byte content hash.")
+    salt: str | None = Field(
+        default=None,
+        description="0x-prefixed hex of 32 random bytes hashed into the record's leaf (None: a record anchored before salts).",
+    )
     occurred_at: datetime | None = Field(default=None, description="eventTime or transaction timestamp.")
     biz_step: str | None = Field(default=None, index=True, description="CBV 2.0 URI of the event's bizStep.")
     disposition: str | None = Field(default=None, index=True, description="CBV 2.0 URI of the disposition.")

@@ -13,21 +13,36 @@ original dict together with the parsed values the ledger indexes. Rules (docs in
 - ``currency`` is an active ISO 4217 code with a minor unit (the ``iso4217`` package ships the
   official SIX list); funds and metals such as XAU or XDR have none and are refused.
 - A line may name its product ``category`` (a non-empty string; basket rules by category use it).
+- ``seller`` and ``buyer`` differ.
+- ``references`` name records: a string is an id of the submitter's own records, and
+  ``{"id": ..., "party": ...}`` names another party's (a payment of a supplier's invoice, say). A
+  cited transaction must agree with the citing one in currency, seller and buyer; references within
+  one submission are checked here, the others when stored (``service.records.check_references``).
 - Unknown fields are refused, naming them; custom data goes under ``extensions`` (any JSON object).
 """
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Annotated, Literal
 
 from iso4217 import Currency
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    WrapValidator,
+)
 from pydantic_core import PydanticCustomError
 
 from service.errors import InvalidRecord
+from service.candidates import Reference
 
 _DECIMAL_TEXT = re.compile(r"-?\d+(\.\d+)?")
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+")
@@ -181,6 +196,26 @@ class TransactionLine(BaseModel):
     category: Text | None = Field(None, description="The product's category, for basket rules by category.")
 
 
+class PartyReference(BaseModel):
+    """A reference to another party's record: its id and whose it is."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    id: Text = Field(description="The business id (or event hash ID) as that party recorded it.")
+    party: Text = Field(description="The party that recorded it.")
+
+
+def _one_reference(value: object, handler):
+    """A reference is an id or ``{"id", "party"}``: one clear message rather than one per union member."""
+    try:
+        return handler(value)
+    except ValidationError:
+        raise PydanticCustomError("reference", 'must be an id (a string) or {"id": ..., "party": ...}') from None
+
+
+_Reference = Annotated[Text | PartyReference, WrapValidator(_one_reference)]
+
+
 class Transaction(BaseModel):
     """A commercial transaction (order, sale, invoice or payment), stored and hashed exactly as sent.
 
@@ -199,7 +234,7 @@ class Transaction(BaseModel):
         description="When it happened: ISO 8601 with a timezone (Z or +hh:mm)."
     )
     seller: Text = Field(description="The selling party; a supplier submits only transactions it is seller or buyer of.")
-    buyer: Text = Field(description="The buying party.")
+    buyer: Text = Field(description="The buying party (not the seller).")
     currency: Annotated[Currency, BeforeValidator(_currency)] = Field(
         description="ISO 4217 code with a minor unit, e.g. EUR, USD, JPY (funds and metals such as XAU are refused)."
     )
@@ -213,10 +248,11 @@ class Transaction(BaseModel):
     location: Annotated[str | None, BeforeValidator(_location)] = Field(
         None, description="Where: a 13-digit GLN (with a valid check digit) or a URI such as an SGLN URN."
     )
-    references: list[Text] = Field(
+    references: list[_Reference] = Field(
         default_factory=list,
-        description="Ids of earlier transactions this one refers to (an invoice its order, a payment its invoice); "
-        "each must be stored already or be sent in the same list.",
+        description="Records this one refers to (an invoice its order, a payment its invoice): an id of your own "
+        "records (stored already or sent in the same list), or {\"id\", \"party\"} for another party's record that "
+        "you may see. A cited transaction must have the same currency, seller and buyer.",
     )
     extensions: dict = Field(default_factory=dict, description="Any custom data, as a JSON object.")
 
@@ -232,8 +268,15 @@ class ValidatedTransaction:
     total: Decimal
     currency: str
     skus: frozenset[str]
-    parties: frozenset[str]
-    references: tuple[str, ...]
+    seller: str
+    buyer: str
+    references: tuple[tuple[str | None, str], ...]
+    """(party, id) per reference, party None for the submitter's own records."""
+    position: int | None = None
+
+    @property
+    def parties(self) -> frozenset[str]:
+        return frozenset({self.seller, self.buyer})
 
 
 def validate_transactions(payload: object, *, max_items: int) -> list[ValidatedTransaction]:
@@ -261,22 +304,35 @@ def validate_transactions(payload: object, *, max_items: int) -> list[ValidatedT
             errors.extend(_pydantic_errors(error, position))
             continue
         errors.extend(_error(position, _field(position, loc), message) for loc, message in _meaning_errors(parsed))
-        validated.append(_validated(item, parsed))
+        validated.append(_validated(item, parsed, position=position))
     errors.extend(_duplicate_id_errors(items))
     if errors:
         raise TransactionInvalid(sorted(errors, key=lambda error: error["index"] or 0))
     return validated
 
 
-def references_of(transactions: Iterable[ValidatedTransaction]) -> set[str]:
-    """Ids the submission refers to that it does not itself contain: the caller checks them in the DB.
-
-    References between records of the same submission (an invoice citing the order sent with it)
-    are satisfied by the submission, so they are left out.
+def references_of(transactions: Sequence[ValidatedTransaction], *, party: str) -> tuple[Reference, ...]:
+    """The references of a submission by ``party`` that name records outside it, for the ledger to
+    check; references within it must agree in currency, seller and buyer (TransactionInvalid).
     """
-    transactions = list(transactions)
-    submitted = {transaction.id for transaction in transactions}
-    return {reference for transaction in transactions for reference in transaction.references} - submitted
+    submitted = {transaction.id: transaction for transaction in transactions}
+    outside, errors = [], []
+    for transaction in transactions:
+        for index, (cited_party, cited_id) in enumerate(transaction.references):
+            field = _field(transaction.position, ("references", index))
+            cited = submitted.get(cited_id) if cited_party in (None, party) else None
+            if cited is None:
+                outside.append(Reference(field=field, party=cited_party or party, business_id=cited_id,
+                                         currency=transaction.currency, seller=transaction.seller, buyer=transaction.buyer))
+                continue
+            for name in ("currency", "seller", "buyer"):
+                if getattr(cited, name) != getattr(transaction, name):
+                    errors.append(_error(transaction.position, field, f"cites {cited.kind} {cited_id!r} whose {name} is "
+                                                                      f"{getattr(cited, name)!r}, not {getattr(transaction, name)!r}"))
+                    break
+    if errors:
+        raise TransactionInvalid(errors)
+    return tuple(outside)
 
 
 def _meaning_errors(transaction: Transaction) -> Iterator[tuple[tuple, str]]:
@@ -293,8 +349,10 @@ def _meaning_errors(transaction: Transaction) -> Iterator[tuple[tuple, str]]:
         if transaction.total != expected:
             rule = f"sum of quantity x unit_price, rounded half up to the {transaction.currency.code} minor unit"
             yield ("total",), f"is {transaction.total} but the lines give {expected} ({rule})"
-    if transaction.id in transaction.references:
+    if any(isinstance(reference, str) and reference == transaction.id for reference in transaction.references):
         yield ("references",), "a record cannot reference itself"
+    if transaction.seller == transaction.buyer:
+        yield ("buyer",), "must differ from the seller"
 
 
 def _duplicate_id_errors(items: list) -> Iterator[dict]:
@@ -309,7 +367,7 @@ def _duplicate_id_errors(items: list) -> Iterator[dict]:
         first_seen.setdefault(identifier, index)
 
 
-def _validated(body: dict, parsed: Transaction) -> ValidatedTransaction:
+def _validated(body: dict, parsed: Transaction, *, position: int | None) -> ValidatedTransaction:
     return ValidatedTransaction(
         body=body,
         id=parsed.id,
@@ -318,8 +376,10 @@ def _validated(body: dict, parsed: Transaction) -> ValidatedTransaction:
         total=parsed.total,
         currency=parsed.currency.code,
         skus=frozenset(line.sku for line in parsed.lines),
-        parties=frozenset({parsed.seller, parsed.buyer}),
-        references=tuple(parsed.references),
+        seller=parsed.seller,
+        buyer=parsed.buyer,
+        references=tuple((None, ref) if isinstance(ref, str) else (ref.party, ref.id) for ref in parsed.references),
+        position=position,
     )
 
 

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from analytics.baskets import Itemset, Rule
-from service.api.deps import ChainDep, RetailAnalyst, SessionDep
+from service.api.deps import ChainDep, RetailAnalyst, SessionDep, ViewerDep
 from service.api.errors import error_responses
 from service.api.paging import PageDep, caller_scope
-from service.api.schemas import PageOut
+from service.api.schemas import DataScope, PageOut
 from service.baskets import MINING_CACHE, Consequent, Level, Mined, basket_itemsets, basket_rules
 from service.models import ApiKey
 from service.pagination import Page, PageRequest, paginate_list
@@ -38,6 +38,7 @@ class BasketsExcluded(BaseModel):
 class BasketPage(PageOut):
     """What every basket result reports besides the page of results."""
 
+    data_scope: DataScope
     level: Level
     data_version: str = Field(description="Fingerprint of the verified records used; changes when they change.")
     baskets_used: int = Field(description="Baskets mined: the `n` of every support.")
@@ -94,6 +95,7 @@ def _page(mined: Mined, *, caller: ApiKey, page: PageRequest, listing: str, **pa
 @router.get("/rules", response_model=RulePage)
 def rules(
     caller: RetailAnalyst,
+    viewer: ViewerDep,
     session: SessionDep,
     chain: ChainDep,
     *,
@@ -106,14 +108,15 @@ def rules(
     sku: SkuFilter = None,
     page: PageDep,
 ) -> RulePage:
-    """Association rules of the verified orders and sales, by lift, confidence, count (descending).
+    """Association rules of the verified orders and sales you recorded or that were shared with you
+    (every party's for auditors and admins), by lift, confidence, count (descending).
 
     Paged with `perPage` and `nextPageToken`; a token stops working (422) when the verified data change.
     """
     parameters = {"level": level, "min_support": min_support, "min_confidence": min_confidence, "min_lift": min_lift,
                   "max_len": max_len, "consequent": consequent, "sku": sku}
     mined = basket_rules(
-        session, chain, level=level, min_support=min_support, max_len=max_len, min_confidence=min_confidence,
+        session, chain, viewer=viewer, level=level, min_support=min_support, max_len=max_len, min_confidence=min_confidence,
         min_lift=min_lift, consequent=consequent, item=sku, cache=MINING_CACHE,
     )
     fields, result = _page(mined, caller=caller, page=page, listing="basket rules", **parameters)
@@ -123,6 +126,7 @@ def rules(
 @router.get("/itemsets", response_model=ItemsetPage)
 def itemsets(
     caller: RetailAnalyst,
+    viewer: ViewerDep,
     session: SessionDep,
     chain: ChainDep,
     *,
@@ -132,11 +136,13 @@ def itemsets(
     sku: SkuFilter = None,
     page: PageDep,
 ) -> ItemsetPage:
-    """Frequent itemsets of the verified orders and sales, by size, then items.
+    """Frequent itemsets of the verified orders and sales you recorded or that were shared with you
+    (every party's for auditors and admins), by size, then items.
 
     Paged with `perPage` and `nextPageToken`; a token stops working (422) when the verified data change.
     """
-    mined = basket_itemsets(session, chain, level=level, min_support=min_support, max_len=max_len, item=sku, cache=MINING_CACHE)
+    mined = basket_itemsets(session, chain, viewer=viewer, level=level, min_support=min_support, max_len=max_len, item=sku,
+                            cache=MINING_CACHE)
     parameters = {"level": level, "min_support": min_support, "max_len": max_len, "sku": sku}
     fields, result = _page(mined, caller=caller, page=page, listing="basket itemsets", **parameters)
     return ItemsetPage(**fields, itemsets=[ItemsetOut.of(itemset) for itemset in result.items])

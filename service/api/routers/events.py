@@ -14,7 +14,7 @@ from service.api.deps import (
     SessionDep,
     Supplier,
     Verifier,
-    visible_party,
+    ViewerDep,
 )
 from service.api.errors import error_responses
 from service.api.paging import PageTokensDep
@@ -27,8 +27,9 @@ from service.api.schemas import (
 )
 from service.capture import prepare
 from service.models import RecordKind
+from service.candidates import Submission
 from service.queries import BIZ_TRANSACTION_PREFIX, EVENT_PARAMETERS, parse_event_query, query_events
-from service.records import Submission, find_record
+from service.records import find_record
 from service.verification import Verification, proof_bundle, verify_record
 
 router = APIRouter(prefix="/events", tags=["events"], responses=error_responses(401, 403, 422))
@@ -98,7 +99,7 @@ async def capture(body: RawBody, caller: Supplier, ledger: LedgerDep, response: 
 
 
 @router.get("", response_model=EventPage, openapi_extra=EVENT_QUERY)
-def list_events(request: Request, caller: Reader, session: SessionDep, tokens: PageTokensDep) -> EventPage:
+def list_events(request: Request, caller: Reader, viewer: ViewerDep, session: SessionDep, tokens: PageTokensDep) -> EventPage:
     """The EPCIS 2.0 query interface, for the parameters below: one parameter's comma-separated values
     are alternatives (OR), different parameters must all hold (AND). Vocabulary and identifiers match
     however they are spelt (short name, URN, CBV URI, GS1 Digital Link).
@@ -107,28 +108,29 @@ def list_events(request: Request, caller: Reader, session: SessionDep, tokens: P
     transaction of a CBV type (`po`, `inv`, `desadv`, `bol`, ...; short name or CBV URI), e.g.
     `EQ_bizTransaction_po=urn:epcglobal:cbv:bt:0614141000041:PO-1001`.
 
-    Suppliers see their own events, auditors everyone's. Any other parameter is refused (422).
+    Suppliers see their own events and those shared with them (grants), auditors everyone's. Any
+    other parameter is refused (422).
     """
     query = parse_event_query(request.query_params)
-    page = query_events(session, query=query, party=visible_party(caller), tokens=tokens)
+    page = query_events(session, query=query, viewer=viewer, tokens=tokens)
     return EventPage(events=[StoredEvent.of(record) for record in page.items], nextPageToken=page.next_page_token)
 
 
 @router.get("/{id}", response_model=StoredEvent, responses=error_responses(404))
-def get_event(id: RecordId, caller: Reader, session: SessionDep) -> StoredEvent:
+def get_event(id: RecordId, caller: Reader, viewer: ViewerDep, session: SessionDep) -> StoredEvent:
     """One stored event."""
-    return StoredEvent.of(find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, party=visible_party(caller)))
+    return StoredEvent.of(find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, viewer=viewer))
 
 
 @router.get("/{id}/verification", response_model=Verification, responses=error_responses(404, 502, 503))
-def verify_event(id: RecordId, caller: Verifier, session: SessionDep, chain: ChainDep) -> Verification:
+def verify_event(id: RecordId, caller: Verifier, viewer: ViewerDep, session: SessionDep, chain: ChainDep) -> Verification:
     """Recompute the event's hash, check its proof and its root on chain."""
-    record = find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, party=visible_party(caller))
+    record = find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, viewer=viewer)
     return verify_record(session, chain, record)
 
 
 @router.get("/{id}/proof", response_model=ProofBundle, responses=error_responses(404, 409, 502, 503))
-def event_proof(id: RecordId, caller: Reader, session: SessionDep, chain: ChainDep) -> dict:
+def event_proof(id: RecordId, caller: Reader, viewer: ViewerDep, session: SessionDep, chain: ChainDep) -> dict:
     """The proof bundle that `traceanchor verify` checks with only an Ethereum node (409 until anchored)."""
-    record = find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, party=visible_party(caller))
+    record = find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, viewer=viewer)
     return proof_bundle(session, chain, record)

@@ -7,8 +7,9 @@ from pydantic import BaseModel, Field
 
 from analytics.forecast import ForecastPoint
 from analytics.forecast.chart import forecast_chart
-from service.api.deps import ChainDep, RetailAnalyst, SessionDep
+from service.api.deps import ChainDep, RetailAnalyst, SessionDep, ViewerDep
 from service.api.errors import error_responses
+from service.api.schemas import DataScope
 from service.demand import forecast_demand
 
 router = APIRouter(prefix="/analytics/forecast", tags=["analytics"], responses=error_responses(401, 403, 404, 422, 502, 503))
@@ -25,6 +26,7 @@ class Excluded(BaseModel):
 
 
 class Forecast(BaseModel):
+    data_scope: DataScope
     sku: str
     location: str | None
     freq: str
@@ -40,17 +42,18 @@ class Forecast(BaseModel):
 
 
 @router.get("", response_model=Forecast)
-def demand_forecast(caller: RetailAnalyst, session: SessionDep, chain: ChainDep, sku: Sku, location: Location = None,
-                    freq: Freq = "W", horizon: Horizon = 8) -> dict:
-    """Automatic seasonal ARIMA over the SKU's verified demand, with 80 % and 95 % intervals and a backtest."""
-    return forecast_demand(session, chain, sku=sku, location=location, freq=freq, horizon=horizon)
+def demand_forecast(caller: RetailAnalyst, viewer: ViewerDep, session: SessionDep, chain: ChainDep, sku: Sku,
+                    location: Location = None, freq: Freq = "W", horizon: Horizon = 8) -> dict:
+    """Automatic seasonal ARIMA over the SKU's verified demand in your data (your records and those
+    shared with you; every party's for auditors and admins), with 80 % and 95 % intervals and a backtest."""
+    return forecast_demand(session, chain, viewer=viewer, sku=sku, location=location, freq=freq, horizon=horizon)
 
 
 @router.get("/chart", response_class=Response, responses={200: {"content": {"image/png": {}}, "description": "A PNG chart."}})
-def demand_forecast_chart(caller: RetailAnalyst, session: SessionDep, chain: ChainDep, sku: Sku, location: Location = None,
-                          freq: Freq = "W", horizon: Horizon = 8) -> Response:
+def demand_forecast_chart(caller: RetailAnalyst, viewer: ViewerDep, session: SessionDep, chain: ChainDep, sku: Sku,
+                          location: Location = None, freq: Freq = "W", horizon: Horizon = 8) -> Response:
     """The same forecast as a PNG chart of history, forecast and intervals, to open in a browser."""
-    result = forecast_demand(session, chain, sku=sku, location=location, freq=freq, horizon=horizon)
+    result = forecast_demand(session, chain, viewer=viewer, sku=sku, location=location, freq=freq, horizon=horizon)
     png = forecast_chart(
         history=[(row["period"], row["quantity"]) for row in result["history"]],
         points=[ForecastPoint(**point) for point in result["forecast"]],

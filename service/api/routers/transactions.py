@@ -15,7 +15,7 @@ from service.api.deps import (
     SessionDep,
     Supplier,
     Verifier,
-    visible_party,
+    ViewerDep,
 )
 from service.api.errors import error_responses
 from service.api.paging import PageDep
@@ -29,7 +29,7 @@ from service.api.schemas import (
 from service.capture import transaction_submission
 from service.models import RecordKind, RecordStatus
 from service.queries import query_transactions
-from service.records import find_record
+from service.records import confirmations, find_record
 from service.validation.transactions import INVOICE_EXAMPLE, ORDER_EXAMPLE, PAYMENT_EXAMPLE, Transaction
 from service.verification import Verification, proof_bundle, verify_record
 
@@ -55,6 +55,10 @@ TRANSACTIONS_BODY = {
 }
 _TIME = "ISO 8601; without an offset the time is taken as UTC."
 TransactionId = Annotated[str, Path(min_length=1, max_length=512, description="The business identifier.")]
+Submitter = Annotated[
+    str | None,
+    Query(min_length=1, max_length=200, description="Whose record of this id (default: yours, else the only one you may read)."),
+]
 
 
 @router.post(
@@ -68,10 +72,14 @@ async def submit(payload: JsonBody, caller: Supplier, ledger: LedgerDep, respons
     """One transaction, or a list stored all or nothing (the `Transaction` schema below).
 
     Besides each field's format, meaning is checked: `total` equals the lines' quantity x unit_price
-    rounded once to the currency's minor unit, references name stored transactions (or ones of the
-    same list), a supplier submits only transactions it is seller or buyer of. A 422 lists every
-    problem of every item, each naming its field (`[2].lines[0].quantity`). Resubmitting the same
-    content is harmless (200, `created: false`); the same id with other content is a 409.
+    rounded once to the currency's minor unit, seller and buyer differ, references name records you
+    may see (`"id"` for yours, `{"id", "party"}` for another party's) and agree with the citing
+    transaction in currency, seller and buyer; a supplier submits only transactions it is seller or
+    buyer of. A 422 lists every problem of every item, each naming its field
+    (`[2].lines[0].quantity`). Ids are the supplier's own: another party may use the same.
+    Resubmitting the same content is harmless (200, `created: false`); the same id with other
+    content is a 409. Submitting a transaction that the counterparty recorded, with the same
+    content, confirms it (`confirmation` when read).
     """
     submission = await run_in_threadpool(
         transaction_submission, payload, party=caller.party, max_items=ledger.settings.max_transactions
@@ -90,6 +98,7 @@ async def submit(payload: JsonBody, caller: Supplier, ledger: LedgerDep, respons
 @router.get("", response_model=TransactionPage)
 def list_transactions(
     caller: Reader,
+    viewer: ViewerDep,
     session: SessionDep,
     *,
     kind: Annotated[Literal["order", "sale", "invoice", "payment"] | None, Query(description="Only this kind.")] = None,
@@ -100,29 +109,36 @@ def list_transactions(
     status: Annotated[RecordStatus | None, Query(description="`anchored` or `pending`.")] = None,
     page: PageDep,
 ) -> TransactionPage:
-    """Transactions filtered by kind, SKU, party, time range [since, until) and status, oldest first."""
+    """Transactions you recorded or that name you, filtered by kind, SKU, party, time range
+    [since, until) and status, oldest first."""
     result = query_transactions(
         session, kind=kind, sku=sku, party_filter=party, since=since, until=until, status=status,
-        page=page, party=visible_party(caller),
+        page=page, viewer=viewer,
     )
-    return TransactionPage(transactions=[StoredTransaction.of(r) for r in result.items], nextPageToken=result.next_page_token)
+    confirmed = confirmations(session, result.items)
+    return TransactionPage(transactions=[StoredTransaction.of(r, confirmation=confirmed[r.id]) for r in result.items],
+                           nextPageToken=result.next_page_token)
 
 
 @router.get("/{id}", response_model=StoredTransaction, responses=error_responses(404))
-def get_transaction(id: TransactionId, caller: Reader, session: SessionDep) -> StoredTransaction:
-    """One stored transaction by its business id."""
-    return StoredTransaction.of(find_record(session, kind=RecordKind.TRANSACTION, business_id=id, party=visible_party(caller)))
+def get_transaction(id: TransactionId, caller: Reader, viewer: ViewerDep, session: SessionDep,
+                    submitter: Submitter = None) -> StoredTransaction:
+    """One stored transaction by its business id, with whether its counterparty confirmed it."""
+    record = find_record(session, kind=RecordKind.TRANSACTION, business_id=id, submitter=submitter, viewer=viewer)
+    return StoredTransaction.of(record, confirmation=confirmations(session, [record])[record.id])
 
 
 @router.get("/{id}/verification", response_model=Verification, responses=error_responses(404, 502, 503))
-def verify_transaction(id: TransactionId, caller: Verifier, session: SessionDep, chain: ChainDep) -> Verification:
+def verify_transaction(id: TransactionId, caller: Verifier, viewer: ViewerDep, session: SessionDep, chain: ChainDep,
+                       submitter: Submitter = None) -> Verification:
     """Recompute the transaction's JCS hash, check its proof and its root on chain."""
-    record = find_record(session, kind=RecordKind.TRANSACTION, business_id=id, party=visible_party(caller))
+    record = find_record(session, kind=RecordKind.TRANSACTION, business_id=id, submitter=submitter, viewer=viewer)
     return verify_record(session, chain, record)
 
 
 @router.get("/{id}/proof", response_model=ProofBundle, responses=error_responses(404, 409, 502, 503))
-def transaction_proof(id: TransactionId, caller: Reader, session: SessionDep, chain: ChainDep) -> dict:
+def transaction_proof(id: TransactionId, caller: Reader, viewer: ViewerDep, session: SessionDep, chain: ChainDep,
+                      submitter: Submitter = None) -> dict:
     """The proof bundle of a transaction (409 until anchored)."""
-    record = find_record(session, kind=RecordKind.TRANSACTION, business_id=id, party=visible_party(caller))
+    record = find_record(session, kind=RecordKind.TRANSACTION, business_id=id, submitter=submitter, viewer=viewer)
     return proof_bundle(session, chain, record)
