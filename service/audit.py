@@ -89,8 +89,11 @@ def audit_batch(session: Session, chain: Chain, *, batch_id: int) -> BatchAudit:
     records = len(rows)
     missing = [MissingLeaf(first + i, "0x" + leaf.hex()) for i, leaf in enumerate(leaves) if i not in claimed]
     found = {**base, "records": records, "tampered_records": sorted(tampered), "missing_leaves": missing}
-    findings = [f"{len(tampered)} records no longer match their leaves"] if tampered else []
-    findings += [f"{len(missing)} anchored records are gone"] if missing else []
+    findings = []
+    if tampered:
+        findings.append("1 record no longer matches its leaf" if len(tampered) == 1 else f"{len(tampered)} records no longer match their leaves")
+    if missing:
+        findings.append("1 anchored record is gone" if len(missing) == 1 else f"{len(missing)} anchored records are gone")
     if findings:
         status = BatchAuditStatus.TAMPERED if tampered else BatchAuditStatus.INCOMPLETE
         return BatchAudit(status=status, reason="; ".join(findings), **found)
@@ -100,7 +103,7 @@ def audit_batch(session: Session, chain: Chain, *, batch_id: int) -> BatchAudit:
     if anchored_at == 0:
         reason = f"root {batch.root} is not anchored on chain {chain.chain_id}"
         return BatchAudit(status=BatchAuditStatus.NOT_ON_CHAIN, reason=reason, **found)
-    reason = f"all {records} records present and unchanged, anchored in block {batch.block_number}"
+    reason = f"{'its record' if records == 1 else f'all {records} records'} present and unchanged, anchored in block {batch.block_number}"
     return BatchAudit(status=BatchAuditStatus.COMPLETE, reason=reason, anchored_at=from_unix(anchored_at), **found)
 
 

@@ -8,25 +8,86 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from service.errors import TraceAnchorError
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+
+from service.errors import InvalidRecord, TraceAnchorError
 from service.models.api_key import Role
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_STATUSES = f"""exit status (every command):
+  {EXIT_OK}  done: valid, intact, anchored
+  {EXIT_FINDINGS}  findings: verify found the bundle invalid, audit found deleted or changed records,
+     anchor left batches unanchored
+  {EXIT_ERROR}  could not run or check: a bad argument or input file, the database or the chain
+     unreachable (one line on stderr says what)"""
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``traceanchor`` console script; returns the exit status."""
+    """Entry point of the ``traceanchor`` console script; returns the exit status.
+
+    Operational failures (configuration, database, chain, files) end as one line on stderr and
+    exit status 2: an operator needs what went wrong and where, not a traceback.
+    """
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return args.run(args)
-    except TraceAnchorError as error:
-        print(f"error: {error.message}", file=sys.stderr)
-        return 2
+    except (TraceAnchorError, SQLAlchemyError, ValidationError, OSError) as error:
+        print(f"error: {_one_line(error)}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _one_line(error: Exception) -> str:
+    """What went wrong, where, in one line."""
+    if isinstance(error, TraceAnchorError):
+        return error.message
+    if isinstance(error, ValidationError):
+        return "configuration: " + "; ".join(
+            f"TRACEANCHOR_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())
+    if isinstance(error, SQLAlchemyError):
+        return f"database {_database()}: {_first_line(getattr(error, 'orig', None) or error)}"
+    if isinstance(error, OSError) and error.filename is not None:
+        return f"{error.filename}: {error.strerror}"
+    return _first_line(error)
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def _database() -> str:
+    """The configured database URL, without its password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from service.settings import Settings
+
+    try:
+        return make_url(Settings().resolved_database_url).render_as_string(hide_password=True)
+    except (ArgumentError, ValidationError):
+        return "(unparsable TRACEANCHOR_DATABASE_URL)"
+
+
+def _read_json(path: Path):
+    """A JSON file's content; a file that is not JSON is a one-line error naming it."""
+    try:
+        return json.loads(path.read_bytes())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InvalidRecord(f"{path}: not a JSON file ({error})", field=str(path)) from None
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="traceanchor", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what the ledger does")
+    parser = argparse.ArgumentParser(prog="traceanchor", description=__doc__, epilog=EXIT_STATUSES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log what the ledger does (INFO; serve logs INFO anyway, and DEBUG with -v)")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     hash_ = commands.add_parser("hash", help="print the CBV 2.0 event hash ID of each event of an EPCIS document")
@@ -40,7 +101,11 @@ def _parser() -> argparse.ArgumentParser:
                              "TRACEANCHOR_ANCHOR_IN_BACKGROUND=false)")
     anchor.set_defaults(run=_anchor)
 
-    verify = commands.add_parser("verify", help="check a proof bundle with nothing but an Ethereum node (exit 0 valid, 1 invalid)")
+    verify = commands.add_parser(
+        "verify", help="check a proof bundle with nothing but an Ethereum node (exit 0 valid, 1 invalid, 2 could not check)",
+        description="Check a proof bundle offline (fields, content hash, leaf, proof), then on chain. Exit 0 valid, 1 invalid, "
+                    "2 could not check (the node unreachable or on another chain, or the file unreadable); without a node "
+                    "every offline check still runs.")
     verify.add_argument("bundle", type=Path)
     verify.add_argument("--rpc", required=True, help="JSON-RPC URL of a node of the bundle's chain")
     verify.set_defaults(run=_verify)
@@ -80,20 +145,28 @@ def _parser() -> argparse.ArgumentParser:
     forecast.add_argument("--output", type=Path, help="write every forecast as JSON to this file")
     forecast.set_defaults(run=_forecast)
 
-    demo = commands.add_parser("demo", help="run the end-to-end supply-chain demo")
+    demo = commands.add_parser(
+        "demo", help="run the end-to-end supply-chain demo",
+        description="Run the end-to-end demo. In process (the default) it starts afresh each run in its own data "
+                    "directory, TRACEANCHOR_DATA_DIR/demo (emptied first; TRACEANCHOR_CHAIN_URL is honoured). With --url it "
+                    "runs against a started server, whose database it must be able to edit: TRACEANCHOR_DATABASE_URL (or "
+                    "TRACEANCHOR_DATA_DIR) must name the server's database.")
     demo.add_argument("--export", type=Path, help="write every exported proof bundle into this directory")
     demo.add_argument("--url", help="run against a started `traceanchor serve` at this URL (default: in process)")
-    demo.add_argument("--admin-key", help="an admin API key of that server (with --url)")
+    demo.add_argument("--admin-key", help="an admin API key of that server (required with --url)")
     demo.set_defaults(run=_demo)
     return parser
 
 
 def _hash(args: argparse.Namespace) -> int:
-    from service.hashing import hash_document
+    from service.hashing import HashingError, hash_document
 
-    for hash_id in hash_document(json.loads(args.document.read_text(encoding="utf-8"))):
-        print(hash_id)
-    return 0
+    try:
+        hash_ids = hash_document(_read_json(args.document))
+    except HashingError as error:
+        raise InvalidRecord(f"{args.document}: {error}", field=str(args.document)) from None
+    print("\n".join(hash_ids))
+    return EXIT_OK
 
 
 def _anchor(args: argparse.Namespace) -> int:
@@ -103,7 +176,7 @@ def _anchor(args: argparse.Namespace) -> int:
     try:
         if args.follow:
             _follow(ledger)
-            return 0
+            return EXIT_OK
         for report in ledger.anchor_now(timeout=args.timeout):
             for batch_id in report.closed:
                 print(f"closed batch {batch_id}")
@@ -111,7 +184,7 @@ def _anchor(args: argparse.Namespace) -> int:
                 print(f"anchored batch {batch_id}")
             for error in report.errors:
                 print(f"error: {error}", file=sys.stderr)
-        return 0 if not ledger.unfinished_batches() else 1
+        return EXIT_FINDINGS if ledger.unfinished_batches() else EXIT_OK
     finally:
         ledger.close()
 
@@ -130,14 +203,16 @@ def _follow(ledger) -> None:
 def _verify(args: argparse.Namespace) -> int:
     from web3 import Web3
 
-    from service.bundle import check_bundle
+    from service.bundle import Verdict, check_bundle
 
-    bundle = json.loads(args.bundle.read_text(encoding="utf-8"))
+    bundle = _read_json(args.bundle)
     result = check_bundle(bundle, w3=Web3(Web3.HTTPProvider(args.rpc, request_kwargs={"timeout": 30})))
-    for name, ok, detail in result.checks:
-        print(f"{'ok  ' if ok else 'FAIL'} {name}: {detail}")
-    print("VALID" if result.valid else "INVALID")
-    return 0 if result.valid else 1
+    print("\n".join(result.lines()))
+    if result.verdict == Verdict.UNCHECKED:
+        print(f"NOT CHECKED: the offline checks passed, but {args.rpc} could not check the chain part")
+        return EXIT_ERROR
+    print(result.verdict.upper())
+    return EXIT_OK if result.verdict == Verdict.VALID else EXIT_FINDINGS
 
 
 def _audit(args: argparse.Namespace) -> int:
@@ -161,10 +236,11 @@ def _audit(args: argparse.Namespace) -> int:
             if audit.tampered_records:
                 print(f"  records no longer matching their leaves: {', '.join(map(str, audit.tampered_records))}")
     counts = Counter(audit.status.value for audit in audits)
-    print(f"{len(audits)} batches audited: " + (", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none"))
+    print(f"{len(audits)} {'batch' if len(audits) == 1 else 'batches'} audited: "
+          + (", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none"))
     if args.output:
         args.output.write_text(json.dumps([audit.as_dict() for audit in audits], indent=2) + "\n")
-    return 0 if all(audit.status in intact for audit in audits) else 1
+    return EXIT_OK if all(audit.status in intact for audit in audits) else EXIT_FINDINGS
 
 
 def _deploy(args: argparse.Namespace) -> int:
@@ -177,21 +253,35 @@ def _deploy(args: argparse.Namespace) -> int:
         print(chain.deploy())
     finally:
         chain.close()
-    return 0
+    return EXIT_OK
 
 
 def _serve(args: argparse.Namespace) -> int:
+    """The API under uvicorn. Logs go to stderr at INFO by default (DEBUG with -v): where it
+    listens, one access line per request (service.api.access) and the anchoring passes."""
     import uvicorn
 
     from service.api.app import create_app
+    from service.db import make_engine
+    from service.settings import Settings
 
-    app = create_app()
+    logging.getLogger("service").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    settings = Settings()
+    make_engine(settings).dispose()  # an unusable database is one line and exit 2 here, not a traceback at start-up
+    app = create_app(settings)
     # The modules loaded by now (web3, py-evm, SQLAlchemy, numpy, ...) live as long as the process:
     # freezing them keeps the cyclic garbage collector from re-scanning them on every full
     # collection, which cost 12 % of the ingest time of 1,000-event documents.
     gc.freeze()
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info" if args.verbose else "warning")
-    return 0
+    server = uvicorn.Server(uvicorn.Config(
+        app, host=args.host, port=args.port, log_config=None, access_log=False,  # our own access log has the request id
+        log_level="debug" if args.verbose else "info",
+    ))
+    try:
+        server.run()
+    except SystemExit:  # uvicorn could not start (e.g. the port is taken) and logged why
+        return EXIT_ERROR
+    return EXIT_OK
 
 
 def _keys_create(args: argparse.Namespace) -> int:
@@ -201,7 +291,7 @@ def _keys_create(args: argparse.Namespace) -> int:
         key, token = create_key(session, role=Role(args.role), party=args.party)
         print(f"created key {key.id} for party {key.party!r} with role {key.role}; it is shown only once:")
     print(token)
-    return 0
+    return EXIT_OK
 
 
 def _keys_revoke(args: argparse.Namespace) -> int:
@@ -210,7 +300,7 @@ def _keys_revoke(args: argparse.Namespace) -> int:
     with _session() as session:
         key = revoke_key(session, key_id=args.key_id)
         print(f"revoked key {key.id} ({key.role}, {key.party})")
-    return 0
+    return EXIT_OK
 
 
 def _keys_list(args: argparse.Namespace) -> int:
@@ -220,7 +310,7 @@ def _keys_list(args: argparse.Namespace) -> int:
         for key in list_keys(session):
             state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
             print(f"{key.id:>5}  {key.role:<9} {key.party:<30} {state}")
-    return 0
+    return EXIT_OK
 
 
 @contextmanager
@@ -259,7 +349,8 @@ def _forecast(args: argparse.Namespace) -> int:
                 )
     finally:
         ledger.close()
-    print(f"{'sku':<24} {'model':<34} {'used':>6} {'excl.':>6} {'sMAPE':>7} {'MASE':>6}  next period")
+    print(f"{'sku':<24} {'model':<34} {'used':>6} {'excl.':>6} {'sMAPE':>7} {'MASE':>6}  "
+          f"{'next period':<11} {'mean':>8}  {'80 % interval':<20} 95 % interval")
     for sku, result in results.items():
         if "error" in result:
             print(f"{sku:<24} {result['error']}")
@@ -267,10 +358,14 @@ def _forecast(args: argparse.Namespace) -> int:
         first = result["forecast"][0]
         print(f"{sku:<24} {result['model']:<34} {result['records_used']:>6} {result['records_excluded']['total']:>6} "
               f"{result['backtest'].get('smape', float('nan')):>7.2f} {result['backtest'].get('mase', float('nan')):>6.2f}  "
-              f"{first['period']}: {first['mean']:.1f} [{first['lower_95']:.1f}, {first['upper_95']:.1f}]")
+              f"{first['period']:<11} {first['mean']:>8.1f}  {_interval(first, 80):<20} {_interval(first, 95)}")
     if args.output:
         args.output.write_text(json.dumps(results, indent=2) + "\n")
-    return 0
+    return EXIT_OK
+
+
+def _interval(point: dict, level: int) -> str:
+    return f"[{point[f'lower_{level}']:.1f}, {point[f'upper_{level}']:.1f}]"
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from datetime import datetime
 import pandas as pd
 from sqlmodel import Session, select
 
-from analytics.forecast import PERIODS, ForecastResult, forecast, forecast_many, max_horizon
+from analytics.forecast import PERIODS, ForecastPoint, ForecastResult, forecast, forecast_many, max_horizon
 from service.access import Viewer
 from service.chain import Chain
 from service.errors import InvalidRecord, NotFound
@@ -89,11 +89,20 @@ def forecast_response(demand: DemandSeries, result: ForecastResult) -> dict:
         "model": result.model,
         "method": result.method,
         "aicc": result.aicc,
-        "forecast": [vars(point) for point in result.points],
+        "forecast": [_non_negative(point) for point in result.points],
         "backtest": result.backtest,
         "history": [{"period": str(period), "quantity": float(value)} for period, value in demand.series.items()],
         **demand.selection.summary(),
     }
+
+
+_QUANTITIES = ("mean", "lower_80", "upper_80", "lower_95", "upper_95")
+
+
+def _non_negative(point: ForecastPoint) -> dict:
+    """A forecast point with its mean and interval bounds floored at zero: demand is a quantity, and
+    a linear model's Gaussian intervals around a small mean reach below zero (never sold -3 bottles)."""
+    return {**vars(point), **{name: max(getattr(point, name), 0.0) for name in _QUANTITIES}}
 
 
 def forecast_all(

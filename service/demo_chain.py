@@ -5,7 +5,9 @@ processor (0614141.00002.0), which presses them into bottles of juice; a distrib
 (0614141.00003.0) carries a case of bottles to a retailer (0614141.00004.0), who sells them.
 A purchase order and an invoice tie the commercial side to the shipments.
 
-Serial numbers embed a run number, so every run records new events.
+Serial numbers embed a run number, so every run records new events. The retailer's monthly sales
+do not: sent again (a second demo against the same server), they are the records already there, so
+its forecasts never count them twice.
 """
 
 import math
@@ -76,7 +78,7 @@ def supply_chain(run: int, start: datetime | None = None) -> dict:
     return {"documents": documents, "transactions": {"processor": [order, invoice]}, "bottle": bottles[0], "run": run}
 
 
-def monthly_sales(run: int) -> list[dict]:
+def monthly_sales() -> list[dict]:
     """Three years of the retailer's monthly sales of three juices: trend, summer peak, some noise."""
     sales = []
     for month in range(36):
@@ -84,7 +86,7 @@ def monthly_sales(run: int) -> list[dict]:
             quantity = round(40 + 10 * n + 0.8 * month + (12 - 4 * n) * math.sin(2 * math.pi * (month - 3) / 12)
                              + 3 * math.sin(7.3 * month + n))
             sales.append({
-                "id": f"urn:epcglobal:cbv:bt:0614141000041:SALE-{run}-{sku}-{month}", "kind": "sale",
+                "id": f"urn:epcglobal:cbv:bt:0614141000041:SALE-{sku}-{month}", "kind": "sale",
                 "timestamp": f"{2023 + month // 12}-{month % 12 + 1:02d}-28T18:00:00Z", "seller": "retailer",
                 "buyer": "walk-in customers", "currency": "EUR",
                 "lines": [{"sku": sku, "quantity": quantity, "unit_price": "3.50", "category": "juice"}],

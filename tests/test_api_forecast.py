@@ -103,3 +103,17 @@ def test_bad_parameters_are_4xx_naming_them(api, sales, params, status, field):
 @pytest.mark.parametrize("who, status", [("shop", 200), ("auditor", 200), ("admin", 200), ("retailer", 403), ("bank", 403)])
 def test_roles(api, sales, who, status):
     assert get_forecast(api, who=who).status_code == status
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_declining_demand_is_never_forecast_below_zero(api):
+    """Two years of sales falling to almost nothing: the fitted drift carries the mean and the
+    intervals below zero, which a quantity cannot be; the answer floors them at zero."""
+    months = [f"{2024 + t // 12}-{t % 12 + 1:02d}" for t in range(24)]
+    body = [sale(t, month=month, quantity=max(1, round(40 - 1.7 * t + 5 * t % 3))) for t, month in enumerate(months)]
+    assert api.client.post("/v1/transactions", json=body, headers=api.as_("retailer")).status_code == 201
+    assert api.client.post("/v1/anchors", headers=api.as_("admin")).json()["anchored"]
+    points = get_forecast(api).json()["forecast"]
+    for point in points:
+        assert 0 <= point["lower_95"] <= point["lower_80"] <= point["mean"] <= point["upper_80"] <= point["upper_95"], point
+    assert points[-1]["upper_95"] == 0, "the unclipped forecast of the last month lies wholly below zero"

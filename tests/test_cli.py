@@ -1,10 +1,17 @@
 """The command line, end to end: hash, anchor, audit, demo with exported bundles, offline verify, deploy."""
 
 import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from service.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_hash_prints_one_hash_id_per_event_in_document_order(shared_data, capsys):
@@ -29,6 +36,38 @@ def test_demo_on_the_embedded_chain_exports_valid_bundles(env, tmp_path, capsys)
     bundles = sorted((tmp_path / "proofs").glob("*.json"))
     assert len(bundles) == 10  # 8 events and 2 transactions
     assert all(json.loads(path.read_text())["proof"] is not None for path in bundles)
+
+
+def _without_run_details(output: str) -> str:
+    """Demo output less what differs between runs: hashes, serial numbers, the port, tree positions."""
+    output = re.sub(r"0x[0-9a-fA-F]+|sha-256;[0-9a-f]+|\d{12,}|127\.0\.0\.1:\d+", "#", output)
+    return re.sub(r"(proof of|tree position) \d+", r"\1 #", output)
+
+
+@pytest.mark.slow
+def test_the_demo_twice_in_a_row_shows_the_same_and_no_warning(tmp_path):
+    """As `make demo` twice: the default data dir, a fresh process each time."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("TRACEANCHOR_")} | {"PYTHONPATH": str(ROOT)}
+    runs = [subprocess.run([sys.executable, "-m", "service.cli", "demo"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                           timeout=300) for _ in range(2)]
+    for run in runs:
+        assert run.returncode == 0 and run.stderr == "", run.stderr
+    first, second = (_without_run_details(run.stdout) for run in runs)
+    assert first == second
+    assert first.startswith("traceanchor at http://#: database sqlite")
+    record_ids = [int(n) for n in re.findall(r"^   record +(\d+)  ", runs[1].stdout, re.MULTILINE)]
+    assert record_ids == list(range(1, 11)), "ids in order, and the second run starts afresh"
+    assert "batch 1: tampered: 2 records no longer match their leaves; 1 anchored record is gone" in second
+    assert second.count("36 verified sales") == 3 and "80 % interval" in second and "95 % interval" in second
+    assert (tmp_path / ".traceanchor" / "demo" / "traceanchor.db").is_file()
+
+
+def test_the_demo_empties_only_a_directory_it_made(env, tmp_path, capsys):
+    (tmp_path / "data" / "demo").mkdir(parents=True)
+    (tmp_path / "data" / "demo" / "precious.txt").write_text("mine")
+    assert main(["demo"]) == 2
+    assert "was not made by the demo" in capsys.readouterr().err
+    assert (tmp_path / "data" / "demo" / "precious.txt").read_text() == "mine"
 
 
 def test_anchor_command_anchors_pending_records(env, capsys):
@@ -99,7 +138,7 @@ def test_audit_command_finds_a_deleted_record_and_exits_1(env, tmp_path, capsys)
     output = tmp_path / "audits.json"
     assert main(["audit", "--output", str(output)]) == 1
     printed = capsys.readouterr().out
-    assert "batch 2: incomplete: 1 anchored records are gone" in printed and "tree position 4" in printed
+    assert "batch 2: incomplete: 1 anchored record is gone" in printed and "tree position 4" in printed
     assert "2 batches audited: 1 complete, 1 incomplete" in printed
     audits = json.loads(output.read_text())
     assert [a["status"] for a in audits] == ["complete", "incomplete"] and audits[1]["missing_leaves"][0]["tree_index"] == 4
@@ -151,3 +190,91 @@ def test_forecast_all_skus_in_parallel(env, tmp_path, capsys):
     results = json.loads(output.read_text())
     assert sorted(results) == ["SKU-1", "SKU-2"]
     assert all(r["records_used"] == 24 and len(r["forecast"]) == 3 for r in results.values())
+
+
+@pytest.fixture
+def bundle_file(env, tmp_path):
+    """A proof bundle of an anchored payment, written to a file; the embedded chain is no node to ask."""
+    from ledger_helpers import fill
+    from service.ledger import Ledger
+    from service.models import Record
+    from service.verification import proof_bundle
+
+    ledger = Ledger()
+    try:
+        (record_id,) = fill(ledger, 1)
+        ledger.anchor_now()
+        with ledger.session() as session:
+            bundle = proof_bundle(session, ledger.chain, session.get(Record, record_id))
+    finally:
+        ledger.close()
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle))
+    return path
+
+
+def test_verify_without_a_node_runs_every_offline_check_and_exits_2(bundle_file, capsys):
+    from chain_fixtures import free_loopback_port
+
+    assert main(["verify", str(bundle_file), "--rpc", f"http://127.0.0.1:{free_loopback_port()}"]) == 2
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines[:5]] == ["ok   fields", "ok   content_hash", "ok   leaf", "ok   proof", "--   chain"]
+    assert "Connection refused" in lines[4] and lines[-1].startswith("NOT CHECKED") and "Traceback" not in "\n".join(lines)
+
+
+def test_verify_without_a_node_still_finds_a_doctored_bundle_invalid(bundle_file, capsys):
+    from chain_fixtures import free_loopback_port
+
+    bundle = json.loads(bundle_file.read_text())
+    bundle["record"]["total"] = "1000.00"
+    bundle_file.write_text(json.dumps(bundle))
+    assert main(["verify", str(bundle_file), "--rpc", f"http://127.0.0.1:{free_loopback_port()}"]) == 1
+    printed = capsys.readouterr().out
+    assert "FAIL content_hash" in printed and printed.strip().endswith("INVALID")
+
+
+def _write(path, content: bytes):
+    path.write_bytes(content)
+    return path
+
+
+@pytest.mark.parametrize(
+    "argv, env_vars, expected",
+    [
+        (lambda tmp: ["verify", str(tmp / "missing.json"), "--rpc", "http://127.0.0.1:1"], {}, "missing.json: No such file or directory"),
+        (lambda tmp: ["verify", str(_write(tmp / "b.json", b"{oops")), "--rpc", "http://127.0.0.1:1"], {}, "b.json: not a JSON file"),
+        (lambda tmp: ["verify", str(_write(tmp / "b.json", b"\xff\xfe")), "--rpc", "http://127.0.0.1:1"], {}, "b.json: not a JSON file"),
+        (lambda tmp: ["hash", str(tmp / "missing.json")], {}, "missing.json: No such file or directory"),
+        (lambda tmp: ["hash", str(_write(tmp / "d.json", b'{"epcisBody": {"eventList": [{"type": "ObjectEvent"}]}}'))], {},
+         "d.json: eventTime: missing"),
+        (lambda tmp: ["keys", "list"], {"TRACEANCHOR_DATABASE_URL": "postgresql+psycopg://postgres:s3cret@127.0.0.1:1/test"},
+         "database postgresql+psycopg://postgres:***@127.0.0.1:1/test: connection failed"),
+        (lambda tmp: ["audit"], {"TRACEANCHOR_DATABASE_URL": "nonsense"}, "Could not parse SQLAlchemy URL"),
+        (lambda tmp: ["keys", "create", "--role", "admin", "--party", "ops"], {"TRACEANCHOR_BATCH_SIZE": "many"},
+         "configuration: TRACEANCHOR_BATCH_SIZE: Input should be a valid integer"),
+        (lambda tmp: ["audit"], {"TRACEANCHOR_CHAIN_URL": "http://127.0.0.1:1"}, "chain node unreachable"),
+        (lambda tmp: ["anchor"], {"TRACEANCHOR_CHAIN_URL": "http://127.0.0.1:1"}, "chain node unreachable"),
+    ],
+    ids=["missing bundle", "bundle not JSON", "bundle not text", "missing document", "not a document", "database down",
+         "bad database URL", "bad setting", "audit, chain down", "anchor, chain down"],
+)
+def test_operational_errors_are_one_line_on_stderr_and_exit_2(env, tmp_path, capsys, argv, env_vars, expected):
+    from ledger_helpers import fill
+    from service.ledger import Ledger
+
+    ledger = Ledger()  # something to audit and anchor, so that the chain is needed
+    fill(ledger, 1)
+    ledger.close()
+    for name, value in env_vars.items():
+        env.setenv(name, value)
+    assert main(argv(tmp_path)) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and captured.err.startswith("error: ") and expected in captured.err, captured.err
+    assert "s3cret" not in captured.err
+
+
+@pytest.mark.anvil
+def test_verify_with_a_node_of_another_chain_cannot_check_and_exits_2(bundle_file, anvil_url, capsys):
+    assert main(["verify", str(bundle_file), "--rpc", anvil_url]) == 2  # the bundle's chain is an embedded one
+    printed = capsys.readouterr().out
+    assert "--   chain_id: not checked: the node is on chain" in printed and printed.splitlines()[-1].startswith("NOT CHECKED")

@@ -98,3 +98,33 @@ def test_the_last_unversioned_release_is_upgraded_keeping_batches_positions_and_
         rows = connection.exec_driver_sql("SELECT id, status, batch_id, tree_index FROM record ORDER BY id").all()
         assert [tuple(row) for row in rows] == [(1, "ANCHORED", 1, 1), (2, "ANCHORED", 1, 2), (3, "PENDING", 2, 0), (4, "PENDING", None, None)]
         assert connection.exec_driver_sql("SELECT count(*) FROM record_term").scalar() == 4
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # PostgreSQL enforces foreign keys all along
+def test_rows_orphaned_by_hand_do_not_stop_an_upgrade_but_orphans_a_migration_makes_roll_it_back(engine, tmp_path):
+    """A record deleted in the sqlite3 shell (foreign keys off) leaves its terms pointing nowhere:
+    upgrading, which rebuilds tables on SQLite, must go through and keep them for the audit to see;
+    a migration step that orphans rows itself is refused and changes nothing."""
+    from service.migrations import _no_new_dangling_keys
+
+    with engine.begin() as connection:
+        command.upgrade(config(connection), "0001")
+        connection.exec_driver_sql("DROP TABLE alembic_version")
+        for statement in filter(str.strip, LEGACY_ROWS.split(";")):
+            connection.exec_driver_sql(statement)
+        connection.exec_driver_sql("DELETE FROM record WHERE id = 1")  # foreign keys are off on a plain SQLite connection
+    upgrade(engine, lock_file=tmp_path / "lock")
+    assert schema_differences(engine) == []
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT record_id FROM record_term ORDER BY record_id").scalars().all() == [1, 2, 3, 4]
+
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")  # as while migrating
+        connection.commit()
+        with pytest.raises(SchemaError, match=r"1 in record_leaf \(to record\), 1 in record_term \(to record\)"):
+            with connection.begin(), _no_new_dangling_keys(connection):
+                connection.exec_driver_sql("DELETE FROM record WHERE id = 2")
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
+    with Session(engine) as session:
+        assert session.get(Record, 2) is not None

@@ -1,24 +1,30 @@
 """`traceanchor serve` for real: a uvicorn process, keys from the CLI, anchoring by age, clean SIGTERM.
 
 The in-process API tests never run the background anchoring loop, the CLI's key printing or the
-server's signal handling; this test does, on SQLite with the embedded chain and on PostgreSQL
-with a JSON-RPC node (anvil), so the RPC path is exercised through the server too.
+server's signal handling; these tests do, on SQLite with the embedded chain and on PostgreSQL
+with a JSON-RPC node (anvil), so the RPC path is exercised through the server too. So do the
+operator's paths around the server: its log, a database edited by hand, the demo against it.
 """
 
 import os
+import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 from chain_fixtures import free_loopback_port
+from ledger_helpers import fill
 
 from service.demo_chain import supply_chain
+from service.ledger import Ledger
+from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 60.0  # seconds until /v1/health answers (the embedded chain deploys on start-up)
@@ -26,11 +32,16 @@ ANCHOR_TIMEOUT = 30.0  # seconds until an event is verified; batch age 1 s, a pa
 STOP_TIMEOUT = 30.0  # seconds for a clean exit after SIGTERM (the anchoring thread is joined first)
 
 
+def _run(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run ``python -m service.cli ARGS`` to the end, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args], check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
 def _cli(env: dict[str, str], *args: str) -> str:
     """Run ``python -m service.cli ARGS``; its stdout (the test fails on a non-zero exit)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "service.cli", *args], check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+    done = _run(env, *args)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -50,14 +61,20 @@ def _wait_until(predicate, *, timeout: float, what: str, process: subprocess.Pop
         time.sleep(0.1)
 
 
+def _env(tmp_path: Path, **settings: str) -> dict[str, str]:
+    """This process's environment without TRACEANCHOR_* settings, plus ``settings`` and a data dir."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("TRACEANCHOR_")}
+    return env | {"PYTHONPATH": str(ROOT), "TRACEANCHOR_DATA_DIR": str(tmp_path / "data")} | settings
+
+
 @contextmanager
 def serving(env: dict[str, str], *, log: Path) -> Iterator[tuple[subprocess.Popen, httpx.Client]]:
-    """``traceanchor serve`` on a free loopback port (stderr to ``log``), and a client for it;
-    killed if still running at exit."""
+    """``traceanchor serve`` (logging as configured by default) on a free loopback port, stderr to
+    ``log``, and a client for it; killed if still running at exit."""
     port = free_loopback_port()
     with log.open("w") as stderr:
         process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "--verbose", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
         )
     try:
@@ -82,10 +99,8 @@ def _answers(client: httpx.Client) -> bool:
     "database_url", ["sqlite", pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.anvil])], indirect=True
 )
 def test_serve_anchors_by_age_reports_health_and_stops_cleanly(request, tmp_path, database_url):
-    env = {name: value for name, value in os.environ.items() if not name.startswith("TRACEANCHOR_")}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        TRACEANCHOR_DATA_DIR=str(tmp_path / "data"),
+    env = _env(
+        tmp_path,
         TRACEANCHOR_DATABASE_URL=database_url,
         TRACEANCHOR_BATCH_SIZE="1024",  # far more than we send: only the batch age can close a batch
         TRACEANCHOR_BATCH_AGE="1",
@@ -120,5 +135,56 @@ def test_serve_anchors_by_age_reports_health_and_stops_cleanly(request, tmp_path
             pytest.fail(f"server still running {STOP_TIMEOUT} s after SIGTERM")
         # uvicorn shuts down gracefully, then re-raises the signal it caught, so the status is -SIGTERM
         assert returncode == -signal.SIGTERM, log.read_text()
-        assert "Application shutdown complete." in log.read_text()
-        assert "Traceback" not in log.read_text() and "ERROR" not in log.read_text(), log.read_text()
+        logged = log.read_text()
+        assert "Application shutdown complete." in logged
+        assert "Traceback" not in logged and "ERROR" not in logged, logged
+        # by default (no -v) the log says where the server listens and has a line per request with its id
+        assert f"Uvicorn running on http://127.0.0.1:{client.base_url.port}" in logged, logged
+        request_id = captured.headers["X-Request-ID"]
+        assert re.search(rf"INFO service.api.access: POST /v1/events 201 [\d.]+ ms request_id={request_id}\n", logged), logged
+
+
+@pytest.mark.slow
+def test_a_record_deleted_in_the_sqlite_shell_is_a_finding_not_a_broken_installation(tmp_path):
+    """As an operator met it: ``DELETE FROM record`` in the sqlite3 shell (foreign keys off there)
+    leaves the record's leaf and terms pointing nowhere. The audit must find the hole, and nothing
+    may refuse to start over it."""
+    env = _env(tmp_path)
+    ledger = Ledger(Settings(data_dir=tmp_path / "data", database_url=None, chain_url=None, contract_address=None))
+    fill(ledger, 4)
+    ledger.close()
+    _cli(env, "anchor")
+    with closing(sqlite3.connect(tmp_path / "data" / "traceanchor.db")) as shell:
+        assert shell.execute("PRAGMA foreign_keys").fetchone() == (0,)
+        shell.execute("DELETE FROM record WHERE id = 1")
+        shell.commit()
+
+    audit = _run(env, "audit")
+    assert audit.returncode == 1, audit
+    assert "batch 1: incomplete: 1 anchored record is gone" in audit.stdout and "missing: tree position" in audit.stdout, audit.stdout
+    assert "1 batch audited: 1 incomplete" in audit.stdout
+    assert _run(env, "keys", "list").returncode == 0
+    auditor = _bearer(env, role="auditor", party="auditor")
+    with serving(env, log=tmp_path / "serve.log") as (_, client):
+        found = client.get("/v1/anchors/1/verification", headers=auditor).json()
+        assert found["status"] == "incomplete" and len(found["missing_leaves"]) == 1, found
+
+
+@pytest.mark.slow
+def test_the_demo_against_a_server_refuses_another_database_up_front_and_runs_on_the_servers(tmp_path):
+    # the demo anchors when it shows anchoring; a background loop anchoring too would race it (a separate issue)
+    env = _env(tmp_path, TRACEANCHOR_ANCHOR_IN_BACKGROUND="false")
+    admin_key = _cli(env, "keys", "create", "--role", "admin", "--party", "ops").strip().splitlines()[-1]
+    with serving(env, log=tmp_path / "serve.log") as (_, client):
+        url = f"http://127.0.0.1:{client.base_url.port}"
+        elsewhere = env | {"TRACEANCHOR_DATA_DIR": str(tmp_path / "elsewhere")}
+        refused = _run(elsewhere, "demo", "--url", url, "--admin-key", admin_key)
+        assert refused.returncode == 2 and refused.stdout == "", refused
+        assert refused.stderr.startswith("error: the admin key is not an admin key of sqlite:///"), refused.stderr
+        assert "TRACEANCHOR_DATABASE_URL" in refused.stderr and "TRACEANCHOR_DATA_DIR" in refused.stderr
+        assert refused.stderr.count("\n") == 1, refused.stderr
+        assert not (tmp_path / "elsewhere").exists(), "the check must not create a database"
+        assert len(_cli(env, "keys", "list").splitlines()) == 1, "nothing may have changed on the server"
+
+        done = _run(env, "demo", "--url", url, "--admin-key", admin_key, timeout=300)
+        assert done.returncode == 0 and "Demo passed" in done.stdout, done.stdout + done.stderr

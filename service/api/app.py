@@ -1,4 +1,4 @@
-"""The application factory: routers under /v1, the error handler, the body limit, the anchoring loop."""
+"""The application factory: routers under /v1, the error handler, the body limit, the access log, the anchoring loop."""
 
 import logging
 import threading
@@ -6,9 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import RedirectResponse
 
 from service import capture
 from service.api import errors
+from service.api.access_log import AccessLog
 from service.api.deps import reject_unknown_query_parameters
 from service.api.limits import BodySizeLimit
 from service.api.routers import anchors, baskets, events, forecast, fraud, grants, health, keys, provenance, transactions
@@ -54,13 +56,20 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
         lifespan=lifespan,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AccessLog)  # added last, so outermost: refusals by the other middleware are logged too
     errors.install(app)
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(reject_unknown_query_parameters)])
     for module in (health, events, transactions, provenance, grants, anchors, keys, baskets, forecast, fraud):
         v1.include_router(module.router)
     app.include_router(v1)
+    app.add_api_route("/", _index, include_in_schema=False)
     app.openapi = lambda: _openapi(app)
     return app
+
+
+def _index() -> RedirectResponse:
+    """``/`` leads to the API docs for now (temporarily: it is where an explorer will live)."""
+    return RedirectResponse("/docs", status_code=307)
 
 
 def _openapi(app: FastAPI) -> dict:

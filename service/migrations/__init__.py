@@ -11,12 +11,15 @@ each revision keeps the data, both ways, on SQLite and PostgreSQL.
 """
 
 import fcntl
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
 from service.errors import SchemaError
@@ -31,12 +34,15 @@ def upgrade(engine: Engine, *, lock_file: Path) -> None:
     predates the first revision."""
     with _migration(engine, lock_file=lock_file) as connection:
         _adopt_unversioned(connection)
-        command.upgrade(config(connection), "head")
+        if _at_head(connection):
+            return  # every start but the first after a release: nothing to do, nothing to check
+        with _no_new_dangling_keys(connection):
+            command.upgrade(config(connection), "head")
 
 
 def downgrade(engine: Engine, *, revision: str, lock_file: Path) -> None:
     """Take the database back to ``revision`` (to run an older release; "base": no tables)."""
-    with _migration(engine, lock_file=lock_file) as connection:
+    with _migration(engine, lock_file=lock_file) as connection, _no_new_dangling_keys(connection):
         command.downgrade(config(connection), revision)
 
 
@@ -46,6 +52,11 @@ def config(connection: Connection | None = None) -> Config:
     alembic_config.set_main_option("script_location", str(Path(__file__).parent))
     alembic_config.attributes["connection"] = connection
     return alembic_config
+
+
+def _at_head(connection: Connection) -> bool:
+    current = MigrationContext.configure(connection).get_current_heads()
+    return set(current) == set(ScriptDirectory.from_config(config()).get_heads())
 
 
 def _adopt_unversioned(connection: Connection) -> None:
@@ -69,7 +80,7 @@ def _adopt_unversioned(connection: Connection) -> None:
 def _migration(engine: Engine, *, lock_file: Path) -> Iterator[Connection]:
     """A connection in a transaction that only this process migrates in. On SQLite, foreign keys
     are off meanwhile: rebuilding a table (how SQLite alters one) drops it, which would
-    cascade-delete every row that references it. They are checked before committing."""
+    cascade-delete every row that references it (see :func:`_no_new_dangling_keys`)."""
     with _exclusive(engine, lock_file=lock_file), engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:  # this pragma only takes effect outside a transaction
@@ -80,12 +91,32 @@ def _migration(engine: Engine, *, lock_file: Path) -> Iterator[Connection]:
                 if connection.dialect.name == "postgresql":
                     connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
                 yield connection
-                if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
-                    raise SchemaError("after migrating, some rows' foreign keys point nowhere")
         finally:
             if sqlite:
                 connection.exec_driver_sql("PRAGMA foreign_keys=ON")
                 connection.commit()
+
+
+@contextmanager
+def _no_new_dangling_keys(connection: Connection) -> Iterator[None]:
+    """SQLite, whose foreign keys are off while migrating: roll back a migration that leaves rows
+    pointing nowhere. Only the ones it adds count: rows orphaned before (a record deleted by hand
+    in the sqlite3 shell, where foreign keys are off) are findings for the batch audit to report,
+    and refusing to start over them would stop the audit itself."""
+    if connection.dialect.name != "sqlite":  # PostgreSQL checks foreign keys all along
+        yield
+        return
+    before = _dangling_keys(connection)
+    yield
+    added = _dangling_keys(connection) - before
+    if added:
+        where = ", ".join(f"{n} in {table} (to {parent})" for (table, parent), n in sorted(added.items()))
+        raise SchemaError(f"migrating would leave rows whose foreign keys point nowhere: {where}; nothing was changed")
+
+
+def _dangling_keys(connection: Connection) -> Counter:
+    """How many rows of each table point nowhere, per referenced table."""
+    return Counter((table, parent) for table, _rowid, parent, _key in connection.exec_driver_sql("PRAGMA foreign_key_check"))
 
 
 @contextmanager
