@@ -21,7 +21,7 @@ from sqlalchemy import BigInteger, bindparam, func, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, select
 
-from service.chain import Chain, ContractReverted
+from service.chain import Chain, ContractReverted, NonceConflict
 from service.errors import ChainError, ChainUnavailable
 from service.merkle import SALTED, MerkleTree
 from service.models import Batch, BatchStatus, BatchTree, Record, RecordLeaf
@@ -82,6 +82,22 @@ def pending_record_count(session: Session) -> int:
     unbatched = session.exec(select(func.count()).select_from(RecordLeaf).where(RecordLeaf.batch_id.is_(None))).one()
     in_open_batches = session.exec(select(func.sum(Batch.leaf_count)).where(Batch.status != BatchStatus.ANCHORED)).one()
     return unbatched + (in_open_batches or 0)
+
+
+def oldest_pending_since(session: Session) -> datetime | None:
+    """When the longest-waiting pending record began to wait: the creation time of the oldest record
+    no batch holds, or the closing time of the oldest batch not anchored yet, whichever is earlier
+    (its records are older still; reading them would scan every leaf, and health asks often)."""
+    unbatched = session.exec(
+        select(Record.created_at)
+        .join(RecordLeaf, RecordLeaf.record_id == Record.id)
+        .where(RecordLeaf.batch_id.is_(None))
+        .order_by(RecordLeaf.record_id)
+        .limit(1)
+    ).first()
+    in_batch = session.exec(select(func.min(Batch.created_at)).where(Batch.status != BatchStatus.ANCHORED)).one()
+    moments = [as_utc(moment) for moment in (unbatched, in_batch) if moment is not None]
+    return min(moments, default=None)
 
 
 def _unbatched(session: Session):
@@ -147,24 +163,30 @@ def advance(session: Session, chain: Chain, batch: Batch, *, confirmations: int,
         _confirm(session, chain, batch, root=root, confirmations=confirmations, report=report)
     elif batch.status == BatchStatus.ANCHORED and chain.anchored_at(root) == 0:
         log.warning("root %s of batch %s vanished from the chain (reorg); re-anchoring", batch.root, batch.id)
+        chain.resync_nonce()  # our transaction went with its block
         _set_status(session, batch, BatchStatus.PENDING, tx_hash=None, block_number=None, anchored_at=None)
         report.reorged.append(batch.id)
 
 
 def _submit(session: Session, chain: Chain, batch: Batch, *, root: bytes, report: PassReport) -> None:
-    try:  # the simulation inside prepare_anchor also tells whether the root is already on chain
-        prepared = chain.prepare_anchor(root=root, leaf_count=batch.leaf_count)
-    except ContractReverted as error:
-        if error.error_name == "RootAlreadyAnchored" and _adopt_existing_anchor(session, chain, batch, root=root):
-            return
-        raise
-    if prepared.tx_hash is not None:
-        # Record the hash before broadcasting: after a crash we look for exactly this transaction.
-        _set_status(session, batch, BatchStatus.SUBMITTED, tx_hash=_hex(prepared.tx_hash))
-        chain.send(prepared)
-    else:
-        tx_hash = chain.send(prepared)
-        _set_status(session, batch, BatchStatus.SUBMITTED, tx_hash=_hex(tx_hash))
+    with chain.sending():  # no other transaction takes this one's nonce between prepare and send
+        try:  # the simulation inside prepare_anchor also tells whether the root is already on chain
+            prepared = chain.prepare_anchor(root=root, leaf_count=batch.leaf_count)
+        except ContractReverted as error:
+            if error.error_name == "RootAlreadyAnchored" and _adopt_existing_anchor(session, chain, batch, root=root):
+                return
+            raise
+        if prepared.tx_hash is not None:
+            # Record the hash before broadcasting: after a crash we look for exactly this transaction.
+            _set_status(session, batch, BatchStatus.SUBMITTED, tx_hash=_hex(prepared.tx_hash))
+            try:
+                chain.send(prepared)
+            except NonceConflict:
+                _set_status(session, batch, BatchStatus.PENDING, tx_hash=None)  # refused: nothing went out
+                raise
+        else:
+            tx_hash = chain.send(prepared)
+            _set_status(session, batch, BatchStatus.SUBMITTED, tx_hash=_hex(tx_hash))
     report.submitted.append(batch.id)
 
 
@@ -177,6 +199,8 @@ def _confirm(session: Session, chain: Chain, batch: Batch, *, root: bytes, confi
             return  # still in the mempool
         else:
             reason = "transaction reverted" if receipt is not None else "transaction dropped by the node"
+            if receipt is None:
+                chain.resync_nonce()  # the nonce it held is free again
             _set_status(session, batch, BatchStatus.PENDING, tx_hash=None, last_error=reason)
             return
     depth = chain.block_number() - receipt["blockNumber"] + 1

@@ -2,10 +2,16 @@
 
 Every failure leaves this module as :class:`~service.errors.ChainUnavailable` (the node cannot be
 reached: retry later) or :class:`~service.errors.ChainError` (it answered, but not as hoped); a
-revert by the contract is a :class:`ContractReverted` naming the custom error and its arguments.
+revert by the contract is a :class:`ContractReverted` naming the custom error and its arguments,
+a refused nonce a :class:`NonceConflict`.
+
+Nonces are managed here and only here: every transaction is built, signed and sent under one lock,
+with the next nonce tracked locally and taken again from the node's pending count whenever the
+node may know better (a refused nonce, a failed send, a transaction it forgot, a reverted chain).
 """
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +42,11 @@ _FAILED = (
     ValueError,  # eth-utils/eth-account validation, malformed addresses
     eth_tester.exceptions.ValidationError,
     eth_tester.exceptions.TransactionFailed,
+    eth_utils.ValidationError,  # py-evm's refusals on the embedded chain (a stale nonce, too little gas)
 )
+#: How nodes word a refused nonce: anvil and geth "nonce too low/high", geth "replacement transaction
+#: underpriced" (our nonce is taken by a pending transaction), py-evm "Invalid transaction nonce".
+_NONCE_REFUSALS = ("nonce", "replacement transaction underpriced")
 
 
 class ContractReverted(ChainError):
@@ -47,6 +57,13 @@ class ContractReverted(ChainError):
         super().__init__(f"contract reverted: {error_name}({rendered})")
         self.error_name = error_name
         self.error_args = error_args
+
+
+class NonceConflict(ChainError):
+    """The node refused a transaction's nonce (another transaction of our account took it).
+
+    Nothing was sent; the adapter has taken the nonce from the node again, so a retry goes through.
+    """
 
 
 @dataclass(frozen=True)
@@ -107,6 +124,8 @@ class Chain:
         self._artifact = load_artifact()
         self._contract = None
         self._anchor_gas: int | None = None
+        self._tx_lock = threading.RLock()
+        self._next_nonce: int | None = None  # None: ask the node (its pending count) before the next transaction
         self.address: str | None = None
         with _translated_errors("reading the chain id"):
             self.chain_id: int = w3.eth.chain_id
@@ -163,9 +182,7 @@ class Chain:
     def deploy(self) -> str:
         """Deploy TraceAnchor with the sender as admin and anchorer; attach to it and return its address."""
         factory = self.w3.eth.contract(abi=self._artifact["abi"], bytecode=self._artifact["bytecode"])
-        with _translated_errors("deploying TraceAnchor"):
-            tx = factory.constructor(self.sender).build_transaction(self._defaults())
-        receipt = self._transact(tx, action="deploying TraceAnchor")
+        receipt = self._transact(factory.constructor(self.sender).build_transaction, action="deploying TraceAnchor")
         self.attach(receipt["contractAddress"])
         return self.address
 
@@ -179,6 +196,12 @@ class Chain:
             raise ChainError(f"{checksummed} on chain {self.chain_id} is not this TraceAnchor ({found})")
         self._contract = self.w3.eth.contract(address=checksummed, abi=self._artifact["abi"])
         self.address = checksummed
+
+    def contract_present(self) -> bool:
+        """Whether the attached contract's code is still at its address (a node restarted without its
+        state has none): without it nothing can be anchored or verified."""
+        with _translated_errors(f"reading the code at {self.contract.address}"):
+            return self.w3.eth.get_code(self.contract.address).to_0x_hex() == self._artifact["deployedBytecode"]
 
     @property
     def contract(self):
@@ -207,19 +230,37 @@ class Chain:
         embedded chain it cost half of each anchoring pass.
         """
         function = self.contract.functions.anchor(root, leaf_count)
-        with _translated_errors("preparing anchor"):
+        with self._tx_lock, self._nonce_checked("preparing anchor"):
             function.call({"from": self.sender})
             if self._anchor_gas is None:
                 self._anchor_gas = int(function.estimate_gas({"from": self.sender}) * ANCHOR_GAS_MARGIN)
             tx = function.build_transaction({**self._defaults(), "gas": self._anchor_gas})
-        return self._prepared(tx)
+            return self._prepared(tx)
+
+    @contextmanager
+    def sending(self) -> Iterator[None]:
+        """Hold the transaction lock from :meth:`prepare_anchor` to :meth:`send`, so that no other
+        transaction of this adapter takes the prepared one's nonce in between."""
+        with self._tx_lock:
+            yield
 
     def send(self, prepared: PreparedTx) -> bytes:
-        """Broadcast a prepared transaction; returns its hash."""
-        with _translated_errors("sending a transaction"):
+        """Broadcast a prepared transaction; returns its hash. NonceConflict if the node refused its
+        nonce (then nothing was sent, and the next transaction asks the node for its nonce)."""
+        with self._tx_lock, self._nonce_checked("sending a transaction"):
             if prepared.raw is not None:
-                return bytes(self.w3.eth.send_raw_transaction(prepared.raw))
-            return bytes(self.w3.eth.send_transaction(prepared.tx))
+                tx_hash = bytes(self.w3.eth.send_raw_transaction(prepared.raw))
+            else:
+                tx_hash = bytes(self.w3.eth.send_transaction(prepared.tx))
+            if "nonce" in prepared.tx:
+                self._next_nonce = prepared.tx["nonce"] + 1
+            return tx_hash
+
+    def resync_nonce(self) -> None:
+        """Take the next nonce from the node again: it lost a transaction of ours (dropped from its
+        pool, or its block reorganised away), so the locally tracked one may leave a gap."""
+        with self._tx_lock:
+            self._next_nonce = None
 
     def grant_anchorer(self, account: str) -> None:
         """Let ``account`` anchor (the sender must be an admin)."""
@@ -294,6 +335,7 @@ class Chain:
         """Return to a :meth:`snapshot`, forgetting every block since."""
         with _translated_errors("reverting to a snapshot"):
             reverted = self.w3.manager.request_blocking("evm_revert", [snapshot_id])
+        self.resync_nonce()
         if reverted is False:
             raise ChainError(f"the node refused to revert to snapshot {snapshot_id!r}")
 
@@ -305,20 +347,47 @@ class Chain:
 
     # -- internals --------------------------------------------------------------------------------
 
+    @contextmanager
+    def _nonce_checked(self, action: str) -> Iterator[None]:
+        """Translate errors as everywhere, and look after the nonce: when building or sending fails,
+        the next transaction asks the node for its nonce, and a refused nonce is a NonceConflict."""
+        try:
+            with _translated_errors(action):
+                yield
+        except ContractReverted:
+            raise
+        except ChainError as error:
+            self._next_nonce = None
+            if not isinstance(error, ChainUnavailable) and any(word in error.message.lower() for word in _NONCE_REFUSALS):
+                raise NonceConflict(f"{error.message} (nonce taken again from the node; retry)") from error
+            raise
+
     def _defaults(self) -> dict[str, Any]:
-        return {"from": self.sender, "nonce": self.w3.eth.get_transaction_count(self.sender, "pending")}
+        """Sender and nonce of the next transaction (call under the transaction lock)."""
+        if self._next_nonce is None:
+            self._next_nonce = self.w3.eth.get_transaction_count(self.sender, "pending")
+        return {"from": self.sender, "nonce": self._next_nonce}
 
     def _set_anchorer(self, account: str, *, grant: bool) -> None:
         action = f"{'granting' if grant else 'revoking'} the anchorer role of {account}"
         with _translated_errors(action):
             role = self.contract.functions.ANCHORER_ROLE().call()
             function = self.contract.functions.grantRole if grant else self.contract.functions.revokeRole
-            tx = function(role, Web3.to_checksum_address(account)).build_transaction(self._defaults())
-        self._transact(tx, action=action)
+        self._transact(function(role, Web3.to_checksum_address(account)).build_transaction, action=action)
 
-    def _transact(self, tx: dict[str, Any], *, action: str) -> dict[str, Any]:
-        """Send ``tx`` and wait for its receipt; ChainError if it reverted."""
-        tx_hash = self.send(self._prepared(tx))
+    def _transact(self, build: Callable[[dict[str, Any]], dict[str, Any]], *, action: str) -> dict[str, Any]:
+        """Build the transaction (``build`` gets sender and nonce), send it and wait for its receipt;
+        ChainError if it reverted. A refused nonce is retried once, with the node's nonce."""
+        for attempt in range(2):
+            with self._tx_lock:
+                try:
+                    with self._nonce_checked(action):
+                        tx = build(self._defaults())
+                    tx_hash = self.send(self._prepared(tx))
+                    break
+                except NonceConflict:
+                    if attempt:
+                        raise
         with _translated_errors(action):
             receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT, poll_latency=0.1)
         if receipt["status"] != 1:

@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     batch_age: float = Field(30.0, gt=0, description="Seconds after which pending records are batched however few they are.")
     anchor_interval: float = Field(1.0, gt=0, description="Seconds between passes of the background anchoring loop.")
     anchor_in_background: bool = Field(True, description="Run the anchoring loop inside the API process.")
+    anchor_lock_timeout: float = Field(
+        10.0, ge=0, description="Seconds an anchoring pass waits for the one another thread or process is running (then 409)."
+    )
+    stall_margin: float = Field(
+        120.0, gt=0, description="Health reports anchoring as stalled when a pass is this late, or a record pending this long past batch_age."
+    )
     max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024, description="Larger request bodies get 413.")
     max_events: int = Field(10_000, ge=1, description="Most events in one EPCIS document (more: 413).")
     max_transactions: int = Field(10_000, ge=1, description="Most transactions in one submission (more: 413).")

@@ -10,6 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,17 +42,15 @@ def _answers(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def anvil_url() -> Iterator[str]:
-    """URL of an anvil node on a free loopback port, running for the whole session."""
+@contextmanager
+def anvil_node(*, port: int | None = None, state: Path | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """An anvil node on a loopback port (a free one unless given), keeping its state in ``state``
+    (loaded at start, written at a clean exit) if given; yields its URL and process, stopped at exit."""
     assert ANVIL.is_file(), f"anvil binary missing: {ANVIL} (run npm ci)"
-    port = free_loopback_port()
+    port = port or free_loopback_port()
     url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    arguments = [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"]
+    process = subprocess.Popen(arguments + (["--state", str(state)] if state else []), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + ANVIL_START_TIMEOUT
         while not _answers(url):
@@ -60,15 +59,23 @@ def anvil_url() -> Iterator[str]:
             if time.monotonic() > deadline:
                 pytest.fail(f"anvil did not answer on {url} within {ANVIL_START_TIMEOUT} s")
             time.sleep(0.05)
-        yield url
+        yield url, process
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
         process.stderr.close()
+
+
+@pytest.fixture(scope="session")
+def anvil_url() -> Iterator[str]:
+    """URL of an anvil node on a free loopback port, running for the whole session."""
+    with anvil_node() as (url, _process):
+        yield url
 
 
 @pytest.fixture

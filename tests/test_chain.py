@@ -13,7 +13,7 @@ import eth._utils.headers
 import pytest
 
 from chain_fixtures import free_loopback_port
-from service.chain import Chain, ContractReverted
+from service.chain import Chain, ContractReverted, NonceConflict
 from service.embedded_chain import ChainStateLocked
 from service.errors import ChainError, ChainUnavailable
 
@@ -134,6 +134,35 @@ def test_the_admin_grants_and_revokes_the_anchorer_role(deployed_chain):
     assert deployed_chain.contract.functions.hasRole(role, account).call()
     deployed_chain.revoke_anchorer(account)
     assert not deployed_chain.contract.functions.hasRole(role, account).call()
+
+
+def test_a_refused_nonce_is_a_nonce_conflict_and_the_next_transaction_goes_through(deployed_chain):
+    first = deployed_chain.prepare_anchor(root=os.urandom(32), leaf_count=1)
+    second = deployed_chain.prepare_anchor(root=os.urandom(32), leaf_count=1)  # the same nonce: nothing sent in between
+    assert first.tx["nonce"] == second.tx["nonce"]
+    mined(deployed_chain, deployed_chain.send(first))
+    with pytest.raises(NonceConflict):
+        deployed_chain.send(second)
+    anchor(deployed_chain, os.urandom(32))
+
+
+def test_a_nonce_taken_behind_the_adapters_back_is_taken_again_from_the_node(deployed_chain):
+    """Another sender of the same account (an operator's wallet, a second adapter) took our next nonce."""
+    account = deployed_chain.w3.eth.accounts[1]
+    spend_next_nonce(deployed_chain)
+    deployed_chain.grant_anchorer(account)  # refused once, then sent again with the node's nonce
+    assert deployed_chain.contract.functions.hasRole(deployed_chain.contract.functions.ANCHORER_ROLE().call(), account).call()
+    spend_next_nonce(deployed_chain)
+    prepared = deployed_chain.prepare_anchor(root=os.urandom(32), leaf_count=1)
+    with pytest.raises(NonceConflict):  # an anchor's hash is recorded before it is sent: the pass retries it, not the adapter
+        deployed_chain.send(prepared)
+    anchor(deployed_chain, os.urandom(32))
+
+
+def spend_next_nonce(chain: Chain) -> None:
+    """Send a transaction of the adapter's account without the adapter."""
+    nonce = chain.w3.eth.get_transaction_count(chain.sender, "pending")
+    mined(chain, bytes(chain.w3.eth.send_transaction({"from": chain.sender, "to": chain.sender, "value": 0, "nonce": nonce})))
 
 
 def test_attach_refuses_an_address_without_the_traceanchor_code(deployed_chain):

@@ -8,7 +8,7 @@ from sqlmodel import select
 from service.api.deps import Admin, Auditor, ChainDep, LedgerDep, Operator, SessionDep
 from service.api.errors import error_responses
 from service.api.paging import PageDep, caller_scope
-from service.api.schemas import AnchorOut, AnchorPage, AnchorPassOut
+from service.api.schemas import AnchorOut, AnchorPage, AnchorPassOut, ErrorOut
 from service.audit import BatchAudit, audit_batch
 from service.models import Batch
 from service.pagination import paginate
@@ -30,8 +30,13 @@ def audit(batch_id: Annotated[int, Path(ge=1, le=2**63 - 1)], caller: Auditor, s
     return audit_batch(session, chain, batch_id=batch_id)
 
 
-@router.post("", response_model=AnchorPassOut, responses=error_responses(502, 503))
+_BUSY = {409: {"model": ErrorOut, "description": "Another anchoring pass (the background loop, another request or process) "
+                                                 "held the anchoring lock for longer than TRACEANCHOR_ANCHOR_LOCK_TIMEOUT; retry."}}
+
+
+@router.post("", response_model=AnchorPassOut, responses={**error_responses(502, 503), **_BUSY})
 def anchor_now(caller: Admin, ledger: LedgerDep) -> AnchorPassOut:
-    """Close every pending record into batches now and push each batch one step along."""
+    """Close every pending record into batches now and push each batch one step along, as the one
+    anchoring pass of the database at that moment (409 `AnchoringBusy` if another one kept the lock)."""
     report = ledger.anchor_once(force=True)
     return AnchorPassOut(**vars(report))
