@@ -215,16 +215,16 @@ class ChainHealth(ComponentHealth):
     block_number: int | None = None
     contract: str | None = None
     contract_present: bool | None = Field(None, description="The contract's code is still at its address (false: the node lost its state).")
-    checked_at: datetime | None = Field(None, description="When the chain was last looked at (health caches it for a few seconds).")
+    checked_at: UtcDateTime | None = Field(None, description="When the chain was last looked at (health caches it for a few seconds).")
 
 
 class AnchoringHealth(ComponentHealth):
     loop: str = Field(description="This process's anchoring loop: running, standby (another process runs it), stopped, not_started, or disabled.")
     loop_alive: bool | None = Field(description="Whether its thread is alive (null when disabled).")
-    last_pass_at: datetime | None = Field(description="When the loop last finished a pass.")
+    last_pass_at: UtcDateTime | None = Field(description="When the loop last finished a pass.")
     last_error: str | None
-    last_error_at: datetime | None
-    oldest_pending_since: datetime | None = Field(
+    last_error_at: UtcDateTime | None
+    oldest_pending_since: UtcDateTime | None = Field(
         description="Since when the longest-waiting pending record waits: its creation, or for records in a batch awaiting the chain, the batch's closing."
     )
     oldest_pending_seconds: float | None
@@ -235,7 +235,7 @@ class AnchoringHealth(ComponentHealth):
 class Health(BaseModel):
     status: str = Field(description="ok, or degraded with `reasons`")
     reasons: list[str] = Field(default_factory=list, description="One line per failed check.")
-    checked_at: datetime
+    checked_at: UtcDateTime
     database: ComponentHealth
     chain: ChainHealth
     anchoring: AnchoringHealth
