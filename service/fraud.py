@@ -209,12 +209,8 @@ def prepare_labels(session: Session, *, requests: Sequence[LabelRequest], viewer
     labelled_at = utcnow()
     for index, request in enumerate(requests):
         field = f"[{index}].transaction" if len(requests) > 1 else "id"
-        try:
-            record = find_record(session, kind=RecordKind.TRANSACTION, business_id=request.transaction,
-                                 submitter=request.submitter, viewer=viewer)
-            _require_scored_kind(record)
-        except (NotFound, InvalidRecord, Conflict) as error:
-            raise type(error)(f"{field}: {error.message}", field=field) from error
+        record = _transaction_to_score(session, request.transaction, request.submitter, viewer=viewer,
+                                       where=f"[{index}]" if len(requests) > 1 else None)
         if record.id in seen:
             raise InvalidRecord(f"{field}: transaction {record.business_id!r} of {record.party!r} is labelled twice", field=field)
         seen.add(record.id)
@@ -243,6 +239,20 @@ def labels_of(viewer: Viewer, *, transaction: str | None = None):
     if transaction is not None:
         statement = statement.where(Record.id.in_(_terms(TermName.REFERENCE, [transaction])))
     return statement
+
+
+def _transaction_to_score(session: Session, transaction: str, submitter: str | None, *, viewer: Viewer,
+                          where: str | None) -> Record:
+    """The invoice or payment a label or score request names; errors name the item (``where``) of a list."""
+    try:
+        record = find_record(session, kind=RecordKind.TRANSACTION, business_id=transaction, submitter=submitter, viewer=viewer)
+        _require_scored_kind(record)
+    except (NotFound, InvalidRecord, Conflict) as error:
+        if where is None:
+            raise
+        field = f"{where}.{'submitter' if error.field == 'submitter' else 'transaction'}"
+        raise type(error)(f"{field}: {error.message}", field=field) from error
+    return record
 
 
 def _require_scored_kind(record: Record) -> None:
@@ -366,13 +376,8 @@ def score_transactions(session: Session, chain: Chain, *, requests: Sequence[Sco
     viewer's active model."""
     records: dict[int, Record] = {}
     for index, request in enumerate(requests):
-        field = f"ids[{index}]" if len(requests) > 1 else "id"
-        try:
-            record = find_record(session, kind=RecordKind.TRANSACTION, business_id=request.transaction,
-                                 submitter=request.submitter, viewer=viewer)
-            _require_scored_kind(record)
-        except (NotFound, InvalidRecord, Conflict) as error:
-            raise type(error)(f"{field}: {error.message}", field=field) from error
+        record = _transaction_to_score(session, request.transaction, request.submitter, viewer=viewer,
+                                       where=f"ids[{index}]" if len(requests) > 1 else None)
         records.setdefault(record.id, record)
     row = find_model(session, viewer=viewer)
     sellers = {str((parsed_body(record) or {}).get("seller")) for record in records.values()}

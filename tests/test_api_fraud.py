@@ -234,3 +234,48 @@ def test_roles(api):
     for who in ("bank", "auditor", "admin"):  # may read: refused only because no model exists yet
         assert api.client.get(score_path, headers=api.as_(who)).status_code == 409
     assert api.client.get(score_path).status_code == 401
+
+
+@SQLITE_ONLY
+def test_a_model_worse_than_the_floor_is_stored_but_not_activated(api):
+    """Labels whose meaning flips for the newest invoices (the holdout): the model learnt the old meaning,
+    so its holdout ROC-AUC is far below chance and it must not replace the active model."""
+    data = generate_book(n_trades=150, fraud_rate=0.4, seed=7)
+    submit(api, data)
+    invoices = data.transactions.set_index("id").loc[data.labels.index].sort_values("timestamp")
+    newest = set(invoices.index[-int(len(invoices) * 0.2):])
+    labels = api.client.post("/v1/analytics/fraud/labels", headers=api.as_("bank"), json={"labels": [
+        {"transaction": invoice_id, "fraud": bool(data.labels[invoice_id])} for invoice_id in invoices.index if invoice_id not in newest]})
+    assert labels.status_code == 201
+    api.client.post("/v1/anchors", headers=api.as_("admin"))
+    good = api.client.post("/v1/analytics/fraud/models", headers=api.as_("bank")).json()
+    assert good["active"] and good["warning"] is None and good["metrics"]["roc_auc"] >= 0.6
+    flipped = api.client.post("/v1/analytics/fraud/labels", headers=api.as_("bank"), json={"labels": [
+        {"transaction": invoice_id, "fraud": not data.labels[invoice_id]} for invoice_id in newest]})
+    assert flipped.status_code == 201
+    api.client.post("/v1/anchors", headers=api.as_("admin"))
+    bad = api.client.post("/v1/analytics/fraud/models", headers=api.as_("bank"))
+    assert bad.status_code == 201, bad.text
+    assert bad.json()["metrics"]["roc_auc"] < 0.6 and not bad.json()["active"] and "below the floor" in bad.json()["warning"]
+    assert api.client.get("/v1/analytics/fraud/models/active", headers=api.as_("bank")).json()["version"] == good["version"]
+    listed = api.client.get("/v1/analytics/fraud/models", headers=api.as_("bank")).json()["models"]
+    assert [(m["version"], m["active"]) for m in listed] == [(bad.json()["version"], False), (good["version"], True)]
+    score = api.client.get(f"/v1/transactions/{invoices.index[0]}/fraud-score", headers=api.as_("bank")).json()
+    assert score["model"]["version"] == good["version"]
+    assert api.client.get("/v1/analytics/fraud/models", headers=api.as_("processor")).status_code == 403
+
+
+def test_high_scores_always_come_with_reasons(monkeypatch):
+    """Even where no feature passes the reporting minimum, a high score names what pushed it most."""
+    from analytics.fraud import build_features, model as fraud_model, train
+    from analytics.fraud.reasons import PHRASES
+    from analytics.fraud.synthetic import generate
+
+    data = generate(n_trades=400, fraud_rate=0.3, seed=11)
+    features = build_features(transactions=data.transactions, shipments=data.shipments)
+    trained = train(features=features, labels=data.labels)
+    monkeypatch.setattr(fraud_model, "MIN_REASON_LOG_ODDS", 1e9)  # no contribution is large enough to report
+    high = [score for score in trained.score(features) if score.band == "high"]
+    assert high and all(len(score.reasons) == 1 for score in high)
+    assert {reason for score in high for reason in score.reasons} <= {
+        phrase for pair in PHRASES.values() for phrase in pair} | {fraud_model.NO_SINGLE_REASON}
