@@ -10,12 +10,14 @@ from pathlib import Path
 
 from service.errors import TraceAnchorError
 from service.models.api_key import Role
+from service.validation.json_limits import sane_recursion_limit
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``traceanchor`` console script; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
+    sane_recursion_limit()  # before any command imports web3: a deep JSON file must not crash the process
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.run(args)

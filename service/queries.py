@@ -15,7 +15,8 @@ value has no canonical form, so it could not be matched reliably against canonic
 The range relies on byte-order comparison of ``record_term.value`` (SQLite's BINARY, PostgreSQL's
 C / C.UTF-8 collation), which is what canonical ASCII ids compare under anyway.
 
-Timestamps without an offset are taken as UTC.
+Timestamps without an offset are taken as UTC; one that does not exist in UTC (year 1 at +01:00)
+is refused with 422.
 """
 
 from collections.abc import Callable, Iterable, Mapping
@@ -164,7 +165,7 @@ def query_transactions(
     ``party_filter`` is a filter (either side of the deal); ``party`` is visibility (the submitter).
     """
     _check_per_page(per_page)
-    since, until = (None if t is None else _utc(t) for t in (since, until))
+    since, until = (None if t is None else _utc(name, t) for name, t in (("since", since), ("until", until)))
     status = _status("status", status) if status is not None else None
     statement = select(Record).where(Record.kind == RecordKind.TRANSACTION)
     if kind is not None:
@@ -290,13 +291,17 @@ def _statuses(name: str, raw: str) -> tuple[RecordStatus, ...]:
 
 def _timestamp(name: str, raw: str) -> datetime:
     try:
-        return _utc(datetime.fromisoformat(raw.strip().replace("Z", "+00:00")))
+        moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
     except ValueError:
         raise InvalidRecord(f"{name}: not an ISO 8601 timestamp: {raw!r}", field=name) from None
+    return _utc(name, moment)
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+def _utc(name: str, moment: datetime) -> datetime:
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidRecord(f"{name}: {moment.isoformat()} is outside years 1 to 9999 in UTC", field=name) from None
 
 
 def _order_by(name: str, raw: str) -> str:

@@ -17,6 +17,7 @@ from service.errors import Conflict
 from service.hashing import HashingError, content_hash, event_hash_id
 from service.merkle import leaf_hash, proof_from_nodes, verify_proof
 from service.models import Batch, BatchStatus, BatchTree, Record, RecordKind
+from service.validation.json_limits import stored_object
 
 BUNDLE_FORMAT = "traceanchor-proof/1"
 
@@ -155,7 +156,11 @@ def recompute_content_hash(record: Record) -> bytes:
 
 
 def proof_bundle(session: Session, chain: Chain, record: Record) -> dict:
-    """Everything a third party needs to check the record with only an Ethereum node."""
+    """Everything a third party needs to check the record with only an Ethereum node.
+
+    ``record`` is the stored JSON text instead of the object when the object could not be returned
+    (stored before depth was bounded: it nests too deep to serialise); checkers parse it.
+    """
     cache = VerificationCache()
     verification = verify_record(session, chain, record, cache=cache)
     if verification.status != VerificationStatus.VERIFIED:
@@ -165,7 +170,7 @@ def proof_bundle(session: Session, chain: Chain, record: Record) -> dict:
     bundle = {
         "format": BUNDLE_FORMAT,
         "kind": record.kind,
-        "record": body,
+        "record": stored_object(record.body) or record.body,
         "content_hash": record.content_hash,
         "leaf": "0x" + leaf_hash(bytes.fromhex(record.content_hash[2:])).hex(),
         "proof": ["0x" + node.hex() for node in _stored_proof(session, record, cache=cache)],

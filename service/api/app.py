@@ -5,15 +5,17 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from service import capture
 from service.api import errors
+from service.api.deps import plain_parameters
 from service.api.limits import BodySizeLimit
 from service.api.routers import anchors, baskets, events, forecast, fraud, health, keys, provenance, transactions
 from service.errors import TraceAnchorError
 from service.ledger import Ledger
 from service.settings import Settings
+from service.validation.json_limits import sane_recursion_limit
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +23,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None) -> FastAPI:
     """Build the app; it opens (or uses) a ledger for its lifetime and anchors in the background."""
     settings = ledger.settings if ledger is not None else settings or Settings()
+    sane_recursion_limit()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -53,7 +56,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
-    v1 = APIRouter(prefix="/v1")
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(plain_parameters)])
     for module in (health, events, transactions, provenance, anchors, keys, baskets, forecast, fraud):
         v1.include_router(module.router)
     app.include_router(v1)

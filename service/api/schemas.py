@@ -1,12 +1,12 @@
 """Response models: what the API promises, and what OpenAPI (and schemathesis) checks."""
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from service.models import ApiKey, Batch, Record, RecordStatus, Role
-from service.records import parsed_body
+from service.validation.json_limits import stored_object
 
 
 class ErrorOut(BaseModel):
@@ -54,8 +54,9 @@ class StoredEvent(BaseModel):
 
 
 def _stored(record: Record) -> dict[str, Any] | str:
-    """A record's body for display: parsed, or as stored when an edit broke it (reading must not fail)."""
-    body = parsed_body(record)
+    """A record's body for display: parsed, or as stored when it does not parse as JSON the API can
+    return (an edit broke it, or it nests too deep): reading must not fail."""
+    body = stored_object(record.body)
     return record.body if body is None else body
 
 
@@ -107,7 +108,7 @@ class ProofBundle(BaseModel):
     model_config = {"extra": "allow"}
     format: str
     kind: str
-    record: dict[str, Any]
+    record: dict[str, Any] | str = Field(description="The record; its JSON text if it nests too deep for the API to return.")
     content_hash: str
     leaf: str
     proof: list[str]
@@ -153,7 +154,9 @@ class AnchorPassOut(BaseModel):
 
 
 class KeyCreate(BaseModel):
-    role: Role
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    role: Annotated[Role, Strict(False)]  # JSON has no enums: the role's name is its value
     party: str = Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")
 
 

@@ -2,10 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from sqlmodel import select
 
-from service.api.deps import Admin, Auditor, ChainDep, LedgerDep, Operator, SessionDep
+from service.api.deps import MAX_ROW_ID, Admin, Auditor, BatchId, ChainDep, LedgerDep, Operator, SessionDep
 from service.api.errors import error_responses
 from service.api.schemas import AnchorOut, AnchorPage, AnchorPassOut
 from service.audit import BatchAudit, audit_batch
@@ -19,7 +19,7 @@ def list_anchors(
     caller: Operator,
     session: SessionDep,
     perPage: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Only batches with a smaller id (the next page).")] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID, description="Only batches with a smaller id (the next page).")] = None,
 ) -> AnchorPage:
     """Batches, newest first, with root, size, transaction, block and status."""
     statement = select(Batch).order_by(Batch.id.desc()).limit(perPage + 1)
@@ -32,7 +32,7 @@ def list_anchors(
 
 
 @router.get("/{batch_id}/verification", response_model=BatchAudit, responses=error_responses(404, 502, 503))
-def audit(batch_id: Annotated[int, Path(ge=1, le=2**63 - 1)], caller: Auditor, session: SessionDep, chain: ChainDep) -> BatchAudit:
+def audit(batch_id: BatchId, caller: Auditor, session: SessionDep, chain: ChainDep) -> BatchAudit:
     """Audit one batch: every anchored record still there and unchanged, the root on chain.
     Finds deleted records, which verifying the records that remain cannot."""
     return audit_batch(session, chain, batch_id=batch_id)

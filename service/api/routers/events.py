@@ -3,16 +3,18 @@
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from service.api.deps import (
+    EPCIS_MEDIA_TYPES,
     ChainDep,
     LedgerDep,
-    RawBody,
     Reader,
+    RecordId,
     SessionDep,
     Supplier,
     Verifier,
+    raw_body,
     visible_party,
 )
 from service.api.errors import error_responses
@@ -35,10 +37,10 @@ EPCIS_BODY = {
     "required": True,
     "content": {
         media: {"schema": {"type": "object", "description": "An EPCISDocument, EPCISQueryDocument or a single event."}}
-        for media in ("application/json", "application/ld+json")
+        for media in EPCIS_MEDIA_TYPES
     },
 }
-RecordId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The stored record's id.")]
+EventBody = Annotated[bytes, raw_body(Supplier, media_types=EPCIS_MEDIA_TYPES)]
 
 
 @router.post(
@@ -46,9 +48,9 @@ RecordId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The stored recor
     response_model=CaptureResult,
     status_code=status.HTTP_201_CREATED,
     openapi_extra={"requestBody": EPCIS_BODY},
-    responses={200: {"model": CaptureResult, "description": "Every event already existed."}, **error_responses(413)},
+    responses={200: {"model": CaptureResult, "description": "Every event already existed."}, **error_responses(413, 415)},
 )
-async def capture(body: RawBody, caller: Supplier, ledger: LedgerDep, response: Response) -> CaptureResult:
+async def capture(caller: Supplier, body: EventBody, ledger: LedgerDep, response: Response) -> CaptureResult:
     """Validate a whole document against the EPCIS 2.0 schema, then store every event or none.
 
     Large documents are parsed, validated and hashed in worker processes (see service.capture).

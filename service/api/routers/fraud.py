@@ -8,9 +8,19 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response, status
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from service.api.deps import ChainDep, CreditAnalyst, Lender, LedgerDep, ModelTrainer, SessionDep
+from service.api.deps import (
+    ChainDep,
+    CreditAnalyst,
+    Lender,
+    LedgerDep,
+    ModelTrainer,
+    SessionDep,
+    TransactionId,
+    model_body,
+    request_body,
+)
 from service.api.errors import error_responses
 from service.fraud import (
     MAX_SCORE_IDS,
@@ -22,10 +32,10 @@ from service.fraud import (
 )
 from service.models import FraudModelVersion, RecordStatus
 from service.timeutil import as_utc
+from service.validation.json_limits import MAX_IDENTIFIER_CHARS
 
 router = APIRouter(tags=["fraud"], responses=error_responses(401, 403, 422))
 
-TransactionId = Annotated[str, Path(min_length=1, max_length=512, description="The business identifier.")]
 ModelVersion = Annotated[str, Path(min_length=1, max_length=64, description="e.g. logistic_regression-0123456789abcdef")]
 SCORE_ERRORS = error_responses(404, 409, 502, 503)
 PROBABILITY_MEANING = {
@@ -36,6 +46,8 @@ PROBABILITY_MEANING = {
 
 
 class LabelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     fraud: bool = Field(description="true: confirmed fraud; false: confirmed legitimate.")
 
 
@@ -105,7 +117,11 @@ class ScoreReportOut(ScoreOut):
 
 
 class ScoresIn(BaseModel):
-    ids: list[Annotated[str, StringConstraints(min_length=1, max_length=512)]] = Field(min_length=1, max_length=MAX_SCORE_IDS)
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    ids: list[Annotated[str, StringConstraints(min_length=1, max_length=MAX_IDENTIFIER_CHARS)]] = Field(
+        min_length=1, max_length=MAX_SCORE_IDS
+    )
 
 
 class ScoresOut(BaseModel):
@@ -115,8 +131,9 @@ class ScoresOut(BaseModel):
 
 @router.post("/transactions/{id}/labels", response_model=LabelOut, status_code=status.HTTP_201_CREATED,
              responses={200: {"model": LabelOut, "description": "The lender's current label already says so."},
-                        **error_responses(400, 404, 409)})
-def label_transaction(id: TransactionId, label: LabelIn, caller: Lender, session: SessionDep, response: Response) -> LabelOut:
+                        **error_responses(404, 409, 415)}, openapi_extra={"requestBody": request_body(LabelIn)})
+def label_transaction(id: TransactionId, caller: Lender, label: Annotated[LabelIn, model_body(LabelIn, Lender)],
+                      session: SessionDep, response: Response) -> LabelOut:
     """Label an invoice or payment as confirmed fraud or legitimate (anchored like any record).
 
     A changed label is a new label record; the latest verified label per transaction trains the model.
@@ -159,8 +176,10 @@ def fraud_score(id: TransactionId, caller: CreditAnalyst, session: SessionDep, c
     return ScoreReportOut(**ScoreOut.of(scores[0], row).model_dump(), inputs=inputs.summary())
 
 
-@router.post("/analytics/fraud/scores", response_model=ScoresOut, responses={**SCORE_ERRORS, **error_responses(400)})
-def fraud_scores(request: ScoresIn, caller: CreditAnalyst, session: SessionDep, chain: ChainDep, ledger: LedgerDep) -> ScoresOut:
+@router.post("/analytics/fraud/scores", response_model=ScoresOut, responses={**SCORE_ERRORS, **error_responses(415)},
+             openapi_extra={"requestBody": request_body(ScoresIn)})
+def fraud_scores(caller: CreditAnalyst, request: Annotated[ScoresIn, model_body(ScoresIn, CreditAnalyst)], session: SessionDep,
+                 chain: ChainDep, ledger: LedgerDep) -> ScoresOut:
     """Scores of up to 1000 invoices and payments at once (duplicates answered once, in first-seen order)."""
     scores, row, inputs = score_transactions(session, chain, ids=request.ids, key=ledger.settings.signing_key())
     return ScoresOut(scores=[ScoreOut.of(score, row) for score in scores], inputs=inputs.summary())

@@ -1,20 +1,21 @@
 """Commercial transactions: orders, sales, invoices and payments."""
 
 import asyncio
-from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from service.api.deps import (
     ChainDep,
-    JsonBody,
     LedgerDep,
     Reader,
     SessionDep,
     Supplier,
+    TransactionId,
+    UtcTime,
     Verifier,
+    json_body,
     visible_party,
 )
 from service.api.errors import error_responses
@@ -37,7 +38,7 @@ TRANSACTIONS_BODY = {
     "required": True,
     "content": {"application/json": {"schema": {"oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]}}},
 }
-TransactionId = Annotated[str, Path(min_length=1, max_length=512, description="The business identifier.")]
+TransactionsBody = Annotated[object, json_body(Supplier)]
 
 
 @router.post(
@@ -45,9 +46,9 @@ TransactionId = Annotated[str, Path(min_length=1, max_length=512, description="T
     response_model=TransactionSubmitResult,
     status_code=status.HTTP_201_CREATED,
     openapi_extra={"requestBody": TRANSACTIONS_BODY},
-    responses={200: {"model": TransactionSubmitResult, "description": "Every transaction already existed."}, **error_responses(409, 413)},
+    responses={200: {"model": TransactionSubmitResult, "description": "Every transaction already existed."}, **error_responses(409, 413, 415)},
 )
-async def submit(payload: JsonBody, caller: Supplier, ledger: LedgerDep, response: Response) -> TransactionSubmitResult:
+async def submit(caller: Supplier, payload: TransactionsBody, ledger: LedgerDep, response: Response) -> TransactionSubmitResult:
     """Validate meaning (totals, quantities, currency, references), then store all or nothing.
 
     A supplier submits only transactions it is the seller or the buyer of. Storing goes through
@@ -74,8 +75,8 @@ def list_transactions(
     kind: Literal["order", "sale", "invoice", "payment"] | None = None,
     sku: Annotated[str | None, Query(max_length=512)] = None,
     party: Annotated[str | None, Query(max_length=200, description="Seller or buyer.")] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: UtcTime | None = None,
+    until: UtcTime | None = None,
     status: RecordStatus | None = None,
     perPage: Annotated[int, Query(ge=1, le=1000)] = 100,
     nextPageToken: Annotated[str | None, Query(max_length=2048)] = None,
