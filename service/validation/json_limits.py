@@ -91,7 +91,7 @@ def parse_json(raw: bytes) -> object:
     except _Unrepresentable:  # parse again, marking the numbers at fault, to name the first
         value = _decode(_LOCATING_DECODER, text)
         _refuse_first(value)
-    if b"\\u" in plain and (b"\\u0000" in plain or _LONE_SURROGATE_ESCAPE.search(plain)):
+    if b"\\" in plain and (b"\\u0000" in plain or _LONE_SURROGATE_ESCAPE.search(plain)):  # memchr first
         _refuse_first(value)
     return value
 
