@@ -4,6 +4,7 @@ This module deliberately uses no database and no settings, so ``traceanchor veri
 record to someone who does not trust the service that exported it.
 """
 
+import json
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -68,7 +69,8 @@ def check_bundle(bundle: dict, *, w3: Web3) -> BundleCheck:
     if not result.add("fields", not missing, f"missing: {', '.join(missing)}" if missing else "all present"):
         return result
     try:
-        recomputed = content_hash(kind=bundle["kind"], body=bundle["record"])
+        record = bundle["record"]
+        recomputed = content_hash(kind=bundle["kind"], body=json.loads(record) if isinstance(record, str) else record)
         claimed = _bytes32(bundle["content_hash"])
         leaf = _bytes32(bundle["leaf"])
         root = _bytes32(bundle["root"])

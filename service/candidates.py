@@ -231,9 +231,10 @@ def stored_text(body: dict) -> str:
 
 
 def parsed_body(record: Record) -> dict | None:
-    """The stored body, or None when an edited row no longer parses as a JSON object."""
+    """The stored body, or None when an edited row no longer parses as a JSON object (nor at all:
+    nested deeper than the interpreter recurses)."""
     try:
         body = json.loads(record.body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return body if isinstance(body, dict) else None

@@ -6,13 +6,16 @@ would hold the interpreter lock that the event loop, the group-commit writer and
 need, so large bodies are prepared in worker processes instead; the API process then spends about
 5 ms per such document, unpickling the result. Small bodies (a single event) are prepared in place,
 where they take microseconds and a process hop would cost more.
+
+Every body is parsed by ``service.validation.json_limits.parse_json``, which bounds its nesting
+depth before parsing (here and in the workers alike).
 """
 
 import asyncio
-import json
 import logging
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -21,6 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from service.errors import Forbidden, InvalidRecord
 from service.candidates import Candidate, Submission, prepare_events, prepare_transactions
 from service.validation.epcis import validate_document
+from service.validation.json_limits import RECURSION_LIMIT, parse_json
 from service.validation.transactions import references_of, validate_transactions
 
 log = logging.getLogger(__name__)
@@ -36,14 +40,6 @@ PARENT_CHECK_SECONDS = 1.0
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
 _restarts = 0
-
-
-def parse_json(raw: bytes) -> object:
-    """The body parsed as JSON (JSON-LD included); InvalidRecord naming ``body`` when it is not JSON."""
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidRecord(f"request body is not valid JSON: {error}", field="body") from error
 
 
 def prepare_body(raw: bytes, *, max_events: int) -> list[Candidate]:
@@ -109,12 +105,15 @@ def _workers(processes: int) -> ProcessPoolExecutor:
         if _pool is None:
             # spawn, not fork: the API process has threads and open database connections
             _pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_exit_with_parent, initargs=(os.getpid(),))
+                                        initializer=_start_worker, initargs=(os.getpid(),))
         return _pool
 
 
-def _exit_with_parent(parent: int) -> None:
-    """In a worker: exit when the API process is gone, even if it was killed without a goodbye."""
+def _start_worker(parent: int) -> None:
+    """In a new worker: CPython's default recursion limit, stated rather than inherited from whatever
+    the worker imports (see ``json_limits.sane_recursion_limit``); and an exit when the API
+    process is gone, even if it was killed without a goodbye."""
+    sys.setrecursionlimit(RECURSION_LIMIT)
 
     def watch() -> None:
         while os.getppid() == parent:

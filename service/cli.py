@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from service.errors import InvalidRecord, TraceAnchorError
 from service.models.api_key import Role
+from service.validation.json_limits import sane_recursion_limit
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 EXIT_STATUSES = f"""exit status (every command):
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = _parser()
     args = parser.parse_args(argv)
+    sane_recursion_limit()  # before any command imports web3: a deep JSON file must not crash the process
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

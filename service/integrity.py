@@ -89,7 +89,7 @@ def stored_terms(session: Session, record_ids: Iterable[int]) -> dict[int, Terms
 def _derived(record: Record) -> Derived:
     try:
         return derive(record.kind, json.loads(record.body))
-    except (ValueError, Underivable, HashingError) as error:  # a body edited by hand can be anything
+    except (ValueError, RecursionError, Underivable, HashingError) as error:  # a body edited by hand can be anything
         raise RowMismatch(f"the stored body no longer parses as a {record.kind}: {error}") from None
 
 

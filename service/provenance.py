@@ -46,6 +46,7 @@ from service.errors import NotFound
 from service.indexing import ANY_EPC, TermName, identifier
 from service.models import Record, RecordKind, RecordTerm
 from service.timeutil import as_utc
+from service.validation.json_limits import stored_object
 from service.verification import Verification, VerificationCache, VerificationStatus, verify_record
 
 MAX_EVENTS = 10_000
@@ -65,7 +66,7 @@ class TrailEvent:
     hops: int
 
     def as_dict(self) -> dict:
-        """JSON-ready form, with the stored event itself."""
+        """JSON-ready form, with the stored event itself (its text when it is not JSON the API can return)."""
         return {
             "id": self.record.id,
             "event_hash_id": self.record.business_id,
@@ -75,7 +76,7 @@ class TrailEvent:
             "via": self.via,
             "hops": self.hops,
             "verification": self.verification.as_dict(),
-            "event": parsed_body(self.record) or self.record.body,
+            "event": stored_object(self.record.body) or self.record.body,
         }
 
 

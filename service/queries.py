@@ -15,7 +15,8 @@ value has no canonical form, so it could not be matched reliably against canonic
 The range relies on byte-order comparison of ``record_term.value`` (SQLite's BINARY, PostgreSQL's
 C / C.UTF-8 collation), which is what canonical ASCII ids compare under anyway.
 
-Timestamps without an offset are taken as UTC.
+Timestamps without an offset are taken as UTC; one that does not exist in UTC (year 1 at +01:00)
+is refused with 422.
 
 ``EVENT_PARAMETERS`` is the one table of the event query's parameters: it parses them here and
 documents them in OpenAPI (``GET /v1/events`` publishes it), so the two cannot drift apart.
@@ -181,7 +182,7 @@ def query_transactions(
 
     ``party_filter`` is a filter (either side of the deal); ``viewer`` is visibility (``service.access``).
     """
-    since, until = (None if t is None else _moment(name, t) for name, t in (("since", since), ("until", until)))
+    since, until = (None if t is None else _utc(name, t) for name, t in (("since", since), ("until", until)))
     status = _status("status", status) if status is not None else None
     statement = select(Record).where(Record.kind == RecordKind.TRANSACTION)
     if kind is not None:
@@ -300,20 +301,18 @@ def _statuses(name: str, raw: str) -> tuple[RecordStatus, ...]:
 
 def _timestamp(name: str, raw: str) -> datetime:
     try:
-        return _utc(datetime.fromisoformat(raw.strip().replace("Z", "+00:00")))
-    except (ValueError, OverflowError):  # OverflowError: a moment that is no year between 1 and 9999 in UTC
+        moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
         raise InvalidRecord(f"{name}: not an ISO 8601 timestamp: {raw!r}", field=name) from None
+    return _utc(name, moment)
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _moment(name: str, moment: datetime) -> datetime:
+def _utc(name: str, moment: datetime) -> datetime:
+    """The moment in UTC (naive: taken as UTC); 422 naming ``name`` when it is in no year 1-9999 there."""
     try:
-        return _utc(moment)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00, which is in year 0 in UTC
-        raise InvalidRecord(f"{name}: {moment.isoformat()} is no time between years 1 and 9999 in UTC", field=name) from None
+        raise InvalidRecord(f"{name}: {moment.isoformat()} is outside years 1 to 9999 in UTC", field=name) from None
 
 
 def _order_by(name: str, raw: str) -> str:

@@ -20,6 +20,7 @@ from service.integrity import RowMismatch, Terms, checked_content_hash, record_l
 from service.merkle import UNSALTED, proof_from_nodes, verify_proof
 from service.models import Batch, BatchStatus, BatchTree, Record, RecordKind
 from service.timeutil import UtcDateTime, from_unix, iso_utc
+from service.validation.json_limits import stored_object
 
 BUNDLE_FORMAT = "traceanchor-proof/1"
 
@@ -143,7 +144,11 @@ def _proof_holds(*, root: str, leaf: bytes, proof: list[bytes] | None) -> bool:
 
 
 def proof_bundle(session: Session, chain: Chain, record: Record) -> dict:
-    """Everything a third party needs to check the record with only an Ethereum node (docs/proof-bundle.md)."""
+    """Everything a third party needs to check the record with only an Ethereum node (docs/proof-bundle.md).
+
+    ``record`` is the stored JSON text instead of the object when the object could not be returned
+    (stored before depth was bounded: it nests too deep to serialise); checkers parse it.
+    """
     cache = VerificationCache()
     verification = verify_record(session, chain, record, cache=cache)
     if verification.status != VerificationStatus.VERIFIED:
@@ -154,7 +159,7 @@ def proof_bundle(session: Session, chain: Chain, record: Record) -> dict:
     bundle = {
         "format": BUNDLE_FORMAT,
         "kind": record.kind,
-        "record": body,
+        "record": stored_object(record.body) or record.body,
         "content_hash": record.content_hash,
         "leaf_encoding": batch.leaf_encoding.split(","),
         "leaf": "0x" + record_leaf(record, content, encoding=batch.leaf_encoding).hex(),

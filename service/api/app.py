@@ -11,13 +11,14 @@ from fastapi.responses import RedirectResponse
 from service import capture
 from service.api import errors
 from service.api.access_log import AccessLog
-from service.api.deps import reject_unknown_query_parameters
+from service.api.deps import plain_parameters, reject_unknown_query_parameters
 from service.api.limits import BodySizeLimit
 from service.api.routers import anchors, baskets, events, forecast, fraud, grants, health, keys, provenance, transactions
 from service.api.schemas import component_schemas
 from service.errors import TraceAnchorError
 from service.ledger import Ledger
 from service.settings import Settings
+from service.validation.json_limits import sane_recursion_limit
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None) -> FastAPI:
     """Build the app; it opens (or uses) a ledger for its lifetime and anchors in the background."""
     settings = ledger.settings if ledger is not None else settings or Settings()
+    sane_recursion_limit()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -58,7 +60,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLog)  # added last, so outermost: refusals by the other middleware are logged too
     errors.install(app)
-    v1 = APIRouter(prefix="/v1", dependencies=[Depends(reject_unknown_query_parameters)])
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(plain_parameters), Depends(reject_unknown_query_parameters)])
     for module in (health, events, transactions, provenance, grants, anchors, keys, baskets, forecast, fraud):
         v1.include_router(module.router)
     app.include_router(v1)

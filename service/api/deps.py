@@ -14,24 +14,37 @@ The role matrix lives here, next to the aliases that enforce it:
 | ``CreditAnalyst`` | lender, auditor, admin             | fraud scores and models                    |
 | ``ModelTrainer`` | lender, admin                       | training fraud models                      |
 | ``Lender``     | lender                                | labelling transactions as fraud or not     |
+
+Request bodies are read through dependencies built on a role (:func:`raw_body`, :func:`json_body`,
+:func:`model_body`), never as FastAPI body parameters: FastAPI reads and parses those before any
+dependency runs, so an anonymous caller could make the server parse anything. Here the key and its
+role are checked first, then the media type (415), and only then is the body read and parsed,
+by ``service.validation.json_limits``.
+
+Path and query parameters share the rules of this module too: ids within the 32-bit id columns,
+identifiers within the length of the indexed columns, times that exist in UTC, and (for every
+route, through :func:`plain_parameters`) no NUL character.
 """
 
 from collections.abc import Iterator
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AfterValidator, BaseModel, ValidationError
 from sqlmodel import Session
 
 from service.access import Viewer, viewer_of
 from service.chain import Chain
-from service.capture import parse_json
-from service.errors import InvalidRecord
+from service.errors import InvalidRecord, TraceAnchorError
 from service.ledger import Ledger
 from service.models import ApiKey, Role
+from service.validation.json_limits import MAX_IDENTIFIER_CHARS, parse_json
 
 
 async def get_ledger(request: Request) -> Ledger:
@@ -114,20 +127,105 @@ def get_viewer(caller: Annotated[ApiKey, Depends(get_caller)], session: SessionD
 ViewerDep = Annotated[Viewer, Depends(get_viewer)]
 
 
-async def read_body(request: Request) -> bytes:
-    """The raw request body (for endpoints that parse it themselves, possibly elsewhere)."""
-    return await request.body()
+class UnsupportedMediaType(TraceAnchorError):
+    """The body's Content-Type is not one the endpoint reads."""
+
+    status_code = 415
 
 
-RawBody = Annotated[bytes, Depends(read_body)]
+JSON_MEDIA_TYPES = ("application/json",)
+EPCIS_MEDIA_TYPES = ("application/json", "application/ld+json")
 
 
-async def read_json_body(body: RawBody) -> object:
-    """The request body parsed as JSON (JSON-LD included); 422 naming `body` when it is not JSON."""
-    return parse_json(body)
+def raw_body(role: Any, *, media_types: tuple[str, ...] = JSON_MEDIA_TYPES) -> Any:
+    """A dependency giving the request body unparsed (for parsing elsewhere, e.g. in a worker),
+    read only once the caller holds ``role`` (an alias above) and the media type is accepted."""
+
+    async def read(request: Request, caller: role) -> bytes:
+        _check_media_type(request, media_types)
+        return await request.body()
+
+    return Depends(read)
 
 
-JsonBody = Annotated[object, Depends(read_json_body)]
+def json_body(role: Any) -> Any:
+    """A dependency giving the body parsed as JSON under ``json_limits``' rules, for ``role`` only."""
+
+    async def read(body: Annotated[bytes, raw_body(role)]) -> object:
+        return parse_json(body)
+
+    return Depends(read)
+
+
+def model_body(model: type[BaseModel], role: Any) -> Any:
+    """A dependency giving the body validated as ``model``, for ``role`` only; 422 naming the field."""
+
+    async def read(value: Annotated[object, json_body(role)]) -> BaseModel:
+        try:
+            return model.model_validate(value)
+        except ValidationError as error:
+            raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]) from None
+
+    return Depends(read)
+
+
+def request_body(model: type[BaseModel]) -> dict:
+    """The OpenAPI ``requestBody`` of a :func:`model_body` endpoint (FastAPI documents only the
+    bodies it parses itself), with the model's definitions inlined."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+    return {"required": True, "content": {"application/json": {"schema": _inlined(schema, definitions)}}}
+
+
+def _inlined(node: object, definitions: dict) -> object:
+    if isinstance(node, dict):
+        if "$ref" in node:
+            return _inlined(definitions[node["$ref"].rsplit("/", 1)[-1]], definitions)
+        return {key: _inlined(value, definitions) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inlined(item, definitions) for item in node]
+    return node
+
+
+def _check_media_type(request: Request, accepted: tuple[str, ...]) -> None:
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type not in accepted:
+        raise UnsupportedMediaType(
+            f"Content-Type {media_type or '(none)'} is not accepted here; send {' or '.join(accepted)}", field="Content-Type"
+        )
+
+
+async def plain_parameters(request: Request) -> None:
+    """422 for a NUL character in any path or query parameter (name or value): PostgreSQL text
+    cannot hold one, so a lookup would fail instead of finding nothing."""
+    parameters = [("path", name, value) for name, value in request.path_params.items()]
+    parameters += [("query", name, value) for name, value in request.query_params.multi_items()]
+    for place, name, value in parameters:
+        if "\0" in name or "\0" in str(value):
+            raise RequestValidationError([{"loc": (place, name), "msg": "must not contain the NUL character", "type": "nul"}])
+
+
+def _in_utc(moment: datetime) -> datetime:
+    """The moment in UTC (naive: taken as UTC), which must exist there."""
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is outside years 1 to 9999 once converted to UTC") from None
+
+
+#: Id columns are 32-bit integers on PostgreSQL: a larger id names no row, and could not be bound.
+MAX_ROW_ID = 2**31 - 1
+RecordId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="The stored record's id.")]
+BatchId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="The batch's id.")]
+KeyId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="The key's id.")]
+TransactionId = Annotated[str, Path(min_length=1, max_length=MAX_IDENTIFIER_CHARS, description="The business identifier.")]
+UtcTime = Annotated[datetime, AfterValidator(_in_utc)]
+MAX_PARTY_CHARS = 200
+Submitter = Annotated[
+    str | None,
+    Query(min_length=1, max_length=MAX_PARTY_CHARS,
+          description="Whose record of this id, where several parties recorded it (default: yours, else the only one you may read)."),
+]
 
 
 QUERY_PARAMETER_PREFIXES = "x-query-parameter-prefixes"

@@ -19,6 +19,7 @@ _MEANING = {
     404: "No such record, batch or key.",
     409: "The request contradicts the stored state (e.g. a proof of a record not anchored yet).",
     413: "The body, or the number of records in it, is over the limit.",
+    415: "The body's Content-Type is not one this endpoint reads (`field` is Content-Type).",
     422: "A parameter or the body is invalid; `field` names the culprit, `errors` lists every problem.",
     502: "The chain answered, but not as expected.",
     503: "The chain cannot be reached right now; retry later.",

@@ -4,13 +4,13 @@ Every moment in an answer is a :data:`~service.timeutil.UtcDateTime` (ISO 8601, 
 every listing is a :class:`PageOut` (``nextPageToken``; see service.pagination).
 """
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from service.models import ApiKey, Batch, Record, RecordStatus, Role
-from service.candidates import parsed_body
 from service.timeutil import UtcDateTime, from_unix
+from service.validation.json_limits import stored_object
 
 
 class ErrorOut(BaseModel):
@@ -65,8 +65,9 @@ class StoredEvent(BaseModel):
 
 
 def _stored(record: Record) -> dict[str, Any] | str:
-    """A record's body for display: parsed, or as stored when an edit broke it (reading must not fail)."""
-    body = parsed_body(record)
+    """A record's body for display: parsed, or as stored when it does not parse as JSON the API can
+    return (an edit broke it, or it nests too deep): reading must not fail."""
+    body = stored_object(record.body)
     return record.body if body is None else body
 
 
@@ -129,7 +130,7 @@ class ProofBundle(BaseModel):
     model_config = {"extra": "allow"}
     format: str
     kind: str
-    record: dict[str, Any]
+    record: dict[str, Any] | str = Field(description="The record; its JSON text if it nests too deep for the API to return.")
     content_hash: str
     leaf: str
     proof: list[str]
@@ -175,9 +176,11 @@ class AnchorPassOut(BaseModel):
 
 
 class KeyCreate(BaseModel):
-    model_config = {"json_schema_extra": {"examples": [{"role": "supplier", "party": "processor"}, {"role": "auditor", "party": "audit-co"}]}}
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [
+        {"role": "supplier", "party": "processor"}, {"role": "auditor", "party": "audit-co"}]})
 
-    role: Role = Field(description="What the key may do (see the role matrix in the README).")
+    role: Annotated[Role, Strict(False)] = Field(  # JSON has no enums: the role's name is its value
+        description="What the key may do (see the role matrix in the README).")
     party: str = Field(
         min_length=1, max_length=200, pattern=r"^\S(.*\S)?$",
         description="The company the key acts for: a supplier's records carry it, and it must be seller or buyer of "

@@ -8,6 +8,10 @@ files on disk only: the registry holds every file under its ``$id`` and retrieva
 
 A document is all-or-nothing, so every error found (up to ``MAX_REPORTED_ERRORS``) is reported at
 once, each naming the event index and the field path the client has to fix.
+
+The official schema sets no length on identifiers; the fields that become indexed columns and
+search terms are held to ``MAX_IDENTIFIER_CHARS`` by a small schema of our own (``_LIMITS``),
+compiled together with the official one, so one pass of the validator checks both.
 """
 
 import json
@@ -19,6 +23,7 @@ import jsonschema_rs
 
 from service.errors import InvalidRecord
 from service.hashing.canonical import EVENT_TYPES
+from service.validation.json_limits import MAX_IDENTIFIER_CHARS
 
 MAX_REPORTED_ERRORS = 20
 _ROOT_SCHEMA = "EPCIS-JSON-Schema-root.json"
@@ -27,6 +32,30 @@ _DOCUMENT_TYPES = ("EPCISDocument", "EPCISQueryDocument")
 _EVENT_LIST_PATHS = (("epcisBody", "eventList"), ("epcisBody", "queryResults", "resultsBody", "eventList"))
 _COMBINATORS = frozenset({"anyOf", "oneOf"})
 _MAX_ECHO = 60
+_LIMITS_ID = "https://traceanchor.invalid/schema/limits.json"
+_IDENTIFIER = {"maxLength": MAX_IDENTIFIER_CHARS}  # what is not a string, the official schema refuses
+_IDENTIFIERS = {"items": _IDENTIFIER}
+_QUANTITIES = {"items": {"properties": {"epcClass": _IDENTIFIER}}}
+_LOCATION = {"properties": {"id": _IDENTIFIER}}
+#: The event fields that service.indexing turns into columns and search terms.
+_INDEXED_FIELDS = {
+    "epcList": _IDENTIFIERS, "childEPCs": _IDENTIFIERS, "inputEPCList": _IDENTIFIERS, "outputEPCList": _IDENTIFIERS,
+    "parentID": _IDENTIFIER, "quantityList": _QUANTITIES, "childQuantityList": _QUANTITIES,
+    "inputQuantityList": _QUANTITIES, "outputQuantityList": _QUANTITIES, "bizStep": _IDENTIFIER,
+    "disposition": _IDENTIFIER, "readPoint": _LOCATION, "bizLocation": _LOCATION,
+    "bizTransactionList": {"items": {"properties": {"type": _IDENTIFIER, "bizTransaction": _IDENTIFIER}}},
+}
+_EVENT_LIMITS = {"properties": _INDEXED_FIELDS}
+_EVENTS_LIMITS = {"properties": {"eventList": {"items": _EVENT_LIMITS}}}
+# A bare event is checked at the root (a document has none of these fields there).
+_LIMITS = {
+    "$id": _LIMITS_ID,
+    "properties": {
+        **_INDEXED_FIELDS,
+        "epcisBody": {"properties": {**_EVENTS_LIMITS["properties"],
+                                     "queryResults": {"properties": {"resultsBody": _EVENTS_LIMITS}}}},
+    },
+}
 
 
 class SchemaViolation(InvalidRecord):
@@ -80,7 +109,7 @@ def validate_document(document: object, *, max_events: int) -> None:
 
 @cache
 def _validator() -> jsonschema_rs.Draft7Validator:
-    """The root schema compiled against a registry of every bundled file (compiled once per process)."""
+    """The root schema and our limits, compiled against a registry of every bundled file (once per process)."""
     schema_dir = files(__package__) / "schema"
     resources = [
         json.loads(entry.read_text(encoding="utf-8"))
@@ -88,9 +117,10 @@ def _validator() -> jsonschema_rs.Draft7Validator:
         for entry in folder.iterdir()
         if entry.name.endswith(".json")
     ]
-    registry = jsonschema_rs.Registry([(resource["$id"], resource) for resource in resources])
+    registry = jsonschema_rs.Registry([(resource["$id"], resource) for resource in [*resources, _LIMITS]])
     root = json.loads((schema_dir / _ROOT_SCHEMA).read_text(encoding="utf-8"))
-    return jsonschema_rs.Draft7Validator(root, registry=registry, validate_formats=True, offline=True)
+    schema = {"allOf": [{"$ref": root["$id"]}, {"$ref": _LIMITS_ID}]}
+    return jsonschema_rs.Draft7Validator(schema, registry=registry, validate_formats=True, offline=True)
 
 
 def _event_list(document: dict) -> tuple[tuple[str, ...], list]:
@@ -164,11 +194,12 @@ def _short_message(error: jsonschema_rs.ValidationError) -> str:
             " and ".join(_short_message(sub) for sub in branch) for branch in error.kind.context if branch
         )
         return f"none of the allowed alternatives holds: {alternatives}"
-    leading = _leading_json(error.message)
-    if isinstance(leading, dict | list):
-        _, end = json.JSONDecoder().raw_decode(error.message)
-        return f"{_json_type(leading)}{error.message[end:]}"
-    return error.message.replace("the schemas listed in the 'anyOf' keyword", "the given schemas")
+    message = error.message.replace("the schemas listed in the 'anyOf' keyword", "the given schemas")
+    leading = _leading_json(message)
+    if isinstance(leading, dict | list | str):  # the instance, which may be a whole event or a huge string
+        _, end = json.JSONDecoder().raw_decode(message)
+        return (_echo(leading) if isinstance(leading, str) else _json_type(leading)) + message[end:]
+    return message
 
 
 def _leading_json(message: str) -> object:

@@ -5,6 +5,11 @@ original dict together with the parsed values the ledger indexes. Rules (docs in
 
 - Amounts and quantities are exact decimals, given as JSON strings (preferred) or numbers; a number
   is read through its shortest text form (``3.5`` -> ``Decimal("3.5")``), booleans are refused.
+  Each has at most ``MAX_DIGITS`` digits, before and after the point together (so totals are
+  computed exactly, whatever the lines).
+- Identifiers (``id``, ``sku``, ``category``, parties, ``references``, ``location``) have at most
+  ``MAX_IDENTIFIER_CHARS`` characters: they become indexed columns and search terms.
+- ``timestamp`` is an ISO 8601 date-time with a timezone, within years 1 to 9999 once in UTC.
 - ``quantity`` > 0 and may have decimals (weights, volumes); ``unit_price`` and ``total`` >= 0.
 - ``total`` has at most as many decimals as the currency's ISO 4217 minor unit (EUR 2, JPY 0,
   BHD 3) and equals sum(quantity x unit_price) computed exactly and rounded once, half up, to that
@@ -24,8 +29,8 @@ original dict together with the parsed values the ledger indexes. Rules (docs in
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Annotated, Literal
 
 from iso4217 import Currency
@@ -43,7 +48,13 @@ from pydantic_core import PydanticCustomError
 
 from service.errors import InvalidRecord
 from service.candidates import Reference
+from service.validation.json_limits import MAX_IDENTIFIER_CHARS
 
+#: Digits of an amount or quantity, as in a SQL DECIMAL(28, s): Python's default decimal precision.
+MAX_DIGITS = 28
+#: Enough for sums of products of two MAX_DIGITS numbers over as many lines as a body can hold, so
+#: the totals check neither rounds before it means to nor fails.
+_EXACT_PRECISION = 4 * MAX_DIGITS
 _DECIMAL_TEXT = re.compile(r"-?\d+(\.\d+)?")
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+")
 _GLN = re.compile(r"\d{13}")
@@ -83,6 +94,8 @@ def _decimal(value: object) -> Decimal:
         raise PydanticCustomError("decimal_text", "must be a finite decimal number") from None
     if not number.is_finite():
         raise PydanticCustomError("decimal_text", "must be a finite decimal number")
+    if max(number.adjusted() + 1, 0) + max(-number.as_tuple().exponent, 0) > MAX_DIGITS:
+        raise PydanticCustomError("decimal_digits", f"must have at most {MAX_DIGITS} digits before and after the point together")
     return number
 
 
@@ -109,6 +122,10 @@ def _timestamp(value: object) -> datetime:
         raise PydanticCustomError("timestamp_text", message) from None
     if moment.tzinfo is None:
         raise PydanticCustomError("timestamp_naive", "must include a timezone (Z or +hh:mm)")
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise PydanticCustomError("timestamp_range", "is outside years 1 to 9999 once converted to UTC") from None
     return moment
 
 
@@ -128,6 +145,8 @@ def _location(value: object) -> str | None:
         return None
     if not isinstance(value, str) or not (_GLN.fullmatch(value) or _URI.fullmatch(value)):
         raise PydanticCustomError("location", "must be a 13-digit GLN or a URI")
+    if len(value) > MAX_IDENTIFIER_CHARS:
+        raise PydanticCustomError("location", f"must have at most {MAX_IDENTIFIER_CHARS} characters")
     if _GLN.fullmatch(value) and _gs1_check_digit(value[:12]) != int(value[12]):
         raise PydanticCustomError("location", "GLN check digit is wrong")
     return value
@@ -139,7 +158,7 @@ def _gs1_check_digit(digits: str) -> int:
     return -weighted % 10
 
 
-Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=False)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_IDENTIFIER_CHARS, strip_whitespace=False)]
 Quantity = Annotated[Decimal, BeforeValidator(_decimal), AfterValidator(_positive)]
 Amount = Annotated[Decimal, BeforeValidator(_decimal), AfterValidator(_non_negative)]
 
@@ -344,8 +363,9 @@ def _meaning_errors(transaction: Transaction) -> Iterator[tuple[tuple, str]]:
     if transaction.total.as_tuple().exponent < -exponent:
         yield ("total",), f"has more decimals than {transaction.currency.code} allows ({exponent})"
     elif transaction.lines:
-        exact = sum((line.quantity * line.unit_price for line in transaction.lines), Decimal(0))
-        expected = exact.quantize(minor_unit, rounding=ROUND_HALF_UP)
+        with localcontext(prec=_EXACT_PRECISION):
+            exact = sum((line.quantity * line.unit_price for line in transaction.lines), Decimal(0))
+            expected = exact.quantize(minor_unit, rounding=ROUND_HALF_UP)
         if transaction.total != expected:
             rule = f"sum of quantity x unit_price, rounded half up to the {transaction.currency.code} minor unit"
             yield ("total",), f"is {transaction.total} but the lines give {expected} ({rule})"
@@ -399,6 +419,8 @@ def _message(detail: dict) -> str:
             return "must be one of order, sale, invoice, payment"
         case "string_too_short":
             return "must not be empty"
+        case "string_too_long":
+            return f"must have at most {MAX_IDENTIFIER_CHARS} characters"
         case "string_type":
             return "must be a string"
         case "list_type":

@@ -1,11 +1,9 @@
 """Anchored batches, their audits, and anchoring now on an admin's request."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from sqlmodel import select
 
-from service.api.deps import Admin, Auditor, ChainDep, LedgerDep, Operator, SessionDep
+from service.api.deps import Admin, Auditor, BatchId, ChainDep, LedgerDep, Operator, SessionDep
 from service.api.errors import error_responses
 from service.api.paging import PageDep, caller_scope
 from service.api.schemas import AnchorOut, AnchorPage, AnchorPassOut, ErrorOut
@@ -24,7 +22,7 @@ def list_anchors(caller: Operator, session: SessionDep, page: PageDep) -> Anchor
 
 
 @router.get("/{batch_id}/verification", response_model=BatchAudit, responses=error_responses(404, 502, 503))
-def audit(batch_id: Annotated[int, Path(ge=1, le=2**63 - 1)], caller: Auditor, session: SessionDep, chain: ChainDep) -> BatchAudit:
+def audit(batch_id: BatchId, caller: Auditor, session: SessionDep, chain: ChainDep) -> BatchAudit:
     """Audit one batch: every anchored record still there and unchanged, the root on chain.
     Finds deleted records, which verifying the records that remain cannot."""
     return audit_batch(session, chain, batch_id=batch_id)

@@ -3,18 +3,20 @@
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from service.api.deps import (
+    EPCIS_MEDIA_TYPES,
     QUERY_PARAMETER_PREFIXES,
     ChainDep,
     LedgerDep,
-    RawBody,
     Reader,
+    RecordId,
     SessionDep,
     Supplier,
     Verifier,
     ViewerDep,
+    raw_body,
 )
 from service.api.errors import error_responses
 from service.api.paging import PageTokensDep
@@ -25,9 +27,9 @@ from service.api.schemas import (
     ProofBundle,
     StoredEvent,
 )
+from service.candidates import Submission
 from service.capture import prepare
 from service.models import RecordKind
-from service.candidates import Submission
 from service.queries import BIZ_TRANSACTION_PREFIX, EVENT_PARAMETERS, parse_event_query, query_events
 from service.records import find_record
 from service.verification import Verification, proof_bundle, verify_record
@@ -57,7 +59,7 @@ EPCIS_BODY = {
             },
             "examples": {"document": {"summary": "An EPCISDocument with one ObjectEvent", "value": EPCIS_EXAMPLE}},
         }
-        for media in ("application/json", "application/ld+json")
+        for media in EPCIS_MEDIA_TYPES
     },
 }
 EVENT_QUERY = {
@@ -68,7 +70,7 @@ EVENT_QUERY = {
     ],
     QUERY_PARAMETER_PREFIXES: [BIZ_TRANSACTION_PREFIX],
 }
-RecordId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The stored record's id.")]
+EventBody = Annotated[bytes, raw_body(Supplier, media_types=EPCIS_MEDIA_TYPES)]
 
 
 @router.post(
@@ -76,9 +78,9 @@ RecordId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The stored recor
     response_model=CaptureResult,
     status_code=status.HTTP_201_CREATED,
     openapi_extra={"requestBody": EPCIS_BODY},
-    responses={200: {"model": CaptureResult, "description": "Every event already existed."}, **error_responses(413)},
+    responses={200: {"model": CaptureResult, "description": "Every event already existed."}, **error_responses(413, 415)},
 )
-async def capture(body: RawBody, caller: Supplier, ledger: LedgerDep, response: Response) -> CaptureResult:
+async def capture(caller: Supplier, body: EventBody, ledger: LedgerDep, response: Response) -> CaptureResult:
     """Validate a whole document against the EPCIS 2.0 schema, then store every event or none.
 
     Large documents are parsed, validated and hashed in worker processes (see service.capture).

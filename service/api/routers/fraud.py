@@ -12,7 +12,20 @@ from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from service.api.deps import ChainDep, CreditAnalyst, LedgerDep, Lender, ModelTrainer, SessionDep, ViewerDep
+from service.api.deps import (
+    MAX_PARTY_CHARS,
+    ChainDep,
+    CreditAnalyst,
+    Lender,
+    LedgerDep,
+    ModelTrainer,
+    SessionDep,
+    Submitter,
+    TransactionId,
+    ViewerDep,
+    model_body,
+    request_body,
+)
 from service.api.errors import error_responses
 from service.api.paging import PageDep, caller_scope
 from service.api.schemas import DataScope, PageOut
@@ -33,15 +46,12 @@ from service.models import FraudModelVersion, Record, RecordStatus
 from service.pagination import paginate
 from service.records import Stored
 from service.timeutil import UtcDateTime
+from service.validation.json_limits import MAX_IDENTIFIER_CHARS
 
 router = APIRouter(tags=["fraud"], responses=error_responses(401, 403, 422))
 
-Id = Annotated[str, StringConstraints(min_length=1, max_length=512)]
-Party = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-TransactionId = Annotated[str, Path(min_length=1, max_length=512, description="The business identifier.")]
-Submitter = Annotated[
-    Party | None, Query(description="Whose record of this id (default: the only one you may read).")
-]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_IDENTIFIER_CHARS)]
+Party = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PARTY_CHARS)]
 ModelVersion = Annotated[str, Path(min_length=1, max_length=64, description="e.g. logistic_regression-0123456789abcdef")]
 SCORE_ERRORS = error_responses(404, 409, 502, 503)
 PROBABILITY_MEANING = {
@@ -218,9 +228,10 @@ async def _store_labels(requests: list[LabelRequest], *, viewer, session, ledger
 
 @router.post("/transactions/{id}/labels", response_model=LabelOut, status_code=status.HTTP_201_CREATED,
              responses={200: {"model": LabelOut, "description": "The lender's current label already says so."},
-                        **error_responses(400, 404, 409)})
-async def label_transaction(id: TransactionId, label: LabelIn, caller: Lender, viewer: ViewerDep, session: SessionDep,
-                            ledger: LedgerDep, response: Response, submitter: Submitter = None) -> LabelOut:
+                        **error_responses(404, 409, 415)}, openapi_extra={"requestBody": request_body(LabelIn)})
+async def label_transaction(id: TransactionId, caller: Lender, label: Annotated[LabelIn, model_body(LabelIn, Lender)],
+                            viewer: ViewerDep, session: SessionDep, ledger: LedgerDep, response: Response,
+                            submitter: Submitter = None) -> LabelOut:
     """Label an invoice or payment of your data as confirmed fraud or legitimate (anchored like any record).
 
     A changed label is a new label record; the latest verified label per transaction trains the model.
@@ -233,9 +244,9 @@ async def label_transaction(id: TransactionId, label: LabelIn, caller: Lender, v
 
 @router.post("/analytics/fraud/labels", response_model=LabelsOut, status_code=status.HTTP_201_CREATED,
              responses={200: {"model": LabelsOut, "description": "Every label already said so."},
-                        **error_responses(400, 404, 409)})
-async def label_transactions(body: LabelsIn, caller: Lender, viewer: ViewerDep, session: SessionDep, ledger: LedgerDep,
-                             response: Response) -> LabelsOut:
+                        **error_responses(404, 409, 415)}, openapi_extra={"requestBody": request_body(LabelsIn)})
+async def label_transactions(caller: Lender, body: Annotated[LabelsIn, model_body(LabelsIn, Lender)], viewer: ViewerDep,
+                             session: SessionDep, ledger: LedgerDep, response: Response) -> LabelsOut:
     """Label up to 1,000 invoices and payments at once: all or nothing (the first problem names its item)."""
     requests = [LabelRequest(item.transaction, item.fraud, item.submitter) for item in body.labels]
     labels = await _store_labels(requests, viewer=viewer, session=session, ledger=ledger)
@@ -303,9 +314,10 @@ def fraud_score(id: TransactionId, caller: CreditAnalyst, viewer: ViewerDep, ses
     return ScoreReportOut(**ScoreOut.of(scores[0], row).model_dump(), inputs=inputs.summary(), data_scope=viewer.scope)
 
 
-@router.post("/analytics/fraud/scores", response_model=ScoresOut, responses={**SCORE_ERRORS, **error_responses(400)})
-def fraud_scores(request: ScoresIn, caller: CreditAnalyst, viewer: ViewerDep, session: SessionDep, chain: ChainDep,
-                 ledger: LedgerDep) -> ScoresOut:
+@router.post("/analytics/fraud/scores", response_model=ScoresOut, responses={**SCORE_ERRORS, **error_responses(415)},
+             openapi_extra={"requestBody": request_body(ScoresIn)})
+def fraud_scores(caller: CreditAnalyst, request: Annotated[ScoresIn, model_body(ScoresIn, CreditAnalyst)], viewer: ViewerDep,
+                 session: SessionDep, chain: ChainDep, ledger: LedgerDep) -> ScoresOut:
     """Scores of up to 1000 invoices and payments at once (duplicates answered once, in first-seen order)."""
     requests = [ScoreRequest(item) if isinstance(item, str) else ScoreRequest(item.id, item.submitter) for item in request.ids]
     scores, row, inputs = score_transactions(session, chain, requests=requests, viewer=viewer, key=ledger.settings.signing_key())

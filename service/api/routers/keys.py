@@ -2,20 +2,20 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, status
 
-from service.api.deps import Admin, LedgerDep, SessionDep
+from service.api.deps import Admin, KeyId, LedgerDep, SessionDep, model_body, request_body
 from service.api.errors import error_responses
 from service.api.paging import PageDep, caller_scope
 from service.api.schemas import KeyCreate, KeyCreated, KeyOut, KeyPage
 from service.keys import create_key, key_page, revoke_key
 
 router = APIRouter(prefix="/keys", tags=["keys"], responses=error_responses(401, 403, 422))
-KeyId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
-@router.post("", response_model=KeyCreated, status_code=status.HTTP_201_CREATED, responses=error_responses(400))
-def create(body: KeyCreate, caller: Admin, session: SessionDep) -> KeyCreated:
+@router.post("", response_model=KeyCreated, status_code=status.HTTP_201_CREATED, responses=error_responses(415),
+             openapi_extra={"requestBody": request_body(KeyCreate)})
+def create(caller: Admin, body: Annotated[KeyCreate, model_body(KeyCreate, Admin)], session: SessionDep) -> KeyCreated:
     """A new key for a party and role; the token is in the response and nowhere else."""
     key, token = create_key(session, role=body.role, party=body.party)
     session.commit()

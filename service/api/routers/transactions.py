@@ -1,21 +1,23 @@
 """Commercial transactions: orders, sales, invoices and payments."""
 
 import asyncio
-from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from service.api.deps import (
     ChainDep,
-    JsonBody,
     LedgerDep,
     Reader,
     SessionDep,
     Supplier,
+    TransactionId,
+    UtcTime,
     Verifier,
+    Submitter,
     ViewerDep,
+    json_body,
 )
 from service.api.errors import error_responses
 from service.api.paging import PageDep
@@ -54,11 +56,7 @@ TRANSACTIONS_BODY = {
     },
 }
 _TIME = "ISO 8601; without an offset the time is taken as UTC."
-TransactionId = Annotated[str, Path(min_length=1, max_length=512, description="The business identifier.")]
-Submitter = Annotated[
-    str | None,
-    Query(min_length=1, max_length=200, description="Whose record of this id (default: yours, else the only one you may read)."),
-]
+TransactionsBody = Annotated[object, json_body(Supplier)]
 
 
 @router.post(
@@ -66,9 +64,9 @@ Submitter = Annotated[
     response_model=TransactionSubmitResult,
     status_code=status.HTTP_201_CREATED,
     openapi_extra={"requestBody": TRANSACTIONS_BODY},
-    responses={200: {"model": TransactionSubmitResult, "description": "Every transaction already existed."}, **error_responses(409, 413)},
+    responses={200: {"model": TransactionSubmitResult, "description": "Every transaction already existed."}, **error_responses(409, 413, 415)},
 )
-async def submit(payload: JsonBody, caller: Supplier, ledger: LedgerDep, response: Response) -> TransactionSubmitResult:
+async def submit(caller: Supplier, payload: TransactionsBody, ledger: LedgerDep, response: Response) -> TransactionSubmitResult:
     """One transaction, or a list stored all or nothing (the `Transaction` schema below).
 
     Besides each field's format, meaning is checked: `total` equals the lines' quantity x unit_price
@@ -104,8 +102,8 @@ def list_transactions(
     kind: Annotated[Literal["order", "sale", "invoice", "payment"] | None, Query(description="Only this kind.")] = None,
     sku: Annotated[str | None, Query(max_length=512, description="Only transactions with a line of this SKU.")] = None,
     party: Annotated[str | None, Query(max_length=200, description="Seller or buyer.")] = None,
-    since: Annotated[datetime | None, Query(description=f"At or after this time. {_TIME}", examples=["2026-09-01T00:00:00Z"])] = None,
-    until: Annotated[datetime | None, Query(description=f"Before this time. {_TIME}", examples=["2026-10-01T00:00:00+02:00"])] = None,
+    since: Annotated[UtcTime | None, Query(description=f"At or after this time. {_TIME}", examples=["2026-09-01T00:00:00Z"])] = None,
+    until: Annotated[UtcTime | None, Query(description=f"Before this time. {_TIME}", examples=["2026-10-01T00:00:00+02:00"])] = None,
     status: Annotated[RecordStatus | None, Query(description="`anchored` or `pending`.")] = None,
     page: PageDep,
 ) -> TransactionPage:
