@@ -19,8 +19,8 @@ def looping_api(ledger: Ledger) -> Iterator[Api]:
     ledger.settings.anchor_in_background = True
     with TestClient(create_app(ledger=ledger), raise_server_exceptions=False) as client:
         api = Api(client=client, ledger=ledger, headers={})
-        for who, role in STANDARD_KEYS.items():
-            api.key(who, role=role)
+        for who, (role, party) in STANDARD_KEYS.items():
+            api.key(who, role=role, party=party)
         yield api
 
 

@@ -19,7 +19,7 @@ from Crypto.Hash import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.merkle import MerkleTree, _leaf_layout, leaf_hash, proof_from_nodes, verify_proof
+from service.merkle import SALTED, UNSALTED, MerkleTree, _leaf_layout, leaf_hash, proof_from_nodes, verify_proof
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 INTEROP_SCRIPT = PROJECT_ROOT / "tests" / "js" / "merkle_interop.mjs"
@@ -267,8 +267,8 @@ def test_verify_proof_is_solidity_process_proof(leaf: bytes, proof: list[bytes])
 
 
 def interop_inputs(rng: random.Random) -> list[list[bytes]]:
-    """Edge cases, then random batches of 1..300 hashes (mostly small: the library
-    needs ~0.3 ms per proof), some with duplicates."""
+    """Edge cases, then random batches of 1..300 values (mostly small: the library
+    needs ~0.3 ms per proof), some with duplicates, half of them salted ([content hash, salt])."""
     edge_cases = [
         [ZERO],
         [b"\xff" * 32],
@@ -280,9 +280,10 @@ def interop_inputs(rng: random.Random) -> list[list[bytes]]:
     sizes_around_powers_of_two = (2, 3, 4, 5, 7, 8, 9, 127, 128, 129, 255, 256, 257)
     edge_cases += [[rng.randbytes(32) for _ in range(size)] for size in sizes_around_powers_of_two]
     random_cases = []
-    for _ in range(180):
+    for case in range(180):
         size = rng.randint(1, 40) if rng.random() < 0.9 else rng.randint(41, 300)
-        distinct = [rng.randbytes(32) for _ in range(size)]
+        width = 64 if case % 2 else 32  # every other batch of salted records
+        distinct = [rng.randbytes(width) for _ in range(size)]
         values = distinct + rng.choices(distinct, k=rng.choice([0, 0, 1, 10]))
         rng.shuffle(values)
         random_cases.append(values[:300])
@@ -307,30 +308,39 @@ def run_interop_script(payload: dict) -> dict:
     return json.loads(completed.stdout)
 
 
-def claim(*, root: bytes, value: bytes, proof: list[bytes]) -> dict:
-    return {"root": to_hex(root), "value": to_hex(value), "proof": [to_hex(node) for node in proof]}
+def claim(*, encoding: str, root: bytes, value: bytes, proof: list[bytes]) -> dict:
+    return {"encoding": encoding.split(","), "root": to_hex(root), "value": to_hex(value), "proof": [to_hex(node) for node in proof]}
+
+
+def encoding_of(values: list[bytes]) -> str:
+    """Batches of 64-byte values are salted records ([content hash, salt]), of 32-byte ones the unsalted."""
+    return SALTED if len(values[0]) == 64 else UNSALTED
 
 
 @pytest.fixture(scope="module")
 def interop() -> tuple[list[list[bytes]], list[MerkleTree], list[bool], dict]:
     """Our trees, the expected verdict per claim, and the library's answers, from one node run."""
     batches = interop_inputs(random.Random(20240611))
-    trees = [MerkleTree.build(values) for values in batches]
+    trees = [MerkleTree.build(values, encoding=encoding_of(values)) for values in batches]
     claims, expected = [], []
     for values, tree in zip(batches, trees):
+        encoding = encoding_of(values)
         for value, proof in zip(values, tree.proofs()):
-            claims.append(claim(root=tree.root, value=value, proof=proof))
+            claims.append(claim(encoding=encoding, root=tree.root, value=value, proof=proof))
             expected.append(True)
         value, proof = values[-1], tree.proof(len(values) - 1)
         tampered = [(flip_bit(tree.root, 9), value, proof), (tree.root, flip_bit(value, 9), proof)]
+        if len(value) == 64:  # the salt is part of the leaf: another salt is another leaf
+            tampered.append((tree.root, flip_bit(value, 300), proof))
         if proof:
             tampered.append((tree.root, value, [flip_bit(proof[0], 9), *proof[1:]]))
         for root, bad_value, bad_proof in tampered:
-            claims.append(claim(root=root, value=bad_value, proof=bad_proof))
+            claims.append(claim(encoding=encoding, root=root, value=bad_value, proof=bad_proof))
             expected.append(False)
     answer = run_interop_script(
         {
-            "cases": [{"values": [to_hex(value) for value in values]} for values in batches],
+            "cases": [{"encoding": encoding_of(values).split(","), "values": [to_hex(value) for value in values]}
+                      for values in batches],
             "dumps": [tree.dump() for tree in trees],
             "claims": claims,
         }

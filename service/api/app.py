@@ -21,6 +21,7 @@ from service.settings import Settings
 from service.validation.json_limits import sane_recursion_limit
 
 log = logging.getLogger(__name__)
+ROUTERS = (health, events, transactions, provenance, grants, anchors, keys, baskets, forecast, fraud)
 
 
 def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None) -> FastAPI:
@@ -61,7 +62,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     app.add_middleware(AccessLog)  # added last, so outermost: refusals by the other middleware are logged too
     errors.install(app)
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(plain_parameters), Depends(reject_unknown_query_parameters)])
-    for module in (health, events, transactions, provenance, grants, anchors, keys, baskets, forecast, fraud):
+    for module in ROUTERS:
         v1.include_router(module.router)
     app.include_router(v1)
     app.add_api_route("/", _index, include_in_schema=False)
@@ -76,8 +77,9 @@ def _index() -> RedirectResponse:
 
 def _openapi(app: FastAPI) -> dict:
     """FastAPI's OpenAPI document, plus the models of bodies that routes parse themselves (so that
-    FastAPI does not know them): the transaction format, for one."""
+    FastAPI does not know them): each router lists them in ``BODY_MODELS``."""
     if app.openapi_schema is None:
         document = FastAPI.openapi(app)
-        document.setdefault("components", {}).setdefault("schemas", {}).update(component_schemas(*transactions.BODY_MODELS))
+        models = [model for module in ROUTERS for model in getattr(module, "BODY_MODELS", ())]
+        document.setdefault("components", {}).setdefault("schemas", {}).update(component_schemas(*models))
     return app.openapi_schema

@@ -170,21 +170,10 @@ def model_body(model: type[BaseModel], role: Any) -> Any:
 
 
 def request_body(model: type[BaseModel]) -> dict:
-    """The OpenAPI ``requestBody`` of a :func:`model_body` endpoint (FastAPI documents only the
-    bodies it parses itself), with the model's definitions inlined."""
-    schema = model.model_json_schema()
-    definitions = schema.pop("$defs", {})
-    return {"required": True, "content": {"application/json": {"schema": _inlined(schema, definitions)}}}
-
-
-def _inlined(node: object, definitions: dict) -> object:
-    if isinstance(node, dict):
-        if "$ref" in node:
-            return _inlined(definitions[node["$ref"].rsplit("/", 1)[-1]], definitions)
-        return {key: _inlined(value, definitions) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_inlined(item, definitions) for item in node]
-    return node
+    """The OpenAPI ``requestBody`` of a :func:`model_body` endpoint: a reference to the model's schema
+    (FastAPI documents only the bodies it parses itself; the router lists ``model`` in its
+    ``BODY_MODELS`` for the app to publish)."""
+    return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}
 
 
 def _check_media_type(request: Request, accepted: tuple[str, ...]) -> None:

@@ -10,7 +10,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, WrapValidator
+from pydantic_core import PydanticCustomError
 
 from service.api.deps import (
     MAX_PARTY_CHARS,
@@ -191,12 +192,21 @@ class ScoreItem(BaseModel):
     submitter: Party
 
 
+def _one_target(value: object, handler):
+    """An id or ``{"id", "submitter"}``: one clear message rather than one per union member."""
+    try:
+        return handler(value)
+    except ValidationError:
+        raise PydanticCustomError(
+            "score_target", f'must be an id (1 to {MAX_IDENTIFIER_CHARS} characters) or {{"id": ..., "submitter": ...}}') from None
+
+
 class ScoresIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [{"ids": [
         "urn:epcglobal:cbv:bt:0614141000041:INV-2001", {"id": "urn:epcglobal:cbv:bt:0614141000041:PAY-3001",
                                                         "submitter": "processor"}]}]})
 
-    ids: list[Id | ScoreItem] = Field(
+    ids: list[Annotated[Id | ScoreItem, WrapValidator(_one_target)]] = Field(
         min_length=1, max_length=MAX_SCORE_IDS,
         description="Business ids, or {id, submitter} where several parties recorded the same id.")
 
@@ -205,6 +215,9 @@ class ScoresOut(BaseModel):
     scores: list[ScoreOut]
     inputs: dict[str, Any] = Field(description="Per record kind: records used (verified) and excluded by status.")
     data_scope: DataScope
+
+
+BODY_MODELS = (LabelIn, LabelsIn, ScoresIn)
 
 
 async def _store_labels(requests: list[LabelRequest], *, viewer, session, ledger) -> list[LabelOut]:

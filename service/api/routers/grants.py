@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from service.api.deps import LedgerDep, SessionDep, Supplier
+from service.api.deps import LedgerDep, SessionDep, Supplier, model_body, request_body
 from service.api.errors import error_responses
 from service.candidates import parsed_body
 from service.api.paging import PageDep, caller_scope
@@ -48,9 +48,14 @@ class GrantPage(PageOut):
     grants: list[GrantOut]
 
 
+BODY_MODELS = (GrantIn,)
+
+
 @router.post("", response_model=GrantOut, status_code=status.HTTP_201_CREATED,
-             responses={200: {"model": GrantOut, "description": "A live grant to this party already exists."}})
-async def create(body: GrantIn, caller: Supplier, session: SessionDep, ledger: LedgerDep, response: Response) -> GrantOut:
+             responses={200: {"model": GrantOut, "description": "A live grant to this party already exists."},
+                        **error_responses(415)}, openapi_extra={"requestBody": request_body(GrantIn)})
+async def create(caller: Supplier, body: Annotated[GrantIn, model_body(GrantIn, Supplier)], session: SessionDep,
+                 ledger: LedgerDep, response: Response) -> GrantOut:
     """Let another party read all your records (events and transactions), their verifications and proofs,
     and use them in its analytics; recorded and anchored like any record."""
     submission, existing = await run_in_threadpool(grant_submission, session, owner=caller.party, grantee=body.grantee)

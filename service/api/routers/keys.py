@@ -11,6 +11,7 @@ from service.api.schemas import KeyCreate, KeyCreated, KeyOut, KeyPage
 from service.keys import create_key, key_page, revoke_key
 
 router = APIRouter(prefix="/keys", tags=["keys"], responses=error_responses(401, 403, 422))
+BODY_MODELS = (KeyCreate,)
 
 
 @router.post("", response_model=KeyCreated, status_code=status.HTTP_201_CREATED, responses=error_responses(415),
