@@ -22,7 +22,7 @@ from api_helpers import large_document  # noqa: E402
 
 from service.validation.json_limits import parse_json  # noqa: E402
 
-EXAMPLES = ROOT.parent / "shared" / "data" / "epcis" / "examples"
+EXAMPLES = ROOT / "tests" / "data" / "epcis" / "examples"
 REPEATS = 200
 
 

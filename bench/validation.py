@@ -20,7 +20,7 @@ from service.validation.epcis import validate_document
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_DIR = ROOT / "service" / "validation" / "schema"
-EXAMPLES = ROOT.parent / "shared" / "data" / "epcis" / "examples"
+EXAMPLES = ROOT / "tests" / "data" / "epcis" / "examples"
 TARGET_US_PER_EVENT = 30.0
 
 

@@ -8,14 +8,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import DATA
 
 from service.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_hash_prints_one_hash_id_per_event_in_document_order(shared_data, capsys):
-    vector = shared_data / "epcis" / "hash-vectors" / "ReferenceEventHashAlgorithm.jsonld"
+def test_hash_prints_one_hash_id_per_event_in_document_order(capsys):
+    vector = DATA / "epcis" / "hash-vectors" / "ReferenceEventHashAlgorithm.jsonld"
     assert main(["hash", str(vector)]) == 0
     expected = vector.with_suffix(".hashes").read_text().split()
     assert capsys.readouterr().out.split() == expected
