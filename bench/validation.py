@@ -16,7 +16,7 @@ import jsonschema
 from referencing import Registry
 from referencing.jsonschema import DRAFT7
 
-from service.validation.epcis import validate_document
+from service.ingest.validation.epcis import validate_document
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_DIR = ROOT / "service" / "validation" / "schema"

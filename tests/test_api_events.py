@@ -7,9 +7,9 @@ from support import DATA
 from sqlalchemy import text
 
 from api_helpers import large_document
-from service.bundle import check_bundle
-from service.capture import INLINE_BYTES
-from service.demo_chain import supply_chain
+from service.verify.bundle import check_bundle
+from service.ingest.capture import INLINE_BYTES
+from service.demo.supply_chain import supply_chain
 
 
 def count_events(api) -> int:

@@ -89,7 +89,7 @@ def test_anchor_follow_anchors_as_records_arrive_and_stops_on_sigterm(env, tmp_p
     import time
 
     from ledger_helpers import fill
-    from service.anchoring import pending_record_count
+    from service.anchor.anchoring import pending_record_count
     from service.ledger import Ledger
 
     env.setenv("TRACEANCHOR_BATCH_AGE", "0.1")
@@ -199,7 +199,7 @@ def bundle_file(env, tmp_path):
     from ledger_helpers import fill
     from service.ledger import Ledger
     from service.models import Record
-    from service.verification import proof_bundle
+    from service.verify.verification import proof_bundle
 
     ledger = Ledger()
     try:

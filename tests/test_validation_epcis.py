@@ -9,10 +9,10 @@ import pytest
 from support import DATA
 
 from service.errors import InvalidRecord
-from service.validation.epcis import MAX_REPORTED_ERRORS, SchemaViolation, TooManyEvents, validate_document
+from service.ingest.validation.epcis import MAX_REPORTED_ERRORS, SchemaViolation, TooManyEvents, validate_document
 
 SHARED_EPCIS = DATA / "epcis"
-BUNDLED_SCHEMA = Path(__file__).resolve().parents[1] / "service" / "validation" / "schema"
+BUNDLED_SCHEMA = Path(__file__).resolve().parents[1] / "service" / "ingest" / "validation" / "schema"
 EXAMPLES = sorted((SHARED_EPCIS / "examples").rglob("*.jsonld"))
 OBJECT_EVENT_EXAMPLE = SHARED_EPCIS / "examples" / "Example_9.6.1-ObjectEvent.jsonld"
 QUERY_EXAMPLE = SHARED_EPCIS / "examples" / "EPCISQueryDocument.jsonld"
