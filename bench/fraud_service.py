@@ -3,7 +3,7 @@
 Run from the project root:  nice python bench/fraud_service.py  [--trades 2000] [--fraud-rate 0.1]
 
 ``bench/fraud.py`` checks the model on the generator's frames; this checks the whole path. A seeded
-book (:func:`service.demo_finance.generate_book`) is submitted through the API in process
+book (:func:`support.finance.generate_book`) is submitted through the API in process
 (``create_app(ledger=...)`` + TestClient, temporary SQLite, embedded chain, batch size 1024) and
 anchored. The earliest ``--train-share`` of invoices (by invoice time) are labelled by a lender
 (``POST /v1/transactions/{id}/labels``), anchored, a model is trained (``POST
@@ -12,9 +12,9 @@ anchored. The earliest ``--train-share`` of invoices (by invoice time) are label
 ``average_precision_score``) on the holdout, for:
 
 - the service model;
-- no supply-chain features: the frames of ``service.fraud.load_inputs`` (verified rows flagged as the
+- no supply-chain features: the frames of ``service.insights.fraud.load_inputs`` (verified rows flagged as the
   service flags them), ``analytics.fraud.build_features``, then ``SUPPLY_CHAIN_FEATURES`` dropped,
-  ``analytics.fraud.train`` on the same verified labels (``service.fraud.verified_labels``) and
+  ``analytics.fraud.train`` on the same verified labels (``service.insights.fraud.verified_labels``) and
   ``FraudModel.probabilities`` on the holdout;
 - a naive pipeline trusting the database: the same frames with every row's ``verified`` set to
   True (no verification), trained and scored with ``analytics.fraud`` in the same way;
@@ -46,15 +46,15 @@ from analytics.fraud import build_features, train
 from analytics.fraud.features import SUPPLY_CHAIN_FEATURES
 from analytics.fraud.synthetic import SyntheticData
 from service.api.app import create_app
-from service.demo_finance import epcis_document, generate_book, transaction_json
-from service.fraud import SHIPMENT_STEPS, FraudInputs, load_inputs, verified_labels
+from support.finance import epcis_document, generate_book, transaction_json
+from service.insights.fraud import SHIPMENT_STEPS, FraudInputs, load_inputs, verified_labels
 from service.hashing import content_hash
-from service.indexing import TermName
-from service.keys import create_key
+from service.ingest.indexing import TermName
+from service.access.keys import create_key
 from service.ledger import Ledger
 from service.models import Record, RecordKind, RecordTerm, Role
 from service.settings import Settings
-from service.verification import verify_record
+from service.verify.verification import verify_record
 
 MIN_SERVICE_ROC_AUC = 0.85
 """Planted patterns are strong (bench/fraud.py: 0.93 on 100,000 trades); 0.5 is chance."""

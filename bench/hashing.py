@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT))
 
 from service.hashing import event_hash_id, events_of, hash_document, jcs_digest  # noqa: E402
 
-VECTORS = ROOT.parent / "shared" / "data" / "epcis" / "hash-vectors"
+VECTORS = ROOT / "tests" / "data" / "epcis" / "hash-vectors"
 TYPICAL = "epcisDocWithSingleEvent.jsonld"  # one ObjectEvent: 2 EPCs, bizStep, disposition, readPoint, bizTx
 
 

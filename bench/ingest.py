@@ -221,7 +221,7 @@ def unanchored(engine) -> tuple[int, int]:
     """(records not yet anchored, all records)."""
     from sqlmodel import Session, func, select
 
-    from service.anchoring import pending_record_count
+    from service.anchor.anchoring import pending_record_count
     from service.models import Record
 
     with Session(engine) as session:

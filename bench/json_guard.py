@@ -1,4 +1,4 @@
-"""What the JSON rules of every request body cost (service/validation/json_limits.py), against
+"""What the JSON rules of every request body cost (service/ingest/validation/json_limits.py), against
 json.loads of the same body: the depth bound checked on the raw bytes before parsing, and the NUL,
 lone-surrogate and number rules checked while and after parsing.
 
@@ -20,9 +20,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from api_helpers import large_document  # noqa: E402
 
-from service.validation.json_limits import parse_json  # noqa: E402
+from service.ingest.validation.json_limits import parse_json  # noqa: E402
 
-EXAMPLES = ROOT.parent / "shared" / "data" / "epcis" / "examples"
+EXAMPLES = ROOT / "tests" / "data" / "epcis" / "examples"
 REPEATS = 200
 
 

@@ -2,7 +2,7 @@
 
 Loads ``--events`` synthetic events (default 1,000,000) with their search terms straight into a
 throwaway schema with server-side ``INSERT ... SELECT generate_series`` (minutes, not hours), then
-times ``service.queries.query_events`` as the API calls it, each run with fresh random values.
+times ``service.read.queries.query_events`` as the API calls it, each run with fresh random values.
 
 Distribution: one year of events, 70 % ObjectEvent / 20 % AggregationEvent (a pallet and four
 children) / 10 % TransformationEvent (two inputs, one output); 200,000 items of 1,000 products,
@@ -33,8 +33,8 @@ from sqlmodel import Session, SQLModel, create_engine, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.models import Record, RecordLeaf, RecordTerm  # noqa: E402
-from service.pagination import PageTokens  # noqa: E402
-from service.queries import parse_event_query, query_events  # noqa: E402
+from service.read.pagination import PageTokens  # noqa: E402
+from service.read.queries import parse_event_query, query_events  # noqa: E402
 
 SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 START = "2025-01-01 00:00:00+00"

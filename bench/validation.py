@@ -16,11 +16,11 @@ import jsonschema
 from referencing import Registry
 from referencing.jsonschema import DRAFT7
 
-from service.validation.epcis import validate_document
+from service.ingest.validation.epcis import validate_document
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_DIR = ROOT / "service" / "validation" / "schema"
-EXAMPLES = ROOT.parent / "shared" / "data" / "epcis" / "examples"
+EXAMPLES = ROOT / "tests" / "data" / "epcis" / "examples"
 TARGET_US_PER_EVENT = 30.0
 
 

@@ -32,8 +32,8 @@ from service.ledger import Ledger  # noqa: E402
 from service.models import Record, RecordKind  # noqa: E402
 from ledger_helpers import store_transactions  # noqa: E402
 from service.settings import Settings  # noqa: E402
-from service.verification import _RECOMPUTED  # noqa: E402
-from service.verified import select_verified  # noqa: E402
+from service.verify.verification import _RECOMPUTED  # noqa: E402
+from service.verify.selection import select_verified  # noqa: E402
 
 WARM_TARGET, COLD_TARGET = 3.0, 5.0
 RUNS = 5

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from service.errors import InvalidRecord, TraceAnchorError
 from service.models.api_key import Role
-from service.validation.json_limits import sane_recursion_limit
+from service.ingest.validation.json_limits import sane_recursion_limit
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 EXIT_STATUSES = f"""exit status (every command):
@@ -205,7 +205,7 @@ def _follow(ledger) -> None:
 def _verify(args: argparse.Namespace) -> int:
     from web3 import Web3
 
-    from service.bundle import Verdict, check_bundle
+    from service.verify.bundle import Verdict, check_bundle
 
     bundle = _read_json(args.bundle)
     result = check_bundle(bundle, w3=Web3(Web3.HTTPProvider(args.rpc, request_kwargs={"timeout": 30})))
@@ -220,7 +220,7 @@ def _verify(args: argparse.Namespace) -> int:
 def _audit(args: argparse.Namespace) -> int:
     from collections import Counter
 
-    from service.audit import BatchAuditStatus, audit_batches
+    from service.verify.audit import BatchAuditStatus, audit_batches
     from service.ledger import Ledger
 
     intact = {BatchAuditStatus.COMPLETE, BatchAuditStatus.PENDING}
@@ -246,7 +246,7 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _deploy(args: argparse.Namespace) -> int:
-    from service.chain import Chain
+    from service.anchor.chain import Chain
     from service.settings import Settings
 
     settings = Settings()
@@ -287,7 +287,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _keys_create(args: argparse.Namespace) -> int:
-    from service.keys import create_key
+    from service.access.keys import create_key
 
     with _session() as session:
         key, token = create_key(session, role=Role(args.role), party=args.party)
@@ -297,7 +297,7 @@ def _keys_create(args: argparse.Namespace) -> int:
 
 
 def _keys_revoke(args: argparse.Namespace) -> int:
-    from service.keys import revoke_key
+    from service.access.keys import revoke_key
 
     with _session() as session:
         key = revoke_key(session, key_id=args.key_id)
@@ -306,7 +306,7 @@ def _keys_revoke(args: argparse.Namespace) -> int:
 
 
 def _keys_list(args: argparse.Namespace) -> int:
-    from service.keys import list_keys
+    from service.access.keys import list_keys
 
     with _session() as session:
         for key in list_keys(session):
@@ -332,8 +332,8 @@ def _session():
 def _forecast(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from service.access import Viewer
-    from service.demand import forecast_all
+    from service.access.viewer import Viewer
+    from service.insights.forecast import forecast_all
     from service.ledger import Ledger
 
     ledger = Ledger()
@@ -371,7 +371,7 @@ def _interval(point: dict, level: int) -> str:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from service.demo import run_demo
+    from service.demo.run import run_demo
 
     return run_demo(export_dir=args.export, url=args.url, admin_key=args.admin_key)
 

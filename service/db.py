@@ -36,7 +36,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def _binary_arrays(dbapi_connection, _record) -> None:
     """Send Python lists as binary arrays: bulk inserts pass whole columns as arrays (see
-    ``service.records``), and psycopg's text format quotes every element with a regular expression,
+    ``service.ingest.records``), and psycopg's text format quotes every element with a regular expression,
     which cost 70 % of our CPU time per stored event; the binary format copies the elements."""
     dbapi_connection.adapters.register_dumper(list, ListBinaryDumper)
 

@@ -17,7 +17,7 @@ class TraceAnchorError(Exception):
 
     def __reduce__(self) -> tuple:
         """Pickle by state rather than by constructor arguments, which subclasses may change:
-        errors raised in worker processes travel back to the API process (service.capture)."""
+        errors raised in worker processes travel back to the API process (service.ingest.capture)."""
         return _rebuild, (type(self), self.args, self.__dict__)
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import text
 
-from service.anchoring import oldest_pending_since, pending_record_count
+from service.anchor.anchoring import oldest_pending_since, pending_record_count
 from service.ledger import ChainStatus, Ledger, LoopState
 from service.timeutil import utcnow
 

@@ -26,14 +26,14 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, select
 
-from service.anchoring import PassReport, anchor_pass
-from service.chain import Chain
+from service.anchor.anchoring import PassReport, anchor_pass
+from service.anchor.chain import Chain
 from service.db import make_engine, refresh_statistics, session_scope
 from service.errors import ChainError, Conflict
-from service.group_commit import GroupCommitWriter
-from service.keys import KeyCache, authenticate
+from service.ingest.group_commit import GroupCommitWriter
+from service.access.keys import KeyCache, authenticate
 from service.models import ApiKey, Batch, BatchStatus, Deployment
-from service.records import store_submissions
+from service.ingest.records import store_submissions
 from service.settings import Settings
 from service.timeutil import utcnow
 

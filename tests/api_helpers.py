@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from fastapi.testclient import TestClient
 
-from service.keys import create_key
+from service.access.keys import create_key
 from service.ledger import Ledger
 from service.models import Role
 
@@ -42,7 +42,7 @@ STANDARD_KEYS = {  # name: (role, party); "shop" is the retailer's analyst, read
 
 
 def large_document(run: int, *, events: int = 300) -> dict:
-    """A document well above service.capture.INLINE_BYTES, so that a worker process prepares it."""
+    """A document well above service.ingest.capture.INLINE_BYTES, so that a worker process prepares it."""
     return {
         "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
         "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-09-01T00:00:00Z",

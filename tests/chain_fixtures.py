@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from service.chain import Chain
+from service.anchor.chain import Chain
 
 ROOT = Path(__file__).resolve().parents[1]
 ANVIL = ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"

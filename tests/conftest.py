@@ -13,15 +13,7 @@ from service.settings import Settings
 pytest_plugins = ["chain_fixtures"]
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
 POSTGRES_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The reference data folder laid beside the project (fails loudly if absent)."""
-    assert SHARED_DATA.is_dir(), f"reference data missing: {SHARED_DATA}"
-    return SHARED_DATA
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -2,9 +2,9 @@
 
 from sqlmodel import Session
 
-from service.candidates import prepare_events, prepare_transactions
+from service.ingest.candidates import prepare_events, prepare_transactions
 from service.ledger import Ledger
-from service.records import Stored, store_candidates
+from service.ingest.records import Stored, store_candidates
 
 
 def store_events(session: Session, *, document: dict, party: str) -> list[Stored]:

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from fastapi.testclient import TestClient
 
 from api_helpers import STANDARD_KEYS, Api
-from service.anchoring import pending_record_count
+from service.anchor.anchoring import pending_record_count
 from service.api.app import create_app
 from service.ledger import Ledger
 

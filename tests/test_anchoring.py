@@ -6,11 +6,11 @@ from eth_account import Account
 from sqlmodel import select
 
 from ledger_helpers import fill
-from service.anchoring import anchor_pass, close_batches
-from service.chain import Chain
+from service.anchor.anchoring import anchor_pass, close_batches
+from service.anchor.chain import Chain
 from service.errors import ChainUnavailable
 from service.ledger import Ledger
-from service.merkle import SALTED, MerkleTree, proof_from_nodes
+from service.anchor.merkle import SALTED, MerkleTree, proof_from_nodes
 from service.models import Batch, BatchStatus, BatchTree, Record, RecordLeaf, RecordStatus
 from service.settings import Settings
 

@@ -18,8 +18,8 @@ import math
 from sqlalchemy import text
 
 from analytics.baskets import association_rules, frequent_itemsets
-from service.access import Viewer
-from service.baskets import MiningCache, basket_rules
+from service.access.viewer import Viewer
+from service.insights.baskets import MiningCache, basket_rules
 
 BASKETS = [
     ("sale", [("bread", "bakery"), ("milk", "dairy")]),

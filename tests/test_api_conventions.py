@@ -9,12 +9,12 @@ import pytest
 from fastapi.routing import iter_route_contexts
 
 from service.api.app import create_app
-from service.demo_chain import supply_chain
-from service.demo_finance import generate_book
-from service.queries import EVENT_PARAMETERS
+from service.demo.supply_chain import supply_chain
+from support.finance import generate_book
+from service.read.queries import EVENT_PARAMETERS
 from service.settings import Settings
 from service.timeutil import from_unix, iso_utc
-from service.validation.transactions import Transaction, TransactionLine
+from service.ingest.validation.transactions import Transaction, TransactionLine
 from test_api_forecast import sale as monthly_sale
 from test_api_fraud import label, submit
 

@@ -3,12 +3,13 @@
 import json
 
 import pytest
+from support import DATA
 from sqlalchemy import text
 
 from api_helpers import large_document
-from service.bundle import check_bundle
-from service.capture import INLINE_BYTES
-from service.demo_chain import supply_chain
+from service.verify.bundle import check_bundle
+from service.ingest.capture import INLINE_BYTES
+from service.demo.supply_chain import supply_chain
 
 
 def count_events(api) -> int:
@@ -92,8 +93,8 @@ def test_anchored_events_verify_and_their_proofs_check_on_chain(api):
     assert anchors[0]["status"] == "anchored" and anchors[0]["leaf_count"] == 2
 
 
-def test_every_official_example_the_schema_accepts_is_captured_and_verifiable(api, shared_data):
-    examples = sorted((shared_data / "epcis" / "examples").rglob("*.jsonld"))
+def test_every_official_example_the_schema_accepts_is_captured_and_verifiable(api):
+    examples = sorted((DATA / "epcis" / "examples").rglob("*.jsonld"))
     captured = []
     for path in examples:
         response = api.client.post("/v1/events", content=path.read_bytes(), headers={**api.as_("farm"), "Content-Type": "application/ld+json"})

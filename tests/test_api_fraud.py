@@ -9,10 +9,10 @@ from sqlalchemy import text
 
 from analytics.fraud import build_features
 from analytics.fraud.synthetic import SyntheticData
-from service.demo_chain import supply_chain
-from service.demo_finance import epcis_document, generate_book, transaction_json
-from service.fraud import load_inputs, verified_labels
-from service.access import Viewer
+from service.demo.supply_chain import supply_chain
+from support.finance import epcis_document, generate_book, transaction_json
+from service.insights.fraud import load_inputs, verified_labels
+from service.access.viewer import Viewer
 from service.models import Role
 
 EVERYONE = Viewer(party="auditor", everything=True)

@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from service.demo_chain import supply_chain
-from service.keys import revoke_key
+from service.demo.supply_chain import supply_chain
+from service.access.keys import revoke_key
 
 ROLES = ("admin", "farm", "auditor", "shop", "bank")  # farm is a supplier, shop a retailer, bank a lender
 S, A, R, L, ADM = "farm", "auditor", "shop", "bank", "admin"

@@ -27,8 +27,8 @@ from schemathesis.openapi import from_asgi
 from sqlmodel import select
 
 from service.api.app import create_app
-from service.demo_chain import supply_chain
-from service.keys import create_key
+from service.demo.supply_chain import supply_chain
+from service.access.keys import create_key
 from service.ledger import Ledger
 from service.models import Record, Role
 from service.settings import Settings

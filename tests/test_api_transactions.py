@@ -2,7 +2,7 @@
 
 from sqlalchemy import text
 
-from service.demo_chain import supply_chain
+from service.demo.supply_chain import supply_chain
 
 
 def order(n: int, **changes) -> dict:

@@ -5,12 +5,12 @@ from ledger_helpers import fill
 from sqlalchemy import text
 from sqlmodel import select
 
-from service.anchoring import close_batches
-from service.audit import BatchAuditStatus, MissingLeaf, audit_batch
-from service.demo_chain import supply_chain
+from service.anchor.anchoring import close_batches
+from service.verify.audit import BatchAuditStatus, MissingLeaf, audit_batch
+from service.demo.supply_chain import supply_chain
 from service.errors import NotFound
-from service.integrity import record_leaf
-from service.merkle import SALTED
+from service.verify.integrity import record_leaf
+from service.anchor.merkle import SALTED
 from service.models import Batch, Record, RecordLeaf
 from service.timeutil import from_unix
 

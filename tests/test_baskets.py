@@ -27,7 +27,7 @@ from mlxtend.preprocessing import TransactionEncoder
 
 from analytics.baskets import Itemset, Rule, association_rules, frequent_itemsets, min_count
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from support import DATA
 FLOAT_TOL = 1e-12
 NO_LENGTH_CAP = 10**6
 MEASURES = ("support", "confidence", "lift", "leverage", "conviction")

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from api_helpers import large_document
-from service import capture
+from service.ingest import capture
 from service.errors import Conflict, InvalidRecord
-from service.validation.epcis import SchemaViolation, TooManyEvents
+from service.ingest.validation.epcis import SchemaViolation, TooManyEvents
 
 ROOT = Path(__file__).resolve().parents[1]
 

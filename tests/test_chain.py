@@ -13,8 +13,8 @@ import eth._utils.headers
 import pytest
 
 from chain_fixtures import free_loopback_port
-from service.chain import Chain, ContractReverted, NonceConflict
-from service.embedded_chain import ChainStateLocked
+from service.anchor.chain import Chain, ContractReverted, NonceConflict
+from service.anchor.embedded_chain import ChainStateLocked
 from service.errors import ChainError, ChainUnavailable
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -185,7 +185,7 @@ def test_embedded_state_survives_the_process_and_new_blocks_build_on_it(tmp_path
     child = run_python(f"""
         import json
         from pathlib import Path
-        from service.chain import Chain
+        from service.anchor.chain import Chain
         with Chain.connect(url=None, state_dir=Path({str(state_dir)!r}), private_key=None) as chain:
             chain.attach({address!r})
             before = chain.anchored_at(bytes.fromhex({root.hex()!r}))
@@ -211,7 +211,7 @@ def test_a_process_killed_while_anchoring_leaves_a_consistent_chain(tmp_path):
         [sys.executable, "-c", textwrap.dedent(f"""
             import os
             from pathlib import Path
-            from service.chain import Chain
+            from service.anchor.chain import Chain
             chain = Chain.connect(url=None, state_dir=Path({str(state_dir)!r}), private_key=None)
             chain.attach({address!r})
             for _ in range(10_000):

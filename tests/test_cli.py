@@ -8,14 +8,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import DATA
 
 from service.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_hash_prints_one_hash_id_per_event_in_document_order(shared_data, capsys):
-    vector = shared_data / "epcis" / "hash-vectors" / "ReferenceEventHashAlgorithm.jsonld"
+def test_hash_prints_one_hash_id_per_event_in_document_order(capsys):
+    vector = DATA / "epcis" / "hash-vectors" / "ReferenceEventHashAlgorithm.jsonld"
     assert main(["hash", str(vector)]) == 0
     expected = vector.with_suffix(".hashes").read_text().split()
     assert capsys.readouterr().out.split() == expected
@@ -88,7 +89,7 @@ def test_anchor_follow_anchors_as_records_arrive_and_stops_on_sigterm(env, tmp_p
     import time
 
     from ledger_helpers import fill
-    from service.anchoring import pending_record_count
+    from service.anchor.anchoring import pending_record_count
     from service.ledger import Ledger
 
     env.setenv("TRACEANCHOR_BATCH_AGE", "0.1")
@@ -198,7 +199,7 @@ def bundle_file(env, tmp_path):
     from ledger_helpers import fill
     from service.ledger import Ledger
     from service.models import Record
-    from service.verification import proof_bundle
+    from service.verify.verification import proof_bundle
 
     ledger = Ledger()
     try:

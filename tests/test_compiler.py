@@ -9,7 +9,7 @@ import solcx
 from packaging.version import Version
 from solcx.exceptions import SolcError, UnknownOption
 
-from service import compiler
+from service.anchor import compiler
 
 PINNED_WITH_COMMIT = Version("0.8.28+commit.7893614a")
 

@@ -14,9 +14,9 @@ from eth_tester import EthereumTester
 from web3 import Web3
 from web3.exceptions import ContractCustomError
 
-from service.chain import decode_custom_error
-from service.compiler import load_artifact
-from service.embedded_chain import SerialisedEthereumTesterProvider
+from service.anchor.chain import decode_custom_error
+from service.anchor.compiler import load_artifact
+from service.anchor.embedded_chain import SerialisedEthereumTesterProvider
 
 ROOT = Path(__file__).resolve().parents[1]
 ZERO_ADDRESS = "0x" + "00" * 20

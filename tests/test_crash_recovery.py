@@ -19,10 +19,10 @@ from sqlmodel import select
 from chain_fixtures import free_loopback_port
 from ledger_helpers import payment
 from loop_helpers import everything_anchored, wait_until
-from service.keys import create_key
+from service.access.keys import create_key
 from service.ledger import Ledger
 from service.models import Batch, BatchStatus, Record, Role
-from service.verification import VerificationStatus, verify_record
+from service.verify.verification import VerificationStatus, verify_record
 
 CHILD = Path(__file__).with_name("crash_child.py")
 ROOT = CHILD.parents[1]

@@ -7,13 +7,13 @@ import pytest
 from sqlmodel import func, select
 
 from ledger_helpers import payment
-from service.capture import transaction_submission
-from service.demo_chain import supply_chain
+from service.ingest.capture import transaction_submission
+from service.demo.supply_chain import supply_chain
 from service.errors import Conflict, InvalidRecord
-from service.group_commit import GroupCommitWriter
+from service.ingest.group_commit import GroupCommitWriter
 from service.models import Record
-from service.candidates import Submission, prepare_events
-from service.records import store_submissions
+from service.ingest.candidates import Submission, prepare_events
+from service.ingest.records import store_submissions
 
 
 def stored_ids(ledger) -> set[str]:

@@ -5,12 +5,13 @@ import json
 from pathlib import Path
 
 import pytest
+from support import DATA
 
 from service.hashing import HashingError, content_hash, events_of, jcs_digest
 
-VECTORS = Path(__file__).resolve().parents[2] / "shared" / "data" / "epcis" / "hash-vectors"
+VECTORS = DATA / "epcis" / "hash-vectors"
 if not VECTORS.is_dir():
-    raise RuntimeError(f"reference data missing: expected {VECTORS} (see /work/shared/data)")
+    raise RuntimeError(f"reference data missing: expected {VECTORS} (see tests/data/README.md)")
 
 
 def test_jcs_digest_hashes_the_rfc8785_serialisation():

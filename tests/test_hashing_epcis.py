@@ -8,11 +8,11 @@ import pytest
 
 from service.hashing import HashingError, event_hash_id, events_of, hash_document, pre_hash_string
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from support import DATA
 VECTORS = DATA / "epcis" / "hash-vectors"
 EXAMPLES = DATA / "epcis" / "examples"
 if not VECTORS.is_dir() or not EXAMPLES.is_dir():
-    raise RuntimeError(f"reference data missing: expected {VECTORS} and {EXAMPLES} (see /work/shared/data)")
+    raise RuntimeError(f"reference data missing: expected {VECTORS} and {EXAMPLES} (see tests/data/README.md)")
 
 VECTOR_FILES = sorted(VECTORS.glob("*.jsonld"))
 EXAMPLE_FILES = sorted(EXAMPLES.rglob("*.jsonld"))

@@ -1,7 +1,7 @@
 """Hostile input (issue 12): whatever the bytes of a request, the server neither crashes nor answers
 5xx; every refusal is a 4xx naming the field at fault, and nothing of a refused body is stored.
 
-The JSON rules (service/validation/json_limits.py) hold for every body parser, the parameter rules
+The JSON rules (service/ingest/validation/json_limits.py) hold for every body parser, the parameter rules
 (service/api/deps.py) for every path and query parameter; a body is read only after the caller's
 key and role are checked, and only in a media type the endpoint reads.
 """
@@ -19,13 +19,13 @@ from sqlalchemy import func
 from sqlmodel import select
 from test_serve import _bearer, serving
 
-from service import capture
-from service.bundle import check_bundle
-from service.demo_chain import supply_chain
+from service.ingest import capture
+from service.verify.bundle import check_bundle
+from service.demo.supply_chain import supply_chain
 from service.errors import InvalidRecord
 from service.models import ApiKey, Record
 from ledger_helpers import store_events
-from service.validation.json_limits import MAX_DEPTH, RECURSION_LIMIT, field_name, parse_json
+from service.ingest.validation.json_limits import MAX_DEPTH, RECURSION_LIMIT, field_name, parse_json
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]

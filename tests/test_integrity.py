@@ -11,9 +11,9 @@ import math
 import pytest
 from sqlalchemy import text
 
-from service.demo_chain import supply_chain
+from service.demo.supply_chain import supply_chain
 from service.models import Record
-from service.verification import verify_record
+from service.verify.verification import verify_record
 
 SHOP = "urn:epc:id:sgln:0614141.00004.0"
 GTIN = "00614141222223"  # the retail_selling events' GTIN (company prefix 0614141, item 022222)

@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from service.cli import main
 from service.errors import Conflict
-from service.keys import create_key, revoke_key
+from service.access.keys import create_key, revoke_key
 from service.models import ApiKey, Role
 
 

@@ -14,7 +14,7 @@ from ledger_helpers import payment
 from loop_helpers import everything_anchored, looping_api, wait_until
 from service.ledger import Ledger
 from service.models import Batch, Record
-from service.verification import VerificationStatus, verify_record
+from service.verify.verification import VerificationStatus, verify_record
 
 pytestmark = [pytest.mark.slow, pytest.mark.anvil]
 BACK_TIMEOUT = 60.0  # seconds to anchor the backlog once the node is back (the loop's backoff is at most twice the outage)
@@ -39,7 +39,7 @@ def all_verified(ledger: Ledger) -> bool:
 
 
 def test_a_node_outage_is_absorbed_and_anchors_the_node_lost_are_made_again(settings, tmp_path, monkeypatch, caplog):
-    caplog.set_level(logging.WARNING, logger="service.anchoring")
+    caplog.set_level(logging.WARNING, logger="service.anchor.anchoring")
     monkeypatch.setattr(service.ledger, "REORG_CHECK_INTERVAL", 0.2)  # the loop re-checks recent roots this often
     monkeypatch.setattr(service.ledger, "CHAIN_CHECK_SECONDS", 0.0)
     settings.batch_age, settings.anchor_interval = 0.1, 0.05

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from service.demo_chain import supply_chain
+from service.demo.supply_chain import supply_chain
 from service.errors import NotFound
-from service.access import Viewer
-from service.provenance import trail
+from service.access.viewer import Viewer
+from service.read.provenance import trail
 from ledger_helpers import store_events
 
 START = datetime(2026, 9, 1, 6, 0, tzinfo=UTC)  # the demo chain's default start

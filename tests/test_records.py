@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import Session, func, select
 
 from ledger_helpers import payment
-from service.demo_chain import supply_chain
+from service.demo.supply_chain import supply_chain
 from service.errors import Conflict, InvalidRecord
 from service.hashing import event_hash_id
 from service.models import Record, RecordKind, RecordStatus

@@ -22,7 +22,7 @@ import pytest
 from chain_fixtures import free_loopback_port
 from ledger_helpers import fill
 
-from service.demo_chain import supply_chain
+from service.demo.supply_chain import supply_chain
 from service.ledger import Ledger
 from service.settings import Settings
 

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from service.demo_chain import supply_chain
+from service.demo.supply_chain import supply_chain
 from service.models import Role
 
 SHOP = "urn:epc:id:sgln:0614141.00004.0"

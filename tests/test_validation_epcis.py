@@ -1,16 +1,18 @@
 """EPCIS document validation against GS1's official schema, with GS1's own examples as ground truth."""
 
 import copy
+import hashlib
 import json
 from pathlib import Path
 
 import pytest
+from support import DATA
 
 from service.errors import InvalidRecord
-from service.validation.epcis import MAX_REPORTED_ERRORS, SchemaViolation, TooManyEvents, validate_document
+from service.ingest.validation.epcis import MAX_REPORTED_ERRORS, SchemaViolation, TooManyEvents, validate_document
 
-SHARED_EPCIS = Path(__file__).resolve().parents[2] / "shared" / "data" / "epcis"
-BUNDLED_SCHEMA = Path(__file__).resolve().parents[1] / "service" / "validation" / "schema"
+SHARED_EPCIS = DATA / "epcis"
+BUNDLED_SCHEMA = Path(__file__).resolve().parents[1] / "service" / "ingest" / "validation" / "schema"
 EXAMPLES = sorted((SHARED_EPCIS / "examples").rglob("*.jsonld"))
 OBJECT_EVENT_EXAMPLE = SHARED_EPCIS / "examples" / "Example_9.6.1-ObjectEvent.jsonld"
 QUERY_EXAMPLE = SHARED_EPCIS / "examples" / "EPCISQueryDocument.jsonld"
@@ -47,12 +49,12 @@ def test_reference_data_is_present():
     assert len(EXAMPLES) == 47, f"expected GS1's 47 examples under {SHARED_EPCIS / 'examples'}"
 
 
-def test_bundled_schema_is_an_identical_copy_of_the_reference():
-    reference = {p.relative_to(SHARED_EPCIS / "schema"): p.read_bytes()
-                 for p in (SHARED_EPCIS / "schema").rglob("*.json")}
-    bundled = {p.relative_to(BUNDLED_SCHEMA): p.read_bytes() for p in BUNDLED_SCHEMA.rglob("*.json")}
-    assert len(reference) == 19
-    assert bundled == reference
+def test_bundled_schema_is_an_identical_copy_of_the_official_files():
+    """SHA256SUMS holds the SHA-256 of each official file of GS1's release (see the schema's README)."""
+    official = dict(reversed(line.split("  ")) for line in (BUNDLED_SCHEMA / "SHA256SUMS").read_text().splitlines())
+    bundled = {f"./{p.relative_to(BUNDLED_SCHEMA)}": hashlib.sha256(p.read_bytes()).hexdigest() for p in BUNDLED_SCHEMA.rglob("*.json")}
+    assert len(official) == 19
+    assert bundled == official
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.validation.transactions import (
+from service.ingest.validation.transactions import (
     TooManyTransactions,
     TransactionInvalid,
     references_of,

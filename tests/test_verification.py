@@ -9,17 +9,17 @@ from sqlalchemy import event, text
 from sqlmodel import select
 
 from ledger_helpers import fill
-from service.bundle import check_bundle
-from service.demand import forecast_all
-from service.demo_chain import supply_chain
+from service.verify.bundle import check_bundle
+from service.insights.forecast import forecast_all
+from service.demo.supply_chain import supply_chain
 from service.errors import Conflict
 from service.models import BatchTree, Record
 from ledger_helpers import store_events, store_transactions
-from service.access import Viewer
-from service.candidates import derive
+from service.access.viewer import Viewer
+from service.ingest.candidates import derive
 from service.timeutil import from_unix
-from service.verification import VerificationCache, VerificationStatus, proof_bundle, verify_record
-from service.verified import select_verified
+from service.verify.verification import VerificationCache, VerificationStatus, proof_bundle, verify_record
+from service.verify.selection import select_verified
 
 
 def verify(ledger, record_id):

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import RedirectResponse
 
-from service import capture
+from service.ingest import capture
 from service.api import errors
 from service.api.access_log import AccessLog
 from service.api.deps import plain_parameters, reject_unknown_query_parameters
@@ -18,7 +18,7 @@ from service.api.schemas import component_schemas
 from service.errors import TraceAnchorError
 from service.ledger import Ledger
 from service.settings import Settings
-from service.validation.json_limits import sane_recursion_limit
+from service.ingest.validation.json_limits import sane_recursion_limit
 
 log = logging.getLogger(__name__)
 ROUTERS = (health, events, transactions, provenance, grants, anchors, keys, baskets, forecast, fraud)

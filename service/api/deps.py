@@ -19,7 +19,7 @@ Request bodies are read through dependencies built on a role (:func:`raw_body`, 
 :func:`model_body`), never as FastAPI body parameters: FastAPI reads and parses those before any
 dependency runs, so an anonymous caller could make the server parse anything. Here the key and its
 role are checked first, then the media type (415), and only then is the body read and parsed,
-by ``service.validation.json_limits``.
+by ``service.ingest.validation.json_limits``.
 
 Path and query parameters share the rules of this module too: ids within the 32-bit id columns,
 identifiers within the length of the indexed columns, times that exist in UTC, and (for every
@@ -39,12 +39,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BaseModel, ValidationError
 from sqlmodel import Session
 
-from service.access import Viewer, viewer_of
-from service.chain import Chain
+from service.access.viewer import Viewer, viewer_of
+from service.anchor.chain import Chain
 from service.errors import InvalidRecord, TraceAnchorError
 from service.ledger import Ledger
 from service.models import ApiKey, Role
-from service.validation.json_limits import MAX_IDENTIFIER_CHARS, parse_json
+from service.ingest.validation.json_limits import MAX_IDENTIFIER_CHARS, parse_json
 
 
 async def get_ledger(request: Request) -> Ledger:
@@ -120,7 +120,7 @@ Lender = Annotated[ApiKey, Depends(_Allow(Role.LENDER))]
 
 
 def get_viewer(caller: Annotated[ApiKey, Depends(get_caller)], session: SessionDep) -> Viewer:
-    """Whose records the caller may see (``service.access``): its party's and its grantors', or all."""
+    """Whose records the caller may see (``service.access.viewer``): its party's and its grantors', or all."""
     return viewer_of(session, caller)
 
 

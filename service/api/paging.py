@@ -1,4 +1,4 @@
-"""The page parameters every listing shares: ``perPage`` and ``nextPageToken`` (see service.pagination).
+"""The page parameters every listing shares: ``perPage`` and ``nextPageToken`` (see service.read.pagination).
 
 ``GET /v1/events`` reads the same two names through its EPCIS query parser instead, with the same
 meaning and limits.
@@ -10,7 +10,7 @@ from fastapi import Depends, Query
 
 from service.api.deps import LedgerDep
 from service.models import ApiKey
-from service.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE, MAX_TOKEN_CHARS, PageRequest, PageTokens, fingerprint
+from service.read.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE, MAX_TOKEN_CHARS, PageRequest, PageTokens, fingerprint
 
 PerPage = Annotated[int, Query(ge=1, le=MAX_PER_PAGE, description=f"Items per page, 1 to {MAX_PER_PAGE}.")]
 PageToken = Annotated[

@@ -1,7 +1,7 @@
 """Response models: what the API promises, and what OpenAPI (and schemathesis) checks.
 
 Every moment in an answer is a :data:`~service.timeutil.UtcDateTime` (ISO 8601, UTC, ``Z``), and
-every listing is a :class:`PageOut` (``nextPageToken``; see service.pagination).
+every listing is a :class:`PageOut` (``nextPageToken``; see service.read.pagination).
 """
 
 from typing import Annotated, Any, Literal
@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from service.models import ApiKey, Batch, Record, RecordStatus, Role
 from service.timeutil import UtcDateTime, from_unix
-from service.validation.json_limits import stored_object
+from service.ingest.validation.json_limits import stored_object
 
 
 class ErrorOut(BaseModel):

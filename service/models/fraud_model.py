@@ -14,7 +14,7 @@ class FraudModelVersion(SQLModel, table=True):
 
     The version names the labelled set (see docs/fraud.md); retraining on the same labels refreshes
     the row (the verified evidence may have changed since). Each party has at most one ``active``
-    model, the one its scores use (``service.fraud``). ``model`` holds pickle bytes written only by
+    model, the one its scores use (``service.insights.fraud``). ``model`` holds pickle bytes written only by
     this service and sealed with a key kept outside the database: they are unpickled only when the
     seal holds, so whoever edits rows cannot plant code.
     """

@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 
 
 class RecordTerm(SQLModel, table=True):
-    """``name`` is a term kind (see ``service.indexing.TermName``), ``value`` its normalised value."""
+    """``name`` is a term kind (see ``service.ingest.indexing.TermName``), ``value`` its normalised value."""
 
     __tablename__ = "record_term"
     __table_args__ = (Index("ix_record_term_record", "record_id"),)

@@ -7,9 +7,9 @@ from service.api.deps import Admin, Auditor, BatchId, ChainDep, LedgerDep, Opera
 from service.api.errors import error_responses
 from service.api.paging import PageDep, caller_scope
 from service.api.schemas import AnchorOut, AnchorPage, AnchorPassOut, ErrorOut
-from service.audit import BatchAudit, audit_batch
+from service.verify.audit import BatchAudit, audit_batch
 from service.models import Batch
-from service.pagination import paginate
+from service.read.pagination import paginate
 
 router = APIRouter(prefix="/anchors", tags=["anchors"], responses=error_responses(401, 403, 422))
 

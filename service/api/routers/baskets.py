@@ -13,9 +13,9 @@ from service.api.deps import ChainDep, RetailAnalyst, SessionDep, ViewerDep
 from service.api.errors import error_responses
 from service.api.paging import PageDep, caller_scope
 from service.api.schemas import DataScope, PageOut
-from service.baskets import MINING_CACHE, Consequent, Level, Mined, basket_itemsets, basket_rules
+from service.insights.baskets import MINING_CACHE, Consequent, Level, Mined, basket_itemsets, basket_rules
 from service.models import ApiKey
-from service.pagination import Page, PageRequest, paginate_list
+from service.read.pagination import Page, PageRequest, paginate_list
 
 router = APIRouter(prefix="/analytics/baskets", tags=["analytics"], responses=error_responses(401, 403, 422, 502, 503))
 

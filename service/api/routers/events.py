@@ -27,12 +27,12 @@ from service.api.schemas import (
     ProofBundle,
     StoredEvent,
 )
-from service.candidates import Submission
-from service.capture import prepare
+from service.ingest.candidates import Submission
+from service.ingest.capture import prepare
 from service.models import RecordKind
-from service.queries import BIZ_TRANSACTION_PREFIX, EVENT_PARAMETERS, parse_event_query, query_events
-from service.records import find_record
-from service.verification import Verification, proof_bundle, verify_record
+from service.read.queries import BIZ_TRANSACTION_PREFIX, EVENT_PARAMETERS, parse_event_query, query_events
+from service.ingest.records import find_record
+from service.verify.verification import Verification, proof_bundle, verify_record
 
 router = APIRouter(prefix="/events", tags=["events"], responses=error_responses(401, 403, 422))
 
@@ -83,7 +83,7 @@ EventBody = Annotated[bytes, raw_body(Supplier, media_types=EPCIS_MEDIA_TYPES)]
 async def capture(caller: Supplier, body: EventBody, ledger: LedgerDep, response: Response) -> CaptureResult:
     """Validate a whole document against the EPCIS 2.0 schema, then store every event or none.
 
-    Large documents are parsed, validated and hashed in worker processes (see service.capture).
+    Large documents are parsed, validated and hashed in worker processes (see service.ingest.capture).
     Storing goes through the group-commit writer: concurrent submissions share one transaction,
     and each still gets its own all-or-nothing outcome.
     """

@@ -10,7 +10,7 @@ from analytics.forecast.chart import forecast_chart
 from service.api.deps import ChainDep, RetailAnalyst, SessionDep, ViewerDep
 from service.api.errors import error_responses
 from service.api.schemas import DataScope
-from service.demand import forecast_demand
+from service.insights.forecast import forecast_demand
 
 router = APIRouter(prefix="/analytics/forecast", tags=["analytics"], responses=error_responses(401, 403, 404, 422, 502, 503))
 

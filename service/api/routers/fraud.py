@@ -2,7 +2,7 @@
 
 Roles: lenders label; lenders and admins train; lenders, auditors and admins read labels, models and
 scores. Everything is computed from verified records of the caller's data: its own and those shared
-with it (``service.access``; every party's for auditors and admins). See ``service.fraud``.
+with it (``service.access.viewer``; every party's for auditors and admins). See ``service.insights.fraud``.
 """
 
 import asyncio
@@ -30,8 +30,8 @@ from service.api.deps import (
 from service.api.errors import error_responses
 from service.api.paging import PageDep, caller_scope
 from service.api.schemas import DataScope, PageOut
-from service.candidates import parsed_body
-from service.fraud import (
+from service.ingest.candidates import parsed_body
+from service.insights.fraud import (
     MAX_SCORE_IDS,
     LabelRequest,
     ScoreRequest,
@@ -44,10 +44,10 @@ from service.fraud import (
     train_model,
 )
 from service.models import FraudModelVersion, Record, RecordStatus
-from service.pagination import paginate
-from service.records import Stored
+from service.read.pagination import paginate
+from service.ingest.records import Stored
 from service.timeutil import UtcDateTime
-from service.validation.json_limits import MAX_IDENTIFIER_CHARS
+from service.ingest.validation.json_limits import MAX_IDENTIFIER_CHARS
 
 router = APIRouter(tags=["fraud"], responses=error_responses(401, 403, 422))
 

@@ -9,12 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from service.api.deps import LedgerDep, SessionDep, Supplier, model_body, request_body
 from service.api.errors import error_responses
-from service.candidates import parsed_body
+from service.ingest.candidates import parsed_body
 from service.api.paging import PageDep, caller_scope
 from service.api.schemas import PageOut
-from service.grants import Grant, find_grant, grant_submission, grants_of, revocation_submission, with_revocations
+from service.access.grants import Grant, find_grant, grant_submission, grants_of, revocation_submission, with_revocations
 from service.models import Record, RecordStatus
-from service.pagination import paginate
+from service.read.pagination import paginate
 from service.timeutil import UtcDateTime
 
 router = APIRouter(prefix="/grants", tags=["grants"], responses=error_responses(401, 403, 422))

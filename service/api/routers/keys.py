@@ -8,7 +8,7 @@ from service.api.deps import Admin, KeyId, LedgerDep, SessionDep, model_body, re
 from service.api.errors import error_responses
 from service.api.paging import PageDep, caller_scope
 from service.api.schemas import KeyCreate, KeyCreated, KeyOut, KeyPage
-from service.keys import create_key, key_page, revoke_key
+from service.access.keys import create_key, key_page, revoke_key
 
 router = APIRouter(prefix="/keys", tags=["keys"], responses=error_responses(401, 403, 422))
 BODY_MODELS = (KeyCreate,)

@@ -7,9 +7,9 @@ from pydantic import BaseModel, Field
 
 from service.api.deps import Auditor, ChainDep, SessionDep, ViewerDep
 from service.api.errors import error_responses
-from service.provenance import trail
+from service.read.provenance import trail
 from service.timeutil import UtcDateTime
-from service.verification import Verification
+from service.verify.verification import Verification
 
 router = APIRouter(prefix="/provenance", tags=["provenance"], responses=error_responses(401, 403, 404, 422, 502, 503))
 

@@ -28,12 +28,12 @@ from service.api.schemas import (
     TransactionPage,
     TransactionSubmitResult,
 )
-from service.capture import transaction_submission
+from service.ingest.capture import transaction_submission
 from service.models import RecordKind, RecordStatus
-from service.queries import query_transactions
-from service.records import confirmations, find_record
-from service.validation.transactions import INVOICE_EXAMPLE, ORDER_EXAMPLE, PAYMENT_EXAMPLE, Transaction
-from service.verification import Verification, proof_bundle, verify_record
+from service.read.queries import query_transactions
+from service.ingest.records import confirmations, find_record
+from service.ingest.validation.transactions import INVOICE_EXAMPLE, ORDER_EXAMPLE, PAYMENT_EXAMPLE, Transaction
+from service.verify.verification import Verification, proof_bundle, verify_record
 
 router = APIRouter(prefix="/transactions", tags=["transactions"], responses=error_responses(401, 403, 422))
 

@@ -6,7 +6,7 @@
 * ``batch.leaf_encoding``: batches closed before this revision keep ``bytes32`` (the content hash
   alone) and keep verifying with it; new ones use ``bytes32,bytes32`` ([content hash, salt]).
 * Records waiting for a batch get their salt now, so every batch closed from here on is salted.
-* Fraud labels get ids derived from their body (``service.candidates.label_id``): the old ones
+* Fraud labels get ids derived from their body (``service.ingest.candidates.label_id``): the old ones
   carried a sequence number that no hash protected.
 * PostgreSQL: the ``recordkind`` enum gains ``GRANT``.
 
@@ -85,6 +85,6 @@ def downgrade() -> None:
 
 
 def _label_id(label: dict) -> str:
-    """``service.candidates.label_id`` as of this revision (a migration must not change with the code)."""
+    """``service.ingest.candidates.label_id`` as of this revision (a migration must not change with the code)."""
     return (f"label:{quote(label['lender'], safe='')}:{quote(label.get('party', ''), safe='')}:"
             f"{quote(label['transaction'], safe='')}@{label['labelled_at']}")

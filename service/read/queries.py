@@ -1,0 +1,395 @@
+"""EPCIS-style event queries and transaction listings, keyset-paginated and visibility-scoped.
+
+Semantics follow the EPCIS 2.0 query interface for the subset we serve: a parameter's
+comma-separated values are alternatives (OR), different parameters must all hold (AND). Every
+value is normalised exactly as the stored columns and terms were (``service.ingest.indexing``), so a
+query may spell a bizStep short, as a URN or as the CBV URI, and an EPC as a URN or any GS1
+Digital Link: all find the same events.
+
+MATCH_epc / MATCH_anyEPC accept a trailing ``*`` in two forms that denote "every instance of this
+class": an EPC pure-identity pattern (``urn:epc:idpat:sgtin:0614141.107346.*``) and a Digital Link
+of a primary key followed by ``/*`` (``https://id.gs1.org/01/10614141073464/*``). Both are
+canonicalised to the class's Digital Link and matched as a prefix of the stored canonical ids, an
+index range scan. Any other ``*`` (partial serials, partial keys) is refused with 422: a partial
+value has no canonical form, so it could not be matched reliably against canonical ids.
+The range relies on byte-order comparison of ``record_term.value`` (SQLite's BINARY, PostgreSQL's
+C / C.UTF-8 collation), which is what canonical ASCII ids compare under anyway.
+
+Timestamps without an offset are taken as UTC; one that does not exist in UTC (year 1 at +01:00)
+is refused with 422.
+
+``EVENT_PARAMETERS`` is the one table of the event query's parameters: it parses them here and
+documents them in OpenAPI (``GET /v1/events`` publishes it), so the two cannot drift apart.
+"""
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import and_, or_
+from sqlmodel import Session, select
+
+from service.access.viewer import Viewer
+from service.errors import InvalidRecord
+from service.hashing.vocabulary import BIZ_STEPS, BIZ_TRANSACTION_TYPES, DISPOSITIONS
+from service.ingest.indexing import (
+    ANY_EPC,
+    TermName,
+    biz_transaction_term,
+    identifier,
+    vocabulary,
+)
+from service.models import (
+    Batch,
+    BatchStatus,
+    Record,
+    RecordKind,
+    RecordLeaf,
+    RecordStatus,
+    RecordTerm,
+)
+from service.read.pagination import (
+    DEFAULT_PER_PAGE,
+    MAX_PER_PAGE,
+    PER_PAGE_FIELD,
+    TOKEN_FIELD,
+    Page,
+    PageRequest,
+    PageTokens,
+    fingerprint,
+    paginate,
+)
+
+EVENT_TYPES = ("ObjectEvent", "AggregationEvent", "TransactionEvent", "TransformationEvent", "AssociationEvent")
+BIZ_TRANSACTION_PREFIX = "EQ_bizTransaction_"
+_MAX_VALUES = 100  # alternatives per parameter: keeps IN lists (and query plans) small
+
+# Canonical Digital Link keys whose serial follows the key directly (no "/<AI>/" in between).
+_SERIAL_APPENDED = ("/8003/", "/253/", "/255/")
+_RECORD_ORDER = (Record.occurred_at, Record.id)  # the index order of ix_record_kind_time and ix_record_party_time
+
+
+class Direction(StrEnum):
+    """orderDirection."""
+
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+@dataclass(frozen=True)
+class TermMatch:
+    """Records having a term of one of ``names`` whose value is one of ``values`` or starts with one of ``prefixes``."""
+
+    names: tuple[str, ...]
+    values: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    """A parsed, normalised event query; empty tuples mean "no constraint"."""
+
+    event_types: tuple[str, ...] = ()
+    biz_steps: tuple[str, ...] = ()
+    dispositions: tuple[str, ...] = ()
+    biz_locations: tuple[str, ...] = ()
+    read_points: tuple[str, ...] = ()
+    statuses: tuple[RecordStatus, ...] = ()
+    since: datetime | None = None
+    before: datetime | None = None
+    terms: tuple[TermMatch, ...] = ()
+    order_by: str = "eventTime"
+    direction: Direction = Direction.ASC
+    per_page: int = DEFAULT_PER_PAGE
+    page_token: str | None = None
+
+    def fingerprint(self, *, viewer: Viewer) -> bytes:
+        """What a page token is bound to: every filter and the caller, not the page size or position."""
+        filters = asdict(self)
+        del filters["per_page"], filters["page_token"]
+        return fingerprint("events", [viewer.party, viewer.everything], filters)
+
+    def page(self, tokens: PageTokens) -> PageRequest:
+        """The page this query asks for, its token checked by ``tokens``."""
+        return PageRequest(tokens=tokens, per_page=self.per_page, token=self.page_token)
+
+
+def parse_event_query(params: Mapping[str, str]) -> EventQuery:
+    """Validate and normalise EPCIS query parameters; InvalidRecord (422) names the offending one."""
+    fields: dict = {}
+    terms: list[TermMatch] = []
+    for name, raw in params.items():
+        if name.startswith(BIZ_TRANSACTION_PREFIX) and len(name) > len(BIZ_TRANSACTION_PREFIX):
+            kind = vocabulary(name[len(BIZ_TRANSACTION_PREFIX):], BIZ_TRANSACTION_TYPES)
+            values = _values(name, raw)
+            terms.append(TermMatch((TermName.BIZ_TRANSACTION,), tuple(biz_transaction_term(kind, v) for v in values)))
+            continue
+        if name not in EVENT_PARAMETERS:
+            raise InvalidRecord(f"unknown query parameter {name!r}", field=name)
+        parameter = EVENT_PARAMETERS[name]
+        if parameter.target is None:
+            terms.append(parameter.parse(name, raw))
+        else:
+            fields[parameter.target] = parameter.parse(name, raw)
+    return EventQuery(terms=tuple(sorted(terms, key=repr)), **fields)  # sorted: parameter order is no part of the query
+
+
+def query_events(session: Session, *, query: EventQuery, viewer: Viewer, tokens: PageTokens) -> Page:
+    """One page of the EPCIS events ``viewer`` may read that match ``query``.
+
+    ``tokens`` signs the next page's token and checks the one in ``query``.
+    """
+    statement = select(Record).where(Record.kind == RecordKind.EPCIS_EVENT)
+    for column, values in (
+        (Record.record_type, query.event_types),
+        (Record.biz_step, query.biz_steps),
+        (Record.disposition, query.dispositions),
+        (Record.biz_location, query.biz_locations),
+        (Record.read_point, query.read_points),
+    ):
+        if values:
+            statement = statement.where(column.in_(values))
+    if len(set(query.statuses)) == 1:  # both statuses: no constraint
+        statement = statement.where(_has_status(query.statuses[0]))
+    statement = _time_range(statement, since=query.since, before=query.before)
+    for match in query.terms:
+        statement = statement.where(Record.id.in_(_term_records(match)))
+    return paginate(
+        session,
+        statement.where(viewer.records(RecordKind.EPCIS_EVENT)),
+        order=_RECORD_ORDER,
+        descending=query.direction == Direction.DESC,
+        page=query.page(tokens),
+        scope=query.fingerprint(viewer=viewer),
+    )
+
+
+def query_transactions(
+    session: Session,
+    *,
+    kind: str | None = None,
+    sku: str | None = None,
+    party_filter: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    status: RecordStatus | str | None = None,
+    page: PageRequest,
+    viewer: Viewer,
+) -> Page:
+    """The transactions ``viewer`` may read, oldest first, filtered by kind, SKU, seller-or-buyer,
+    [since, until) and status.
+
+    ``party_filter`` is a filter (either side of the deal); ``viewer`` is visibility (``service.access.viewer``).
+    """
+    since, until = (None if t is None else _utc(name, t) for name, t in (("since", since), ("until", until)))
+    status = _status("status", status) if status is not None else None
+    statement = select(Record).where(Record.kind == RecordKind.TRANSACTION)
+    if kind is not None:
+        statement = statement.where(Record.record_type == kind)
+    if status is not None:
+        statement = statement.where(_has_status(status))
+    for name, value in ((TermName.SKU, sku), (TermName.PARTY, party_filter)):
+        if value is not None:
+            statement = statement.where(Record.id.in_(_term_records(TermMatch((name,), (value,)))))
+    statement = _time_range(statement, since=since, before=until).where(viewer.records(RecordKind.TRANSACTION))
+    filters = {"kind": kind, "sku": sku, "party": party_filter, "since": since, "until": until, "status": status}
+    return paginate(
+        session, statement, order=_RECORD_ORDER, descending=False, page=page, scope=fingerprint("transactions", [viewer.party, viewer.everything], filters)
+    )
+
+
+def _term_records(match: TermMatch):
+    """Ids of records with a matching term: one index range per value or prefix on (name, value, record_id)."""
+    conditions = [RecordTerm.value.in_(match.values)] if match.values else []
+    conditions += [and_(RecordTerm.value >= prefix, RecordTerm.value < _successor(prefix)) for prefix in match.prefixes]
+    return select(RecordTerm.record_id).where(RecordTerm.name.in_(match.names), or_(*conditions))
+
+
+def _has_status(status: RecordStatus):
+    """Records that are anchored (their batch is), or pending (no batch yet, or one not anchored)."""
+    anchored = (
+        select(RecordLeaf.record_id)
+        .join(Batch, Batch.id == RecordLeaf.batch_id)
+        .where(RecordLeaf.record_id == Record.id, Batch.status == BatchStatus.ANCHORED)
+        .exists()
+    )
+    return anchored if status == RecordStatus.ANCHORED else ~anchored
+
+
+def _time_range(statement, *, since: datetime | None, before: datetime | None):
+    if since is not None:
+        statement = statement.where(Record.occurred_at >= since)
+    if before is not None:
+        statement = statement.where(Record.occurred_at < before)
+    return statement
+
+
+def _successor(prefix: str) -> str:
+    """The least string greater than every string starting with ``prefix`` (prefixes end in ASCII)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+# ---- parameter parsers ------------------------------------------------------------------------
+
+
+def _values(name: str, raw: str) -> list[str]:
+    values = [value.strip() for value in raw.split(",")]
+    if not raw.strip() or any(not value for value in values):
+        raise InvalidRecord(f"{name}: empty value", field=name)
+    if len(values) > _MAX_VALUES:
+        raise InvalidRecord(f"{name}: at most {_MAX_VALUES} values", field=name)
+    return list(dict.fromkeys(values))
+
+
+def _vocabulary_list(terms: dict[str, str]):
+    return lambda name, raw: tuple(vocabulary(value, terms) for value in _values(name, raw))
+
+
+def _identifier_list(name: str, raw: str) -> tuple[str, ...]:
+    return tuple(identifier(value) for value in _values(name, raw))
+
+
+def _epc_match(names: Iterable[str]):
+    def parse(name: str, raw: str) -> TermMatch:
+        values, prefixes = [], []
+        for value in _values(name, raw):
+            if "*" in value:
+                prefixes.append(_wildcard_prefix(name, value))
+            else:
+                values.append(identifier(value))
+        return TermMatch(tuple(names), tuple(values), tuple(prefixes))
+
+    return parse
+
+
+def _wildcard_prefix(name: str, pattern: str) -> str:
+    """The canonical-id prefix every instance matching ``pattern`` starts with (see module docstring)."""
+    if pattern.startswith("urn:epc:idpat:"):
+        key = identifier(pattern)
+    elif pattern.endswith("/*") and "*" not in pattern[:-1]:
+        key = identifier(pattern[:-2])
+    else:
+        key = pattern
+    if key == pattern or not key.startswith("https://") or "*" in key:
+        raise InvalidRecord(
+            f"{name}: unsupported wildcard {pattern!r}: use an EPC pattern URN (urn:epc:idpat:...) "
+            "or a Digital Link primary key followed by '/*'",
+            field=name,
+        )
+    return key if any(marker in key for marker in _SERIAL_APPENDED) else key + "/"
+
+
+def _event_types(name: str, raw: str) -> tuple[str, ...]:
+    values = _values(name, raw)
+    unknown = [value for value in values if value not in EVENT_TYPES]
+    if unknown:
+        raise InvalidRecord(f"{name}: unknown event type {unknown[0]!r} (one of {', '.join(EVENT_TYPES)})", field=name)
+    return tuple(values)
+
+
+def _status(name: str, raw: str) -> RecordStatus:
+    try:
+        return RecordStatus(raw)
+    except ValueError:
+        raise InvalidRecord(f"{name}: {raw!r} is not one of {', '.join(RecordStatus)}", field=name) from None
+
+
+def _statuses(name: str, raw: str) -> tuple[RecordStatus, ...]:
+    return tuple(_status(name, value) for value in _values(name, raw))
+
+
+def _timestamp(name: str, raw: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRecord(f"{name}: not an ISO 8601 timestamp: {raw!r}", field=name) from None
+    return _utc(name, moment)
+
+
+def _utc(name: str, moment: datetime) -> datetime:
+    """The moment in UTC (naive: taken as UTC); 422 naming ``name`` when it is in no year 1-9999 there."""
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00, which is in year 0 in UTC
+        raise InvalidRecord(f"{name}: {moment.isoformat()} is outside years 1 to 9999 in UTC", field=name) from None
+
+
+def _order_by(name: str, raw: str) -> str:
+    if raw != "eventTime":
+        raise InvalidRecord(f"{name}: only eventTime is supported", field=name)
+    return raw
+
+
+def _direction(name: str, raw: str) -> Direction:
+    try:
+        return Direction(raw.upper())
+    except ValueError:
+        raise InvalidRecord(f"{name}: ASC or DESC", field=name) from None
+
+
+def _per_page(name: str, raw: str) -> int:
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= len(str(MAX_PER_PAGE)) and 1 <= int(text) <= MAX_PER_PAGE):
+        raise InvalidRecord(f"{name}: an integer between 1 and {MAX_PER_PAGE}, not {raw!r}", field=name)
+    return int(text)
+
+
+def _page_token(name: str, raw: str) -> str:
+    return raw
+
+
+@dataclass(frozen=True)
+class EventParameter:
+    """One query parameter of ``GET /v1/events``: how it is parsed, and how it is documented."""
+
+    target: str | None  # the EventQuery field it sets, or None for a term match
+    parse: Callable[[str, str], object]
+    description: str
+    examples: tuple[str, ...] = ()
+    schema: Mapping[str, object] = field(default_factory=lambda: {"type": "string"})
+
+
+_LIST = " Several values, separated by commas, are alternatives (OR)."
+_TIME = " ISO 8601; without an offset the time is taken as UTC."
+_EPC = (
+    " An EPC URN or GS1 Digital Link; a pure-identity pattern (`urn:epc:idpat:sgtin:0614141.107346.*`) or a"
+    " Digital Link primary key followed by `/*` matches every instance of that class."
+)
+EVENT_PARAMETERS: dict[str, EventParameter] = {
+    "eventType": EventParameter("event_types", _event_types, f"Event types ({', '.join(EVENT_TYPES)})." + _LIST,
+                                ("ObjectEvent", "ObjectEvent,AggregationEvent")),
+    "EQ_bizStep": EventParameter("biz_steps", _vocabulary_list(BIZ_STEPS),
+                                 "CBV business step: short name, URN or CBV URI." + _LIST,
+                                 ("shipping", "urn:epcglobal:cbv:bizstep:receiving", "shipping,receiving")),
+    "EQ_disposition": EventParameter("dispositions", _vocabulary_list(DISPOSITIONS),
+                                     "CBV disposition: short name, URN or CBV URI." + _LIST, ("in_transit",)),
+    "GE_eventTime": EventParameter("since", _timestamp, "Events at or after this time." + _TIME,
+                                   ("2026-03-01T00:00:00Z",), {"type": "string", "format": "date-time"}),
+    "LT_eventTime": EventParameter("before", _timestamp, "Events before this time." + _TIME,
+                                   ("2026-04-01T00:00:00+02:00",), {"type": "string", "format": "date-time"}),
+    "MATCH_epc": EventParameter(None, _epc_match((TermName.EPC,)),
+                                "Events naming the EPC in `epcList` or `childEPCs`." + _EPC + _LIST,
+                                ("urn:epc:id:sgtin:0614141.107346.2017", "https://id.gs1.org/01/10614141073464/*")),
+    "MATCH_anyEPC": EventParameter(None, _epc_match(ANY_EPC),
+                                   "Events naming the EPC anywhere: `epcList`, `childEPCs`, `parentID`, "
+                                   "`inputEPCList`, `outputEPCList`." + _EPC + _LIST,
+                                   ("urn:epc:idpat:sgtin:0614141.107346.*",)),
+    "EQ_bizLocation": EventParameter("biz_locations", _identifier_list,
+                                     "Business location: SGLN URN or GS1 Digital Link." + _LIST,
+                                     ("urn:epc:id:sgln:0614141.00888.0",)),
+    "EQ_readPoint": EventParameter("read_points", _identifier_list, "Read point: SGLN URN or GS1 Digital Link." + _LIST,
+                                   ("urn:epc:id:sgln:0614141.00777.0",)),
+    "status": EventParameter("statuses", _statuses, "Anchoring status: `anchored` or `pending`." + _LIST,
+                             ("anchored",)),
+    "orderBy": EventParameter("order_by", _order_by, "Sort key; only `eventTime` (ties broken by record id).",
+                              ("eventTime",), {"type": "string", "enum": ["eventTime"], "default": "eventTime"}),
+    "orderDirection": EventParameter("direction", _direction, "`ASC` (oldest first, the default) or `DESC`.",
+                                     ("DESC",), {"type": "string", "enum": ["ASC", "DESC"], "default": "ASC"}),
+    PER_PAGE_FIELD: EventParameter("per_page", _per_page, f"Events per page, 1 to {MAX_PER_PAGE}.", ("100",),
+                                   {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE}),
+    TOKEN_FIELD: EventParameter("page_token", _page_token,
+                                "The `nextPageToken` of the previous page, unchanged, with the same filters; "
+                                "absent for the first page."),
+}
+"""Every parameter ``parse_event_query`` knows, besides the ``EQ_bizTransaction_<type>`` family."""
