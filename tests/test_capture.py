@@ -93,7 +93,7 @@ def running(pid: int) -> bool:
 
 def test_workers_exit_when_the_api_process_is_killed():
     script = (
-        "import time; from service import capture\n"
+        "import time; from service.ingest import capture\n"
         "pool = capture._workers(1); pool.submit(int).result(120)\n"
         "print(*pool._processes, flush=True); time.sleep(600)\n"
     )
