@@ -49,7 +49,7 @@ from service.api.app import create_app
 from support.finance import epcis_document, generate_book, transaction_json
 from service.insights.fraud import SHIPMENT_STEPS, FraudInputs, load_inputs, verified_labels
 from service.hashing import content_hash
-from service.ingest.indexing import TermName
+from service.models import TermName
 from service.access.keys import create_key
 from service.ledger import Ledger
 from service.models import Record, RecordKind, RecordTerm, Role

@@ -32,7 +32,7 @@ from service.ledger import Ledger  # noqa: E402
 from service.models import Record, RecordKind  # noqa: E402
 from ledger_helpers import store_transactions  # noqa: E402
 from service.settings import Settings  # noqa: E402
-from service.verify.verification import _RECOMPUTED  # noqa: E402
+from service.verify.integrity import forget_derivations  # noqa: E402
 from service.verify.selection import select_verified  # noqa: E402
 
 WARM_TARGET, COLD_TARGET = 3.0, 5.0
@@ -67,7 +67,7 @@ def measure(ledger: Ledger, records: int) -> dict[str, float]:
         assert len(selection.records) == records, selection.summary()
         return selection.records
 
-    _RECOMPUTED.clear()
+    forget_derivations()
     seconds(ledger, read)  # warms the connection and the database's cache
     cold = seconds(ledger, verify)
     reads, warm = [], []

@@ -4,10 +4,13 @@ import json
 import random
 from datetime import datetime, timedelta, timezone, UTC
 
+import pytest
+import rfc8785
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service.hashing import event_hash_id, jcs_digest
+from service.hashing import HashingError, event_hash_id, jcs_digest
+from service.hashing.content import jcs
 from service.hashing.identifiers import check_digit
 from service.hashing.vocabulary import BIZ_STEPS, DISPOSITIONS
 
@@ -193,3 +196,31 @@ def test_jcs_changes_with_any_change_of_meaning(record, data):
     added = {**record, key + "+": 0}
     assert jcs_digest(changed) != jcs_digest(record)
     assert jcs_digest(added) != jcs_digest(record)
+
+
+any_json = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**60), max_value=2**60) | st.text(max_size=8)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from(["\u2028", "\x7f", "\x00\x1f", "\ud7ff\ue000\U0001f600"]),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=6) | st.sampled_from(["\ue000", "\U0001f600", "é", "\x00"]), children, max_size=4),
+    max_leaves=24,
+)
+
+
+@settings(max_examples=400)
+@given(any_json)
+def test_jcs_agrees_with_the_rfc8785_library(value):
+    """Our C-encoder path and the library's fallback write exactly what the ``rfc8785`` library writes."""
+    try:
+        expected = rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError:
+        with pytest.raises(HashingError):
+            jcs(value)
+    else:
+        assert jcs(value) == expected
+
+
+def test_jcs_orders_keys_by_utf16_code_units_like_the_library():
+    """Above the BMP's surrogates code point order and UTF-16 order differ: the library decides."""
+    value = {"\ue000": 1, "\U0001f600": 2, "a": [1.5, 2**53 - 1, -0.0]}
+    assert jcs(value) == rfc8785.dumps(value)

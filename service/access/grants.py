@@ -11,10 +11,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from service.ingest.candidates import Submission, candidate, parsed_body
+from service.models.record import parsed_body
 from service.errors import InvalidRecord, NotFound
-from service.ingest.indexing import TermName
-from service.models import Record, RecordKind, RecordTerm
+from service.models import Record, RecordKind, RecordTerm, TermName
 from service.timeutil import utcnow
 
 
@@ -30,24 +29,23 @@ class Grant:
         return str((parsed_body(self.record) or {}).get("grantee"))
 
 
-def grant_submission(session: Session, *, owner: str, grantee: str) -> tuple[Submission | None, Grant | None]:
-    """The grant to store (None when ``owner`` already has a live grant to ``grantee``: that one is returned)."""
+def grant_body(session: Session, *, owner: str, grantee: str) -> tuple[dict | None, Grant | None]:
+    """The body of the grant record to store (None when ``owner`` already has a live grant to ``grantee``:
+    that one is returned); it enters the ledger through ingest like every record."""
     if grantee == owner:
         raise InvalidRecord("grantee: a party always sees its own records", field="grantee")
     live = next((grant for grant in list_grants(session, owner=owner) if grant.revocation is None and grant.grantee == grantee), None)
     if live is not None:
         return None, live
-    body = {"owner": owner, "grantee": grantee, "granted_at": _now()}
-    return Submission(candidates=[candidate(RecordKind.GRANT, body, field="grantee")], party=owner), None
+    return {"owner": owner, "grantee": grantee, "granted_at": _now()}, None
 
 
-def revocation_submission(session: Session, *, owner: str, grant_id: int) -> tuple[Submission | None, Grant]:
-    """The revocation of ``owner``'s grant ``grant_id`` (None when it is already revoked)."""
+def revocation_body(session: Session, *, owner: str, grant_id: int) -> tuple[dict | None, Grant]:
+    """The body of the revocation of ``owner``'s grant ``grant_id`` (None when it is already revoked)."""
     grant = find_grant(session, owner=owner, grant_id=grant_id)
     if grant.revocation is not None:
         return None, grant
-    body = {"owner": owner, "grant": grant.record.business_id, "revoked_at": _now()}
-    return Submission(candidates=[candidate(RecordKind.GRANT, body, field="id")], party=owner), grant
+    return {"owner": owner, "grant": grant.record.business_id, "revoked_at": _now()}, grant
 
 
 def grants_of(owner: str):

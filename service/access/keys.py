@@ -14,7 +14,6 @@ from sqlmodel import Session, select
 
 from service.errors import Conflict, NotFound
 from service.models import ApiKey, Role
-from service.read.pagination import Page, PageRequest, paginate
 from service.timeutil import utcnow
 
 PREFIX = "ta_"
@@ -109,11 +108,6 @@ class KeyCache:
 def list_keys(session: Session) -> list[ApiKey]:
     """Every key, newest first (hashes only)."""
     return list(session.exec(select(ApiKey).order_by(ApiKey.id.desc())))
-
-
-def key_page(session: Session, *, page: PageRequest, scope: bytes) -> Page[ApiKey]:
-    """One page of keys, newest first (hashes only)."""
-    return paginate(session, select(ApiKey), order=(ApiKey.id,), descending=True, page=page, scope=scope)
 
 
 def _digest(token: str) -> str:

@@ -16,8 +16,7 @@ from sqlalchemy import ColumnElement, and_, exists, or_, select, true
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from service.ingest.indexing import TermName
-from service.models import ApiKey, Record, RecordKind, RecordTerm, Role
+from service.models import ApiKey, Record, RecordKind, RecordTerm, Role, TermName
 
 #: Roles whose keys see every party's records.
 GLOBAL_ROLES = frozenset({Role.AUDITOR, Role.ADMIN})

@@ -22,8 +22,8 @@ from service.errors import InvalidRecord
 from service.hashing import HashingError, event_hash_id, events_of, jcs_digest
 from service.hashing.canonical import EVENT_TYPES
 from service.hashing.epcis import HASH_ID_PREFIX
-from service.ingest.indexing import TermName, event_columns, event_terms, grant_terms, label_terms, transaction_terms
-from service.models import Record, RecordKind
+from service.ingest.indexing import event_columns, event_terms, grant_terms, label_terms, transaction_terms
+from service.models import Record, RecordKind, TermName
 
 TRANSACTION_KINDS = ("order", "sale", "invoice", "payment")
 SALT_BYTES = 32
@@ -228,13 +228,3 @@ def prepare_transactions(transactions: Sequence[dict]) -> list[Candidate]:
 def stored_text(body: dict) -> str:
     """The text a body is stored as: compact, key order kept, non-ASCII kept (it round-trips exactly)."""
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-
-
-def parsed_body(record: Record) -> dict | None:
-    """The stored body, or None when an edited row no longer parses as a JSON object (nor at all:
-    nested deeper than the interpreter recurses)."""
-    try:
-        body = json.loads(record.body)
-    except (ValueError, RecursionError):
-        return None
-    return body if isinstance(body, dict) else None

@@ -5,29 +5,10 @@ the same normalisation the event hash uses, so a query for ``urn:epc:id:sgtin:06
 finds an event that spelt it ``https://id.gs1.org/01/00614141073467/21/2017`` and vice versa.
 """
 
-from enum import StrEnum
 
 from service.hashing.identifiers import canonical_identifier
 from service.hashing.vocabulary import BIZ_STEPS, BIZ_TRANSACTION_TYPES, DISPOSITIONS, web_vocabulary
-
-
-class TermName(StrEnum):
-    """Kinds of search terms."""
-
-    EPC = "epc"  # epcList and childEPCs: the items an event is about
-    PARENT = "parent"  # parentID of aggregation and association events
-    INPUT = "input"  # inputEPCList of transformation events
-    OUTPUT = "output"  # outputEPCList of transformation events
-    EPC_CLASS = "epc_class"  # epcClass of any quantity list
-    BIZ_TRANSACTION = "biz_transaction"  # "<type URI> <id>"; type "" when the event gives none
-    CITES = "cites"  # the id of any bizTransaction an event cites, whatever its type
-    SKU = "sku"
-    PARTY = "party"  # seller or buyer of a transaction
-    REFERENCE = "reference"  # ids a transaction references, the transaction a label labels, the grant a revocation withdraws
-    GRANTEE = "grantee"  # the party a grant shares its owner's records with
-
-
-ANY_EPC = (TermName.EPC, TermName.PARENT, TermName.INPUT, TermName.OUTPUT)
+from service.models import TermName
 
 
 def identifier(value: str) -> str:

@@ -18,7 +18,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from service.access.viewer import Viewer, granting_parties
-from service.ingest.candidates import Candidate, Reference, Submission, parsed_body
+from service.ingest.candidates import Candidate, Reference, Submission
+from service.models.record import parsed_body
 from service.errors import Conflict, InvalidRecord, NotFound
 from service.models import (
     Batch,

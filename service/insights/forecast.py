@@ -21,7 +21,8 @@ from service.access.viewer import Viewer
 from service.anchor.chain import Chain
 from service.errors import InvalidRecord, NotFound
 from service.hashing.vocabulary import BIZ_STEPS
-from service.ingest.indexing import TermName, identifier
+from service.ingest.indexing import identifier
+from service.models import TermName
 from service.models import Record, RecordKind, RecordTerm
 from service.timeutil import as_utc
 from service.verify.verification import VerificationCache

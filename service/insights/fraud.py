@@ -34,11 +34,13 @@ from sqlmodel import Session, select
 from analytics.fraud import FraudModel, build_features, supply_chain_evidence, train
 from analytics.fraud.features import SCORED_KINDS
 from service.access.viewer import Viewer
-from service.ingest.candidates import Submission, candidate, parsed_body
+from service.ingest.candidates import Submission, candidate
+from service.models.record import parsed_body
 from service.anchor.chain import Chain
 from service.errors import Conflict, IntegrityFailure, InvalidRecord, NotFound
 from service.hashing.vocabulary import BIZ_STEPS
-from service.ingest.indexing import TermName, reference_id, vocabulary
+from service.ingest.indexing import reference_id, vocabulary
+from service.models import TermName
 from service.models import FraudModelVersion, Record, RecordKind, RecordTerm
 from service.ingest.records import find_record
 from service.sealing import is_sealed, seal

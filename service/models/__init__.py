@@ -7,6 +7,6 @@ from service.models.deployment import Deployment
 from service.models.fraud_model import FraudModelVersion
 from service.models.record import Record, RecordKind, RecordStatus
 from service.models.record_leaf import RecordLeaf
-from service.models.record_term import RecordTerm
+from service.models.record_term import RecordTerm, TermName
 
-__all__ = ["ApiKey", "Batch", "BatchStatus", "BatchTree", "Deployment", "FraudModelVersion", "Record", "RecordKind", "RecordLeaf", "RecordStatus", "RecordTerm", "Role"]
+__all__ = ["ApiKey", "Batch", "BatchStatus", "BatchTree", "Deployment", "FraudModelVersion", "Record", "RecordKind", "RecordLeaf", "RecordStatus", "RecordTerm", "Role", "TermName"]

@@ -1,5 +1,6 @@
 """A stored record: an EPCIS event or a commercial transaction, kept byte for byte."""
 
+import json
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Optional
@@ -86,3 +87,13 @@ class Record(SQLModel, table=True):
         """Anchored once the batch holding the record is anchored; pending before (and after a reorg)."""
         batch = self.leaf.batch if self.leaf is not None else None
         return RecordStatus.ANCHORED if batch is not None and batch.status == BatchStatus.ANCHORED else RecordStatus.PENDING
+
+
+def parsed_body(record: Record) -> dict | None:
+    """The stored body, or None when an edited row no longer parses as a JSON object (nor at all:
+    nested deeper than the interpreter recurses)."""
+    try:
+        body = json.loads(record.body)
+    except (ValueError, RecursionError):
+        return None
+    return body if isinstance(body, dict) else None

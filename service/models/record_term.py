@@ -5,12 +5,34 @@ transaction filters (sku, party) all look records up through this one narrow, in
 so each stays an index scan at millions of records.
 """
 
+from enum import StrEnum
+
 from sqlalchemy import Column, ForeignKey, Index, Integer, String
 from sqlmodel import Field, SQLModel
 
 
+class TermName(StrEnum):
+    """Kinds of search terms."""
+
+    EPC = "epc"  # epcList and childEPCs: the items an event is about
+    PARENT = "parent"  # parentID of aggregation and association events
+    INPUT = "input"  # inputEPCList of transformation events
+    OUTPUT = "output"  # outputEPCList of transformation events
+    EPC_CLASS = "epc_class"  # epcClass of any quantity list
+    BIZ_TRANSACTION = "biz_transaction"  # "<type URI> <id>"; type "" when the event gives none
+    CITES = "cites"  # the id of any bizTransaction an event cites, whatever its type
+    SKU = "sku"
+    PARTY = "party"  # seller or buyer of a transaction
+    REFERENCE = "reference"  # ids a transaction references, the transaction a label labels, the grant a revocation withdraws
+    GRANTEE = "grantee"  # the party a grant shares its owner's records with
+
+
+ANY_EPC = (TermName.EPC, TermName.PARENT, TermName.INPUT, TermName.OUTPUT)
+"""The terms that name an item, whatever its role in the event."""
+
+
 class RecordTerm(SQLModel, table=True):
-    """``name`` is a term kind (see ``service.ingest.indexing.TermName``), ``value`` its normalised value."""
+    """``name`` is a term kind (see :class:`TermName`), ``value`` its normalised value."""
 
     __tablename__ = "record_term"
     __table_args__ = (Index("ix_record_term_record", "record_id"),)

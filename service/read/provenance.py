@@ -40,10 +40,11 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from service.access.viewer import Viewer
-from service.ingest.candidates import parsed_body
+from service.models.record import parsed_body
 from service.anchor.chain import Chain
 from service.errors import NotFound
-from service.ingest.indexing import ANY_EPC, TermName, identifier
+from service.ingest.indexing import identifier
+from service.models.record_term import ANY_EPC, TermName
 from service.models import Record, RecordKind, RecordTerm
 from service.timeutil import as_utc
 from service.ingest.validation.json_limits import stored_object

@@ -33,13 +33,7 @@ from sqlmodel import Session, select
 from service.access.viewer import Viewer
 from service.errors import InvalidRecord
 from service.hashing.vocabulary import BIZ_STEPS, BIZ_TRANSACTION_TYPES, DISPOSITIONS
-from service.ingest.indexing import (
-    ANY_EPC,
-    TermName,
-    biz_transaction_term,
-    identifier,
-    vocabulary,
-)
+from service.ingest.indexing import biz_transaction_term, identifier, vocabulary
 from service.models import (
     Batch,
     BatchStatus,
@@ -48,7 +42,9 @@ from service.models import (
     RecordLeaf,
     RecordStatus,
     RecordTerm,
+    TermName,
 )
+from service.models.record_term import ANY_EPC
 from service.read.pagination import (
     DEFAULT_PER_PAGE,
     MAX_PER_PAGE,

@@ -30,7 +30,7 @@ from service.api.deps import (
 from service.api.errors import error_responses
 from service.api.paging import PageDep, caller_scope
 from service.api.schemas import DataScope, PageOut
-from service.ingest.candidates import parsed_body
+from service.models.record import parsed_body
 from service.insights.fraud import (
     MAX_SCORE_IDS,
     LabelRequest,

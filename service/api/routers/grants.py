@@ -9,11 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from service.api.deps import LedgerDep, SessionDep, Supplier, model_body, request_body
 from service.api.errors import error_responses
-from service.ingest.candidates import parsed_body
+from service.models.record import parsed_body
 from service.api.paging import PageDep, caller_scope
 from service.api.schemas import PageOut
-from service.access.grants import Grant, find_grant, grant_submission, grants_of, revocation_submission, with_revocations
-from service.models import Record, RecordStatus
+from service.access.grants import Grant, find_grant, grant_body, grants_of, revocation_body, with_revocations
+from service.ingest.candidates import Submission, candidate
+from service.models import Record, RecordKind, RecordStatus
 from service.read.pagination import paginate
 from service.timeutil import UtcDateTime
 
@@ -58,10 +59,11 @@ async def create(caller: Supplier, body: Annotated[GrantIn, model_body(GrantIn, 
                  ledger: LedgerDep, response: Response) -> GrantOut:
     """Let another party read all your records (events and transactions), their verifications and proofs,
     and use them in its analytics; recorded and anchored like any record."""
-    submission, existing = await run_in_threadpool(grant_submission, session, owner=caller.party, grantee=body.grantee)
-    if submission is None:
+    grant, existing = await run_in_threadpool(grant_body, session, owner=caller.party, grantee=body.grantee)
+    if grant is None:
         response.status_code = status.HTTP_200_OK
         return GrantOut.of(existing)
+    submission = Submission(candidates=[candidate(RecordKind.GRANT, grant, field="grantee")], party=caller.party)
     [stored] = await asyncio.wrap_future(ledger.writer.submit(submission))
     return GrantOut.of(await run_in_threadpool(find_grant, session, owner=caller.party, grant_id=stored.record.id))
 
@@ -78,8 +80,9 @@ def list_all(caller: Supplier, session: SessionDep, page: PageDep) -> GrantPage:
 @router.delete("/{id}", response_model=GrantOut, responses=error_responses(404))
 async def revoke(id: GrantId, caller: Supplier, session: SessionDep, ledger: LedgerDep) -> GrantOut:
     """Withdraw a grant: the grantee no longer sees your records (a revocation record, anchored)."""
-    submission, grant = await run_in_threadpool(revocation_submission, session, owner=caller.party, grant_id=id)
-    if submission is not None:
+    revocation, grant = await run_in_threadpool(revocation_body, session, owner=caller.party, grant_id=id)
+    if revocation is not None:
+        submission = Submission(candidates=[candidate(RecordKind.GRANT, revocation, field="id")], party=caller.party)
         await asyncio.wrap_future(ledger.writer.submit(submission))
         session.expire_all()
         grant = await run_in_threadpool(find_grant, session, owner=caller.party, grant_id=id)

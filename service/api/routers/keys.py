@@ -3,12 +3,15 @@
 from typing import Annotated
 
 from fastapi import APIRouter, status
+from sqlmodel import select
 
 from service.api.deps import Admin, KeyId, LedgerDep, SessionDep, model_body, request_body
 from service.api.errors import error_responses
 from service.api.paging import PageDep, caller_scope
 from service.api.schemas import KeyCreate, KeyCreated, KeyOut, KeyPage
-from service.access.keys import create_key, key_page, revoke_key
+from service.access.keys import create_key, revoke_key
+from service.models import ApiKey
+from service.read.pagination import paginate
 
 router = APIRouter(prefix="/keys", tags=["keys"], responses=error_responses(401, 403, 422))
 BODY_MODELS = (KeyCreate,)
@@ -26,7 +29,7 @@ def create(caller: Admin, body: Annotated[KeyCreate, model_body(KeyCreate, Admin
 @router.get("", response_model=KeyPage)
 def list_all(caller: Admin, session: SessionDep, page: PageDep) -> KeyPage:
     """Every key, newest first (never the tokens)."""
-    result = key_page(session, page=page, scope=caller_scope("keys", caller))
+    result = paginate(session, select(ApiKey), order=(ApiKey.id,), descending=True, page=page, scope=caller_scope("keys", caller))
     return KeyPage(keys=[KeyOut.of(key) for key in result.items], nextPageToken=result.next_page_token)
 
 
