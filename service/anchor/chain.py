@@ -123,6 +123,7 @@ class Chain:
         self._node = node
         self._artifact = load_artifact()
         self._contract = None
+        self._readers: dict[str, Any] = {}  # web3 contracts by checksummed address, code checked once
         self._anchor_gas: int | None = None
         self._tx_lock = threading.RLock()
         self._next_nonce: int | None = None  # None: ask the node (its pending count) before the next transaction
@@ -188,14 +189,22 @@ class Chain:
 
     def attach(self, address: str) -> None:
         """Use the TraceAnchor at ``address``; ChainError unless exactly its code is there."""
+        self._contract = self._reader(address)
+        self.address = self._contract.address
+
+    def _reader(self, address: str):
+        """The web3 contract at ``address``, once its code was found to be TraceAnchor's (cached per
+        address: a deployment's code never changes while it is there)."""
         with _translated_errors(f"reading the code at {address}"):
             checksummed = Web3.to_checksum_address(address)
-            code = self.w3.eth.get_code(checksummed)
-        if code.to_0x_hex() != self._artifact["deployedBytecode"]:
-            found = "no code" if not code else f"{len(code)} bytes of other code"
-            raise ChainError(f"{checksummed} on chain {self.chain_id} is not this TraceAnchor ({found})")
-        self._contract = self.w3.eth.contract(address=checksummed, abi=self._artifact["abi"])
-        self.address = checksummed
+        if checksummed not in self._readers:
+            with _translated_errors(f"reading the code at {checksummed}"):
+                code = self.w3.eth.get_code(checksummed)
+            if code.to_0x_hex() != self._artifact["deployedBytecode"]:
+                found = "no code" if not code else f"{len(code)} bytes of other code"
+                raise ChainError(f"{checksummed} on chain {self.chain_id} is not this TraceAnchor ({found})")
+            self._readers[checksummed] = self.w3.eth.contract(address=checksummed, abi=self._artifact["abi"])
+        return self._readers[checksummed]
 
     def contract_present(self) -> bool:
         """Whether the attached contract's code is still at its address (a node restarted without its
@@ -210,10 +219,12 @@ class Chain:
             raise ChainError("no TraceAnchor attached: deploy() or attach() first")
         return self._contract
 
-    def anchored_at(self, root: bytes) -> int:
-        """Block timestamp at which ``root`` was anchored, 0 if never."""
+    def anchored_at(self, root: bytes, *, contract: str | None = None) -> int:
+        """Block timestamp at which ``root`` was anchored, 0 if never: by the attached contract, or by
+        the TraceAnchor at ``contract`` on this chain (the one that anchored an older batch)."""
+        reader = self.contract if contract is None else self._reader(contract)
         with _translated_errors("reading anchoredAt"):
-            return self.contract.functions.anchoredAt(root).call({"from": self.sender})
+            return reader.functions.anchoredAt(root).call({"from": self.sender})
 
     def verify_inclusion(self, *, root: bytes, leaf: bytes, proof: list[bytes]) -> bool:
         """The contract's own verdict (an eth_call) on a Merkle proof of ``leaf`` under ``root``."""
