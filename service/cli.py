@@ -77,6 +77,16 @@ def _database() -> str:
         return "(unparsable TRACEANCHOR_DATABASE_URL)"
 
 
+def _address(text: str) -> str:
+    """An Ethereum address argument, checksummed; argparse names the option when it is not one."""
+    from web3 import Web3
+
+    try:
+        return Web3.to_checksum_address(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not an Ethereum address: {text!r}") from error
+
+
 def _read_json(path: Path):
     """A JSON file's content; a file that is not JSON is a one-line error naming it."""
     try:
@@ -110,6 +120,9 @@ def _parser() -> argparse.ArgumentParser:
                     "every offline check still runs.")
     verify.add_argument("bundle", type=Path)
     verify.add_argument("--rpc", required=True, help="JSON-RPC URL of a node of the bundle's chain")
+    verify.add_argument("--contract", metavar="ADDRESS", type=_address,
+                        help="the TraceAnchor deployment you trust: the bundle must name it (default: any deployment "
+                             "of a released TraceAnchor build)")
     verify.set_defaults(run=_verify)
 
     audit = commands.add_parser("audit", help="audit anchored batches for deleted or changed records (exit 0 all intact, 1 findings)")
@@ -208,7 +221,8 @@ def _verify(args: argparse.Namespace) -> int:
     from service.verify.bundle import Verdict, check_bundle
 
     bundle = _read_json(args.bundle)
-    result = check_bundle(bundle, w3=Web3(Web3.HTTPProvider(args.rpc, request_kwargs={"timeout": 30})))
+    w3 = Web3(Web3.HTTPProvider(args.rpc, request_kwargs={"timeout": 30}))
+    result = check_bundle(bundle, w3=w3, contract=args.contract)
     print("\n".join(result.lines()))
     if result.verdict == Verdict.UNCHECKED:
         print(f"NOT CHECKED: the offline checks passed, but {args.rpc} could not check the chain part")

@@ -166,7 +166,7 @@ def spend_next_nonce(chain: Chain) -> None:
 
 
 def test_attach_refuses_an_address_without_the_traceanchor_code(deployed_chain):
-    with pytest.raises(ChainError, match="not this TraceAnchor"):
+    with pytest.raises(ChainError, match="not a TraceAnchor"):
         deployed_chain.attach(deployed_chain.sender)
 
 

@@ -156,6 +156,11 @@ def test_demo_on_anvil_then_verify_offline_and_catch_a_doctored_bundle(env, anvi
     assert main(["verify", str(bundle_path), "--rpc", anvil_url]) == 0
     assert capsys.readouterr().out.strip().endswith("VALID")
     bundle = json.loads(bundle_path.read_text())
+    assert main(["verify", str(bundle_path), "--rpc", anvil_url, "--contract", bundle["contract"]]) == 0
+    assert main(["deploy", "--rpc", anvil_url]) == 0
+    other = capsys.readouterr().out.strip().splitlines()[-1]
+    assert main(["verify", str(bundle_path), "--rpc", anvil_url, "--contract", other]) == 1
+    assert "FAIL trusted_contract" in capsys.readouterr().out
     bundle["record"]["eventTime"] = "2020-01-01T00:00:00Z"
     bundle_path.write_text(json.dumps(bundle))
     assert main(["verify", str(bundle_path), "--rpc", anvil_url]) == 1

@@ -10,6 +10,7 @@ from packaging.version import Version
 from solcx.exceptions import SolcError, UnknownOption
 
 from service.anchor import compiler
+from service.anchor.releases import load_releases, release_of
 
 PINNED_WITH_COMMIT = Version("0.8.28+commit.7893614a")
 
@@ -18,6 +19,13 @@ def test_recompiling_from_source_reproduces_the_committed_artifact_byte_for_byte
     rebuilt = compiler.build_artifact()
     assert compiler.render_artifact(rebuilt) == compiler.ARTIFACT_PATH.read_text(encoding="utf-8")
     assert rebuilt == compiler.load_artifact()
+
+
+def test_the_committed_artifact_is_the_newest_release_and_releases_are_distinct():
+    releases = load_releases()
+    deployed = bytes.fromhex(compiler.load_artifact()["deployedBytecode"][2:])
+    assert release_of(deployed, releases) == releases[-1]
+    assert len({r.code_hash for r in releases}) == len({r.version for r in releases}) == len(releases)
 
 
 def test_the_artifact_records_every_source_it_was_built_from():

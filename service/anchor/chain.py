@@ -29,6 +29,7 @@ from web3.providers.rpc.utils import ExceptionRetryConfiguration
 
 from service.anchor.compiler import load_artifact
 from service.anchor.embedded_chain import EmbeddedNode
+from service.anchor.releases import load_releases, release_of
 from service.errors import ChainError, ChainUnavailable
 
 RECEIPT_TIMEOUT = 120.0  # seconds to wait for deploy/role transactions: a few blocks on any chain
@@ -122,6 +123,7 @@ class Chain:
         self._signer = signer
         self._node = node
         self._artifact = load_artifact()
+        self._releases = load_releases()
         self._contract = None
         self._readers: dict[str, Any] = {}  # web3 contracts by checksummed address, code checked once
         self._anchor_gas: int | None = None
@@ -188,21 +190,23 @@ class Chain:
         return self.address
 
     def attach(self, address: str) -> None:
-        """Use the TraceAnchor at ``address``; ChainError unless exactly its code is there."""
+        """Use the TraceAnchor at ``address``; ChainError unless the code there is a known release
+        (contracts/releases.json), so a new build does not strand an older deployment."""
         self._contract = self._reader(address)
         self.address = self._contract.address
 
     def _reader(self, address: str):
-        """The web3 contract at ``address``, once its code was found to be TraceAnchor's (cached per
-        address: a deployment's code never changes while it is there)."""
+        """The web3 contract at ``address``, once its code was found to be a TraceAnchor release (cached
+        per address: a deployment's code never changes while it is there). Every release's ABI is a
+        subset of the current one's, so the current ABI reads them all."""
         with _translated_errors(f"reading the code at {address}"):
             checksummed = Web3.to_checksum_address(address)
         if checksummed not in self._readers:
             with _translated_errors(f"reading the code at {checksummed}"):
                 code = self.w3.eth.get_code(checksummed)
-            if code.to_0x_hex() != self._artifact["deployedBytecode"]:
-                found = "no code" if not code else f"{len(code)} bytes of other code"
-                raise ChainError(f"{checksummed} on chain {self.chain_id} is not this TraceAnchor ({found})")
+            if release_of(code, self._releases) is None:
+                found = "no code" if not code else f"{len(code)} bytes of code of no TraceAnchor release"
+                raise ChainError(f"{checksummed} on chain {self.chain_id} is not a TraceAnchor ({found})")
             self._readers[checksummed] = self.w3.eth.contract(address=checksummed, abi=self._artifact["abi"])
         return self._readers[checksummed]
 
@@ -210,7 +214,7 @@ class Chain:
         """Whether the attached contract's code is still at its address (a node restarted without its
         state has none): without it nothing can be anchored or verified."""
         with _translated_errors(f"reading the code at {self.contract.address}"):
-            return self.w3.eth.get_code(self.contract.address).to_0x_hex() == self._artifact["deployedBytecode"]
+            return release_of(self.w3.eth.get_code(self.contract.address), self._releases) is not None
 
     @property
     def contract(self):
