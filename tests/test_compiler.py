@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import solcx
+from eth_utils import keccak
 from packaging.version import Version
 from solcx.exceptions import SolcError, UnknownOption
 
@@ -26,6 +27,12 @@ def test_the_committed_artifact_is_the_newest_release_and_releases_are_distinct(
     deployed = bytes.fromhex(compiler.load_artifact()["deployedBytecode"][2:])
     assert release_of(deployed, releases) == releases[-1]
     assert len({r.code_hash for r in releases}) == len({r.version for r in releases}) == len(releases)
+
+
+def test_every_release_keeps_the_artifact_its_deployments_run():
+    for release in load_releases():
+        artifact = compiler.load_artifact(release.artifact)
+        assert keccak(hexstr=artifact["deployedBytecode"]) == release.code_hash, release.version
 
 
 def test_the_artifact_records_every_source_it_was_built_from():

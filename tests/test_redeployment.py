@@ -8,7 +8,12 @@ Each batch is asked of the contract that anchored it (``batch.contract``), so po
 from ledger_helpers import fill
 from sqlmodel import select
 
+from service.anchor.chain import Chain
+from service.anchor.compiler import load_artifact
+from service.anchor.releases import load_releases
 from service.ledger import Ledger
+from service.verify.bundle import check_bundle
+from service.verify.verification import proof_bundle
 from service.models import Batch, Record
 from service.verify.audit import BatchAuditStatus, audit_batches
 from service.verify.verification import VerificationStatus, verify_record
@@ -65,3 +70,24 @@ def test_a_batch_whose_root_its_contract_does_not_know_is_not_on_chain(ledger):
     with ledger.session() as session:
         result = verify_record(session, ledger.chain, session.get(Record, record_id))
     assert result.status == VerificationStatus.NOT_ON_CHAIN and other in result.reason
+
+
+def test_a_deployment_of_the_first_release_still_attaches_anchors_and_verifies(settings):
+    first_release = load_releases()[0]
+    artifact = load_artifact(first_release.artifact)
+    with Chain.connect(url=None, state_dir=settings.chain_state_path, private_key=None) as chain:
+        factory = chain.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+        tx_hash = factory.constructor(chain.sender).transact({"from": chain.sender})  # 1.0.0 took only the admin
+        old = chain.w3.eth.wait_for_transaction_receipt(tx_hash)["contractAddress"]
+    ledger = Ledger(settings.model_copy(update={"contract_address": old}))
+    try:
+        ids = fill(ledger, 3)
+        ledger.anchor_now()
+        with ledger.session() as session:
+            assert {verify_record(session, ledger.chain, session.get(Record, i)).status for i in ids} == {VerificationStatus.VERIFIED}
+            bundle = proof_bundle(session, ledger.chain, session.get(Record, ids[0]))
+        result = check_bundle(bundle, w3=ledger.chain.w3, contract=old)
+        assert result.valid, result.lines()
+        assert f"{old} runs TraceAnchor {first_release.version}" in "\n".join(result.lines())
+    finally:
+        ledger.close()

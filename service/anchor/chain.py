@@ -36,6 +36,9 @@ RECEIPT_TIMEOUT = 120.0  # seconds to wait for deploy/role transactions: a few b
 #: Head room on the measured gas of ``anchor``. Every call writes one new storage slot and emits one
 #: event, so its gas varies only with the calldata's zero bytes (a few hundred gas at most).
 ANCHOR_GAS_MARGIN = 1.25
+#: Seconds between scheduling a transfer of the admin role and its acceptance, on new deployments:
+#: two days for the admin to notice a transfer started with a stolen key, and cancel it.
+ADMIN_TRANSFER_DELAY = 2 * 24 * 3600
 _UNAVAILABLE = (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError)
 _FAILED = (
     Web3Exception,
@@ -182,10 +185,12 @@ class Chain:
 
     # -- contract ---------------------------------------------------------------------------------
 
-    def deploy(self) -> str:
-        """Deploy TraceAnchor with the sender as admin and anchorer; attach to it and return its address."""
+    def deploy(self, *, admin_delay: int = ADMIN_TRANSFER_DELAY) -> str:
+        """Deploy TraceAnchor with the sender as admin and anchorer (an admin transfer takes
+        ``admin_delay`` seconds); attach to it and return its address."""
         factory = self.w3.eth.contract(abi=self._artifact["abi"], bytecode=self._artifact["bytecode"])
-        receipt = self._transact(factory.constructor(self.sender).build_transaction, action="deploying TraceAnchor")
+        constructor = factory.constructor(admin_delay, self.sender)
+        receipt = self._transact(constructor.build_transaction, action="deploying TraceAnchor")
         self.attach(receipt["contractAddress"])
         return self.address
 
