@@ -149,6 +149,18 @@ def _parser() -> argparse.ArgumentParser:
     revoke.set_defaults(run=_keys_revoke)
     keys.add_parser("list", help="list keys (ids, roles, parties; never the keys)").set_defaults(run=_keys_list)
 
+    anchorers = commands.add_parser(
+        "anchorers", help="grant, revoke and list the accounts that may anchor on the configured contract",
+        description="Rotate the anchoring key: grant the new key, point the service at it (TRACEANCHOR_PRIVATE_KEY), "
+                    "revoke the old one. Granting and revoking are the contract admin's: run them with "
+                    "TRACEANCHOR_PRIVATE_KEY set to the admin's key.",
+    ).add_subparsers(required=True, metavar="ACTION")
+    for action, help_text in (("grant", "let an account anchor"), ("revoke", "stop an account from anchoring")):
+        command = anchorers.add_parser(action, help=help_text)
+        command.add_argument("account", type=_address)
+        command.set_defaults(run=_anchorers, action=action)
+    anchorers.add_parser("list", help="the accounts that may anchor now").set_defaults(run=_anchorers, action="list")
+
     forecast = commands.add_parser("forecast", help="forecast verified demand per SKU (auto-ARIMA), in parallel")
     which = forecast.add_mutually_exclusive_group(required=True)
     which.add_argument("--sku", action="append", help="a SKU to forecast (repeatable)")
@@ -269,6 +281,26 @@ def _deploy(args: argparse.Namespace) -> int:
         print(chain.deploy())
     finally:
         chain.close()
+    return EXIT_OK
+
+
+def _anchorers(args: argparse.Namespace) -> int:
+    from service.ledger import Ledger
+
+    ledger = Ledger()
+    try:
+        chain = ledger.chain
+        where = f"TraceAnchor {chain.address} on chain {chain.chain_id}"
+        if args.action == "grant":
+            chain.grant_anchorer(args.account)
+            print(f"{args.account} may anchor on {where}")
+        elif args.action == "revoke":
+            chain.revoke_anchorer(args.account)
+            print(f"{args.account} may no longer anchor on {where}")
+        else:
+            print("\n".join(chain.anchorers()))
+    finally:
+        ledger.close()
     return EXIT_OK
 
 

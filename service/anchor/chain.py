@@ -290,6 +290,16 @@ class Chain:
         """Stop ``account`` from anchoring (the sender must be an admin)."""
         self._set_anchorer(account, grant=False)
 
+    def anchorers(self) -> list[str]:
+        """The accounts that may anchor now, in the order they were first granted the role: those the
+        role's RoleGranted events name and that still hold it. The events are read from block 0,
+        which a public node may refuse on a long chain (it caps the range of a log query)."""
+        with _translated_errors("listing the anchorers"):
+            role = self.contract.functions.ANCHORER_ROLE().call()
+            granted = self.contract.events.RoleGranted.get_logs(argument_filters={"role": role}, from_block=0)
+            accounts = dict.fromkeys(log["args"]["account"] for log in granted)
+            return [account for account in accounts if self.contract.functions.hasRole(role, account).call()]
+
     def find_anchor(self, root: bytes) -> tuple[bytes, int] | None:
         """(transaction hash, block number) of the Anchored event for ``root``, None if there is none.
 
