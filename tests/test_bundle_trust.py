@@ -95,7 +95,9 @@ def test_a_bundle_naming_a_look_alike_contract_is_invalid(ledger, forged):
 def test_a_genuine_bundle_names_a_released_build(ledger, genuine):
     result = check_bundle(genuine, w3=ledger.chain.w3)
     assert result.verdict == Verdict.VALID, result.lines()
-    assert any(name == "contract" and "runs TraceAnchor " in detail for name, _, detail in result.checks)
+    details = dict((name, detail) for name, _, detail in result.checks)
+    assert "runs TraceAnchor " in details["contract"]
+    assert details["on_chain_inclusion"].startswith("verifyRecord(root, content_hash, salt, proof)")  # the leaf derived on chain
 
 
 def test_a_trusted_contract_must_be_the_one_the_bundle_names(ledger, genuine):

@@ -14,13 +14,13 @@ from enum import StrEnum
 
 from eth_utils import keccak
 from web3 import Web3
-from web3.exceptions import BadFunctionCallOutput, ContractLogicError, TransactionNotFound, Web3Exception
+from web3.exceptions import TransactionNotFound, Web3Exception
 from web3.logs import DISCARD
 
 from service.anchor.compiler import load_artifact
 from service.anchor.releases import load_releases, release_of
 from service.hashing import HashingError, content_hash
-from service.anchor.merkle import UNSALTED, leaf_hash, leaf_value, verify_proof
+from service.anchor.merkle import SALTED, UNSALTED, leaf_hash, leaf_value, verify_proof
 
 REQUIRED_FIELDS = ("kind", "record", "content_hash", "leaf", "proof", "root", "chain_id", "contract", "tx_hash", "block_number")
 
@@ -104,7 +104,8 @@ def check_bundle(bundle: dict, *, w3: Web3, contract: str | None = None) -> Bund
         named = Web3.to_checksum_address(bundle["contract"])
         result.add("trusted_contract", named == trusted, f"the bundle names {named}, the trusted deployment is {trusted}")
     try:
-        _check_chain(result, bundle, w3=w3, root=root, leaf=expected_leaf, proof=proof)
+        record_key = (recomputed, salt) if encoding == SALTED else None
+        _check_chain(result, bundle, w3=w3, root=root, leaf=expected_leaf, proof=proof, record_key=record_key)
     except (OSError, Web3Exception) as error:  # requests' errors are OSErrors; web3's when the node answers nonsense
         result.add("chain", None, f"not checked: the node did not answer ({type(error).__name__}: {_reason(error)})")
     return result
@@ -119,14 +120,18 @@ def _reason(error: Exception) -> str:
     return text.splitlines()[0][:200] if text.strip() else "no detail"
 
 
-def _check_chain(result: BundleCheck, bundle: dict, *, w3: Web3, root: bytes, leaf: bytes, proof: list[bytes]) -> None:
+def _check_chain(
+    result: BundleCheck, bundle: dict, *, w3: Web3, root: bytes, leaf: bytes, proof: list[bytes], record_key: tuple[bytes, bytes] | None
+) -> None:
+    """The on-chain checks. ``record_key`` (content hash, salt) of a salted leaf lets a release with
+    ``verifyRecord`` derive the leaf itself; older releases, and unsalted leaves, are asked with
+    ``verifyInclusion``."""
     chain_id = w3.eth.chain_id
     if chain_id != bundle["chain_id"]:
         result.add("chain_id", None, f"not checked: the node is on chain {chain_id}, the bundle names chain {bundle['chain_id']}")
         return
     result.add("chain_id", True, f"node is on chain {chain_id}")
     address = Web3.to_checksum_address(bundle["contract"])
-    contract = w3.eth.contract(address=address, abi=load_artifact()["abi"])
     code = w3.eth.get_code(address)
     release = release_of(code, load_releases())
     if release is None:
@@ -134,12 +139,14 @@ def _check_chain(result: BundleCheck, bundle: dict, *, w3: Web3, root: bytes, le
         result.add("contract", False, f"{address} has {found}")
         return
     result.add("contract", True, f"{address} runs TraceAnchor {release.version}")
-    try:
+    abi = load_artifact(release.artifact)["abi"]
+    contract = w3.eth.contract(address=address, abi=abi)
+    if record_key is not None and any(entry.get("name") == "verifyRecord" for entry in abi):
+        included = contract.functions.verifyRecord(root, *record_key, proof).call()
+        result.add("on_chain_inclusion", included, "verifyRecord(root, content_hash, salt, proof) via eth_call: the contract derives the leaf")
+    else:
         included = contract.functions.verifyInclusion(root, leaf, proof).call()
-    except (ContractLogicError, BadFunctionCallOutput) as error:
-        result.add("on_chain_inclusion", False, f"the code at {address} is not a TraceAnchor contract ({type(error).__name__})")
-        return
-    result.add("on_chain_inclusion", included, "verifyInclusion(root, leaf, proof) via eth_call")
+        result.add("on_chain_inclusion", included, "verifyInclusion(root, leaf, proof) via eth_call")
     try:
         receipt = w3.eth.get_transaction_receipt(bundle["tx_hash"])
     except TransactionNotFound:
