@@ -35,6 +35,18 @@ def test_every_release_keeps_the_artifact_its_deployments_run():
         assert keccak(hexstr=artifact["deployedBytecode"]) == release.code_hash, release.version
 
 
+def _signatures(abi: list[dict]) -> set[str]:
+    """``name(types)`` of every function and event of an ABI (what selectors and topics hash)."""
+    return {f"{e['type']} {e['name']}({','.join(i['type'] for i in e['inputs'])})" for e in abi if e["type"] in ("function", "event")}
+
+
+def test_the_current_abi_reads_every_release():
+    """The service talks to deployments of older releases with the current ABI (Chain._reader)."""
+    current = _signatures(compiler.load_artifact()["abi"])
+    for release in load_releases():
+        assert _signatures(compiler.load_artifact(release.artifact)["abi"]) <= current, release.version
+
+
 def test_the_artifact_records_every_source_it_was_built_from():
     sources = compiler.load_artifact()["sources"]
     assert "contracts/TraceAnchor.sol" in sources

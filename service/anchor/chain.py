@@ -202,8 +202,8 @@ class Chain:
 
     def _reader(self, address: str):
         """The web3 contract at ``address``, once its code was found to be a TraceAnchor release (cached
-        per address: a deployment's code never changes while it is there). Every release's ABI is a
-        subset of the current one's, so the current ABI reads them all."""
+        per address: a deployment's code never changes while it is there). Every release's functions
+        and events are the current ABI's too (tests/test_compiler.py), so it reads them all."""
         with _translated_errors(f"reading the code at {address}"):
             checksummed = Web3.to_checksum_address(address)
         if checksummed not in self._readers:
