@@ -2,12 +2,13 @@
 
 ``contracts/releases.json`` lists every release ever deployed (oldest first), each with the hash of
 the code a deployment of it carries and its build artifact (the newest is the one the service
-deploys; older ones stay committed beside it, so that their deployments can be reproduced). The service attaches to, and reads batches from, any of them, so
-that a new release does not strand an older deployment; ``traceanchor verify`` trusts a contract a
-bundle names only if its code is one of them, since any contract can answer ``true``. Releasing a new
-build means keeping the previous artifact under its version's name and appending the new entry
-(tests/test_compiler.py fails until the committed artifact's code is the newest release), never
-removing one.
+deploys; older ones stay committed beside it, so that their deployments can be reproduced).
+
+The service attaches to, and reads batches from, any of them, so that a new release does not strand
+an older deployment; ``traceanchor verify`` trusts a contract a bundle names only if its code is one
+of them, since any contract can answer ``true``. Releasing a new build means keeping the previous
+artifact under its version's name and appending the new entry (tests/test_compiler.py fails until
+the committed artifact's code is the newest release), never removing one.
 """
 
 import json
