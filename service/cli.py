@@ -77,6 +77,16 @@ def _database() -> str:
         return "(unparsable TRACEANCHOR_DATABASE_URL)"
 
 
+def _address(text: str) -> str:
+    """An Ethereum address argument, checksummed; argparse names the option when it is not one."""
+    from web3 import Web3
+
+    try:
+        return Web3.to_checksum_address(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not an Ethereum address: {text!r}") from error
+
+
 def _read_json(path: Path):
     """A JSON file's content; a file that is not JSON is a one-line error naming it."""
     try:
@@ -110,6 +120,9 @@ def _parser() -> argparse.ArgumentParser:
                     "every offline check still runs.")
     verify.add_argument("bundle", type=Path)
     verify.add_argument("--rpc", required=True, help="JSON-RPC URL of a node of the bundle's chain")
+    verify.add_argument("--contract", metavar="ADDRESS", type=_address,
+                        help="the TraceAnchor deployment you trust: the bundle must name it (default: any deployment "
+                             "of a released TraceAnchor build)")
     verify.set_defaults(run=_verify)
 
     audit = commands.add_parser("audit", help="audit anchored batches for deleted or changed records (exit 0 all intact, 1 findings)")
@@ -135,6 +148,18 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("key_id", type=int)
     revoke.set_defaults(run=_keys_revoke)
     keys.add_parser("list", help="list keys (ids, roles, parties; never the keys)").set_defaults(run=_keys_list)
+
+    anchorers = commands.add_parser(
+        "anchorers", help="grant, revoke and list the accounts that may anchor on the configured contract",
+        description="Rotate the anchoring key: grant the new key, point the service at it (TRACEANCHOR_PRIVATE_KEY), "
+                    "revoke the old one. Granting and revoking are the contract admin's: run them with "
+                    "TRACEANCHOR_PRIVATE_KEY set to the admin's key.",
+    ).add_subparsers(required=True, metavar="ACTION")
+    for action, help_text in (("grant", "let an account anchor"), ("revoke", "stop an account from anchoring")):
+        command = anchorers.add_parser(action, help=help_text)
+        command.add_argument("account", type=_address)
+        command.set_defaults(run=_anchorers, action=action)
+    anchorers.add_parser("list", help="the accounts that may anchor now").set_defaults(run=_anchorers, action="list")
 
     forecast = commands.add_parser("forecast", help="forecast verified demand per SKU (auto-ARIMA), in parallel")
     which = forecast.add_mutually_exclusive_group(required=True)
@@ -208,7 +233,8 @@ def _verify(args: argparse.Namespace) -> int:
     from service.verify.bundle import Verdict, check_bundle
 
     bundle = _read_json(args.bundle)
-    result = check_bundle(bundle, w3=Web3(Web3.HTTPProvider(args.rpc, request_kwargs={"timeout": 30})))
+    w3 = Web3(Web3.HTTPProvider(args.rpc, request_kwargs={"timeout": 30}))
+    result = check_bundle(bundle, w3=w3, contract=args.contract)
     print("\n".join(result.lines()))
     if result.verdict == Verdict.UNCHECKED:
         print(f"NOT CHECKED: the offline checks passed, but {args.rpc} could not check the chain part")
@@ -255,6 +281,26 @@ def _deploy(args: argparse.Namespace) -> int:
         print(chain.deploy())
     finally:
         chain.close()
+    return EXIT_OK
+
+
+def _anchorers(args: argparse.Namespace) -> int:
+    from service.ledger import Ledger
+
+    ledger = Ledger()
+    try:
+        chain = ledger.chain
+        where = f"TraceAnchor {chain.address} on chain {chain.chain_id}"
+        if args.action == "grant":
+            chain.grant_anchorer(args.account)
+            print(f"{args.account} may anchor on {where}")
+        elif args.action == "revoke":
+            chain.revoke_anchorer(args.account)
+            print(f"{args.account} may no longer anchor on {where}")
+        else:
+            print("\n".join(chain.anchorers()))
+    finally:
+        ledger.close()
     return EXIT_OK
 
 

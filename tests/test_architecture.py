@@ -143,7 +143,7 @@ def _readme_map() -> set[str]:
                 folders.pop()
             words = line.split()
         where = folders[-1][1] if folders else ""
-        named.update(where + word for word in words if re.fullmatch(r"[\w.]+\.(py|sol|json)", word))
+        named.update(where + word for word in words if re.fullmatch(r"[\w.]+\.(py|sol)", word))
     return named
 
 

@@ -132,8 +132,10 @@ def test_the_admin_grants_and_revokes_the_anchorer_role(deployed_chain):
     role = deployed_chain.contract.functions.ANCHORER_ROLE().call()
     deployed_chain.grant_anchorer(account)
     assert deployed_chain.contract.functions.hasRole(role, account).call()
+    assert deployed_chain.anchorers() == [deployed_chain.sender, account]
     deployed_chain.revoke_anchorer(account)
     assert not deployed_chain.contract.functions.hasRole(role, account).call()
+    assert deployed_chain.anchorers() == [deployed_chain.sender]
 
 
 def test_a_refused_nonce_is_a_nonce_conflict_and_the_next_transaction_goes_through(deployed_chain):
@@ -166,7 +168,7 @@ def spend_next_nonce(chain: Chain) -> None:
 
 
 def test_attach_refuses_an_address_without_the_traceanchor_code(deployed_chain):
-    with pytest.raises(ChainError, match="not this TraceAnchor"):
+    with pytest.raises(ChainError, match="not a TraceAnchor"):
         deployed_chain.attach(deployed_chain.sender)
 
 

@@ -156,10 +156,33 @@ def test_demo_on_anvil_then_verify_offline_and_catch_a_doctored_bundle(env, anvi
     assert main(["verify", str(bundle_path), "--rpc", anvil_url]) == 0
     assert capsys.readouterr().out.strip().endswith("VALID")
     bundle = json.loads(bundle_path.read_text())
+    assert main(["verify", str(bundle_path), "--rpc", anvil_url, "--contract", bundle["contract"]]) == 0
+    assert main(["deploy", "--rpc", anvil_url]) == 0
+    other = capsys.readouterr().out.strip().splitlines()[-1]
+    assert main(["verify", str(bundle_path), "--rpc", anvil_url, "--contract", other]) == 1
+    assert "FAIL trusted_contract" in capsys.readouterr().out
     bundle["record"]["eventTime"] = "2020-01-01T00:00:00Z"
     bundle_path.write_text(json.dumps(bundle))
     assert main(["verify", str(bundle_path), "--rpc", anvil_url]) == 1
     assert capsys.readouterr().out.strip().endswith("INVALID")
+
+
+def test_anchorers_are_granted_listed_and_revoked_by_the_admin_only(env, capsys):
+    admin, other = "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf", "0x2B5AD5c4795c026514f8317c7a215E218DcCD6cF"  # keys 1, 2
+    assert main(["anchorers", "list"]) == 0
+    assert capsys.readouterr().out.split() == [admin]  # the embedded chain's first key deployed the contract
+    assert main(["anchorers", "grant", other.lower()]) == 0
+    assert capsys.readouterr().out.startswith(f"{other} may anchor on TraceAnchor 0x")
+    assert main(["anchorers", "list"]) == 0
+    assert capsys.readouterr().out.split() == [admin, other]
+    env.setenv("TRACEANCHOR_PRIVATE_KEY", "0x" + "00" * 31 + "02")  # an anchorer, not the admin
+    assert main(["anchorers", "revoke", admin]) == 2
+    assert "AccessControlUnauthorizedAccount" in capsys.readouterr().err
+    env.delenv("TRACEANCHOR_PRIVATE_KEY")
+    assert main(["anchorers", "revoke", other]) == 0
+    assert capsys.readouterr().out.startswith(f"{other} may no longer anchor")
+    assert main(["anchorers", "list"]) == 0
+    assert capsys.readouterr().out.split() == [admin]
 
 
 @pytest.mark.anvil

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 import solcx
+from eth_utils import keccak
 from packaging.version import Version
 from solcx.exceptions import SolcError, UnknownOption
 
 from service.anchor import compiler
+from service.anchor.releases import load_releases, release_of
 
 PINNED_WITH_COMMIT = Version("0.8.28+commit.7893614a")
 
@@ -18,6 +20,31 @@ def test_recompiling_from_source_reproduces_the_committed_artifact_byte_for_byte
     rebuilt = compiler.build_artifact()
     assert compiler.render_artifact(rebuilt) == compiler.ARTIFACT_PATH.read_text(encoding="utf-8")
     assert rebuilt == compiler.load_artifact()
+
+
+def test_the_committed_artifact_is_the_newest_release_and_releases_are_distinct():
+    releases = load_releases()
+    deployed = bytes.fromhex(compiler.load_artifact()["deployedBytecode"][2:])
+    assert release_of(deployed, releases) == releases[-1]
+    assert len({r.code_hash for r in releases}) == len({r.version for r in releases}) == len(releases)
+
+
+def test_every_release_keeps_the_artifact_its_deployments_run():
+    for release in load_releases():
+        artifact = compiler.load_artifact(release.artifact)
+        assert keccak(hexstr=artifact["deployedBytecode"]) == release.code_hash, release.version
+
+
+def _signatures(abi: list[dict]) -> set[str]:
+    """``name(types)`` of every function and event of an ABI (what selectors and topics hash)."""
+    return {f"{e['type']} {e['name']}({','.join(i['type'] for i in e['inputs'])})" for e in abi if e["type"] in ("function", "event")}
+
+
+def test_the_current_abi_reads_every_release():
+    """The service talks to deployments of older releases with the current ABI (Chain._reader)."""
+    current = _signatures(compiler.load_artifact()["abi"])
+    for release in load_releases():
+        assert _signatures(compiler.load_artifact(release.artifact)["abi"]) <= current, release.version
 
 
 def test_the_artifact_records_every_source_it_was_built_from():

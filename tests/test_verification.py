@@ -178,7 +178,7 @@ def test_a_selection_reads_each_batch_tree_once_and_asks_the_chain_once_per_root
     ledger.anchor_now()
     chain_calls = []
     anchored_at = ledger.chain.anchored_at
-    monkeypatch.setattr(ledger.chain, "anchored_at", lambda root: chain_calls.append(root) or anchored_at(root))
+    monkeypatch.setattr(ledger.chain, "anchored_at", lambda root, **kw: chain_calls.append(root) or anchored_at(root, **kw))
     with counted_statements(ledger.engine) as statements, ledger.session() as session:
         selection = select_verified(session, ledger.chain, statement=select(Record).where(Record.id.in_(ids)))
     assert len(selection.records) == 40 and not selection.excluded

@@ -11,6 +11,10 @@ record or anchoring a root twice:
 * a submitted transaction the node no longer knows is sent again (the contract rejects a
   duplicate root, so a race cannot anchor twice);
 * an anchored root that disappears from the chain (a reorg) sends its batch back to pending.
+
+A batch remembers the chain and contract its transaction went to (set on submitting), and every
+later question about it goes to that contract: attaching the service to a new deployment neither
+strands the batches of the old one nor sends them to be anchored again.
 """
 
 import logging
@@ -161,7 +165,7 @@ def advance(session: Session, chain: Chain, batch: Batch, *, confirmations: int,
         _submit(session, chain, batch, root=root, report=report)
     if batch.status == BatchStatus.SUBMITTED:
         _confirm(session, chain, batch, root=root, confirmations=confirmations, report=report)
-    elif batch.status == BatchStatus.ANCHORED and chain.anchored_at(root) == 0:
+    elif batch.status == BatchStatus.ANCHORED and chain.anchored_at(root, contract=batch.contract) == 0:
         log.warning("root %s of batch %s vanished from the chain (reorg); re-anchoring", batch.root, batch.id)
         chain.resync_nonce()  # our transaction went with its block
         _set_status(session, batch, BatchStatus.PENDING, tx_hash=None, block_number=None, anchored_at=None)
@@ -178,7 +182,7 @@ def _submit(session: Session, chain: Chain, batch: Batch, *, root: bytes, report
             raise
         if prepared.tx_hash is not None:
             # Record the hash before broadcasting: after a crash we look for exactly this transaction.
-            _set_status(session, batch, BatchStatus.SUBMITTED, tx_hash=_hex(prepared.tx_hash))
+            _set_status(session, batch, BatchStatus.SUBMITTED, tx_hash=_hex(prepared.tx_hash), **_sent_to(chain))
             try:
                 chain.send(prepared)
             except NonceConflict:
@@ -186,7 +190,7 @@ def _submit(session: Session, chain: Chain, batch: Batch, *, root: bytes, report
                 raise
         else:
             tx_hash = chain.send(prepared)
-            _set_status(session, batch, BatchStatus.SUBMITTED, tx_hash=_hex(tx_hash))
+            _set_status(session, batch, BatchStatus.SUBMITTED, tx_hash=_hex(tx_hash), **_sent_to(chain))
     report.submitted.append(batch.id)
 
 
@@ -210,18 +214,10 @@ def _confirm(session: Session, chain: Chain, batch: Batch, *, root: bytes, confi
         session.add(batch)
         session.commit()
         return
-    anchored_at = chain.anchored_at(root)
+    anchored_at = chain.anchored_at(root, contract=batch.contract)
     if anchored_at == 0:
         return  # mined in a block that was since reorganised away: the next pass sees it dropped
-    _set_status(
-        session,
-        batch,
-        BatchStatus.ANCHORED,
-        anchored_at=anchored_at,
-        chain_id=chain.chain_id,
-        contract=chain.address,
-        last_error=None,
-    )
+    _set_status(session, batch, BatchStatus.ANCHORED, anchored_at=anchored_at, last_error=None)
     report.anchored.append(batch.id)
 
 
@@ -233,8 +229,13 @@ def _adopt_existing_anchor(session: Session, chain: Chain, batch: Batch, *, root
     if found is None:
         raise ChainError(f"root {batch.root} is anchored but no Anchored event was found")
     tx_hash, block_number = found
-    _set_status(session, batch, BatchStatus.SUBMITTED, tx_hash=_hex(tx_hash), block_number=block_number)
+    _set_status(session, batch, BatchStatus.SUBMITTED, tx_hash=_hex(tx_hash), block_number=block_number, **_sent_to(chain))
     return True
+
+
+def _sent_to(chain: Chain) -> dict:
+    """The chain and contract a batch's transaction goes to, kept with the batch from then on."""
+    return {"chain_id": chain.chain_id, "contract": chain.address}
 
 
 def _set_status(session: Session, batch: Batch, status: BatchStatus, **changes) -> None:
@@ -289,14 +290,15 @@ def anchor_pass(
 
 
 def _batches_to_advance(session: Session, chain: Chain, *, include_recent: bool) -> list[Batch]:
-    """Unfinished batches, then (if asked) anchored ones still young enough to be reorganised away."""
+    """Unfinished batches, then (if asked) anchored ones of this chain still young enough to be
+    reorganised away (another chain's block numbers say nothing about this one's head)."""
     unfinished = select(Batch).where(Batch.status != BatchStatus.ANCHORED).order_by(Batch.id)
     if not include_recent:
         return list(session.exec(unfinished))
     horizon = chain.block_number() - REORG_WINDOW_BLOCKS
     recent = (
         select(Batch)
-        .where(Batch.status == BatchStatus.ANCHORED, Batch.block_number > horizon)
+        .where(Batch.status == BatchStatus.ANCHORED, Batch.chain_id == chain.chain_id, Batch.block_number > horizon)
         .order_by(Batch.id)
     )
     return [*session.exec(unfinished), *session.exec(recent)]

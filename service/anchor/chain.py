@@ -29,12 +29,16 @@ from web3.providers.rpc.utils import ExceptionRetryConfiguration
 
 from service.anchor.compiler import load_artifact
 from service.anchor.embedded_chain import EmbeddedNode
+from service.anchor.releases import load_releases, release_of
 from service.errors import ChainError, ChainUnavailable
 
 RECEIPT_TIMEOUT = 120.0  # seconds to wait for deploy/role transactions: a few blocks on any chain
 #: Head room on the measured gas of ``anchor``. Every call writes one new storage slot and emits one
 #: event, so its gas varies only with the calldata's zero bytes (a few hundred gas at most).
 ANCHOR_GAS_MARGIN = 1.25
+#: Seconds between scheduling a transfer of the admin role and its acceptance, on new deployments:
+#: two days for the admin to notice a transfer started with a stolen key, and cancel it.
+ADMIN_TRANSFER_DELAY = 2 * 24 * 3600
 _UNAVAILABLE = (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError)
 _FAILED = (
     Web3Exception,
@@ -122,7 +126,9 @@ class Chain:
         self._signer = signer
         self._node = node
         self._artifact = load_artifact()
+        self._releases = load_releases()
         self._contract = None
+        self._readers: dict[str, Any] = {}  # web3 contracts by checksummed address, code checked once
         self._anchor_gas: int | None = None
         self._tx_lock = threading.RLock()
         self._next_nonce: int | None = None  # None: ask the node (its pending count) before the next transaction
@@ -179,29 +185,41 @@ class Chain:
 
     # -- contract ---------------------------------------------------------------------------------
 
-    def deploy(self) -> str:
-        """Deploy TraceAnchor with the sender as admin and anchorer; attach to it and return its address."""
+    def deploy(self, *, admin_delay: int = ADMIN_TRANSFER_DELAY) -> str:
+        """Deploy TraceAnchor with the sender as admin and anchorer (an admin transfer takes
+        ``admin_delay`` seconds); attach to it and return its address."""
         factory = self.w3.eth.contract(abi=self._artifact["abi"], bytecode=self._artifact["bytecode"])
-        receipt = self._transact(factory.constructor(self.sender).build_transaction, action="deploying TraceAnchor")
+        constructor = factory.constructor(admin_delay, self.sender)
+        receipt = self._transact(constructor.build_transaction, action="deploying TraceAnchor")
         self.attach(receipt["contractAddress"])
         return self.address
 
     def attach(self, address: str) -> None:
-        """Use the TraceAnchor at ``address``; ChainError unless exactly its code is there."""
+        """Use the TraceAnchor at ``address``; ChainError unless the code there is a known release
+        (contracts/releases.json), so a new build does not strand an older deployment."""
+        self._contract = self._reader(address)
+        self.address = self._contract.address
+
+    def _reader(self, address: str):
+        """The web3 contract at ``address``, once its code was found to be a TraceAnchor release (cached
+        per address: a deployment's code never changes while it is there). Every release's functions
+        and events are the current ABI's too (tests/test_compiler.py), so it reads them all."""
         with _translated_errors(f"reading the code at {address}"):
             checksummed = Web3.to_checksum_address(address)
-            code = self.w3.eth.get_code(checksummed)
-        if code.to_0x_hex() != self._artifact["deployedBytecode"]:
-            found = "no code" if not code else f"{len(code)} bytes of other code"
-            raise ChainError(f"{checksummed} on chain {self.chain_id} is not this TraceAnchor ({found})")
-        self._contract = self.w3.eth.contract(address=checksummed, abi=self._artifact["abi"])
-        self.address = checksummed
+        if checksummed not in self._readers:
+            with _translated_errors(f"reading the code at {checksummed}"):
+                code = self.w3.eth.get_code(checksummed)
+            if release_of(code, self._releases) is None:
+                found = "no code" if not code else f"{len(code)} bytes of code of no TraceAnchor release"
+                raise ChainError(f"{checksummed} on chain {self.chain_id} is not a TraceAnchor ({found})")
+            self._readers[checksummed] = self.w3.eth.contract(address=checksummed, abi=self._artifact["abi"])
+        return self._readers[checksummed]
 
     def contract_present(self) -> bool:
         """Whether the attached contract's code is still at its address (a node restarted without its
         state has none): without it nothing can be anchored or verified."""
         with _translated_errors(f"reading the code at {self.contract.address}"):
-            return self.w3.eth.get_code(self.contract.address).to_0x_hex() == self._artifact["deployedBytecode"]
+            return release_of(self.w3.eth.get_code(self.contract.address), self._releases) is not None
 
     @property
     def contract(self):
@@ -210,10 +228,12 @@ class Chain:
             raise ChainError("no TraceAnchor attached: deploy() or attach() first")
         return self._contract
 
-    def anchored_at(self, root: bytes) -> int:
-        """Block timestamp at which ``root`` was anchored, 0 if never."""
+    def anchored_at(self, root: bytes, *, contract: str | None = None) -> int:
+        """Block timestamp at which ``root`` was anchored, 0 if never: by the attached contract, or by
+        the TraceAnchor at ``contract`` on this chain (the one that anchored an older batch)."""
+        reader = self.contract if contract is None else self._reader(contract)
         with _translated_errors("reading anchoredAt"):
-            return self.contract.functions.anchoredAt(root).call({"from": self.sender})
+            return reader.functions.anchoredAt(root).call({"from": self.sender})
 
     def verify_inclusion(self, *, root: bytes, leaf: bytes, proof: list[bytes]) -> bool:
         """The contract's own verdict (an eth_call) on a Merkle proof of ``leaf`` under ``root``."""
@@ -269,6 +289,16 @@ class Chain:
     def revoke_anchorer(self, account: str) -> None:
         """Stop ``account`` from anchoring (the sender must be an admin)."""
         self._set_anchorer(account, grant=False)
+
+    def anchorers(self) -> list[str]:
+        """The accounts that may anchor now, in the order they were first granted the role: those the
+        role's RoleGranted events name and that still hold it. The events are read from block 0,
+        which a public node may refuse on a long chain (it caps the range of a log query)."""
+        with _translated_errors("listing the anchorers"):
+            role = self.contract.functions.ANCHORER_ROLE().call()
+            granted = self.contract.events.RoleGranted.get_logs(argument_filters={"role": role}, from_block=0)
+            accounts = dict.fromkeys(log["args"]["account"] for log in granted)
+            return [account for account in accounts if self.contract.functions.hasRole(role, account).call()]
 
     def find_anchor(self, root: bytes) -> tuple[bytes, int] | None:
         """(transaction hash, block number) of the Anchored event for ``root``, None if there is none.

@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from service.anchor.chain import Chain
 from service.errors import NotFound
+from service.verify.verification import anchored_by_its_contract
 from service.verify.integrity import RowMismatch, Terms, checked_content_hash, record_leaf, stored_terms
 from service.anchor.merkle import leaves_of_nodes, root_of_leaves
 from service.models import Batch, BatchStatus, BatchTree, Record, RecordLeaf
@@ -99,10 +100,9 @@ def audit_batch(session: Session, chain: Chain, *, batch_id: int) -> BatchAudit:
         return BatchAudit(status=status, reason="; ".join(findings), **found)
     if batch.status != BatchStatus.ANCHORED:
         return BatchAudit(status=BatchAuditStatus.PENDING, reason=f"batch {batch.id} is {batch.status}", **found)
-    anchored_at = chain.anchored_at(bytes.fromhex(batch.root[2:]))
+    anchored_at, absent = anchored_by_its_contract(chain, batch)
     if anchored_at == 0:
-        reason = f"root {batch.root} is not anchored on chain {chain.chain_id}"
-        return BatchAudit(status=BatchAuditStatus.NOT_ON_CHAIN, reason=reason, **found)
+        return BatchAudit(status=BatchAuditStatus.NOT_ON_CHAIN, reason=absent, **found)
     reason = f"{'its record' if records == 1 else f'all {records} records'} present and unchanged, anchored in block {batch.block_number}"
     return BatchAudit(status=BatchAuditStatus.COMPLETE, reason=reason, anchored_at=from_unix(anchored_at), **found)
 

@@ -1,7 +1,10 @@
 """Offline check of a proof bundle: nothing but the bundle and an Ethereum node.
 
 This module deliberately uses no database and no settings, so ``traceanchor verify`` proves a
-record to someone who does not trust the service that exported it.
+record to someone who does not trust the service that exported it. Nor does it trust the contract the
+bundle names: any contract can answer ``true`` to ``verifyInclusion`` and emit an ``Anchored`` event,
+so the code at that address must be a released TraceAnchor build (``contracts/releases.json``), and,
+when the checker names the deployment it trusts, be at that very address.
 """
 
 import json
@@ -9,13 +12,15 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from eth_utils import keccak
 from web3 import Web3
-from web3.exceptions import BadFunctionCallOutput, ContractLogicError, TransactionNotFound, Web3Exception
+from web3.exceptions import TransactionNotFound, Web3Exception
 from web3.logs import DISCARD
 
 from service.anchor.compiler import load_artifact
+from service.anchor.releases import load_releases, release_of
 from service.hashing import HashingError, content_hash
-from service.anchor.merkle import UNSALTED, leaf_hash, leaf_value, verify_proof
+from service.anchor.merkle import SALTED, UNSALTED, leaf_hash, leaf_value, verify_proof
 
 REQUIRED_FIELDS = ("kind", "record", "content_hash", "leaf", "proof", "root", "chain_id", "contract", "tx_hash", "block_number")
 
@@ -58,9 +63,14 @@ class BundleCheck:
         return bool(ok)
 
 
-def check_bundle(bundle: dict, *, w3: Web3) -> BundleCheck:
+def check_bundle(bundle: dict, *, w3: Web3, contract: str | None = None) -> BundleCheck:
     """Recompute the hash and the leaf and walk the proof (offline), then ask the chain; a node
-    that cannot be reached or cannot answer leaves the chain part unchecked, not failed."""
+    that cannot be reached or cannot answer leaves the chain part unchecked, not failed.
+
+    ``contract``: the address of the deployment the checker trusts; the bundle must name it.
+    Without it, any deployment of a released TraceAnchor build is accepted.
+    """
+    trusted = Web3.to_checksum_address(contract) if contract is not None else None  # ValueError: not an address
     result = BundleCheck()
     if not isinstance(bundle, dict):
         result.add("fields", False, "the bundle is not a JSON object")
@@ -90,8 +100,12 @@ def check_bundle(bundle: dict, *, w3: Web3) -> BundleCheck:
     fields = "content_hash" if encoding == UNSALTED else "content_hash, salt"
     result.add("leaf", expected_leaf == leaf, f"leaf = keccak256(keccak256(abi.encode({fields})))")
     result.add("proof", verify_proof(root=root, leaf=expected_leaf, proof=proof), f"proof of {len(proof)} nodes leads to the root")
+    if trusted is not None:
+        named = Web3.to_checksum_address(bundle["contract"])
+        result.add("trusted_contract", named == trusted, f"the bundle names {named}, the trusted deployment is {trusted}")
     try:
-        _check_chain(result, bundle, w3=w3, root=root, leaf=expected_leaf, proof=proof)
+        record_key = (recomputed, salt) if encoding == SALTED else None
+        _check_chain(result, bundle, w3=w3, root=root, leaf=expected_leaf, proof=proof, record_key=record_key)
     except (OSError, Web3Exception) as error:  # requests' errors are OSErrors; web3's when the node answers nonsense
         result.add("chain", None, f"not checked: the node did not answer ({type(error).__name__}: {_reason(error)})")
     return result
@@ -106,22 +120,33 @@ def _reason(error: Exception) -> str:
     return text.splitlines()[0][:200] if text.strip() else "no detail"
 
 
-def _check_chain(result: BundleCheck, bundle: dict, *, w3: Web3, root: bytes, leaf: bytes, proof: list[bytes]) -> None:
+def _check_chain(
+    result: BundleCheck, bundle: dict, *, w3: Web3, root: bytes, leaf: bytes, proof: list[bytes], record_key: tuple[bytes, bytes] | None
+) -> None:
+    """The on-chain checks. ``record_key`` (content hash, salt) of a salted leaf lets a release with
+    ``verifyRecord`` derive the leaf itself; older releases, and unsalted leaves, are asked with
+    ``verifyInclusion``."""
     chain_id = w3.eth.chain_id
     if chain_id != bundle["chain_id"]:
         result.add("chain_id", None, f"not checked: the node is on chain {chain_id}, the bundle names chain {bundle['chain_id']}")
         return
     result.add("chain_id", True, f"node is on chain {chain_id}")
     address = Web3.to_checksum_address(bundle["contract"])
-    contract = w3.eth.contract(address=address, abi=load_artifact()["abi"])
-    if not result.add("contract", len(w3.eth.get_code(address)) > 0, f"code at {address}"):
+    code = w3.eth.get_code(address)
+    release = release_of(code, load_releases())
+    if release is None:
+        found = "no code" if not code else f"code of no TraceAnchor release (keccak256 0x{keccak(bytes(code)).hex()})"
+        result.add("contract", False, f"{address} has {found}")
         return
-    try:
+    result.add("contract", True, f"{address} runs TraceAnchor {release.version}")
+    abi = load_artifact(release.artifact)["abi"]
+    contract = w3.eth.contract(address=address, abi=abi)
+    if record_key is not None and any(entry.get("name") == "verifyRecord" for entry in abi):
+        included = contract.functions.verifyRecord(root, *record_key, proof).call()
+        result.add("on_chain_inclusion", included, "verifyRecord(root, content_hash, salt, proof) via eth_call: the contract derives the leaf")
+    else:
         included = contract.functions.verifyInclusion(root, leaf, proof).call()
-    except (ContractLogicError, BadFunctionCallOutput) as error:
-        result.add("on_chain_inclusion", False, f"the code at {address} is not a TraceAnchor contract ({type(error).__name__})")
-        return
-    result.add("on_chain_inclusion", included, "verifyInclusion(root, leaf, proof) via eth_call")
+        result.add("on_chain_inclusion", included, "verifyInclusion(root, leaf, proof) via eth_call")
     try:
         receipt = w3.eth.get_transaction_receipt(bundle["tx_hash"])
     except TransactionNotFound:

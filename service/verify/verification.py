@@ -3,7 +3,8 @@
 A record verifies when (1) its stored body still hashes to the content hash it was anchored
 with, and every column and search term stored beside it still derives from that body
 (``service.verify.integrity``), (2) the Merkle proof leads from its leaf to its batch root and (3) the
-contract says the root is anchored. Each failing step has its own status, so an auditor learns
+contract that anchored the batch (``batch.contract`` on ``batch.chain_id``, whichever contract the
+service uses now) says the root is anchored. Each failing step has its own status, so an auditor learns
 *what* is wrong.
 """
 
@@ -61,7 +62,7 @@ class VerificationCache:
     re-read its batch's tree, 64 KiB at 1024 leaves: 4 ms per record on PostgreSQL, 60x today.)
     """
 
-    anchored_at: dict[str, int] = field(default_factory=dict)
+    anchored_at: dict[str, tuple[int, str]] = field(default_factory=dict)  # by root: anchored_by_its_contract
     trees: dict[int, bytes | None] = field(default_factory=dict)
     max_tree_bytes: int = 256 << 20  # a run over many selections keeps at most this much, then starts afresh
     tree_bytes: int = 0
@@ -112,17 +113,26 @@ def verify_record(session: Session, chain: Chain, record: Record, *, cache: Veri
     if batch.status != BatchStatus.ANCHORED:
         return Verification(record.id, VerificationStatus.PENDING, f"batch {batch.id} is {batch.status}", **evidence)
     if batch.root not in cache.anchored_at:
-        cache.anchored_at[batch.root] = chain.anchored_at(bytes.fromhex(batch.root[2:]))
-    if cache.anchored_at[batch.root] == 0:
-        reason = f"root {batch.root} is not anchored on chain {chain.chain_id}"
-        return Verification(record.id, VerificationStatus.NOT_ON_CHAIN, reason, **evidence)
+        cache.anchored_at[batch.root] = anchored_by_its_contract(chain, batch)
+    timestamp, absent = cache.anchored_at[batch.root]
+    if timestamp == 0:
+        return Verification(record.id, VerificationStatus.NOT_ON_CHAIN, absent, **evidence)
     return Verification(
         record.id,
         VerificationStatus.VERIFIED,
         f"anchored in block {batch.block_number}",
-        anchored_at=from_unix(cache.anchored_at[batch.root]),
+        anchored_at=from_unix(timestamp),
         **evidence,
     )
+
+
+def anchored_by_its_contract(chain: Chain, batch: Batch) -> tuple[int, str]:
+    """(anchoredAt, why it is 0) of the batch's root, asked of the contract that anchored the batch:
+    the service may use another deployment now, and the old one still holds the batch's root."""
+    if batch.chain_id not in (None, chain.chain_id):
+        return 0, f"batch {batch.id} was anchored on chain {batch.chain_id}, the service is connected to chain {chain.chain_id}"
+    timestamp = chain.anchored_at(bytes.fromhex(batch.root[2:]), contract=batch.contract)
+    return timestamp, f"root {batch.root} is not anchored by {batch.contract or chain.address} on chain {chain.chain_id}"
 
 
 def _stored_proof(session: Session, record: Record, *, cache: VerificationCache) -> list[bytes] | None:
