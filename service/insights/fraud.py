@@ -22,7 +22,7 @@ score repeats (docs/fraud.md).
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -294,7 +294,7 @@ def train_model(session: Session, chain: Chain, *, viewer: Viewer, key: bytes) -
     model = train(features=features, labels=usable)
     summary = {**inputs.summary(), "labels": {**label_selection.summary(), "labels_used": len(usable),
                                               "labels_of_unverified_transactions": int(len(labels) - len(usable))},
-               "data_scope": viewer.scope}
+               "data_scope": asdict(viewer.scope)}
     row = session.exec(select(FraudModelVersion).where(FraudModelVersion.version == model.version,
                                                        FraudModelVersion.created_by == viewer.party)).first()
     created = row is None
