@@ -8,7 +8,7 @@ contract says the root is anchored. Each failing step has its own status, so an 
 """
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sqlmodel import Session
@@ -20,7 +20,7 @@ from service.verify.bundle_format import ProofBundle
 from service.verify.integrity import RowMismatch, Terms, checked_content_hash, record_leaf, stored_terms
 from service.anchor.merkle import UNSALTED, proof_from_nodes, verify_proof
 from service.models import Batch, BatchStatus, BatchTree, Record, RecordKind
-from service.timeutil import UtcDateTime, from_unix, iso_utc
+from service.timeutil import UtcDateTime, from_unix
 from service.ingest.validation.json_limits import stored_object
 
 class VerificationStatus(StrEnum):
@@ -44,10 +44,6 @@ class Verification:
     tx_hash: str | None = None
     block_number: int | None = None
     anchored_at: UtcDateTime | None = None  # the anchoring block's time, as the contract recorded it
-
-    def as_dict(self) -> dict:
-        """JSON-ready form."""
-        return asdict(self) | {"anchored_at": iso_utc(self.anchored_at) if self.anchored_at else None}
 
 
 @dataclass

@@ -38,6 +38,7 @@ from service.api.schemas.fraud import (
     LabelPublic,
     LabelsCreate,
     LabelsPublic,
+    ScoreInputsPublic,
 )
 from service.insights.fraud import (
     LabelRequest,
@@ -164,7 +165,7 @@ def fraud_score(id: TransactionId, caller: CreditAnalyst, viewer: ViewerDep, ses
     and whether it verified (409 before any model is active)."""
     scores, row, inputs = score_transactions(session, chain, requests=[ScoreRequest(id, submitter)], viewer=viewer,
                                              key=ledger.settings.signing_key())
-    return FraudScoreReportPublic(**FraudScorePublic.of(scores[0], row).model_dump(), inputs=inputs.summary(), data_scope=viewer.scope)
+    return FraudScoreReportPublic(**FraudScorePublic.of(scores[0], row).model_dump(), inputs=ScoreInputsPublic.of(inputs), data_scope=viewer.scope)
 
 
 @router.post("/analytics/fraud/scores", response_model=FraudScoresPublic, responses={**SCORE_ERRORS, **error_responses(415)},
@@ -174,4 +175,4 @@ def fraud_scores(caller: CreditAnalyst, request: Annotated[FraudScoreQuery, mode
     """Scores of up to 1000 invoices and payments at once (duplicates answered once, in first-seen order)."""
     requests = [ScoreRequest(item) if isinstance(item, str) else ScoreRequest(item.id, item.submitter) for item in request.ids]
     scores, row, inputs = score_transactions(session, chain, requests=requests, viewer=viewer, key=ledger.settings.signing_key())
-    return FraudScoresPublic(scores=[FraudScorePublic.of(score, row) for score in scores], inputs=inputs.summary(), data_scope=viewer.scope)
+    return FraudScoresPublic(scores=[FraudScorePublic.of(score, row) for score in scores], inputs=ScoreInputsPublic.of(inputs), data_scope=viewer.scope)

@@ -8,9 +8,10 @@ from pydantic_core import PydanticCustomError
 from service.api.schemas.common import MAX_PARTY_CHARS, DataScopePublic, ExcludedPublic, PageBase
 from service.ingest.candidates import parsed_body
 from service.ingest.validation.json_limits import MAX_IDENTIFIER_CHARS
-from service.insights.fraud import MAX_SCORE_IDS, TransactionScore
+from service.insights.fraud import MAX_SCORE_IDS, FraudInputs, TransactionScore
 from service.models import FraudModelVersion, Record, RecordStatus
 from service.timeutil import UtcDateTime
+from service.verify.selection import VerifiedSelection
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_IDENTIFIER_CHARS)]
 Party = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PARTY_CHARS)]
@@ -73,6 +74,10 @@ class SelectionPublic(BaseModel):
     records_used: int
     records_excluded: ExcludedPublic
 
+    @classmethod
+    def of(cls, selection: VerifiedSelection) -> "SelectionPublic":
+        return cls(records_used=len(selection.records), records_excluded=selection.records_excluded)
+
 
 class LabelSelectionPublic(SelectionPublic):
     labels_used: int = Field(description="Verified labels of verified transactions: what the model learnt from.")
@@ -84,6 +89,10 @@ class ScoreInputsPublic(BaseModel):
 
     transactions: SelectionPublic
     shipments: SelectionPublic = Field(description="The shipping and receiving events citing the transactions.")
+
+    @classmethod
+    def of(cls, inputs: FraudInputs) -> "ScoreInputsPublic":
+        return cls(**{kind: SelectionPublic.of(selection) for kind, selection in inputs.selections.items()})
 
 
 class FraudModelInputsPublic(ScoreInputsPublic):
@@ -129,6 +138,8 @@ class FraudModelPage(PageBase):
 
 
 class EvidencePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     event_hash_id: str
     record_id: int
     biz_step: str = Field(description="shipping or receiving")
@@ -164,7 +175,7 @@ class FraudScorePublic(BaseModel):
     def of(cls, score: TransactionScore, row: FraudModelVersion) -> "FraudScorePublic":
         return cls(id=score.id, kind=score.kind, status=score.status, probability=score.probability, band=score.band,
                    reasons=list(score.reasons), model=FraudModelRefPublic.of(row),
-                   evidence=[EvidencePublic(**item) for item in score.evidence])
+                   evidence=[EvidencePublic.model_validate(item) for item in score.evidence])
 
 
 class FraudScoreReportPublic(FraudScorePublic):
