@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from analytics.forecast import PERIODS, ForecastPoint, ForecastResult, forecast, forecast_many, max_horizon
 from service.access.viewer import DataScope, Viewer
 from service.anchor.chain import Chain
-from service.errors import InvalidRecord, NotFound
+from service.errors import InvalidParameter, NotFound
 from service.hashing.vocabulary import BIZ_STEPS
 from service.ingest.indexing import TermName, identifier
 from service.models import Record, RecordKind, RecordTerm
@@ -195,13 +195,13 @@ def skus_with_sales(session: Session, *, viewer: Viewer) -> list[str]:
 
 def _check_freq(freq: str) -> None:
     if freq not in PERIODS:
-        raise InvalidRecord(f"freq must be one of {', '.join(PERIODS)}", field="freq")
+        raise InvalidParameter(f"freq must be one of {', '.join(PERIODS)}", field="freq")
 
 
 def _check_horizon(*, freq: str, horizon: int) -> None:
     _check_freq(freq)
     if not 1 <= horizon <= max_horizon(freq):
-        raise InvalidRecord(f"horizon must be between 1 and {max_horizon(freq)} periods for freq {freq}", field="horizon")
+        raise InvalidParameter(f"horizon must be between 1 and {max_horizon(freq)} periods for freq {freq}", field="horizon")
 
 
 def _sales(sku: str):
