@@ -24,11 +24,11 @@ from service.api.paging import PageDep
 from service.api.schemas.transactions import (
     CapturedTransactionPublic,
     CapturedTransactionsPublic,
-    TransactionKind,
     TransactionPage,
     TransactionPublic,
 )
 from service.api.schemas.verification import ProofBundlePublic, VerificationPublic
+from service.ingest.candidates import TransactionKind
 from service.ingest.capture import transaction_submission
 from service.models import RecordKind, RecordStatus
 from service.read.queries import query_transactions

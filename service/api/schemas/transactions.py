@@ -13,8 +13,6 @@ from service.ingest.records import Stored
 from service.models import Record, RecordStatus
 from service.timeutil import UtcDateTime
 
-TransactionKind = Literal["order", "sale", "invoice", "payment"]
-
 
 class CapturedTransactionPublic(BaseModel):
     id: str = Field(description="The business identifier.")

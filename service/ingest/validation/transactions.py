@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
-from typing import Annotated, Literal
+from typing import Annotated
 
 from iso4217 import Currency
 from pydantic import (
@@ -47,7 +47,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from service.errors import ErrorItem, InvalidRecord
-from service.ingest.candidates import Reference
+from service.ingest.candidates import Reference, TransactionKind
 from service.ingest.validation.json_limits import MAX_IDENTIFIER_CHARS
 
 #: Digits of an amount or quantity, as in a SQL DECIMAL(28, s): Python's default decimal precision.
@@ -248,7 +248,7 @@ class Transaction(BaseModel):
     )
 
     id: Text = Field(description="The business identifier, unique per transaction (e.g. a CBV business transaction URN).")
-    kind: Literal["order", "sale", "invoice", "payment"] = Field(description="What the transaction is.")
+    kind: TransactionKind = Field(description="What the transaction is.")
     timestamp: Annotated[datetime, BeforeValidator(_timestamp)] = Field(
         description="When it happened: ISO 8601 with a timezone (Z or +hh:mm)."
     )
