@@ -36,7 +36,11 @@ _BUNDLE_DESCRIPTIONS = {
     "salt": "With leaf encoding [bytes32, bytes32] only: the record's 32 random bytes.",
 }
 
+
 class _BundleOf(BaseModel):
+    """The base of :data:`ProofBundlePublic`, which is built from the bundle's dataclass so that its
+    fields are the bundle's, defined once."""
+
     model_config = ConfigDict(from_attributes=True)
 
     @classmethod
