@@ -6,7 +6,9 @@ import json
 import logging
 import sys
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
@@ -14,6 +16,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from service.errors import InvalidRecord, TraceAnchorError
 from service.models.api_key import Role
 from service.ingest.validation.json_limits import sane_recursion_limit
+
+if TYPE_CHECKING:
+    from analytics.forecast import ForecastPoint
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 EXIT_STATUSES = f"""exit status (every command):
@@ -379,7 +384,7 @@ def _forecast(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from service.access.viewer import Viewer
-    from service.insights.forecast import forecast_all
+    from service.insights.forecast import NoForecast, forecast_all
     from service.ledger import Ledger
 
     ledger = Ledger()
@@ -400,20 +405,24 @@ def _forecast(args: argparse.Namespace) -> int:
     print(f"{'sku':<24} {'model':<34} {'used':>6} {'excl.':>6} {'sMAPE':>7} {'MASE':>6}  "
           f"{'next period':<11} {'mean':>8}  {'80 % interval':<20} 95 % interval")
     for sku, result in results.items():
-        if "error" in result:
-            print(f"{sku:<24} {result['error']}")
+        if isinstance(result, NoForecast):
+            print(f"{sku:<24} {result.error}")
             continue
-        first = result["forecast"][0]
-        print(f"{sku:<24} {result['model']:<34} {result['records_used']:>6} {result['records_excluded']['total']:>6} "
-              f"{result['backtest'].get('smape', float('nan')):>7.2f} {result['backtest'].get('mase', float('nan')):>6.2f}  "
-              f"{first['period']:<11} {first['mean']:>8.1f}  {_interval(first, 80):<20} {_interval(first, 95)}")
+        first, backtest = result.forecast[0], result.backtest
+        print(f"{sku:<24} {result.model:<34} {result.records_used:>6} {result.records_excluded.total:>6} "
+              f"{_number(backtest.smape):>7.2f} {_number(backtest.mase):>6.2f}  "
+              f"{first.period:<11} {first.mean:>8.1f}  {_interval(first, 80):<20} {_interval(first, 95)}")
     if args.output:
-        args.output.write_text(json.dumps(results, indent=2) + "\n")
+        args.output.write_text(json.dumps({sku: asdict(result) for sku, result in results.items()}, indent=2) + "\n")
     return EXIT_OK
 
 
-def _interval(point: dict, level: int) -> str:
-    return f"[{point[f'lower_{level}']:.1f}, {point[f'upper_{level}']:.1f}]"
+def _number(value: float | None) -> float:
+    return float("nan") if value is None else value
+
+
+def _interval(point: "ForecastPoint", level: int) -> str:
+    return f"[{getattr(point, f'lower_{level}'):.1f}, {getattr(point, f'upper_{level}'):.1f}]"
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -2,7 +2,15 @@
 
 Library code raises these; the CLI prints them and the API maps them to JSON errors in one
 handler, so no caller needs to know about HTTP.
+
+Every refusal of bad input, whichever layer finds it (request parsing, the EPCIS schema, the meaning
+of a transaction, a query parameter), lists its problems as :class:`ErrorItem` objects, built here and
+nowhere else, so that a client reads one shape.
 """
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Self
 
 
 class TraceAnchorError(Exception):
@@ -28,10 +36,41 @@ def _rebuild(cls: type[TraceAnchorError], args: tuple, state: dict) -> TraceAnch
     return error
 
 
-class InvalidRecord(TraceAnchorError):
-    """A submitted record is malformed or meaningless; ``field`` names the culprit."""
+@dataclass(frozen=True)
+class ErrorItem:
+    """One problem of a refused input: the field at fault (a JSON path such as
+    ``epcisBody.eventList[3].bizStep`` or ``[2].lines[0].quantity``, a parameter's name, or ``$`` for
+    the whole body), what is wrong, and the position of the item it belongs to in a submission of
+    several (an event of a document, a transaction of a list; None otherwise)."""
+
+    field: str
+    message: str
+    index: int | None = None
+
+
+class InvalidInput(TraceAnchorError):
+    """Input refused as invalid (422); ``errors`` lists every problem found, at least the first."""
 
     status_code = 422
+
+    def __init__(self, message: str, *, field: str | None = None, errors: Sequence[ErrorItem] = ()) -> None:
+        super().__init__(message, field=field)
+        self.errors = list(errors) or ([ErrorItem(field=field, message=message)] if field is not None else [])
+
+    @classmethod
+    def of(cls, errors: Sequence[ErrorItem], *, detail: str | None = None) -> Self:
+        """The error for ``errors`` (at least one): ``detail`` (default: the first problem's message)
+        and the number of the others."""
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        return cls((detail or errors[0].message) + more, field=errors[0].field, errors=errors)
+
+
+class InvalidRecord(InvalidInput):
+    """A submitted record or request body is malformed or meaningless; ``field`` names the culprit."""
+
+
+class InvalidParameter(InvalidInput):
+    """A query or path parameter is unknown, malformed or out of range; ``field`` names it."""
 
 
 class NotFound(TraceAnchorError):

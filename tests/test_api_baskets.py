@@ -181,7 +181,7 @@ def test_mining_is_cached_per_data_version_and_bounded(api):
         connection.execute(text("UPDATE record SET body = replace(body, 'milk', 'oat') WHERE business_id = :id"), {"id": data[0]["id"]})
     changed = mine()
     assert (cache.hits, cache.misses) == (2, 4) and len(cache) == 3
-    assert changed.results != first.results and changed.summary()["baskets_excluded"]["by_status"] == {"tampered": 1}
+    assert changed.results != first.results and changed.summary().baskets_excluded.by_status == {"tampered": 1}
 
 
 def test_bad_parameters_are_refused_naming_them(api):

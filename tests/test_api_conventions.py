@@ -228,5 +228,5 @@ def test_the_documented_request_examples_are_accepted(api, openapi):
     assert api.client.post("/v1/events", json=epcis, headers=api.as_("farm")).status_code == 201
     for example in openapi["components"]["schemas"]["KeyCreate"]["examples"]:
         assert api.client.post("/v1/keys", json=example, headers=api.as_("admin")).status_code == 201
-    for name in ("LabelIn", "ScoresIn"):
+    for name in ("LabelCreate", "FraudScoreQuery"):
         assert openapi["components"]["schemas"][name]["examples"]

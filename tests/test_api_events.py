@@ -50,7 +50,7 @@ def test_one_invalid_event_rejects_the_whole_document_naming_index_and_field(api
     assert response.status_code == 422
     body = response.json()
     assert body["field"] == "epcisBody.eventList[2].action"
-    assert body["errors"][0]["event_index"] == 2
+    assert body["errors"][0]["index"] == 2
     assert count_events(api) == 0
 
 
@@ -145,7 +145,7 @@ def test_an_invalid_large_document_is_rejected_from_the_worker_naming_index_and_
     response = api.client.post("/v1/events", json=document, headers=api.as_("farm"))
     assert response.status_code == 422
     assert response.json()["field"] == "epcisBody.eventList[250].action"
-    assert response.json()["errors"][0]["event_index"] == 250
+    assert response.json()["errors"][0]["index"] == 250
     assert count_events(api) == 0
     too_many = api.client.post("/v1/events", content=json.dumps(large_document(43, events=10_001)),
                                headers={**api.as_("farm"), "Content-Type": "application/json"})

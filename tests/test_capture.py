@@ -14,7 +14,7 @@ import pytest
 
 from api_helpers import large_document
 from service.ingest import capture
-from service.errors import Conflict, InvalidRecord
+from service.errors import Conflict, ErrorItem, InvalidRecord
 from service.ingest.validation.epcis import SchemaViolation, TooManyEvents
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,11 +50,11 @@ def test_errors_raised_in_a_worker_arrive_whole(raw, error, field):
     assert raised.value.field == field
     assert raised.value.status_code == error.status_code
     if error is SchemaViolation:
-        assert raised.value.errors[0]["event_index"] == 0
+        assert raised.value.errors[0].index == 0
 
 
 def test_domain_errors_pickle_with_their_state():
-    violation = SchemaViolation([{"event_index": 3, "field": "epcisBody.eventList[3].bizStep", "message": "bad"}])
+    violation = SchemaViolation.of([ErrorItem(field="epcisBody.eventList[3].bizStep", message="bad", index=3)])
     for original in (violation, Conflict("taken", field="id"), InvalidRecord("no")):
         copy = pickle.loads(pickle.dumps(original))
         assert (type(copy), copy.args, copy.__dict__) == (type(original), original.args, original.__dict__)

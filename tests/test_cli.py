@@ -230,7 +230,7 @@ def bundle_file(env, tmp_path):
         (record_id,) = fill(ledger, 1)
         ledger.anchor_now()
         with ledger.session() as session:
-            bundle = proof_bundle(session, ledger.chain, session.get(Record, record_id))
+            bundle = proof_bundle(session, ledger.chain, session.get(Record, record_id)).as_json()
     finally:
         ledger.close()
     path = tmp_path / "bundle.json"

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event, text
 
-from service.errors import InvalidRecord
+from service.errors import InvalidParameter
 from service.read.pagination import PageRequest, PageTokens
 from service.read.queries import parse_event_query, query_events, query_transactions
 from ledger_helpers import store_events, store_transactions
@@ -285,7 +285,7 @@ def test_bad_forged_or_foreign_tokens_are_refused(ledger, events):
         "made up": forged_token(params),
     }
     for what, bad in refused.items():
-        with ledger.session() as session, pytest.raises(InvalidRecord) as error:
+        with ledger.session() as session, pytest.raises(InvalidParameter) as error:
             query_events(session, query=parse_event_query(params | {"nextPageToken": bad}), viewer=EVERYONE, tokens=TOKENS)
         assert error.value.field == "nextPageToken" and error.value.message.startswith("nextPageToken is invalid"), what
     with ledger.session() as session:  # the page size may change between pages; the query may not
@@ -317,7 +317,7 @@ def test_bad_forged_or_foreign_tokens_are_refused(ledger, events):
     ],
 )
 def test_invalid_parameters_are_refused_naming_the_parameter(params, field):
-    with pytest.raises(InvalidRecord) as error:
+    with pytest.raises(InvalidParameter) as error:
         parse_event_query(params)
     assert error.value.field == field and error.value.status_code == 422
 
@@ -408,14 +408,14 @@ def test_transaction_filters_and_pages_match_the_oracle(ledger, transactions):
 def test_transaction_tokens_are_bound_to_their_query(ledger, transactions):
     with ledger.session() as session:
         token = query_transactions(session, kind="sale", page=PageRequest(TOKENS, 2), viewer=EVERYONE).next_page_token
-        with pytest.raises(InvalidRecord, match="nextPageToken is invalid"):
+        with pytest.raises(InvalidParameter, match="nextPageToken is invalid"):
             query_transactions(session, kind="order", page=PageRequest(TOKENS, 2, token), viewer=EVERYONE)
-        with pytest.raises(InvalidRecord, match="nextPageToken is invalid"):
+        with pytest.raises(InvalidParameter, match="nextPageToken is invalid"):
             query_events(session, query=parse_event_query({"nextPageToken": token}), viewer=EVERYONE, tokens=TOKENS)
-        with pytest.raises(InvalidRecord) as error:
+        with pytest.raises(InvalidParameter) as error:
             PageRequest(TOKENS, per_page=0)
         assert error.value.field == "perPage"
-        with pytest.raises(InvalidRecord) as error:
+        with pytest.raises(InvalidParameter) as error:
             query_transactions(session, status="lost", page=PageRequest(TOKENS), viewer=EVERYONE)
         assert error.value.field == "status"
 

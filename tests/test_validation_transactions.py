@@ -1,6 +1,7 @@
 """Commercial transaction validation: types, meaning (totals, currencies, dates) and error locations."""
 
 import copy
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -40,7 +41,7 @@ def errors_of(payload: object) -> list[dict]:
     with pytest.raises(TransactionInvalid) as caught:
         validate_transactions(payload, max_items=100)
     assert caught.value.status_code == 422
-    return caught.value.errors
+    return [asdict(error) for error in caught.value.errors]
 
 
 def with_change(**changes) -> dict:
@@ -87,7 +88,7 @@ def test_references_within_a_submission_must_agree_in_currency_and_parties(chang
     with pytest.raises(TransactionInvalid) as caught:
         references_of(validate_transactions([INVOICE | {"references": []}, payment], max_items=2), party="supplier")
     [error] = caught.value.errors
-    assert error["field"] == "[1].references[0]" and f"whose {field} is" in error["message"]
+    assert error.field == "[1].references[0]" and f"whose {field} is" in error.message
 
 
 def test_list_errors_name_index_and_field():

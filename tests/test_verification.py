@@ -29,7 +29,7 @@ def verify(ledger, record_id):
 
 def bundle_of(ledger, record_id):
     with ledger.session() as session:
-        return proof_bundle(session, ledger.chain, session.get(Record, record_id))
+        return proof_bundle(session, ledger.chain, session.get(Record, record_id)).as_json()
 
 
 def sql(ledger, statement, **params):
@@ -211,5 +211,5 @@ def test_forecasting_every_sku_reads_each_batch_tree_once(ledger):
     with counted_statements(ledger.engine) as statements, ledger.session() as session:
         results = forecast_all(session, ledger.chain, viewer=Viewer(party="auditor", everything=True), skus=None,
                                location=None, freq="M", horizon=2, workers=1)
-    assert {sku: result["records_used"] for sku, result in results.items()} == {"A": 24, "B": 24, "C": 24}
+    assert {sku: result.records_used for sku, result in results.items()} == {"A": 24, "B": 24, "C": 24}
     assert sum("batch_tree" in statement for statement in statements) == 1

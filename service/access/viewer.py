@@ -50,9 +50,17 @@ class Viewer:
         return true() if self.everything else Record.party.in_(self.owners)
 
     @property
-    def scope(self) -> dict:
+    def scope(self) -> "DataScope":
         """Whose records an analytics answer covers: every party's, or these parties'."""
-        return {"all_parties": self.everything, "parties": None if self.everything else sorted(self.owners)}
+        return DataScope(all_parties=self.everything, parties=None if self.everything else sorted(self.owners))
+
+
+@dataclass(frozen=True)
+class DataScope:
+    """Whose records an analytics answer covers: every party's (``all_parties``), or ``parties``'."""
+
+    all_parties: bool
+    parties: list[str] | None
 
 
 def viewer_of(session: Session, key: ApiKey) -> Viewer:

@@ -14,7 +14,7 @@ from service.api.access_log import AccessLog
 from service.api.deps import plain_parameters, reject_unknown_query_parameters
 from service.api.limits import BodySizeLimit
 from service.api.routers import anchors, baskets, events, forecast, fraud, grants, health, keys, provenance, transactions
-from service.api.schemas import component_schemas
+from service.api.schemas.common import component_schemas
 from service.errors import TraceAnchorError
 from service.ledger import Ledger
 from service.settings import Settings

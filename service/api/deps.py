@@ -40,8 +40,9 @@ from pydantic import AfterValidator, BaseModel, ValidationError
 from sqlmodel import Session
 
 from service.access.viewer import Viewer, viewer_of
+from service.api.schemas.common import MAX_PARTY_CHARS
 from service.anchor.chain import Chain
-from service.errors import InvalidRecord, TraceAnchorError
+from service.errors import InvalidParameter, TraceAnchorError
 from service.ledger import Ledger
 from service.models import ApiKey, Role
 from service.ingest.validation.json_limits import MAX_IDENTIFIER_CHARS, parse_json
@@ -209,7 +210,6 @@ BatchId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="The batch's id."
 KeyId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="The key's id.")]
 TransactionId = Annotated[str, Path(min_length=1, max_length=MAX_IDENTIFIER_CHARS, description="The business identifier.")]
 UtcTime = Annotated[datetime, AfterValidator(_in_utc)]
-MAX_PARTY_CHARS = 200
 Submitter = Annotated[
     str | None,
     Query(min_length=1, max_length=MAX_PARTY_CHARS,
@@ -238,7 +238,7 @@ async def reject_unknown_query_parameters(request: Request) -> None:
     prefixes = tuple(extra.get(QUERY_PARAMETER_PREFIXES, ()))
     for name in request.query_params:
         if name not in names and not name.startswith(prefixes):
-            raise InvalidRecord(f"unknown query parameter {name!r}", field=name)
+            raise InvalidParameter(f"unknown query parameter {name!r}", field=name)
 
 
 def _declared_query_parameters(dependant: Dependant) -> set[str]:

@@ -1,6 +1,8 @@
 """One place that turns errors into JSON (domain errors, request validation, auth refusals) and
 documents them: every router declares its error statuses with :func:`error_responses`."""
 
+from collections.abc import Sequence
+from dataclasses import asdict
 from http import HTTPStatus
 from typing import Any
 
@@ -9,8 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from service.api.schemas import ErrorOut
-from service.errors import TraceAnchorError
+from service.api.schemas.errors import ErrorPublic
+from service.errors import ErrorItem, TraceAnchorError
 
 _MEANING = {
     400: "The body is not UTF-8 text, so it cannot be parsed at all.",
@@ -27,15 +29,15 @@ _MEANING = {
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for these error statuses, all with the :class:`ErrorOut` body."""
-    return {code: {"model": ErrorOut, "description": _MEANING[code]} for code in codes}
+    """OpenAPI ``responses`` for these error statuses, all with the :class:`ErrorPublic` body."""
+    return {code: {"model": ErrorPublic, "description": _MEANING[code]} for code in codes}
 
 
-def error_body(*, error: str, detail: str, field: str | None = None, errors: list | None = None) -> dict:
-    """The JSON shape of every error response."""
+def error_body(*, error: str, detail: str, field: str | None = None, errors: Sequence[ErrorItem] = ()) -> dict:
+    """The JSON shape of every error response (:class:`ErrorPublic`)."""
     body = {"error": error, "detail": detail, "field": field}
     if errors:
-        body["errors"] = errors
+        body["errors"] = [asdict(item) for item in errors]
     return body
 
 
@@ -43,20 +45,23 @@ async def domain_error(_request: Request, exc: TraceAnchorError) -> JSONResponse
     """Domain errors carry their own status code and the field at fault."""
     return JSONResponse(
         status_code=exc.status_code,
-        content=error_body(error=type(exc).__name__, detail=exc.message, field=exc.field, errors=getattr(exc, "errors", None)),
+        content=error_body(error=type(exc).__name__, detail=exc.message, field=exc.field, errors=getattr(exc, "errors", ())),
     )
 
 
 async def request_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-    """FastAPI's parameter errors, reworded so the first line names the parameter."""
+    """FastAPI's and the body models' validation errors, reworded so the first line names the field:
+    ``InvalidParameter`` when only path or query parameters are at fault, else ``InvalidRequest``."""
     errors = [
-        {"field": ".".join(str(part) for part in error["loc"][1:]) or str(error["loc"][0]), "message": error["msg"]}
+        ErrorItem(field=".".join(str(part) for part in error["loc"][1:]) or str(error["loc"][0]), message=error["msg"])
         for error in exc.errors()
-    ]
-    first = errors[0] if errors else {"field": None, "message": "invalid request"}
+    ] or [ErrorItem(field="$", message="invalid request")]
+    places = {error["loc"][0] for error in exc.errors()}
+    kind = "InvalidParameter" if places and places <= {"path", "query"} else "InvalidRequest"
+    first = errors[0]
     return JSONResponse(
         status_code=422,
-        content=error_body(error="InvalidRequest", detail=f"{first['field']}: {first['message']}", field=first["field"], errors=errors),
+        content=error_body(error=kind, detail=f"{first.field}: {first.message}", field=first.field, errors=errors),
     )
 
 

@@ -4,6 +4,8 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.api.errors import error_body
+
 
 class BodyTooLarge(Exception):
     """Raised inside ``receive`` when a streamed body passes the limit."""
@@ -47,8 +49,6 @@ class BodySizeLimit:
                 await self._reject(send)
 
     async def _reject(self, send: Send) -> None:
-        body = json.dumps(
-            {"error": "BodyTooLarge", "detail": f"request body is larger than {self.max_bytes} bytes", "field": None}
-        ).encode()
+        body = json.dumps(error_body(error="BodyTooLarge", detail=f"request body is larger than {self.max_bytes} bytes")).encode()
         await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": body})

@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Literal, get_args
 from urllib.parse import quote
 
 from service.errors import InvalidRecord
@@ -25,7 +26,8 @@ from service.hashing.epcis import HASH_ID_PREFIX
 from service.ingest.indexing import event_columns, event_terms, grant_terms, label_terms, transaction_terms
 from service.models import Record, RecordKind, TermName
 
-TRANSACTION_KINDS = ("order", "sale", "invoice", "payment")
+TransactionKind = Literal["order", "sale", "invoice", "payment"]
+TRANSACTION_KINDS = get_args(TransactionKind)
 SALT_BYTES = 32
 #: The search columns of an event; every other kind leaves them empty.
 COLUMNS = ("biz_step", "disposition", "biz_location", "read_point")

@@ -22,10 +22,10 @@ from typing import Generic, Literal, TypeVar
 from sqlmodel import Session, select
 
 from analytics.baskets import Itemset, Rule, association_rules, frequent_itemsets
-from service.access.viewer import Viewer
+from service.access.viewer import DataScope, Viewer
 from service.anchor.chain import Chain
 from service.models import Record, RecordKind
-from service.verify.selection import VerifiedSelection, select_verified
+from service.verify.selection import Exclusions, VerifiedSelection, select_verified
 
 Level = Literal["sku", "category"]
 Consequent = Literal["single", "any"]
@@ -128,26 +128,36 @@ MINING_CACHE = MiningCache(max_entries=64)
 
 
 @dataclass(frozen=True)
+class BasketSummary:
+    """What every basket result reports besides the results themselves (see docs/baskets.md)."""
+
+    data_scope: DataScope
+    level: Level
+    data_version: str
+    baskets_used: int
+    baskets_excluded: Exclusions
+    lines_without_category: int | None
+    baskets_without_category: int | None
+
+
+@dataclass(frozen=True)
 class Mined(Generic[T]):
     """Itemsets or rules of the verified baskets, with the selection and basket counts they came from."""
 
     selection: VerifiedSelection
     counts: BasketCounts
     results: list[T]
-    scope: dict
+    scope: DataScope
 
-    def summary(self) -> dict:
+    def summary(self) -> BasketSummary:
         """What every basket result reports besides the results themselves (see docs/baskets.md)."""
         by_category = self.counts.level == "category"
-        return {
-            "data_scope": self.scope,
-            "level": self.counts.level,
-            "data_version": self.selection.fingerprint,
-            "baskets_used": self.counts.used,
-            "baskets_excluded": self.selection.summary()["records_excluded"],
-            "lines_without_category": self.counts.lines_without_category if by_category else None,
-            "baskets_without_category": self.counts.baskets_without_category if by_category else None,
-        }
+        return BasketSummary(
+            data_scope=self.scope, level=self.counts.level, data_version=self.selection.fingerprint,
+            baskets_used=self.counts.used, baskets_excluded=self.selection.records_excluded,
+            lines_without_category=self.counts.lines_without_category if by_category else None,
+            baskets_without_category=self.counts.baskets_without_category if by_category else None,
+        )
 
 
 def basket_itemsets(

@@ -10,23 +10,23 @@ admins, ``service.access.viewer``), and every answer says whose.
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import pandas as pd
 from sqlmodel import Session, select
 
 from analytics.forecast import PERIODS, ForecastPoint, ForecastResult, forecast, forecast_many, max_horizon
-from service.access.viewer import Viewer
+from service.access.viewer import DataScope, Viewer
 from service.anchor.chain import Chain
-from service.errors import InvalidRecord, NotFound
+from service.errors import InvalidParameter, NotFound
 from service.hashing.vocabulary import BIZ_STEPS
 from service.ingest.indexing import identifier
 from service.models import TermName
 from service.models import Record, RecordKind, RecordTerm
 from service.timeutil import as_utc
 from service.verify.verification import VerificationCache
-from service.verify.selection import VerifiedSelection, select_verified
+from service.verify.selection import Exclusions, VerifiedSelection, select_verified
 
 RETAIL_SELLING = BIZ_STEPS["retail_selling"]
 
@@ -41,7 +41,53 @@ class DemandSeries:
     source: str  # "sales" or "retail_selling"
     series: pd.Series
     selection: VerifiedSelection
-    scope: dict
+    scope: DataScope
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    """One past period's verified demand."""
+
+    period: str
+    quantity: float
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """Rolling-origin accuracy of the chosen method (``analytics.forecast.rolling_origin``)."""
+
+    smape: float | None
+    mase: float | None
+    origins: int
+    horizon: int
+
+
+@dataclass(frozen=True)
+class DemandForecast:
+    """The forecast of one SKU's verified demand, with the provenance of its input."""
+
+    data_scope: DataScope
+    sku: str
+    location: str | None
+    freq: str
+    source: str
+    model: str
+    method: str
+    aicc: float | None
+    forecast: list[ForecastPoint]
+    backtest: Backtest
+    history: list[HistoryPoint]
+    records_used: int
+    records_excluded: Exclusions
+
+
+@dataclass(frozen=True)
+class NoForecast:
+    """Why a SKU of a run over many got no forecast, with what was left out when records were found."""
+
+    error: str
+    records_used: int | None = None
+    records_excluded: Exclusions | None = None
 
 
 def demand_series(session: Session, chain: Chain, *, viewer: Viewer, sku: str, location: str | None, freq: str,
@@ -69,41 +115,35 @@ def demand_series(session: Session, chain: Chain, *, viewer: Viewer, sku: str, l
 
 
 def forecast_demand(session: Session, chain: Chain, *, viewer: Viewer, sku: str, location: str | None, freq: str,
-                    horizon: int) -> dict:
+                    horizon: int) -> DemandForecast:
     """The forecast of one SKU's verified demand in ``viewer``'s data, with the provenance of its input."""
     _check_horizon(freq=freq, horizon=horizon)
     demand = demand_series(session, chain, viewer=viewer, sku=sku, location=location, freq=freq)
     if demand.series.empty:
         raise NotFound(f"no verified demand for SKU {sku!r}" + (f" at {location!r}" if location else ""), field="sku")
     result = forecast(demand.series, freq=freq, horizon=horizon)
-    return forecast_response(demand, result)
+    return demand_forecast(demand, result)
 
 
-def forecast_response(demand: DemandSeries, result: ForecastResult) -> dict:
-    """The JSON shape of a forecast (shared by the API and the CLI)."""
-    return {
-        "data_scope": demand.scope,
-        "sku": demand.sku,
-        "location": demand.location,
-        "freq": demand.freq,
-        "source": demand.source,
-        "model": result.model,
-        "method": result.method,
-        "aicc": result.aicc,
-        "forecast": [_non_negative(point) for point in result.points],
-        "backtest": result.backtest,
-        "history": [{"period": str(period), "quantity": float(value)} for period, value in demand.series.items()],
-        **demand.selection.summary(),
-    }
+def demand_forecast(demand: DemandSeries, result: ForecastResult) -> DemandForecast:
+    """A fitted forecast with the provenance of its input (shared by the API and the CLI)."""
+    return DemandForecast(
+        data_scope=demand.scope, sku=demand.sku, location=demand.location, freq=demand.freq, source=demand.source,
+        model=result.model, method=result.method, aicc=result.aicc,
+        forecast=[_non_negative(point) for point in result.points],
+        backtest=Backtest(**result.backtest),
+        history=[HistoryPoint(period=str(period), quantity=float(value)) for period, value in demand.series.items()],
+        records_used=len(demand.selection.records), records_excluded=demand.selection.records_excluded,
+    )
 
 
 _QUANTITIES = ("mean", "lower_80", "upper_80", "lower_95", "upper_95")
 
 
-def _non_negative(point: ForecastPoint) -> dict:
+def _non_negative(point: ForecastPoint) -> ForecastPoint:
     """A forecast point with its mean and interval bounds floored at zero: demand is a quantity, and
     a linear model's Gaussian intervals around a small mean reach below zero (never sold -3 bottles)."""
-    return {**vars(point), **{name: max(getattr(point, name), 0.0) for name in _QUANTITIES}}
+    return replace(point, **{name: max(getattr(point, name), 0.0) for name in _QUANTITIES})
 
 
 def forecast_all(
@@ -117,11 +157,11 @@ def forecast_all(
     horizon: int,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> dict[str, dict]:
+) -> dict[str, DemandForecast | NoForecast]:
     """Forecasts of many SKUs (default: every SKU with sales in ``viewer``'s data), fitted in parallel
     worker processes.
 
-    A SKU without verified demand gets ``{"error": ...}`` instead of failing the whole run.
+    A SKU without verified demand gets a :class:`NoForecast` instead of failing the whole run.
     """
     _check_horizon(freq=freq, horizon=horizon)
     demands, results = {}, {}
@@ -130,14 +170,15 @@ def forecast_all(
         try:
             demand = demand_series(session, chain, viewer=viewer, sku=sku, location=location, freq=freq, cache=cache)
         except NotFound as error:
-            results[sku] = {"error": error.message}
+            results[sku] = NoForecast(error.message)
             continue
         if demand.series.empty:
-            results[sku] = {"error": "no verified demand", **demand.selection.summary()}
+            results[sku] = NoForecast("no verified demand", records_used=len(demand.selection.records),
+                                      records_excluded=demand.selection.records_excluded)
         else:
             demands[sku] = demand
     fitted = forecast_many({sku: d.series for sku, d in demands.items()}, freq=freq, horizon=horizon, workers=workers, progress=progress)
-    results.update({sku: forecast_response(demands[sku], result) for sku, result in fitted.items()})
+    results.update({sku: demand_forecast(demands[sku], result) for sku, result in fitted.items()})
     return dict(sorted(results.items()))
 
 
@@ -155,13 +196,13 @@ def skus_with_sales(session: Session, *, viewer: Viewer) -> list[str]:
 
 def _check_freq(freq: str) -> None:
     if freq not in PERIODS:
-        raise InvalidRecord(f"freq must be one of {', '.join(PERIODS)}", field="freq")
+        raise InvalidParameter(f"freq must be one of {', '.join(PERIODS)}", field="freq")
 
 
 def _check_horizon(*, freq: str, horizon: int) -> None:
     _check_freq(freq)
     if not 1 <= horizon <= max_horizon(freq):
-        raise InvalidRecord(f"horizon must be between 1 and {max_horizon(freq)} periods for freq {freq}", field="horizon")
+        raise InvalidParameter(f"horizon must be between 1 and {max_horizon(freq)} periods for freq {freq}", field="horizon")
 
 
 def _sales(sku: str):

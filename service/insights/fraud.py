@@ -22,7 +22,7 @@ score repeats (docs/fraud.md).
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -70,6 +70,19 @@ class FraudInputs:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """A shipping or receiving event citing a scored transaction, and whether it verified."""
+
+    event_hash_id: str
+    record_id: int
+    biz_step: str
+    event_time: datetime
+    quantity: float
+    verified: bool
+    status: str
+
+
+@dataclass(frozen=True)
 class TransactionScore:
     """One scored transaction with the supply-chain evidence behind it."""
 
@@ -79,7 +92,7 @@ class TransactionScore:
     probability: float
     band: str
     reasons: tuple[str, ...]
-    evidence: list[dict]
+    evidence: list[Evidence]
 
 
 def load_inputs(session: Session, chain: Chain, *, viewer: Viewer, sellers: set[str] | None = None,
@@ -296,7 +309,7 @@ def train_model(session: Session, chain: Chain, *, viewer: Viewer, key: bytes) -
     model = train(features=features, labels=usable)
     summary = {**inputs.summary(), "labels": {**label_selection.summary(), "labels_used": len(usable),
                                               "labels_of_unverified_transactions": int(len(labels) - len(usable))},
-               "data_scope": viewer.scope}
+               "data_scope": asdict(viewer.scope)}
     row = session.exec(select(FraudModelVersion).where(FraudModelVersion.version == model.version,
                                                        FraudModelVersion.created_by == viewer.party)).first()
     created = row is None
@@ -403,9 +416,9 @@ def score_transactions(session: Session, chain: Chain, *, requests: Sequence[Sco
     ], row, inputs
 
 
-def _evidence_items(frame: pd.DataFrame | None) -> list[dict]:
+def _evidence_items(frame: pd.DataFrame | None) -> list[Evidence]:
     if frame is None:
         return []
-    return [{"event_hash_id": r.event_id, "record_id": int(r.record_id), "biz_step": r.biz_step,
-             "event_time": r.event_time.to_pydatetime(), "quantity": float(r.quantity), "verified": bool(r.verified),
-             "status": r.status} for r in frame.itertuples(index=False)]
+    return [Evidence(event_hash_id=r.event_id, record_id=int(r.record_id), biz_step=r.biz_step,
+                     event_time=r.event_time.to_pydatetime(), quantity=float(r.quantity), verified=bool(r.verified),
+                     status=r.status) for r in frame.itertuples(index=False)]

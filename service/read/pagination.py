@@ -28,7 +28,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
-from service.errors import InvalidRecord
+from service.errors import InvalidParameter
 from service.timeutil import in_utc
 
 TOKEN_FIELD = "nextPageToken"
@@ -66,7 +66,7 @@ class PageTokens:
         return base64.urlsafe_b64encode(self._mac(payload, scope) + payload).decode().rstrip("=")
 
     def open(self, token: str, *, scope: bytes) -> list:
-        """The position a token carries; InvalidRecord (422) unless this server issued it for ``scope``."""
+        """The position a token carries; InvalidParameter (422) unless this server issued it for ``scope``."""
         try:
             if len(token) > MAX_TOKEN_CHARS:
                 raise ValueError("too long")
@@ -76,7 +76,7 @@ class PageTokens:
                 raise ValueError("not issued for this query and caller")
             return json.loads(payload)
         except (ValueError, TypeError) as error:  # binascii.Error and UnicodeDecodeError are ValueErrors
-            raise InvalidRecord(
+            raise InvalidParameter(
                 f"{TOKEN_FIELD} is invalid: send back the token of the previous page unchanged, with the same "
                 "filters and key, or leave it out to start from the first page",
                 field=TOKEN_FIELD,
@@ -96,7 +96,7 @@ class PageRequest:
 
     def __post_init__(self) -> None:
         if not 1 <= self.per_page <= MAX_PER_PAGE:
-            raise InvalidRecord(f"{PER_PAGE_FIELD}: between 1 and {MAX_PER_PAGE}", field=PER_PAGE_FIELD)
+            raise InvalidParameter(f"{PER_PAGE_FIELD}: between 1 and {MAX_PER_PAGE}", field=PER_PAGE_FIELD)
 
 
 def fingerprint(*parts: object) -> bytes:

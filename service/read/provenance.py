@@ -47,7 +47,6 @@ from service.ingest.indexing import identifier
 from service.models.record_term import ANY_EPC, TermName
 from service.models import Record, RecordKind, RecordTerm
 from service.timeutil import as_utc
-from service.ingest.validation.json_limits import stored_object
 from service.verify.verification import Verification, VerificationCache, VerificationStatus, verify_record
 
 MAX_EVENTS = 10_000
@@ -66,20 +65,6 @@ class TrailEvent:
     via: str
     hops: int
 
-    def as_dict(self) -> dict:
-        """JSON-ready form, with the stored event itself (its text when it is not JSON the API can return)."""
-        return {
-            "id": self.record.id,
-            "event_hash_id": self.record.business_id,
-            "type": self.record.record_type,
-            "event_time": as_utc(self.record.occurred_at).isoformat() if self.record.occurred_at else None,
-            "party": self.record.party,
-            "via": self.via,
-            "hops": self.hops,
-            "verification": self.verification.as_dict(),
-            "event": stored_object(self.record.body) or self.record.body,
-        }
-
 
 @dataclass(frozen=True)
 class Trail:
@@ -90,16 +75,6 @@ class Trail:
     verdict: str
     problems: list[str]
     truncated: bool
-
-    def as_dict(self) -> dict:
-        """JSON-ready form."""
-        return {
-            "epc": self.epc,
-            "verdict": self.verdict,
-            "problems": self.problems,
-            "truncated": self.truncated,
-            "events": [event.as_dict() for event in self.events],
-        }
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, select
 
 from service.access.viewer import Viewer
-from service.errors import InvalidRecord
+from service.errors import InvalidParameter
 from service.hashing.vocabulary import BIZ_STEPS, BIZ_TRANSACTION_TYPES, DISPOSITIONS
 from service.ingest.indexing import biz_transaction_term, identifier, vocabulary
 from service.models import (
@@ -112,7 +112,7 @@ class EventQuery:
 
 
 def parse_event_query(params: Mapping[str, str]) -> EventQuery:
-    """Validate and normalise EPCIS query parameters; InvalidRecord (422) names the offending one."""
+    """Validate and normalise EPCIS query parameters; InvalidParameter (422) names the offending one."""
     fields: dict = {}
     terms: list[TermMatch] = []
     for name, raw in params.items():
@@ -122,7 +122,7 @@ def parse_event_query(params: Mapping[str, str]) -> EventQuery:
             terms.append(TermMatch((TermName.BIZ_TRANSACTION,), tuple(biz_transaction_term(kind, v) for v in values)))
             continue
         if name not in EVENT_PARAMETERS:
-            raise InvalidRecord(f"unknown query parameter {name!r}", field=name)
+            raise InvalidParameter(f"unknown query parameter {name!r}", field=name)
         parameter = EVENT_PARAMETERS[name]
         if parameter.target is None:
             terms.append(parameter.parse(name, raw))
@@ -232,9 +232,9 @@ def _successor(prefix: str) -> str:
 def _values(name: str, raw: str) -> list[str]:
     values = [value.strip() for value in raw.split(",")]
     if not raw.strip() or any(not value for value in values):
-        raise InvalidRecord(f"{name}: empty value", field=name)
+        raise InvalidParameter(f"{name}: empty value", field=name)
     if len(values) > _MAX_VALUES:
-        raise InvalidRecord(f"{name}: at most {_MAX_VALUES} values", field=name)
+        raise InvalidParameter(f"{name}: at most {_MAX_VALUES} values", field=name)
     return list(dict.fromkeys(values))
 
 
@@ -268,7 +268,7 @@ def _wildcard_prefix(name: str, pattern: str) -> str:
     else:
         key = pattern
     if key == pattern or not key.startswith("https://") or "*" in key:
-        raise InvalidRecord(
+        raise InvalidParameter(
             f"{name}: unsupported wildcard {pattern!r}: use an EPC pattern URN (urn:epc:idpat:...) "
             "or a Digital Link primary key followed by '/*'",
             field=name,
@@ -280,7 +280,7 @@ def _event_types(name: str, raw: str) -> tuple[str, ...]:
     values = _values(name, raw)
     unknown = [value for value in values if value not in EVENT_TYPES]
     if unknown:
-        raise InvalidRecord(f"{name}: unknown event type {unknown[0]!r} (one of {', '.join(EVENT_TYPES)})", field=name)
+        raise InvalidParameter(f"{name}: unknown event type {unknown[0]!r} (one of {', '.join(EVENT_TYPES)})", field=name)
     return tuple(values)
 
 
@@ -288,7 +288,7 @@ def _status(name: str, raw: str) -> RecordStatus:
     try:
         return RecordStatus(raw)
     except ValueError:
-        raise InvalidRecord(f"{name}: {raw!r} is not one of {', '.join(RecordStatus)}", field=name) from None
+        raise InvalidParameter(f"{name}: {raw!r} is not one of {', '.join(RecordStatus)}", field=name) from None
 
 
 def _statuses(name: str, raw: str) -> tuple[RecordStatus, ...]:
@@ -299,7 +299,7 @@ def _timestamp(name: str, raw: str) -> datetime:
     try:
         moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidRecord(f"{name}: not an ISO 8601 timestamp: {raw!r}", field=name) from None
+        raise InvalidParameter(f"{name}: not an ISO 8601 timestamp: {raw!r}", field=name) from None
     return _utc(name, moment)
 
 
@@ -308,12 +308,12 @@ def _utc(name: str, moment: datetime) -> datetime:
     try:
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00, which is in year 0 in UTC
-        raise InvalidRecord(f"{name}: {moment.isoformat()} is outside years 1 to 9999 in UTC", field=name) from None
+        raise InvalidParameter(f"{name}: {moment.isoformat()} is outside years 1 to 9999 in UTC", field=name) from None
 
 
 def _order_by(name: str, raw: str) -> str:
     if raw != "eventTime":
-        raise InvalidRecord(f"{name}: only eventTime is supported", field=name)
+        raise InvalidParameter(f"{name}: only eventTime is supported", field=name)
     return raw
 
 
@@ -321,13 +321,13 @@ def _direction(name: str, raw: str) -> Direction:
     try:
         return Direction(raw.upper())
     except ValueError:
-        raise InvalidRecord(f"{name}: ASC or DESC", field=name) from None
+        raise InvalidParameter(f"{name}: ASC or DESC", field=name) from None
 
 
 def _per_page(name: str, raw: str) -> int:
     text = raw.strip()
     if not (text.isascii() and text.isdigit() and len(text) <= len(str(MAX_PER_PAGE)) and 1 <= int(text) <= MAX_PER_PAGE):
-        raise InvalidRecord(f"{name}: an integer between 1 and {MAX_PER_PAGE}, not {raw!r}", field=name)
+        raise InvalidParameter(f"{name}: an integer between 1 and {MAX_PER_PAGE}, not {raw!r}", field=name)
     return int(text)
 
 

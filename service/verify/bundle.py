@@ -21,8 +21,7 @@ from service.anchor.compiler import load_artifact
 from service.anchor.releases import load_releases, release_of
 from service.hashing import HashingError, content_hash
 from service.anchor.merkle import SALTED, UNSALTED, leaf_hash, leaf_value, verify_proof
-
-REQUIRED_FIELDS = ("kind", "record", "content_hash", "leaf", "proof", "root", "chain_id", "contract", "tx_hash", "block_number")
+from service.verify.bundle_format import REQUIRED_FIELDS, with_current_names
 
 
 class Verdict(StrEnum):
@@ -75,12 +74,13 @@ def check_bundle(bundle: dict, *, w3: Web3, contract: str | None = None) -> Bund
     if not isinstance(bundle, dict):
         result.add("fields", False, "the bundle is not a JSON object")
         return result
+    bundle = with_current_names(bundle)
     missing = [name for name in REQUIRED_FIELDS if name not in bundle]
     if not result.add("fields", not missing, f"missing: {', '.join(missing)}" if missing else "all present"):
         return result
     try:
         record = bundle["record"]
-        recomputed = content_hash(kind=bundle["kind"], body=json.loads(record) if isinstance(record, str) else record)
+        recomputed = content_hash(kind=bundle["record_kind"], body=json.loads(record) if isinstance(record, str) else record)
         claimed = _bytes32(bundle["content_hash"])
         leaf = _bytes32(bundle["leaf"])
         root = _bytes32(bundle["root"])

@@ -7,7 +7,7 @@ not.
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from hashlib import sha256
 from itertools import islice
 
@@ -20,6 +20,14 @@ from service.verify.verification import VerificationCache, VerificationStatus, v
 
 #: Records whose search terms are read in one query before they are verified.
 READ_AHEAD = 500
+
+
+@dataclass(frozen=True)
+class Exclusions:
+    """Records a result left out because they did not verify: how many, and how many per status."""
+
+    total: int
+    by_status: dict[str, int]
 
 
 @dataclass
@@ -37,12 +45,14 @@ class VerifiedSelection:
             digest.update(f"{record.id}:{record.content_hash};".encode())
         return digest.hexdigest()
 
+    @property
+    def records_excluded(self) -> Exclusions:
+        """The records left out, as every result reports them."""
+        return Exclusions(total=sum(self.excluded.values()), by_status=dict(sorted(self.excluded.items())))
+
     def summary(self) -> dict:
-        """``records_used`` and ``records_excluded`` (total and per status), as every result reports them."""
-        return {
-            "records_used": len(self.records),
-            "records_excluded": {"total": sum(self.excluded.values()), "by_status": dict(sorted(self.excluded.items()))},
-        }
+        """``records_used`` and ``records_excluded``, as JSON (stored with a fraud model's inputs)."""
+        return {"records_used": len(self.records), "records_excluded": asdict(self.records_excluded)}
 
 
 def select_verified(session: Session, chain: Chain, *, statement: Select, cache: VerificationCache | None = None) -> VerifiedSelection:

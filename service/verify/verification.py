@@ -9,7 +9,7 @@ service uses now) says the root is anchored. Each failing step has its own statu
 """
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sqlmodel import Session
@@ -17,14 +17,12 @@ from sqlmodel import Session
 from service.anchor.chain import Chain
 from service.errors import Conflict
 from service.hashing import event_hash_id
+from service.verify.bundle_format import ProofBundle
 from service.verify.integrity import RowMismatch, Terms, checked_content_hash, record_leaf, stored_terms
 from service.anchor.merkle import UNSALTED, proof_from_nodes, verify_proof
 from service.models import Batch, BatchStatus, BatchTree, Record, RecordKind
-from service.timeutil import UtcDateTime, from_unix, iso_utc
+from service.timeutil import UtcDateTime, from_unix
 from service.ingest.validation.json_limits import stored_object
-
-BUNDLE_FORMAT = "traceanchor-proof/1"
-
 
 class VerificationStatus(StrEnum):
     """The outcome of verifying one record."""
@@ -47,10 +45,6 @@ class Verification:
     tx_hash: str | None = None
     block_number: int | None = None
     anchored_at: UtcDateTime | None = None  # the anchoring block's time, as the contract recorded it
-
-    def as_dict(self) -> dict:
-        """JSON-ready form."""
-        return asdict(self) | {"anchored_at": iso_utc(self.anchored_at) if self.anchored_at else None}
 
 
 @dataclass
@@ -153,7 +147,7 @@ def _proof_holds(*, root: str, leaf: bytes, proof: list[bytes] | None) -> bool:
         return False
 
 
-def proof_bundle(session: Session, chain: Chain, record: Record) -> dict:
+def proof_bundle(session: Session, chain: Chain, record: Record) -> ProofBundle:
     """Everything a third party needs to check the record with only an Ethereum node (docs/proof-bundle.md).
 
     ``record`` is the stored JSON text instead of the object when the object could not be returned
@@ -164,24 +158,19 @@ def proof_bundle(session: Session, chain: Chain, record: Record) -> dict:
     if verification.status != VerificationStatus.VERIFIED:
         raise Conflict(f"record {record.id} has no valid proof: {verification.status}: {verification.reason}")
     batch = session.get(Batch, record.batch_id)
-    body = json.loads(record.body)
     content = bytes.fromhex(record.content_hash[2:])
-    bundle = {
-        "format": BUNDLE_FORMAT,
-        "kind": record.kind,
-        "record": stored_object(record.body) or record.body,
-        "content_hash": record.content_hash,
-        "leaf_encoding": batch.leaf_encoding.split(","),
-        "leaf": "0x" + record_leaf(record, content, encoding=batch.leaf_encoding).hex(),
-        "proof": ["0x" + node.hex() for node in _stored_proof(session, record, cache=cache)],
-        "root": batch.root,
-        "chain_id": batch.chain_id,
-        "contract": batch.contract,
-        "tx_hash": batch.tx_hash,
-        "block_number": batch.block_number,
-    }
-    if batch.leaf_encoding != UNSALTED:
-        bundle["salt"] = record.salt
-    if record.kind == RecordKind.EPCIS_EVENT:
-        bundle["event_hash_id"] = event_hash_id(body)
-    return bundle
+    return ProofBundle(
+        record_kind=record.kind,
+        record=stored_object(record.body) or record.body,
+        event_hash_id=event_hash_id(json.loads(record.body)) if record.kind == RecordKind.EPCIS_EVENT else None,
+        content_hash=record.content_hash,
+        leaf_encoding=batch.leaf_encoding.split(","),
+        salt=record.salt if batch.leaf_encoding != UNSALTED else None,
+        leaf="0x" + record_leaf(record, content, encoding=batch.leaf_encoding).hex(),
+        proof=["0x" + node.hex() for node in _stored_proof(session, record, cache=cache)],
+        root=batch.root,
+        chain_id=batch.chain_id,
+        contract=batch.contract,
+        tx_hash=batch.tx_hash,
+        block_number=batch.block_number,
+    )

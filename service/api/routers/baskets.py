@@ -6,13 +6,11 @@ See docs/baskets.md, "Through the service", for what a basket is, the category l
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
 
-from analytics.baskets import Itemset, Rule
 from service.api.deps import ChainDep, RetailAnalyst, SessionDep, ViewerDep
 from service.api.errors import error_responses
 from service.api.paging import PageDep, caller_scope
-from service.api.schemas import DataScope, PageOut
+from service.api.schemas.baskets import BasketPageBase, ItemsetPage, ItemsetPublic, RulePage, RulePublic
 from service.insights.baskets import MINING_CACHE, Consequent, Level, Mined, basket_itemsets, basket_rules
 from service.models import ApiKey
 from service.read.pagination import Page, PageRequest, paginate_list
@@ -30,66 +28,13 @@ SkuFilter = Annotated[
 ]
 
 
-class BasketsExcluded(BaseModel):
-    total: int
-    by_status: dict[str, int] = Field(description="Verification status -> number of orders and sales left out.")
-
-
-class BasketPage(PageOut):
-    """What every basket result reports besides the page of results."""
-
-    data_scope: DataScope
-    level: Level
-    data_version: str = Field(description="Fingerprint of the verified records used; changes when they change.")
-    baskets_used: int = Field(description="Baskets mined: the `n` of every support.")
-    baskets_excluded: BasketsExcluded = Field(description="Orders and sales that did not verify.")
-    lines_without_category: int | None = Field(description="Category level: lines of verified baskets without a category.")
-    baskets_without_category: int | None = Field(description="Category level: verified baskets left out, no line having a category.")
-    count: int = Field(description="Number of matching results, over all pages.")
-
-
-class RuleOut(BaseModel):
-    antecedent: list[str]
-    consequent: list[str]
-    count: int
-    antecedent_count: int
-    consequent_count: int
-    support: float
-    confidence: float
-    lift: float
-    leverage: float
-    conviction: float | None = Field(description="null means infinite (confidence 1).")
-
-    @classmethod
-    def of(cls, rule: Rule) -> "RuleOut":
-        fields = {name: getattr(rule, name) for name in Rule.__slots__}
-        return cls(**fields | {"conviction": None if rule.conviction == float("inf") else rule.conviction})
-
-
-class ItemsetOut(BaseModel):
-    items: list[str]
-    count: int
-    support: float
-
-    @classmethod
-    def of(cls, itemset: Itemset) -> "ItemsetOut":
-        return cls(items=list(itemset.items), count=itemset.count, support=itemset.support)
-
-
-class RulePage(BasketPage):
-    rules: list[RuleOut]
-
-
-class ItemsetPage(BasketPage):
-    itemsets: list[ItemsetOut]
-
-
-def _page(mined: Mined, *, caller: ApiKey, page: PageRequest, listing: str, **parameters: object) -> tuple[dict, Page]:
+def _page(mined: Mined, *, caller: ApiKey, page: PageRequest, listing: str, **parameters: object) -> tuple[dict[str, object], Page]:
     """The summary fields and one page of ``mined``; its tokens are bound to the parameters and the
     data version, so that a token stops working (422) once the verified data change."""
     scope = caller_scope(listing, caller, data_version=mined.selection.fingerprint, **parameters)
     result = paginate_list(mined.results, page=page, scope=scope)
-    return mined.summary() | {"count": len(mined.results), "nextPageToken": result.next_page_token}, result
+    fields = BasketPageBase.summary_fields(mined.summary())
+    return fields | {"count": len(mined.results), "nextPageToken": result.next_page_token}, result
 
 
 @router.get("/rules", response_model=RulePage)
@@ -120,7 +65,7 @@ def rules(
         min_lift=min_lift, consequent=consequent, item=sku, cache=MINING_CACHE,
     )
     fields, result = _page(mined, caller=caller, page=page, listing="basket rules", **parameters)
-    return RulePage(**fields, rules=[RuleOut.of(rule) for rule in result.items])
+    return RulePage(**fields, rules=[RulePublic.of(rule) for rule in result.items])
 
 
 @router.get("/itemsets", response_model=ItemsetPage)
@@ -145,4 +90,4 @@ def itemsets(
                             cache=MINING_CACHE)
     parameters = {"level": level, "min_support": min_support, "max_len": max_len, "sku": sku}
     fields, result = _page(mined, caller=caller, page=page, listing="basket itemsets", **parameters)
-    return ItemsetPage(**fields, itemsets=[ItemsetOut.of(itemset) for itemset in result.items])
+    return ItemsetPage(**fields, itemsets=[ItemsetPublic.of(itemset) for itemset in result.items])

@@ -20,19 +20,14 @@ from service.api.deps import (
 )
 from service.api.errors import error_responses
 from service.api.paging import PageTokensDep
-from service.api.schemas import (
-    CapturedEvent,
-    CaptureResult,
-    EventPage,
-    ProofBundle,
-    StoredEvent,
-)
+from service.api.schemas.events import CapturedEventPublic, CapturedEventsPublic, EventPage, EventPublic
+from service.api.schemas.verification import ProofBundlePublic, VerificationPublic
 from service.ingest.candidates import Submission
 from service.ingest.capture import prepare
 from service.models import RecordKind
 from service.read.queries import BIZ_TRANSACTION_PREFIX, EVENT_PARAMETERS, parse_event_query, query_events
 from service.ingest.records import find_record
-from service.verify.verification import Verification, proof_bundle, verify_record
+from service.verify.verification import proof_bundle, verify_record
 
 router = APIRouter(prefix="/events", tags=["events"], responses=error_responses(401, 403, 422))
 
@@ -75,12 +70,12 @@ EventBody = Annotated[bytes, raw_body(Supplier, media_types=EPCIS_MEDIA_TYPES)]
 
 @router.post(
     "",
-    response_model=CaptureResult,
+    response_model=CapturedEventsPublic,
     status_code=status.HTTP_201_CREATED,
     openapi_extra={"requestBody": EPCIS_BODY},
-    responses={200: {"model": CaptureResult, "description": "Every event already existed."}, **error_responses(413, 415)},
+    responses={200: {"model": CapturedEventsPublic, "description": "Every event already existed."}, **error_responses(413, 415)},
 )
-async def capture(caller: Supplier, body: EventBody, ledger: LedgerDep, response: Response) -> CaptureResult:
+async def capture(caller: Supplier, body: EventBody, ledger: LedgerDep, response: Response) -> CapturedEventsPublic:
     """Validate a whole document against the EPCIS 2.0 schema, then store every event or none.
 
     Large documents are parsed, validated and hashed in worker processes (see service.ingest.capture).
@@ -92,12 +87,7 @@ async def capture(caller: Supplier, body: EventBody, ledger: LedgerDep, response
     stored = await asyncio.wrap_future(ledger.writer.submit(Submission(candidates=candidates, party=caller.party)))
     if not any(item.created for item in stored):
         response.status_code = status.HTTP_200_OK
-    return CaptureResult(
-        events=[
-            CapturedEvent(id=s.record.id, event_hash_id=s.record.business_id, status=s.record.status, created=s.created)
-            for s in stored
-        ]
-    )
+    return CapturedEventsPublic(events=[CapturedEventPublic.of(item) for item in stored])
 
 
 @router.get("", response_model=EventPage, openapi_extra=EVENT_QUERY)
@@ -115,24 +105,25 @@ def list_events(request: Request, caller: Reader, viewer: ViewerDep, session: Se
     """
     query = parse_event_query(request.query_params)
     page = query_events(session, query=query, viewer=viewer, tokens=tokens)
-    return EventPage(events=[StoredEvent.of(record) for record in page.items], nextPageToken=page.next_page_token)
+    return EventPage(events=[EventPublic.of(record) for record in page.items], nextPageToken=page.next_page_token)
 
 
-@router.get("/{id}", response_model=StoredEvent, responses=error_responses(404))
-def get_event(id: RecordId, caller: Reader, viewer: ViewerDep, session: SessionDep) -> StoredEvent:
+@router.get("/{id}", response_model=EventPublic, responses=error_responses(404))
+def get_event(id: RecordId, caller: Reader, viewer: ViewerDep, session: SessionDep) -> EventPublic:
     """One stored event."""
-    return StoredEvent.of(find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, viewer=viewer))
+    return EventPublic.of(find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, viewer=viewer))
 
 
-@router.get("/{id}/verification", response_model=Verification, responses=error_responses(404, 502, 503))
-def verify_event(id: RecordId, caller: Verifier, viewer: ViewerDep, session: SessionDep, chain: ChainDep) -> Verification:
+@router.get("/{id}/verification", response_model=VerificationPublic, responses=error_responses(404, 502, 503))
+def verify_event(id: RecordId, caller: Verifier, viewer: ViewerDep, session: SessionDep, chain: ChainDep) -> VerificationPublic:
     """Recompute the event's hash, check its proof and its root on chain."""
     record = find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, viewer=viewer)
-    return verify_record(session, chain, record)
+    return VerificationPublic.of(verify_record(session, chain, record))
 
 
-@router.get("/{id}/proof", response_model=ProofBundle, responses=error_responses(404, 409, 502, 503))
-def event_proof(id: RecordId, caller: Reader, viewer: ViewerDep, session: SessionDep, chain: ChainDep) -> dict:
+@router.get("/{id}/proof", response_model=ProofBundlePublic, response_model_exclude_none=True,
+            responses=error_responses(404, 409, 502, 503))
+def event_proof(id: RecordId, caller: Reader, viewer: ViewerDep, session: SessionDep, chain: ChainDep) -> ProofBundlePublic:
     """The proof bundle that `traceanchor verify` checks with only an Ethereum node (409 until anchored)."""
     record = find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, viewer=viewer)
-    return proof_bundle(session, chain, record)
+    return ProofBundlePublic.of(proof_bundle(session, chain, record))

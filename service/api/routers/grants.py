@@ -5,67 +5,37 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from service.api.deps import LedgerDep, SessionDep, Supplier, model_body, request_body
 from service.api.errors import error_responses
-from service.models.record import parsed_body
 from service.api.paging import PageDep, caller_scope
-from service.api.schemas import PageOut
-from service.access.grants import Grant, find_grant, grant_body, grants_of, revocation_body, with_revocations
+from service.api.schemas.grants import GrantCreate, GrantPage, GrantPublic
+from service.access.grants import find_grant, grant_body, grants_of, revocation_body, with_revocations
 from service.ingest.candidates import Submission, candidate
-from service.models import Record, RecordKind, RecordStatus
+from service.models import Record, RecordKind
 from service.read.pagination import paginate
-from service.timeutil import UtcDateTime
 
 router = APIRouter(prefix="/grants", tags=["grants"], responses=error_responses(401, 403, 422))
 GrantId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The grant's record id.")]
 
 
-class GrantIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [{"grantee": "bank"}]})
-
-    grantee: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")] = Field(
-        description="The party that may read all your records from now on (until you revoke it).")
+BODY_MODELS = (GrantCreate,)
 
 
-class GrantOut(BaseModel):
-    id: int = Field(description="The grant's record id (anchored like any record).")
-    owner: str
-    grantee: str
-    granted_at: UtcDateTime
-    revoked_at: UtcDateTime | None
-    status: RecordStatus = Field(description="Whether the grant record is anchored yet.")
-
-    @classmethod
-    def of(cls, grant: Grant) -> "GrantOut":
-        body = parsed_body(grant.record) or {}
-        revoked = parsed_body(grant.revocation) or {} if grant.revocation is not None else {}
-        return cls(id=grant.record.id, owner=grant.record.party, grantee=str(body.get("grantee")),
-                   granted_at=body.get("granted_at"), revoked_at=revoked.get("revoked_at"), status=grant.record.status)
-
-
-class GrantPage(PageOut):
-    grants: list[GrantOut]
-
-
-BODY_MODELS = (GrantIn,)
-
-
-@router.post("", response_model=GrantOut, status_code=status.HTTP_201_CREATED,
-             responses={200: {"model": GrantOut, "description": "A live grant to this party already exists."},
-                        **error_responses(415)}, openapi_extra={"requestBody": request_body(GrantIn)})
-async def create(caller: Supplier, body: Annotated[GrantIn, model_body(GrantIn, Supplier)], session: SessionDep,
-                 ledger: LedgerDep, response: Response) -> GrantOut:
+@router.post("", response_model=GrantPublic, status_code=status.HTTP_201_CREATED,
+             responses={200: {"model": GrantPublic, "description": "A live grant to this party already exists."},
+                        **error_responses(415)}, openapi_extra={"requestBody": request_body(GrantCreate)})
+async def create(caller: Supplier, body: Annotated[GrantCreate, model_body(GrantCreate, Supplier)], session: SessionDep,
+                 ledger: LedgerDep, response: Response) -> GrantPublic:
     """Let another party read all your records (events and transactions), their verifications and proofs,
     and use them in its analytics; recorded and anchored like any record."""
     grant, existing = await run_in_threadpool(grant_body, session, owner=caller.party, grantee=body.grantee)
     if grant is None:
         response.status_code = status.HTTP_200_OK
-        return GrantOut.of(existing)
+        return GrantPublic.of(existing)
     submission = Submission(candidates=[candidate(RecordKind.GRANT, grant, field="grantee")], party=caller.party)
     [stored] = await asyncio.wrap_future(ledger.writer.submit(submission))
-    return GrantOut.of(await run_in_threadpool(find_grant, session, owner=caller.party, grant_id=stored.record.id))
+    return GrantPublic.of(await run_in_threadpool(find_grant, session, owner=caller.party, grant_id=stored.record.id))
 
 
 @router.get("", response_model=GrantPage)
@@ -73,12 +43,12 @@ def list_all(caller: Supplier, session: SessionDep, page: PageDep) -> GrantPage:
     """Your grants, oldest first, revoked ones included."""
     result = paginate(session, grants_of(caller.party), order=(Record.id,), descending=False, page=page,
                       scope=caller_scope("grants", caller))
-    return GrantPage(grants=[GrantOut.of(grant) for grant in with_revocations(session, result.items)],
+    return GrantPage(grants=[GrantPublic.of(grant) for grant in with_revocations(session, result.items)],
                      nextPageToken=result.next_page_token)
 
 
-@router.delete("/{id}", response_model=GrantOut, responses=error_responses(404))
-async def revoke(id: GrantId, caller: Supplier, session: SessionDep, ledger: LedgerDep) -> GrantOut:
+@router.delete("/{id}", response_model=GrantPublic, responses=error_responses(404))
+async def revoke(id: GrantId, caller: Supplier, session: SessionDep, ledger: LedgerDep) -> GrantPublic:
     """Withdraw a grant: the grantee no longer sees your records (a revocation record, anchored)."""
     revocation, grant = await run_in_threadpool(revocation_body, session, owner=caller.party, grant_id=id)
     if revocation is not None:
@@ -86,4 +56,4 @@ async def revoke(id: GrantId, caller: Supplier, session: SessionDep, ledger: Led
         await asyncio.wrap_future(ledger.writer.submit(submission))
         session.expire_all()
         grant = await run_in_threadpool(find_grant, session, owner=caller.party, grant_id=id)
-    return GrantOut.of(grant)
+    return GrantPublic.of(grant)

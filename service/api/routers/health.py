@@ -3,14 +3,14 @@
 from fastapi import APIRouter
 
 from service.api.deps import LedgerDep
-from service.api.schemas import Health
+from service.api.schemas.health import HealthPublic
 from service.health import check_health
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", response_model=Health)
-def health(ledger: LedgerDep) -> Health:
+@router.get("/health", response_model=HealthPublic)
+def health(ledger: LedgerDep) -> HealthPublic:
     """No key needed, so load balancers can ask. Always 200 while the process answers: a degraded
     ledger still accepts records, so `status` (`ok` or `degraded`, with `reasons`) says the rest."""
-    return Health.model_validate(check_health(ledger), from_attributes=True)
+    return HealthPublic.of(check_health(ledger))

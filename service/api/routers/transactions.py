@@ -1,7 +1,7 @@
 """Commercial transactions: orders, sales, invoices and payments."""
 
 import asyncio
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
@@ -21,19 +21,20 @@ from service.api.deps import (
 )
 from service.api.errors import error_responses
 from service.api.paging import PageDep
-from service.api.schemas import (
-    CapturedTransaction,
-    ProofBundle,
-    StoredTransaction,
+from service.api.schemas.transactions import (
+    CapturedTransactionPublic,
+    CapturedTransactionsPublic,
     TransactionPage,
-    TransactionSubmitResult,
+    TransactionPublic,
 )
+from service.api.schemas.verification import ProofBundlePublic, VerificationPublic
+from service.ingest.candidates import TransactionKind
 from service.ingest.capture import transaction_submission
 from service.models import RecordKind, RecordStatus
 from service.read.queries import query_transactions
 from service.ingest.records import confirmations, find_record
 from service.ingest.validation.transactions import INVOICE_EXAMPLE, ORDER_EXAMPLE, PAYMENT_EXAMPLE, Transaction
-from service.verify.verification import Verification, proof_bundle, verify_record
+from service.verify.verification import proof_bundle, verify_record
 
 router = APIRouter(prefix="/transactions", tags=["transactions"], responses=error_responses(401, 403, 422))
 
@@ -61,12 +62,12 @@ TransactionsBody = Annotated[object, json_body(Supplier)]
 
 @router.post(
     "",
-    response_model=TransactionSubmitResult,
+    response_model=CapturedTransactionsPublic,
     status_code=status.HTTP_201_CREATED,
     openapi_extra={"requestBody": TRANSACTIONS_BODY},
-    responses={200: {"model": TransactionSubmitResult, "description": "Every transaction already existed."}, **error_responses(409, 413, 415)},
+    responses={200: {"model": CapturedTransactionsPublic, "description": "Every transaction already existed."}, **error_responses(409, 413, 415)},
 )
-async def submit(caller: Supplier, payload: TransactionsBody, ledger: LedgerDep, response: Response) -> TransactionSubmitResult:
+async def submit(caller: Supplier, payload: TransactionsBody, ledger: LedgerDep, response: Response) -> CapturedTransactionsPublic:
     """One transaction, or a list stored all or nothing (the `Transaction` schema below).
 
     Besides each field's format, meaning is checked: `total` equals the lines' quantity x unit_price
@@ -85,12 +86,7 @@ async def submit(caller: Supplier, payload: TransactionsBody, ledger: LedgerDep,
     stored = await asyncio.wrap_future(ledger.writer.submit(submission))
     if not any(item.created for item in stored):
         response.status_code = status.HTTP_200_OK
-    return TransactionSubmitResult(
-        transactions=[
-            CapturedTransaction(id=s.record.business_id, record_id=s.record.id, kind=s.record.record_type, status=s.record.status, created=s.created)
-            for s in stored
-        ]
-    )
+    return CapturedTransactionsPublic(transactions=[CapturedTransactionPublic.of(item) for item in stored])
 
 
 @router.get("", response_model=TransactionPage)
@@ -99,7 +95,7 @@ def list_transactions(
     viewer: ViewerDep,
     session: SessionDep,
     *,
-    kind: Annotated[Literal["order", "sale", "invoice", "payment"] | None, Query(description="Only this kind.")] = None,
+    kind: Annotated[TransactionKind | None, Query(description="Only this kind.")] = None,
     sku: Annotated[str | None, Query(max_length=512, description="Only transactions with a line of this SKU.")] = None,
     party: Annotated[str | None, Query(max_length=200, description="Seller or buyer.")] = None,
     since: Annotated[UtcTime | None, Query(description=f"At or after this time. {_TIME}", examples=["2026-09-01T00:00:00Z"])] = None,
@@ -114,29 +110,30 @@ def list_transactions(
         page=page, viewer=viewer,
     )
     confirmed = confirmations(session, result.items)
-    return TransactionPage(transactions=[StoredTransaction.of(r, confirmation=confirmed[r.id]) for r in result.items],
+    return TransactionPage(transactions=[TransactionPublic.of(r, confirmation=confirmed[r.id]) for r in result.items],
                            nextPageToken=result.next_page_token)
 
 
-@router.get("/{id}", response_model=StoredTransaction, responses=error_responses(404))
+@router.get("/{id}", response_model=TransactionPublic, responses=error_responses(404))
 def get_transaction(id: TransactionId, caller: Reader, viewer: ViewerDep, session: SessionDep,
-                    submitter: Submitter = None) -> StoredTransaction:
+                    submitter: Submitter = None) -> TransactionPublic:
     """One stored transaction by its business id, with whether its counterparty confirmed it."""
     record = find_record(session, kind=RecordKind.TRANSACTION, business_id=id, submitter=submitter, viewer=viewer)
-    return StoredTransaction.of(record, confirmation=confirmations(session, [record])[record.id])
+    return TransactionPublic.of(record, confirmation=confirmations(session, [record])[record.id])
 
 
-@router.get("/{id}/verification", response_model=Verification, responses=error_responses(404, 502, 503))
+@router.get("/{id}/verification", response_model=VerificationPublic, responses=error_responses(404, 502, 503))
 def verify_transaction(id: TransactionId, caller: Verifier, viewer: ViewerDep, session: SessionDep, chain: ChainDep,
-                       submitter: Submitter = None) -> Verification:
+                       submitter: Submitter = None) -> VerificationPublic:
     """Recompute the transaction's JCS hash, check its proof and its root on chain."""
     record = find_record(session, kind=RecordKind.TRANSACTION, business_id=id, submitter=submitter, viewer=viewer)
-    return verify_record(session, chain, record)
+    return VerificationPublic.of(verify_record(session, chain, record))
 
 
-@router.get("/{id}/proof", response_model=ProofBundle, responses=error_responses(404, 409, 502, 503))
+@router.get("/{id}/proof", response_model=ProofBundlePublic, response_model_exclude_none=True,
+            responses=error_responses(404, 409, 502, 503))
 def transaction_proof(id: TransactionId, caller: Reader, viewer: ViewerDep, session: SessionDep, chain: ChainDep,
-                      submitter: Submitter = None) -> dict:
+                      submitter: Submitter = None) -> ProofBundlePublic:
     """The proof bundle of a transaction (409 until anchored)."""
     record = find_record(session, kind=RecordKind.TRANSACTION, business_id=id, submitter=submitter, viewer=viewer)
-    return proof_bundle(session, chain, record)
+    return ProofBundlePublic.of(proof_bundle(session, chain, record))

@@ -21,7 +21,7 @@ from importlib.resources import files
 
 import jsonschema_rs
 
-from service.errors import InvalidRecord
+from service.errors import ErrorItem, InvalidRecord
 from service.hashing.canonical import EVENT_TYPES
 from service.ingest.validation.json_limits import MAX_IDENTIFIER_CHARS
 
@@ -61,15 +61,9 @@ _LIMITS = {
 class SchemaViolation(InvalidRecord):
     """The document breaks the EPCIS schema; ``errors`` lists every problem found, for the API to return.
 
-    Each error is ``{"event_index": int | None, "field": "epcisBody.eventList[3].bizStep", "message": ...}``
-    (``event_index`` is None for document-level problems; ``field`` "$" is the whole document).
+    Each error's ``index`` is the event's position in the document (None for document-level
+    problems), its ``field`` a path such as ``epcisBody.eventList[3].bizStep`` ("$": the whole document).
     """
-
-    def __init__(self, errors: list[dict]) -> None:
-        first = errors[0]
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        super().__init__(first["message"] + more, field=first["field"])
-        self.errors = errors
 
 
 class TooManyEvents(InvalidRecord):
@@ -84,7 +78,7 @@ def validate_document(document: object, *, max_events: int) -> None:
     Raises ``TooManyEvents`` above ``max_events`` events, ``SchemaViolation`` on any schema error.
     """
     if not isinstance(document, dict):
-        raise SchemaViolation([_error(None, "$", f"expected a JSON object, got {_json_type(document)}")])
+        raise SchemaViolation.of([_error(None, "$", f"expected a JSON object, got {_json_type(document)}")])
     if "epcisBody" in document or document.get("type") in _DOCUMENT_TYPES:
         events_path, events = _event_list(document)
         if len(events) > max_events:
@@ -95,16 +89,16 @@ def validate_document(document: object, *, max_events: int) -> None:
     elif isinstance(document.get("type"), str) and document["type"].endswith("Event"):
         events_path, events = (), [document]
     else:
-        raise SchemaViolation(
+        raise SchemaViolation.of(
             [_error(None, "type", "neither an EPCIS document (type EPCISDocument or EPCISQueryDocument) nor an event")]
         )
     type_errors = dict(_event_type_errors(events_path, events))
     if not type_errors and _validator().is_valid(document):
         return
     schema_errors = (
-        error for error in _schema_errors(document, events_path) if error["event_index"] not in type_errors
+        error for error in _schema_errors(document, events_path) if error.index not in type_errors
     )
-    raise SchemaViolation(_first_unique([*type_errors.values()], schema_errors))
+    raise SchemaViolation.of(_first_unique([*type_errors.values()], schema_errors))
 
 
 @cache
@@ -134,7 +128,7 @@ def _event_list(document: dict) -> tuple[tuple[str, ...], list]:
     return _EVENT_LIST_PATHS[0], []
 
 
-def _event_type_errors(events_path: tuple[str, ...], events: list) -> Iterator[tuple[int, dict]]:
+def _event_type_errors(events_path: tuple[str, ...], events: list) -> Iterator[tuple[int, ErrorItem]]:
     """Events that are not objects or not of a standard type, which the ledger cannot hash.
 
     The schema would accept any URI as an extension event type and bury a misspelt type under
@@ -151,8 +145,8 @@ def _event_type_errors(events_path: tuple[str, ...], events: list) -> Iterator[t
             yield index, _error(index, _field((*event_path, "type")), message)
 
 
-def _schema_errors(document: dict, events_path: tuple[str, ...]) -> Iterator[dict]:
-    """Schema errors as ``{"event_index", "field", "message"}``, the most specific cause of each."""
+def _schema_errors(document: dict, events_path: tuple[str, ...]) -> Iterator[ErrorItem]:
+    """Schema errors, the most specific cause of each."""
     for raw in _validator().iter_errors(document):
         error = _most_specific(raw)
         path = list(error.instance_path)
@@ -226,23 +220,23 @@ def _field(path: list | tuple) -> str:
     return text or "$"
 
 
-def _error(event_index: int | None, field: str, message: str) -> dict:
-    return {"event_index": event_index, "field": field, "message": message}
+def _error(event_index: int | None, field: str, message: str) -> ErrorItem:
+    return ErrorItem(field=field, message=message, index=event_index)
 
 
-def _first_unique(type_errors: list[dict], schema_errors: Iterator[dict]) -> list[dict]:
+def _first_unique(type_errors: list[ErrorItem], schema_errors: Iterator[ErrorItem]) -> list[ErrorItem]:
     """Up to ``MAX_REPORTED_ERRORS`` errors, one per field, document-level first, then by event.
 
     Nested allOf/if-then branches report one failure several times, sometimes in other words
     (an enum, then a pattern of a combinator); the first is the plainest. The schema errors are
     consumed lazily so that a document full of broken events costs no more than the cap.
     """
-    seen = {error["field"]: error for error in type_errors}
+    seen = {error.field: error for error in type_errors}
     for error in schema_errors:
         if len(seen) >= MAX_REPORTED_ERRORS:
             break
-        seen.setdefault(error["field"], error)
-    ordered = sorted(seen.values(), key=lambda e: (e["event_index"] is not None, e["event_index"] or 0))
+        seen.setdefault(error.field, error)
+    ordered = sorted(seen.values(), key=lambda e: (e.index is not None, e.index or 0))
     return ordered[:MAX_REPORTED_ERRORS]
 
 

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
-from typing import Annotated, Literal
+from typing import Annotated
 
 from iso4217 import Currency
 from pydantic import (
@@ -46,8 +46,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from service.errors import InvalidRecord
-from service.ingest.candidates import Reference
+from service.errors import ErrorItem, InvalidRecord
+from service.ingest.candidates import Reference, TransactionKind
 from service.ingest.validation.json_limits import MAX_IDENTIFIER_CHARS
 
 #: Digits of an amount or quantity, as in a SQL DECIMAL(28, s): Python's default decimal precision.
@@ -64,15 +64,15 @@ _LINES_REQUIRED = frozenset({"order", "sale", "invoice"})
 class TransactionInvalid(InvalidRecord):
     """One or more submitted transactions are invalid; ``errors`` lists every problem found.
 
-    Each error is ``{"index": 2, "field": "[2].lines[0].quantity", "message": "must be positive"}``;
-    for a single submitted object ``index`` is None and fields carry no ``[i].`` prefix.
+    Each error's ``index`` is the transaction's position in the submitted list and its ``field`` a
+    path such as ``[2].lines[0].quantity``; for a single submitted object ``index`` is None and
+    fields carry no ``[i].`` prefix.
     """
 
-    def __init__(self, errors: list[dict]) -> None:
-        first = errors[0]
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        super().__init__(f"{first['field']}: {first['message']}{more}", field=first["field"])
-        self.errors = errors
+    @classmethod
+    def listing(cls, errors: list[ErrorItem]) -> "TransactionInvalid":
+        """The error for ``errors``, its detail naming the first one's field."""
+        return cls.of(errors, detail=f"{errors[0].field}: {errors[0].message}")
 
 
 class TooManyTransactions(InvalidRecord):
@@ -248,7 +248,7 @@ class Transaction(BaseModel):
     )
 
     id: Text = Field(description="The business identifier, unique per transaction (e.g. a CBV business transaction URN).")
-    kind: Literal["order", "sale", "invoice", "payment"] = Field(description="What the transaction is.")
+    kind: TransactionKind = Field(description="What the transaction is.")
     timestamp: Annotated[datetime, BeforeValidator(_timestamp)] = Field(
         description="When it happened: ISO 8601 with a timezone (Z or +hh:mm)."
     )
@@ -305,12 +305,12 @@ def validate_transactions(payload: object, *, max_items: int) -> list[ValidatedT
     """
     single = isinstance(payload, dict)
     if not single and not isinstance(payload, list):
-        raise TransactionInvalid([_error(None, "$", "expected a transaction object or a list of them")])
+        raise TransactionInvalid.listing([_error(None, "$", "expected a transaction object or a list of them")])
     items = [payload] if single else payload
     if len(items) > max_items:
         raise TooManyTransactions(f"{len(items)} transactions in one submission; at most {max_items} are accepted")
     if not items:
-        raise TransactionInvalid([_error(None, "$", "the list is empty")])
+        raise TransactionInvalid.listing([_error(None, "$", "the list is empty")])
     validated, errors = [], []
     for index, item in enumerate(items):
         position = None if single else index
@@ -326,7 +326,7 @@ def validate_transactions(payload: object, *, max_items: int) -> list[ValidatedT
         validated.append(_validated(item, parsed, position=position))
     errors.extend(_duplicate_id_errors(items))
     if errors:
-        raise TransactionInvalid(sorted(errors, key=lambda error: error["index"] or 0))
+        raise TransactionInvalid.listing(sorted(errors, key=lambda error: error.index or 0))
     return validated
 
 
@@ -350,7 +350,7 @@ def references_of(transactions: Sequence[ValidatedTransaction], *, party: str) -
                                                                       f"{getattr(cited, name)!r}, not {getattr(transaction, name)!r}"))
                     break
     if errors:
-        raise TransactionInvalid(errors)
+        raise TransactionInvalid.listing(errors)
     return tuple(outside)
 
 
@@ -375,7 +375,7 @@ def _meaning_errors(transaction: Transaction) -> Iterator[tuple[tuple, str]]:
         yield ("buyer",), "must differ from the seller"
 
 
-def _duplicate_id_errors(items: list) -> Iterator[dict]:
+def _duplicate_id_errors(items: list) -> Iterator[ErrorItem]:
     """Ids are business keys: two records of one submission may not share one."""
     first_seen: dict[str, int] = {}
     for index, item in enumerate(items):
@@ -403,7 +403,7 @@ def _validated(body: dict, parsed: Transaction, *, position: int | None) -> Vali
     )
 
 
-def _pydantic_errors(error: ValidationError, position: int | None) -> Iterator[dict]:
+def _pydantic_errors(error: ValidationError, position: int | None) -> Iterator[ErrorItem]:
     for detail in error.errors(include_url=False):
         yield _error(position, _field(position, detail["loc"]), _message(detail))
 
@@ -437,5 +437,5 @@ def _field(position: int | None, loc: Iterable) -> str:
     return (prefix + path).lstrip(".") or "$"
 
 
-def _error(index: int | None, field: str, message: str) -> dict:
-    return {"index": index, "field": field, "message": message}
+def _error(index: int | None, field: str, message: str) -> ErrorItem:
+    return ErrorItem(field=field, message=message, index=index)

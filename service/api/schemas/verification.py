@@ -1,0 +1,58 @@
+"""A record's verification against the chain, and its proof bundle."""
+
+from dataclasses import fields
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from service.timeutil import UtcDateTime
+from service.verify.bundle_format import ProofBundle
+from service.verify.verification import Verification, VerificationStatus
+
+
+class VerificationPublic(BaseModel):
+    """A verification result with the evidence it rests on (hex strings, null where unknown)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    record_id: int
+    status: VerificationStatus
+    reason: str
+    content_hash: str | None = None
+    root: str | None = None
+    tx_hash: str | None = None
+    block_number: int | None = None
+    anchored_at: UtcDateTime | None = Field(None, description="The anchoring block's time, as the contract recorded it.")
+
+    @classmethod
+    def of(cls, verification: Verification) -> "VerificationPublic":
+        return cls.model_validate(verification)
+
+
+_BUNDLE_DESCRIPTIONS = {
+    "record_kind": "epcis_event, transaction, label or grant: decides how `content_hash` is computed "
+                   "(`kind` in bundles of the release before, still read by `traceanchor verify`).",
+    "record": "The record; its JSON text if it nests too deep for the API to return.",
+    "event_hash_id": "EPCIS events only: the GS1 CBV 2.0 Event Hash ID of `record`.",
+    "salt": "With leaf encoding [bytes32, bytes32] only: the record's 32 random bytes.",
+}
+
+
+class _BundleOf(BaseModel):
+    """The base of :data:`ProofBundlePublic`, which is built from the bundle's dataclass so that its
+    fields are the bundle's, defined once."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    @classmethod
+    def of(cls, bundle: ProofBundle) -> "_BundleOf":
+        return cls.model_validate(bundle)
+
+
+ProofBundlePublic = create_model(
+    "ProofBundlePublic",
+    __base__=_BundleOf,
+    __doc__="A proof bundle (docs/proof-bundle.md), field for field service.verify.bundle_format.ProofBundle; "
+            "the fields that do not apply to a record (null) are left out.",
+    **{item.name: (item.type, Field(None if item.default is None else ..., description=_BUNDLE_DESCRIPTIONS.get(item.name)))
+       for item in fields(ProofBundle)},
+)
