@@ -61,7 +61,7 @@ def genuine(ledger) -> dict:
     (record_id,) = fill(ledger, 1)
     ledger.anchor_now()
     with ledger.session() as session:
-        return proof_bundle(session, ledger.chain, session.get(Record, record_id))
+        return proof_bundle(session, ledger.chain, session.get(Record, record_id)).as_json()
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def forged(ledger, genuine, look_alike_build) -> dict:
     factory = w3.eth.contract(abi=look_alike_build["abi"], bytecode=look_alike_build["bytecode"])
     address = w3.eth.wait_for_transaction_receipt(factory.constructor().transact({"from": sender}))["contractAddress"]
     record = {**genuine["record"], "total": "99999.00"}
-    digest = content_hash(kind=genuine["kind"], body=record)
+    digest = content_hash(kind=genuine["record_kind"], body=record)
     leaf = leaf_hash(leaf_value(digest, bytes.fromhex(genuine["salt"][2:]), encoding=",".join(genuine["leaf_encoding"])))
     tx_hash = w3.eth.contract(address=address, abi=look_alike_build["abi"]).functions.anchor(leaf, 1).transact({"from": sender})
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash)

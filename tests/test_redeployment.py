@@ -85,7 +85,7 @@ def test_a_deployment_of_the_first_release_still_attaches_anchors_and_verifies(s
         ledger.anchor_now()
         with ledger.session() as session:
             assert {verify_record(session, ledger.chain, session.get(Record, i)).status for i in ids} == {VerificationStatus.VERIFIED}
-            bundle = proof_bundle(session, ledger.chain, session.get(Record, ids[0]))
+            bundle = proof_bundle(session, ledger.chain, session.get(Record, ids[0])).as_json()
         result = check_bundle(bundle, w3=ledger.chain.w3, contract=old)
         assert result.valid, result.lines()
         printed = "\n".join(result.lines())
