@@ -33,6 +33,7 @@ from service.errors import ChainError, Conflict
 from service.ingest.group_commit import GroupCommitWriter
 from service.access.keys import KeyCache, authenticate
 from service.models import ApiKey, Batch, BatchStatus, Deployment
+from service.ingest.candidates import Submission
 from service.ingest.records import store_submissions
 from service.settings import Settings
 from service.timeutil import utcnow
@@ -151,7 +152,10 @@ class Ledger:
         """The group-commit writer of this process (its thread starts on first use)."""
         with self._writer_lock:
             if self._writer is None:
-                self._writer = GroupCommitWriter(self.engine, store=store_submissions)
+                self._writer = GroupCommitWriter(
+                    self.engine, store=store_submissions, key=_submitter, weight=_rows,
+                    bulk_lane=self.engine.dialect.name == "postgresql",
+                )
             return self._writer
 
     def authenticate(self, token: str) -> ApiKey | None:
@@ -327,6 +331,15 @@ class Ledger:
                 self._chain.close()
                 self._chain = None
         self.engine.dispose()
+
+
+def _submitter(submission: Submission) -> str:
+    """Whose turn a submission waits for in the group-commit writer."""
+    return submission.party
+
+
+def _rows(submission: Submission) -> int:
+    return len(submission.candidates)
 
 
 def _log_pass(report: PassReport) -> None:
