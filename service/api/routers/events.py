@@ -88,7 +88,8 @@ async def capture(caller: Supplier, body: EventBody, ledger: LedgerDep, response
     and each still gets its own all-or-nothing outcome.
     """
     settings = ledger.settings
-    candidates = await prepare(body, max_events=settings.max_events, processes=settings.capture_processes)
+    candidates = await prepare(body, max_events=settings.max_events, processes=settings.capture_processes,
+                               submitter=caller.party)
     stored = await asyncio.wrap_future(ledger.writer.submit(Submission(candidates=candidates, party=caller.party)))
     if not any(item.created for item in stored):
         response.status_code = status.HTTP_200_OK
