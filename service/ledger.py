@@ -32,6 +32,7 @@ from service.db import make_engine, refresh_statistics, session_scope
 from service.errors import ChainError, Conflict
 from service.ingest.group_commit import GroupCommitWriter
 from service.access.keys import KeyCache, authenticate
+from service.access.rate_limit import RateLimiter
 from service.models import ApiKey, Batch, BatchStatus, Deployment
 from service.ingest.candidates import Submission
 from service.ingest.records import store_submissions
@@ -113,6 +114,7 @@ class Ledger:
         self._chain_status_lock = threading.Lock()
         self.loop = LoopStatus()
         self.keys = KeyCache(ttl=self.settings.key_cache_seconds)
+        self.rate_limits = RateLimiter(rate=self.settings.rate_limit, burst=self.settings.rate_limit_burst)
 
     @property
     def chain(self) -> Chain:
