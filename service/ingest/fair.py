@@ -5,6 +5,9 @@ supplier's small write behind all of them. Here each submitter (a party) has its
 the submitters take turns: whoever submits next waits for at most one item of each submitter ahead
 of it, never for another submitter's whole backlog. Within a submitter the order stays FIFO.
 
+As in FQ-CoDel, a submitter with nothing queued that submits goes ahead of those with a backlog
+(the usual small writer: one request at a time); a submitter just served goes to the back.
+
 ``take`` also bounds the work handed out at once (items and weight, e.g. rows); an item heavier
 than the whole budget is handed out alone, since an item is never split.
 """
@@ -12,6 +15,7 @@ than the whole budget is handed out alone, since an item is never split.
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Hashable
+from itertools import chain
 from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
@@ -21,16 +25,21 @@ class FairQueue(Generic[Item]):
     """Thread-safe per-key queues, taken from in turns (see the module docstring)."""
 
     def __init__(self) -> None:
-        self._queues: OrderedDict[Hashable, deque[tuple[Item, int]]] = OrderedDict()
+        self._queues: dict[Hashable, deque[tuple[Item, int]]] = {}
+        self._new: OrderedDict[Hashable, None] = OrderedDict()  # keys that arrived with nothing queued
+        self._old: OrderedDict[Hashable, None] = OrderedDict()  # keys served, with more queued
         self._ready = threading.Condition()
         self._closed = False
 
     def put(self, key: Hashable, item: Item, *, weight: int = 1) -> None:
-        """Queue ``item`` behind ``key``'s earlier items; a key new to the queue has the last turn."""
+        """Queue ``item`` behind ``key``'s earlier items."""
         with self._ready:
             if self._closed:
                 raise RuntimeError("the queue is closed")
-            self._queues.setdefault(key, deque()).append((item, weight))
+            if key not in self._queues:
+                self._queues[key] = deque()
+                self._new[key] = None
+            self._queues[key].append((item, weight))
             self._ready.notify()
 
     def close(self) -> None:
@@ -52,9 +61,9 @@ class FairQueue(Generic[Item]):
                 return []
             taken: list[Item] = []
             weight = 0
-            full: set[Hashable] = set()  # keys whose next item is over the budget: FIFO within a key holds
+            full: set[Hashable] = set()  # keys whose next item is over the budget: they keep their place
             while len(taken) < max_items and len(full) < len(self._queues):
-                key = next(k for k in self._queues if k not in full)
+                key = next(k for k in chain(self._new, self._old) if k not in full)
                 queue = self._queues[key]
                 item, item_weight = queue[0]
                 if taken and weight + item_weight > max_weight:
@@ -63,8 +72,10 @@ class FairQueue(Generic[Item]):
                 queue.popleft()
                 taken.append(item)
                 weight += item_weight
+                self._new.pop(key, None)
+                self._old.pop(key, None)
                 if queue:
-                    self._queues.move_to_end(key)
+                    self._old[key] = None
                 else:
                     del self._queues[key]
             return taken
