@@ -21,6 +21,7 @@ from itertools import chain
 from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
+_NONE = object()  # no key waits (None is a key like any other)
 
 
 class FairQueue(Generic[Item]):
@@ -67,8 +68,8 @@ class FairQueue(Generic[Item]):
             full: set[Hashable] = set()  # keys whose next item is over the budget: they keep their place
             served: set[Hashable] = set()
             while len(taken) < max_items:
-                key = next((k for k in chain(self._new, self._old) if k not in full), None)
-                if key is None:
+                key = next((k for k in chain(self._new, self._old) if k not in full), _NONE)
+                if key is _NONE:
                     break
                 queue = self._queues[key]
                 if not queue:  # served at its last turn and nothing since: it leaves the queue (at its next turn)
