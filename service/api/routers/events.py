@@ -20,6 +20,7 @@ from service.api.deps import (
 )
 from service.api.errors import error_responses
 from service.api.paging import PageTokensDep
+from service.api.results import answer
 from service.api.schemas import (
     CapturedEvent,
     CaptureResult,
@@ -80,7 +81,7 @@ EventBody = Annotated[bytes, raw_body(Supplier, media_types=EPCIS_MEDIA_TYPES)]
     openapi_extra={"requestBody": EPCIS_BODY},
     responses={200: {"model": CaptureResult, "description": "Every event already existed."}, **error_responses(413, 415)},
 )
-async def capture(caller: Supplier, body: EventBody, ledger: LedgerDep, response: Response) -> CaptureResult:
+async def capture(caller: Supplier, body: EventBody, ledger: LedgerDep, response: Response) -> CaptureResult | Response:
     """Validate a whole document against the EPCIS 2.0 schema, then store every event or none.
 
     Large documents are parsed, validated and hashed in worker processes (see service.ingest.capture).
@@ -91,14 +92,13 @@ async def capture(caller: Supplier, body: EventBody, ledger: LedgerDep, response
     candidates = await prepare(body, max_events=settings.max_events, processes=settings.capture_processes,
                                submitter=caller.party)
     stored = await asyncio.wrap_future(ledger.writer.submit(Submission(candidates=candidates, party=caller.party)))
-    if not any(item.created for item in stored):
-        response.status_code = status.HTTP_200_OK
-    return CaptureResult(
+    response.status_code = status.HTTP_201_CREATED if any(item.created for item in stored) else status.HTTP_200_OK
+    return await answer(lambda: CaptureResult(
         events=[
             CapturedEvent(id=s.record.id, event_hash_id=s.record.business_id, status=s.record.status, created=s.created)
             for s in stored
         ]
-    )
+    ), items=len(stored), status_code=response.status_code)
 
 
 @router.get("", response_model=EventPage, openapi_extra=EVENT_QUERY)
