@@ -14,7 +14,7 @@ without), its longest wait, and the large documents' events/s. The small writer 
 at a time, so a stall of the server delays one of its requests: its p99 counts stalls, its
 longest wait measures the worst one.
 
-Target: the small writer's p99 beside the large documents within 10x its p99 alone (it shares the
+Target: the small writer's p99 beside the large documents within 20x its p99 alone (it shares the
 machine's cores with them, so some slowdown is expected; before fair turns it was queued behind
 whole documents). The cores are shared by everything running, so figures compare within one run.
 Exits 1 if the target is missed.
@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ingest  # noqa: E402  (bench/ingest.py: bodies, servers, schemas)
 
 ROOT = Path(__file__).resolve().parents[1]
-P99_RATIO_TARGET = 10.0
+P99_RATIO_TARGET = 20.0
 MAX_BESIDE = 50_000  # small writes beside the large documents at most (they stop with the large documents)
 HEADERS = {"Content-Type": "application/ld+json"}
 
