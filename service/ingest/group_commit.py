@@ -21,6 +21,7 @@ from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from service.ingest.fair import FairQueue
@@ -29,6 +30,10 @@ from service.ingest.fair import FairQueue
 MAX_GROUP = 256
 #: Rows (records) stored in one transaction at most: a submission of more is stored alone.
 MAX_ROWS = 2_000
+#: Times a submission alone is tried when PostgreSQL aborts it for a deadlock or a serialization
+#: failure: both lanes, and other API workers, may insert the same records at once.
+TRIES = 3
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
 
 Item = TypeVar("Item")
 
@@ -90,11 +95,13 @@ class GroupCommitWriter(Generic[Item]):
         while group := lane.take(max_items=max_items, max_weight=max_rows):
             self._commit([(item, future) for item, future in group if future.set_running_or_notify_cancel()])
 
-    def _commit(self, live: list[tuple[Item, Future]]) -> None:
+    def _commit(self, live: list[tuple[Item, Future]], *, tries: int = TRIES) -> None:
         try:
             results = self._in_one_transaction([item for item, _ in live])
         except Exception as error:  # noqa: BLE001 - every caller gets its own outcome below
-            if len(live) == 1:
+            if len(live) == 1 and tries > 1 and _transient(error):
+                self._commit(live, tries=tries - 1)
+            elif len(live) == 1:
                 live[0][1].set_exception(error)
             else:
                 for submission in live:
@@ -114,3 +121,8 @@ class GroupCommitWriter(Generic[Item]):
                 session.rollback()
                 raise
         return results
+
+
+def _transient(error: Exception) -> bool:
+    """Whether the database aborted the transaction only for its timing with another (try again)."""
+    return isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
