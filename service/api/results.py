@@ -1,8 +1,8 @@
 """Answers to large submissions are built and serialised in a thread, not on the event loop.
 
-Answering a 10,000-event document takes about a tenth of a second of pure Python (building the
-result, FastAPI validating and serialising it). On the event loop that time stalled every other
-request of the worker, so each large document delayed other suppliers' small writes by as much.
+Answering a 10,000-event document is a long stretch of pure Python (building the result, FastAPI
+validating and serialising it). On the event loop it stalled every other request of the worker, so
+each large document delayed other suppliers' small writes by as much.
 """
 
 from collections.abc import Callable

@@ -5,8 +5,8 @@ This is pure Python work: about 40 ms of CPU for a 1,000-event document. In the 
 would hold the interpreter lock that the event loop, the group-commit writer and the anchoring loop
 need, so large bodies are prepared in worker processes instead; the API process then spends about
 5 ms per such document, unpickling the result. It unpickles it in chunks, in a thread: one
-``pickle.loads`` of a 10,000-event result held the interpreter lock for 70 ms at a stretch, a
-stall of every other request. Small bodies (a single event) are prepared in place,
+``pickle.loads`` of a 10,000-event result holds the interpreter lock from start to end, stalling
+every other request of the process meanwhile. Small bodies (a single event) are prepared in place,
 where they take microseconds and a process hop would cost more.
 
 Large documents wait for a worker in turns per submitter (``service.ingest.fair``), and at most

@@ -6,9 +6,9 @@ spent most of their time on per-statement overhead and queued on the database's 
 queue and hands them all to one ``store(session, items)`` call, which stores them with one
 statement per table, then commits once; each caller gets its own result.
 
-A group is bounded (submissions and rows), and submitters take turns in it: a supplier posting
-10,000-event documents once pushed every other supplier's small writes from tens of
-milliseconds to seconds, queued behind its whole backlog in one FIFO queue.
+A group is bounded (submissions and rows), and submitters take turns in it: with one FIFO queue
+and unbounded groups, a supplier posting 10,000-event documents made every other supplier's small
+writes wait for its whole backlog (issue #12).
 
 If storing a group fails, the group is rolled back and every submission in it is stored again
 alone, in its own transaction, so a failure never leaks into another caller's outcome and nothing
@@ -54,7 +54,6 @@ class GroupCommitWriter(Generic[Item]):
                  weight: Callable[[Item], int] = lambda item: 1, bulk_lane: bool = False) -> None:
         self._engine = engine
         self._store = store
-        self._max_group = max_group
         self._max_rows = max_rows
         self._key = key
         self._weight = weight
