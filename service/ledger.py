@@ -151,7 +151,8 @@ class Ledger:
 
     @property
     def writer(self) -> GroupCommitWriter:
-        """The group-commit writer of this process (its thread starts on first use)."""
+        """The group-commit writer of this process (its threads start on first use); suppliers take
+        turns in it, and on PostgreSQL documents over its row bound have a writer thread of their own."""
         with self._writer_lock:
             if self._writer is None:
                 self._writer = GroupCommitWriter(

@@ -20,8 +20,8 @@ _MEANING = {
     409: "The request contradicts the stored state (e.g. a proof of a record not anchored yet).",
     413: "The body, or the number of records in it, is over the limit.",
     415: "The body's Content-Type is not one this endpoint reads (`field` is Content-Type).",
-    429: "The key made more requests than its rate limit allows; retry after `Retry-After` seconds.",
     422: "A parameter or the body is invalid; `field` names the culprit, `errors` lists every problem.",
+    429: "The key made more requests than its rate limit allows; retry after `Retry-After` seconds.",
     502: "The chain answered, but not as expected.",
     503: "The chain cannot be reached right now; retry later.",
 }

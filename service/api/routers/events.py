@@ -86,7 +86,8 @@ async def capture(caller: Supplier, body: EventBody, ledger: LedgerDep, response
 
     Large documents are parsed, validated and hashed in worker processes (see service.ingest.capture).
     Storing goes through the group-commit writer: concurrent submissions share one transaction,
-    and each still gets its own all-or-nothing outcome.
+    and each still gets its own all-or-nothing outcome. Suppliers take turns at both stages, so one
+    supplier's large documents do not hold up another supplier's writes.
     """
     settings = ledger.settings
     candidates = await prepare(body, max_events=settings.max_events, processes=settings.capture_processes,
