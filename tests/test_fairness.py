@@ -13,7 +13,9 @@ from api_helpers import large_document
 from ledger_helpers import payment
 from service.ingest import capture
 from service.ingest.fair import FairQueue
-from service.ingest.group_commit import MAX_ROWS
+from service.demo.supply_chain import supply_chain
+from service.ingest.candidates import Submission, prepare_events
+from service.ingest.group_commit import MAX_ROWS, GroupCommitWriter
 from service.ingest.records import store_submissions
 from service.models import Record
 
@@ -97,6 +99,33 @@ def test_take_waits_for_an_item_from_another_thread():
     timer.start()
     assert queue.take(max_items=1, max_weight=1, timeout=10) == ["late"]
     timer.join()
+
+
+# --- the writer ------------------------------------------------------------------------------------
+
+def test_with_a_bulk_lane_a_small_write_commits_while_a_large_one_is_being_stored(ledger):
+    large = Submission(prepare_events(supply_chain(run=39)["documents"]["farm"]), "farm")
+    small = Submission(prepare_events(supply_chain(run=40)["documents"]["processor"])[:1], "processor")
+    started, release = threading.Event(), threading.Event()
+
+    def store(session, items):
+        if large in items:
+            started.set()
+            assert release.wait(10)
+        return store_submissions(session, items)
+
+    writer = GroupCommitWriter(ledger.engine, store=store, key=lambda s: s.party, weight=lambda s: len(s.candidates),
+                               max_rows=1, bulk_lane=True)
+    try:
+        held = writer.submit(large)
+        assert started.wait(10)
+        assert len(writer.submit(small).result(10)) == 1
+        assert not held.done(), "the large submission is still being stored"
+        release.set()
+        assert len(held.result(10)) == len(large.candidates)
+    finally:
+        release.set()
+        writer.close()
 
 
 # --- the writer, through the API --------------------------------------------------------------------
