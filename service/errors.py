@@ -8,6 +8,7 @@ of a transaction, a query parameter), lists its problems as :class:`ErrorItem` o
 nowhere else, so that a client reads one shape.
 """
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Self
@@ -113,3 +114,19 @@ class SchemaError(TraceAnchorError):
     """The database holds a schema this release cannot use or upgrade."""
 
     status_code = 503
+
+
+class RateLimited(TraceAnchorError):
+    """The caller's key is over its request rate (``service.access.rate_limit``); ``retry_after``
+    is the seconds until it may send again."""
+
+    status_code = 429
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """``Retry-After`` in whole seconds, rounded up (at least 1)."""
+        return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}

@@ -32,7 +32,9 @@ from service.db import make_engine, refresh_statistics, session_scope
 from service.errors import ChainError, Conflict
 from service.ingest.group_commit import GroupCommitWriter
 from service.access.keys import KeyCache, authenticate
+from service.access.rate_limit import RateLimiter
 from service.models import ApiKey, Batch, BatchStatus, Deployment
+from service.ingest.candidates import Submission
 from service.ingest.records import store_submissions
 from service.settings import Settings
 from service.timeutil import utcnow
@@ -112,6 +114,7 @@ class Ledger:
         self._chain_status_lock = threading.Lock()
         self.loop = LoopStatus()
         self.keys = KeyCache(ttl=self.settings.key_cache_seconds)
+        self.rate_limits = RateLimiter(rate=self.settings.rate_limit, burst=self.settings.rate_limit_burst)
 
     @property
     def chain(self) -> Chain:
@@ -148,10 +151,14 @@ class Ledger:
 
     @property
     def writer(self) -> GroupCommitWriter:
-        """The group-commit writer of this process (its thread starts on first use)."""
+        """The group-commit writer of this process (its threads start on first use); suppliers take
+        turns in it, and on PostgreSQL documents over its row bound have a writer thread of their own."""
         with self._writer_lock:
             if self._writer is None:
-                self._writer = GroupCommitWriter(self.engine, store=store_submissions)
+                self._writer = GroupCommitWriter(
+                    self.engine, store=store_submissions, key=_submitter, weight=_rows,
+                    bulk_lane=self.engine.dialect.name == "postgresql",
+                )
             return self._writer
 
     def authenticate(self, token: str) -> ApiKey | None:
@@ -327,6 +334,15 @@ class Ledger:
                 self._chain.close()
                 self._chain = None
         self.engine.dispose()
+
+
+def _submitter(submission: Submission) -> str:
+    """Whose turn a submission waits for in the group-commit writer."""
+    return submission.party
+
+
+def _rows(submission: Submission) -> int:
+    return len(submission.candidates)
 
 
 def _log_pass(report: PassReport) -> None:

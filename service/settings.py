@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     capture_processes: int = Field(
         1, ge=0, le=64, description="Worker processes that parse, validate and hash large EPCIS documents (0: in the API process)."
     )
+    rate_limit: float = Field(
+        2000.0, ge=0, description="Requests a second each API key may make on average, per API worker (more: 429); 0: no limit."
+    )
+    rate_limit_burst: int = Field(4000, ge=1, description="Requests each API key may make at once before rate_limit applies.")
     key_cache_seconds: float = Field(
         5.0, ge=0, description="How long a worker trusts an API key it checked; a key revoked elsewhere stops working within this time."
     )

@@ -151,3 +151,17 @@ def test_an_invalid_large_document_is_rejected_from_the_worker_naming_index_and_
                                headers={**api.as_("farm"), "Content-Type": "application/json"})
     assert too_many.status_code == 413
     assert count_events(api) == 0
+
+
+def test_a_large_answer_built_off_the_event_loop_has_the_shape_of_a_small_one(api):
+    from service.api.results import INLINE_ITEMS
+
+    small = api.client.post("/v1/events", json=large_document(44, events=2), headers=api.as_("farm"))
+    large = api.client.post("/v1/events", json=large_document(45, events=INLINE_ITEMS + 1), headers=api.as_("farm"))
+    again = api.client.post("/v1/events", json=large_document(45, events=INLINE_ITEMS + 1), headers=api.as_("farm"))
+    assert (small.status_code, large.status_code, again.status_code) == (201, 201, 200)
+    assert small.headers["content-type"] == large.headers["content-type"] == "application/json"
+    assert large.json().keys() == small.json().keys() and large.json()["events"][0].keys() == small.json()["events"][0].keys()
+    assert len(large.json()["events"]) == INLINE_ITEMS + 1 and all(e["created"] for e in large.json()["events"])
+    assert [e["id"] for e in again.json()["events"]] == [e["id"] for e in large.json()["events"]]
+    assert not any(e["created"] for e in again.json()["events"])

@@ -109,3 +109,10 @@ def test_workers_exit_when_the_api_process_is_killed():
     while running(worker):
         assert time.monotonic() < deadline, "the worker outlived its parent"
         time.sleep(0.1)
+
+
+def test_a_workers_result_in_chunks_is_the_whole_result_in_order():
+    raw = json.dumps(large_document(55, events=2 * capture.CHUNK + 1)).encode()
+    chunks = capture._workers(1).submit(capture.prepare_in_worker, raw, max_events=10_000).result(timeout=120)
+    assert len(chunks) == 3
+    assert unsalted(capture.unpickle_chunks(chunks)) == unsalted(capture.prepare_body(raw, max_events=10_000))

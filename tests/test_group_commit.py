@@ -10,7 +10,7 @@ from ledger_helpers import payment
 from service.ingest.capture import transaction_submission
 from service.demo.supply_chain import supply_chain
 from service.errors import Conflict, InvalidRecord
-from service.ingest.group_commit import GroupCommitWriter
+from service.ingest.group_commit import TRIES, GroupCommitWriter
 from service.models import Record
 from service.ingest.candidates import Submission, prepare_events
 from service.ingest.records import store_submissions
@@ -126,3 +126,25 @@ def test_references_to_a_record_stored_earlier_in_the_same_group_hold(ledger):
         writer.close()
     assert calls == [1, 3, 1, 1, 1], "grouped, failed together (a reference not yet stored), then judged one by one"
     assert {first["id"], citing["id"]} <= stored_ids(ledger) and dangling["id"] not in stored_ids(ledger)
+
+
+def test_a_submission_aborted_for_a_deadlock_is_tried_again(ledger):
+    from psycopg.errors import DeadlockDetected
+    from sqlalchemy.exc import OperationalError
+
+    events = prepare_events(supply_chain(run=38)["documents"]["farm"])
+    calls: list[int] = []
+
+    def store(session, items):
+        calls.append(len(items))
+        if len(calls) < TRIES:
+            raise OperationalError("INSERT ...", {}, DeadlockDetected("deadlock detected"))
+        return store_submissions(session, items)
+
+    writer = GroupCommitWriter(ledger.engine, store=store)
+    try:
+        assert len(writer.submit(Submission(events, "farm")).result(10)) == len(events)
+    finally:
+        writer.close()
+    assert len(calls) == TRIES, "aborted twice, stored at the third try"
+    assert {c.derived.business_id for c in events} <= stored_ids(ledger)

@@ -78,7 +78,9 @@ _bearer = HTTPBearer(auto_error=False, description="An API key from `traceanchor
 async def get_caller(
     ledger: LedgerDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> ApiKey:
-    """The API key presenting itself; 401 if absent, unknown or revoked.
+    """The API key presenting itself; 401 if absent, unknown or revoked; 429 if over its rate
+    (``service.access.rate_limit``), checked once the key is known so that unknown tokens cannot
+    spend a real key's requests.
 
     Async, and usually answered from the ledger's key cache: no thread hop and no query.
     """
@@ -92,6 +94,7 @@ async def get_caller(
             detail="a valid API key is required (Authorization: Bearer <key>)",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    ledger.rate_limits.admit(key.id)
     return key
 
 

@@ -23,14 +23,27 @@ _MEANING = {
     413: "The body, or the number of records in it, is over the limit.",
     415: "The body's Content-Type is not one this endpoint reads (`field` is Content-Type).",
     422: "A parameter or the body is invalid; `field` names the culprit, `errors` lists every problem.",
+    429: "The key made more requests than its rate limit allows; retry after `Retry-After` seconds.",
     502: "The chain answered, but not as expected.",
     503: "The chain cannot be reached right now; retry later.",
 }
 
 
+_HEADERS = {
+    429: {"Retry-After": {"description": "Seconds to wait before the key may send again.",
+                          "schema": {"type": "integer", "minimum": 1}}},
+}
+
+
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for these error statuses, all with the :class:`ErrorPublic` body."""
-    return {code: {"model": ErrorPublic, "description": _MEANING[code]} for code in codes}
+    """OpenAPI ``responses`` for these error statuses, all with the :class:`ErrorPublic` body.
+
+    Wherever a key is checked (401), so is its rate limit: 429 comes with 401.
+    """
+    if 401 in codes:
+        codes = (*codes, 429)
+    return {code: {"model": ErrorPublic, "description": _MEANING[code], **({"headers": _HEADERS[code]} if code in _HEADERS else {})}
+            for code in codes}
 
 
 def error_body(*, error: str, detail: str, field: str | None = None, errors: Sequence[ErrorItem] = ()) -> dict:
@@ -46,6 +59,7 @@ async def domain_error(_request: Request, exc: TraceAnchorError) -> JSONResponse
     return JSONResponse(
         status_code=exc.status_code,
         content=error_body(error=type(exc).__name__, detail=exc.message, field=exc.field, errors=getattr(exc, "errors", ())),
+        headers=getattr(exc, "headers", None),
     )
 
 

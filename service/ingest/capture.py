@@ -4,8 +4,15 @@ commercial transactions).
 This is pure Python work: about 40 ms of CPU for a 1,000-event document. In the API process it
 would hold the interpreter lock that the event loop, the group-commit writer and the anchoring loop
 need, so large bodies are prepared in worker processes instead; the API process then spends about
-5 ms per such document, unpickling the result. Small bodies (a single event) are prepared in place,
+5 ms per such document, unpickling the result. It unpickles it in chunks, in a thread: one
+``pickle.loads`` of a 10,000-event result holds the interpreter lock from start to end, stalling
+every other request of the process meanwhile. Small bodies (a single event) are prepared in place,
 where they take microseconds and a process hop would cost more.
+
+Large documents wait for a worker in turns per submitter (``service.ingest.fair``), and at most
+one per worker is handed to the pool at a time: a supplier posting many large documents no longer
+puts another supplier's document behind its whole backlog, only behind the documents already
+being prepared.
 
 Every body is parsed by ``service.ingest.validation.json_limits.parse_json``, which bounds its nesting
 depth before parsing (here and in the workers alike).
@@ -15,14 +22,16 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import pickle
 import sys
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from service.errors import Forbidden, InvalidRecord
 from service.ingest.candidates import Candidate, Submission, prepare_events, prepare_transactions
+from service.ingest.fair import FairQueue
 from service.ingest.validation.epcis import validate_document
 from service.ingest.validation.json_limits import RECURSION_LIMIT, parse_json
 from service.ingest.validation.transactions import references_of, validate_transactions
@@ -76,19 +85,84 @@ def stop_workers() -> None:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-async def prepare(raw: bytes, *, max_events: int, processes: int) -> list[Candidate]:
-    """:func:`prepare_body` for a small body here, for a large one in a worker process (or, with
-    ``processes`` 0 or a pool that keeps breaking, in a thread, so that the event loop stays free)."""
+async def prepare(raw: bytes, *, max_events: int, processes: int, submitter: str = "") -> list[Candidate]:
+    """:func:`prepare_body` for a small body here, for a large one in a worker process, in
+    ``submitter``'s turn (or, with ``processes`` 0 or a pool that keeps breaking, in a thread, so
+    that the event loop stays free)."""
     if len(raw) <= INLINE_BYTES:
         return prepare_body(raw, max_events=max_events)
     if processes == 0 or _restarts > MAX_RESTARTS:
         return await asyncio.to_thread(prepare_body, raw, max_events=max_events)
-    pool = _workers(processes)
     try:
-        return await asyncio.wrap_future(pool.submit(prepare_body, raw, max_events=max_events))
-    except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh, do this one in a thread
-        _discard(pool)
+        chunks = await asyncio.wrap_future(_turns.submit(submitter, raw, max_events=max_events, processes=processes))
+        return await asyncio.to_thread(unpickle_chunks, chunks)
+    except BrokenProcessPool:  # a worker died (killed, out of memory): the pool was discarded, do this one in a thread
         return await asyncio.to_thread(prepare_body, raw, max_events=max_events)
+
+
+class _Turns:
+    """Large documents waiting for a worker, handed to the pool in turns per submitter, no more
+    at a time than there are workers (so that the pool's own FIFO queue stays empty)."""
+
+    def __init__(self) -> None:
+        self._waiting: FairQueue[tuple[bytes, int, Future]] = FairQueue()
+        self._lock = threading.RLock()  # a job finishing at once calls back into _pump on this thread
+        self._running = 0
+
+    def submit(self, submitter: str, raw: bytes, *, max_events: int, processes: int) -> Future:
+        """A future of :func:`prepare_in_worker`'s result; BrokenProcessPool if its pool broke."""
+        job: Future = Future()
+        self._waiting.put(submitter, (raw, max_events, job))
+        self._pump(processes)
+        return job
+
+    def _pump(self, processes: int) -> None:
+        with self._lock:
+            while self._running < processes and (taken := self._waiting.take(max_items=1, max_weight=0, timeout=0)):
+                raw, max_events, job = taken[0]
+                if not job.set_running_or_notify_cancel():
+                    continue
+                pool = _workers(processes)
+                self._running += 1
+                try:
+                    work = pool.submit(prepare_in_worker, raw, max_events=max_events)
+                except BaseException as error:  # noqa: BLE001 - a broken or stopped pool: this job's outcome
+                    self._finish(job, pool, error=error)
+                    continue
+                work.add_done_callback(lambda done, job=job, pool=pool: self._done(done, job, pool, processes))
+
+    def _done(self, work: Future, job: Future, pool: ProcessPoolExecutor, processes: int) -> None:
+        error = work.exception() if not work.cancelled() else BrokenProcessPool("the pool was stopped")
+        with self._lock:
+            self._finish(job, pool, error=error, result=None if error else work.result())
+            self._pump(processes)
+
+    def _finish(self, job: Future, pool: ProcessPoolExecutor, *, error: BaseException | None, result: object = None) -> None:
+        self._running -= 1
+        if isinstance(error, BrokenProcessPool):
+            _discard(pool)
+        if error is not None:
+            job.set_exception(error)
+        else:
+            job.set_result(result)
+
+
+_turns = _Turns()
+
+
+#: Candidates per pickled chunk of a worker's result.
+CHUNK = 500
+
+
+def prepare_in_worker(raw: bytes, *, max_events: int) -> list[bytes]:
+    """In a worker: :func:`prepare_body`, its result pickled in chunks (see the module docstring)."""
+    candidates = prepare_body(raw, max_events=max_events)
+    return [pickle.dumps(candidates[start : start + CHUNK], pickle.HIGHEST_PROTOCOL) for start in range(0, len(candidates), CHUNK)]
+
+
+def unpickle_chunks(chunks: list[bytes]) -> list[Candidate]:
+    """The candidates of :func:`prepare_in_worker`'s chunks, one ``pickle.loads`` at a time."""
+    return [candidate for chunk in chunks for candidate in pickle.loads(chunk)]
 
 
 def _warm_up() -> None:

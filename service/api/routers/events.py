@@ -20,6 +20,7 @@ from service.api.deps import (
 )
 from service.api.errors import error_responses
 from service.api.paging import PageTokensDep
+from service.api.results import answer
 from service.api.schemas.events import CapturedEventPublic, CapturedEventsPublic, EventPage, EventPublic
 from service.api.schemas.verification import ProofBundlePublic, VerificationPublic
 from service.ingest.candidates import Submission
@@ -75,19 +76,21 @@ EventBody = Annotated[bytes, raw_body(Supplier, media_types=EPCIS_MEDIA_TYPES)]
     openapi_extra={"requestBody": EPCIS_BODY},
     responses={200: {"model": CapturedEventsPublic, "description": "Every event already existed."}, **error_responses(413, 415)},
 )
-async def capture(caller: Supplier, body: EventBody, ledger: LedgerDep, response: Response) -> CapturedEventsPublic:
+async def capture(caller: Supplier, body: EventBody, ledger: LedgerDep, response: Response) -> CapturedEventsPublic | Response:
     """Validate a whole document against the EPCIS 2.0 schema, then store every event or none.
 
     Large documents are parsed, validated and hashed in worker processes (see service.ingest.capture).
     Storing goes through the group-commit writer: concurrent submissions share one transaction,
-    and each still gets its own all-or-nothing outcome.
+    and each still gets its own all-or-nothing outcome. Suppliers take turns at both stages, so one
+    supplier's large documents do not hold up another supplier's writes.
     """
     settings = ledger.settings
-    candidates = await prepare(body, max_events=settings.max_events, processes=settings.capture_processes)
+    candidates = await prepare(body, max_events=settings.max_events, processes=settings.capture_processes,
+                               submitter=caller.party)
     stored = await asyncio.wrap_future(ledger.writer.submit(Submission(candidates=candidates, party=caller.party)))
-    if not any(item.created for item in stored):
-        response.status_code = status.HTTP_200_OK
-    return CapturedEventsPublic(events=[CapturedEventPublic.of(item) for item in stored])
+    response.status_code = status.HTTP_201_CREATED if any(item.created for item in stored) else status.HTTP_200_OK
+    return await answer(lambda: CapturedEventsPublic(events=[CapturedEventPublic.of(item) for item in stored]),
+                        items=len(stored), status_code=response.status_code)
 
 
 @router.get("", response_model=EventPage, openapi_extra=EVENT_QUERY)

@@ -21,6 +21,7 @@ from service.api.deps import (
 )
 from service.api.errors import error_responses
 from service.api.paging import PageDep
+from service.api.results import answer
 from service.api.schemas.transactions import (
     CapturedTransactionPublic,
     CapturedTransactionsPublic,
@@ -67,7 +68,7 @@ TransactionsBody = Annotated[object, json_body(Supplier)]
     openapi_extra={"requestBody": TRANSACTIONS_BODY},
     responses={200: {"model": CapturedTransactionsPublic, "description": "Every transaction already existed."}, **error_responses(409, 413, 415)},
 )
-async def submit(caller: Supplier, payload: TransactionsBody, ledger: LedgerDep, response: Response) -> CapturedTransactionsPublic:
+async def submit(caller: Supplier, payload: TransactionsBody, ledger: LedgerDep, response: Response) -> CapturedTransactionsPublic | Response:
     """One transaction, or a list stored all or nothing (the `Transaction` schema below).
 
     Besides each field's format, meaning is checked: `total` equals the lines' quantity x unit_price
@@ -84,9 +85,9 @@ async def submit(caller: Supplier, payload: TransactionsBody, ledger: LedgerDep,
         transaction_submission, payload, party=caller.party, max_items=ledger.settings.max_transactions
     )
     stored = await asyncio.wrap_future(ledger.writer.submit(submission))
-    if not any(item.created for item in stored):
-        response.status_code = status.HTTP_200_OK
-    return CapturedTransactionsPublic(transactions=[CapturedTransactionPublic.of(item) for item in stored])
+    response.status_code = status.HTTP_201_CREATED if any(item.created for item in stored) else status.HTTP_200_OK
+    return await answer(lambda: CapturedTransactionsPublic(transactions=[CapturedTransactionPublic.of(item) for item in stored]),
+                        items=len(stored), status_code=response.status_code)
 
 
 @router.get("", response_model=TransactionPage)
