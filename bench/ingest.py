@@ -247,6 +247,7 @@ def measure_service(name: str, *, database_url: str, data_dir: Path, args: argpa
     env.update(PYTHONPATH=str(ROOT), TRACEANCHOR_DATA_DIR=str(data_dir), TRACEANCHOR_DATABASE_URL=database_url,
                TRACEANCHOR_BATCH_SIZE="1024", TRACEANCHOR_BATCH_AGE="1", TRACEANCHOR_ANCHOR_INTERVAL="0.5",
                TRACEANCHOR_MAX_EVENTS=str(max(10_000, args.events_per_document)))
+    subprocess.run([sys.executable, "-m", "service.cli", "migrate"], cwd=ROOT, env=env, capture_output=True, check=True)
     if not args.anchoring_process:
         return measure_phases(name, env=env, args=args)
     with anvil_node() as chain_url:

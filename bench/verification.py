@@ -28,6 +28,7 @@ from sqlmodel import select  # noqa: E402
 
 from ingest import postgres_schema  # noqa: E402  (bench/ingest.py)
 from ledger_helpers import payment  # noqa: E402  (tests/ledger_helpers.py)
+from service.db import migrate  # noqa: E402
 from service.ledger import Ledger  # noqa: E402
 from service.models import Record, RecordKind  # noqa: E402
 from ledger_helpers import store_transactions  # noqa: E402
@@ -103,6 +104,7 @@ def main() -> int:
 
 
 def run(settings: Settings, records: int) -> dict[str, float]:
+    migrate(settings)
     ledger = Ledger(settings)
     try:
         fill(ledger, records)

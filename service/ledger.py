@@ -28,7 +28,7 @@ from sqlmodel import Session, select
 
 from service.anchor.anchoring import PassReport, anchor_pass
 from service.anchor.chain import Chain
-from service.db import make_engine, refresh_statistics, session_scope
+from service.db import open_engine, refresh_statistics, session_scope
 from service.errors import ChainError, Conflict
 from service.ingest.group_commit import GroupCommitWriter
 from service.access.keys import KeyCache, authenticate
@@ -98,11 +98,12 @@ class ChainStatus:
 
 
 class Ledger:
-    """Open once per process; close at exit (the embedded chain holds a lock on its directory)."""
+    """Open once per process, on a migrated database (``service.db.migrate``); close at exit (the
+    embedded chain holds a lock on its directory)."""
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
-        self.engine = make_engine(self.settings)
+        self.engine = open_engine(self.settings)
         self._chain: Chain | None = None
         self._chain_lock = threading.Lock()
         self._writer: GroupCommitWriter | None = None

@@ -7,6 +7,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from service.db import migrate
 from service.ledger import Ledger
 from service.settings import Settings
 
@@ -34,8 +35,11 @@ def database_url(request, tmp_path) -> Iterator[str]:
 
 @pytest.fixture
 def settings(tmp_path, database_url) -> Settings:
-    """Settings for one test: its own data directory, database and embedded chain."""
-    return Settings(data_dir=tmp_path / "data", database_url=database_url, batch_size=16, batch_age=3600, capture_processes=0)
+    """Settings for one test: its own data directory, database (migrated, as `traceanchor migrate`
+    would) and embedded chain."""
+    settings = Settings(data_dir=tmp_path / "data", database_url=database_url, batch_size=16, batch_age=3600, capture_processes=0)
+    migrate(settings)
+    return settings
 
 
 @pytest.fixture
@@ -66,6 +70,8 @@ def api(ledger) -> Iterator:
 def any_chain_ledger(request, tmp_path) -> Iterator[Ledger]:
     """A ledger on SQLite and either chain: the embedded one, or a real anvil node (new contract)."""
     chain_url = request.getfixturevalue("anvil_url") if request.param == "anvil" else None
-    ledger = Ledger(Settings(data_dir=tmp_path / "data", chain_url=chain_url, batch_size=16, batch_age=3600))
+    settings = Settings(data_dir=tmp_path / "data", chain_url=chain_url, batch_size=16, batch_age=3600)
+    migrate(settings)
+    ledger = Ledger(settings)
     yield ledger
     ledger.close()

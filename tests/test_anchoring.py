@@ -8,6 +8,7 @@ from sqlmodel import select
 from ledger_helpers import fill
 from service.anchor.anchoring import anchor_pass, close_batches
 from service.anchor.chain import Chain
+from service.db import migrate
 from service.errors import ChainUnavailable
 from service.ledger import Ledger
 from service.anchor.merkle import SALTED, MerkleTree, proof_from_nodes
@@ -173,6 +174,7 @@ ANVIL_SECOND_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b
 @pytest.mark.anvil
 def test_a_configured_private_key_signs_locally_on_an_rpc_node(tmp_path, anvil_url):
     settings = Settings(data_dir=tmp_path / "data", chain_url=anvil_url, private_key=ANVIL_SECOND_KEY, batch_age=3600)
+    migrate(settings)
     ledger = Ledger(settings)
     try:
         signer = Account.from_key(ANVIL_SECOND_KEY).address

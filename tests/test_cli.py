@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -23,11 +24,49 @@ def test_hash_prints_one_hash_id_per_event_in_document_order(capsys):
 
 
 @pytest.fixture
-def env(monkeypatch, tmp_path):
+def bare_env(monkeypatch, tmp_path):
+    """The environment of a fresh installation: a data directory of its own, no database yet."""
     monkeypatch.setenv("TRACEANCHOR_DATA_DIR", str(tmp_path / "data"))
     for name in ("TRACEANCHOR_DATABASE_URL", "TRACEANCHOR_CHAIN_URL", "TRACEANCHOR_CONTRACT_ADDRESS", "TRACEANCHOR_PRIVATE_KEY"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
+
+
+@pytest.fixture
+def env(bare_env):
+    """A fresh installation after `traceanchor migrate`."""
+    from service.db import migrate
+    from service.settings import Settings
+
+    migrate(Settings())
+    return bare_env
+
+
+@pytest.mark.parametrize("argv", [["keys", "list"], ["anchor"], ["audit"]])
+def test_commands_on_an_unmigrated_database_say_to_migrate_and_change_nothing(bare_env, tmp_path, capsys, argv):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no traceanchor schema yet: run `traceanchor migrate`" in err, err
+    with sqlite3.connect(tmp_path / "data" / "traceanchor.db") as connection:
+        assert connection.execute("SELECT name FROM sqlite_master").fetchall() == [], "opening must not migrate"
+    assert main(["migrate"]) == 0
+    assert "is at this release's schema" in capsys.readouterr().out
+    assert main(["keys", "list"]) == 0
+    assert main(["migrate"]) == 0, "migrating a migrated database changes nothing and succeeds"
+
+
+def test_commands_on_a_database_of_an_older_release_say_to_migrate(env, capsys):
+    from sqlalchemy import text
+
+    from service.db import make_engine
+    from service.settings import Settings
+
+    engine = make_engine(Settings())
+    with engine.begin() as connection:  # as a database last migrated by a release one revision older
+        connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    engine.dispose()
+    assert main(["keys", "list"]) == 2
+    assert "at revision 0001, this release needs" in capsys.readouterr().err
 
 
 def test_demo_on_the_embedded_chain_exports_valid_bundles(env, tmp_path, capsys):

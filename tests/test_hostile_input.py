@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func
 from sqlmodel import select
-from test_serve import _bearer, serving
+from test_serve import _bearer, _cli, serving
 
 from service.ingest import capture
 from service.verify.bundle import check_bundle
@@ -417,6 +417,7 @@ def test_99000_brackets_do_not_kill_a_real_server(tmp_path):
     killed ``traceanchor serve`` (exit 139) on the default configuration."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("TRACEANCHOR_")}
     env.update(PYTHONPATH=str(ROOT), TRACEANCHOR_DATA_DIR=str(tmp_path / "data"))
+    _cli(env, "migrate")
     keys = {role: _bearer(env, role=role, party=role) for role in ("admin", "supplier", "lender", "auditor")}
     deep = b"[" * 99_000
     targets = {  # path: (a role that may post there, one that may not)
