@@ -44,10 +44,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analytics.fraud import build_features, train
 from analytics.fraud.features import SUPPLY_CHAIN_FEATURES
-from analytics.fraud.synthetic import SyntheticData
+from tests.support.synthetic_fraud import SyntheticData
 from service.api.app import create_app
 from service.db import migrate
-from support.finance import epcis_document, generate_book, transaction_json
+from tests.support.finance import epcis_document, generate_book, transaction_json
 from service.insights.fraud import SHIPMENT_STEPS, FraudInputs, load_inputs, verified_labels
 from service.hashing import content_hash
 from service.ingest.indexing import TermName

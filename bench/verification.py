@@ -21,20 +21,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from sqlmodel import select  # noqa: E402
 
-from ingest import postgres_schema  # noqa: E402  (bench/ingest.py)
-from ledger_helpers import payment  # noqa: E402  (tests/ledger_helpers.py)
 from service.db import migrate  # noqa: E402
 from service.ledger import Ledger  # noqa: E402
 from service.models import Record, RecordKind  # noqa: E402
-from ledger_helpers import store_transactions  # noqa: E402
 from service.settings import Settings  # noqa: E402
-from service.verify.verification import _RECOMPUTED  # noqa: E402
+from service.verify.integrity import forget_derivations  # noqa: E402
 from service.verify.selection import select_verified  # noqa: E402
+from tests.support.records import payment, store_transactions  # noqa: E402
+from tests.support.servers import postgres_schema  # noqa: E402
 
 WARM_TARGET, COLD_TARGET = 3.0, 5.0
 RUNS = 5
@@ -68,7 +65,7 @@ def measure(ledger: Ledger, records: int) -> dict[str, float]:
         assert len(selection.records) == records, selection.summary()
         return selection.records
 
-    _RECOMPUTED.clear()
+    forget_derivations()
     seconds(ledger, read)  # warms the connection and the database's cache
     cold = seconds(ledger, verify)
     reads, warm = [], []
@@ -93,7 +90,7 @@ def main() -> int:
             if database == "sqlite":
                 figures = run(Settings(data_dir=data_dir), args.records)
             else:
-                with postgres_schema() as url:
+                with postgres_schema(prefix="bench") as url:
                     figures = run(Settings(data_dir=data_dir, database_url=url), args.records)
         cold, warm = figures["cold"] / figures["read"], figures["warm"] / figures["read"]
         print(f"{database:<12}{figures['read']:>8.1f}{figures['cold']:>13.1f}{figures['warm']:>13.1f}{cold:>10.2f}x{warm:>10.2f}x")

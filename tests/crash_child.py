@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ledger_helpers import fill  # noqa: E402
+from support.records import fill  # noqa: E402
 from service.anchor.chain import Chain  # noqa: E402
 from service.ledger import Ledger  # noqa: E402
 

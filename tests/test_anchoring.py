@@ -5,7 +5,7 @@ import pytest
 from eth_account import Account
 from sqlmodel import select
 
-from ledger_helpers import fill
+from support.records import fill
 from service.anchor.anchoring import anchor_pass, close_batches
 from service.anchor.chain import Chain
 from service.db import migrate

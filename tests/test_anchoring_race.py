@@ -12,7 +12,7 @@ import time
 import pytest
 from sqlmodel import select
 
-from ledger_helpers import payment
+from support.records import payment
 from loop_helpers import everything_anchored, looping_api, wait_until
 from service.ledger import Ledger
 from service.models import Batch, BatchStatus
@@ -76,7 +76,7 @@ def test_manual_anchors_racing_the_background_loop_never_fail(request, settings,
 
 
 def test_traceanchor_anchor_waits_for_the_pass_of_another_process(settings, monkeypatch, capsys):
-    from ledger_helpers import fill
+    from support.records import fill
     from service.cli import main
 
     monkeypatch.setenv("TRACEANCHOR_DATA_DIR", str(settings.data_dir))

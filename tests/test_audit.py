@@ -1,7 +1,7 @@
 """Batch audits: deleted, edited and misplaced records, a doctored tree, an unanchored root."""
 
 import pytest
-from ledger_helpers import fill
+from support.records import fill
 from sqlalchemy import text
 from sqlmodel import select
 

@@ -112,7 +112,7 @@ def test_the_demo_empties_only_a_directory_it_made(env, tmp_path, capsys):
 
 
 def test_anchor_command_anchors_pending_records(env, capsys):
-    from ledger_helpers import fill
+    from support.records import fill
     from service.ledger import Ledger
 
     ledger = Ledger()
@@ -128,7 +128,7 @@ def test_anchor_follow_anchors_as_records_arrive_and_stops_on_sigterm(env, tmp_p
     import sys
     import time
 
-    from ledger_helpers import fill
+    from support.records import fill
     from service.anchor.anchoring import pending_record_count
     from service.ledger import Ledger
 
@@ -157,7 +157,7 @@ def test_anchor_follow_anchors_as_records_arrive_and_stops_on_sigterm(env, tmp_p
 def test_audit_command_finds_a_deleted_record_and_exits_1(env, tmp_path, capsys):
     from sqlalchemy import text
 
-    from ledger_helpers import fill
+    from support.records import fill
     from service.db import make_engine
     from service.ledger import Ledger
     from service.settings import Settings
@@ -210,7 +210,7 @@ def test_deploy_prints_a_contract_address(env, anvil_url, capsys):
 
 def test_forecast_all_skus_in_parallel(env, tmp_path, capsys):
     from service.ledger import Ledger
-    from ledger_helpers import store_transactions
+    from support.records import store_transactions
 
     ledger = Ledger()
     sales = [
@@ -236,7 +236,7 @@ def test_forecast_all_skus_in_parallel(env, tmp_path, capsys):
 @pytest.fixture
 def bundle_file(env, tmp_path):
     """A proof bundle of an anchored payment, written to a file; the embedded chain is no node to ask."""
-    from ledger_helpers import fill
+    from support.records import fill
     from service.ledger import Ledger
     from service.models import Record
     from service.verify.verification import proof_bundle
@@ -255,7 +255,7 @@ def bundle_file(env, tmp_path):
 
 
 def test_verify_without_a_node_runs_every_offline_check_and_exits_2(bundle_file, capsys):
-    from chain_fixtures import free_loopback_port
+    from support.servers import free_loopback_port
 
     assert main(["verify", str(bundle_file), "--rpc", f"http://127.0.0.1:{free_loopback_port()}"]) == 2
     lines = capsys.readouterr().out.splitlines()
@@ -264,7 +264,7 @@ def test_verify_without_a_node_runs_every_offline_check_and_exits_2(bundle_file,
 
 
 def test_verify_without_a_node_still_finds_a_doctored_bundle_invalid(bundle_file, capsys):
-    from chain_fixtures import free_loopback_port
+    from support.servers import free_loopback_port
 
     bundle = json.loads(bundle_file.read_text())
     bundle["record"]["total"] = "1000.00"
@@ -300,7 +300,7 @@ def _write(path, content: bytes):
          "bad database URL", "bad setting", "audit, chain down", "anchor, chain down"],
 )
 def test_operational_errors_are_one_line_on_stderr_and_exit_2(env, tmp_path, capsys, argv, env_vars, expected):
-    from ledger_helpers import fill
+    from support.records import fill
     from service.ledger import Ledger
 
     ledger = Ledger()  # something to audit and anchor, so that the chain is needed

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 import service.ledger
-from chain_fixtures import anvil_node
-from ledger_helpers import fill, payment
+from support.servers import anvil_node
+from support.records import fill, payment
 from loop_helpers import everything_anchored, looping_api, wait_until
 from service.ledger import Ledger
 

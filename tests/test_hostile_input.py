@@ -24,7 +24,7 @@ from service.verify.bundle import check_bundle
 from service.demo.supply_chain import supply_chain
 from service.errors import InvalidRecord
 from service.models import ApiKey, Record
-from ledger_helpers import store_events
+from support.records import store_events
 from service.ingest.validation.json_limits import MAX_DEPTH, RECURSION_LIMIT, field_name, parse_json
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,8 +9,8 @@ import pytest
 from sqlmodel import select
 
 import service.ledger
-from chain_fixtures import anvil_node, free_loopback_port
-from ledger_helpers import payment
+from support.servers import anvil_node, free_loopback_port
+from support.records import payment
 from loop_helpers import everything_anchored, looping_api, wait_until
 from service.ledger import Ledger
 from service.models import Batch, Record

@@ -10,7 +10,7 @@ from service.demo.supply_chain import supply_chain
 from service.errors import NotFound
 from service.access.viewer import Viewer
 from service.read.provenance import trail
-from ledger_helpers import store_events
+from support.records import store_events
 
 START = datetime(2026, 9, 1, 6, 0, tzinfo=UTC)  # the demo chain's default start
 CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]

@@ -19,7 +19,7 @@ from sqlalchemy import event, text
 from service.errors import InvalidRecord
 from service.read.pagination import PageRequest, PageTokens
 from service.read.queries import parse_event_query, query_events, query_transactions
-from ledger_helpers import store_events, store_transactions
+from support.records import store_events, store_transactions
 from service.access.viewer import Viewer
 
 EVERYONE = Viewer(party="auditor", everything=True)

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from chain_fixtures import free_loopback_port
-from ledger_helpers import fill
+from support.servers import free_loopback_port
+from support.records import fill
 
 from service.db import migrate
 from service.demo.supply_chain import supply_chain

@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy import event, text
 from sqlmodel import select
 
-from ledger_helpers import fill
+from support.records import fill
 from service.verify.bundle import check_bundle
 from service.insights.forecast import forecast_all
 from service.demo.supply_chain import supply_chain
 from service.errors import Conflict
 from service.models import BatchTree, Record
-from ledger_helpers import store_events, store_transactions
+from support.records import store_events, store_transactions
 from service.access.viewer import Viewer
 from service.ingest.candidates import derive
 from service.timeutil import from_unix
