@@ -30,6 +30,7 @@ from service.anchor.anchoring import PassReport, anchor_pass
 from service.anchor.chain import Chain
 from service.db import open_engine, refresh_statistics, session_scope
 from service.errors import ChainError, Conflict
+from service.ingest.capture import CapturePool
 from service.ingest.group_commit import GroupCommitWriter
 from service.access.keys import KeyCache, authenticate
 from service.models import ApiKey, Batch, BatchStatus, Deployment
@@ -113,6 +114,7 @@ class Ledger:
         self._chain_status_lock = threading.Lock()
         self.loop = LoopStatus()
         self.keys = KeyCache(ttl=self.settings.key_cache_seconds)
+        self.capture = CapturePool(self.settings.capture_processes)
 
     @property
     def chain(self) -> Chain:
@@ -318,7 +320,8 @@ class Ledger:
             return len(session.exec(select(Batch.id).where(Batch.status != BatchStatus.ANCHORED)).all())
 
     def close(self) -> None:
-        """Finish queued writes, release the chain (and its lock) and the connection pool."""
+        """Stop the capture workers, finish queued writes, release the chain (and its lock) and the connection pool."""
+        self.capture.stop()
         with self._writer_lock:
             if self._writer is not None:
                 self._writer.close()

@@ -397,7 +397,11 @@ def test_no_hostile_fragment_anywhere_gets_a_5xx_or_stores_part_of_a_body(api, e
 def test_the_recursion_limit_stays_sane_in_the_api_its_workers_and_the_cli(api, tmp_path):
     assert {"eth", "py_ecc"} <= set(sys.modules), "the libraries that raise it were imported"
     assert sys.getrecursionlimit() == RECURSION_LIMIT
-    assert capture._workers(1).submit(sys.getrecursionlimit).result(timeout=120) == RECURSION_LIMIT
+    workers = capture.CapturePool(1)
+    try:
+        assert workers.workers().submit(sys.getrecursionlimit).result(timeout=120) == RECURSION_LIMIT
+    finally:
+        workers.stop()
     bundle = tmp_path / "deep.json"
     bundle.write_text("[" * 99_000)
     done = subprocess.run([sys.executable, "-m", "service.cli", "verify", str(bundle), "--rpc", "http://127.0.0.1:9"],
@@ -406,8 +410,12 @@ def test_the_recursion_limit_stays_sane_in_the_api_its_workers_and_the_cli(api, 
 
 
 def test_a_capture_worker_bounds_depth_before_parsing():
-    with pytest.raises(InvalidRecord) as refused:
-        capture._workers(1).submit(capture.prepare_body, b"[" * 99_000, max_events=10).result(timeout=120)
+    workers = capture.CapturePool(1)
+    try:
+        with pytest.raises(InvalidRecord) as refused:
+            workers.workers().submit(capture.prepare_body, b"[" * 99_000, max_events=10).result(timeout=120)
+    finally:
+        workers.stop()
     assert refused.value.field == "[0]" * MAX_DEPTH
 
 

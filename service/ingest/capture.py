@@ -37,10 +37,6 @@ INLINE_BYTES = 64 * 1024
 MAX_RESTARTS = 3
 PARENT_CHECK_SECONDS = 1.0
 
-_pool: ProcessPoolExecutor | None = None
-_pool_lock = threading.Lock()
-_restarts = 0
-
 
 def prepare_body(raw: bytes, *, max_events: int) -> list[Candidate]:
     """Parse, validate (the whole document, before anything is hashed) and hash a submitted body."""
@@ -60,53 +56,12 @@ def transaction_submission(payload: object, *, party: str, max_items: int) -> Su
                       references=references_of(transactions, party=party))
 
 
-def start_workers(processes: int) -> None:
-    """Start the process pool now (its interpreters take a second or two to import everything),
-    rather than on the first large document. The pool is shared by the whole process."""
-    if processes > 0:
-        _workers(processes).submit(_warm_up)
-
-
-def stop_workers() -> None:
-    """Stop the workers once their current document is done (the API is shutting down)."""
-    global _pool
-    with _pool_lock:
-        pool, _pool = _pool, None
-    if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-async def prepare(raw: bytes, *, max_events: int, processes: int) -> list[Candidate]:
-    """:func:`prepare_body` for a small body here, for a large one in a worker process (or, with
-    ``processes`` 0 or a pool that keeps breaking, in a thread, so that the event loop stays free)."""
-    if len(raw) <= INLINE_BYTES:
-        return prepare_body(raw, max_events=max_events)
-    if processes == 0 or _restarts > MAX_RESTARTS:
-        return await asyncio.to_thread(prepare_body, raw, max_events=max_events)
-    pool = _workers(processes)
-    try:
-        return await asyncio.wrap_future(pool.submit(prepare_body, raw, max_events=max_events))
-    except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh, do this one in a thread
-        _discard(pool)
-        return await asyncio.to_thread(prepare_body, raw, max_events=max_events)
-
-
 def _warm_up() -> None:
     """In a new worker: import everything and build the schema validator."""
     try:
         prepare_body(b"{}", max_events=1)
     except InvalidRecord:
         pass
-
-
-def _workers(processes: int) -> ProcessPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            # spawn, not fork: the API process has threads and open database connections
-            _pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_start_worker, initargs=(os.getpid(),))
-        return _pool
 
 
 def _start_worker(parent: int) -> None:
@@ -123,14 +78,60 @@ def _start_worker(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _discard(pool: ProcessPoolExecutor) -> None:
-    global _pool, _restarts
-    with _pool_lock:
-        if _pool is pool:
-            _pool = None
-            _restarts += 1
-            if _restarts > MAX_RESTARTS:
-                log.error("document workers broke %s times: preparing documents in the API process from now on", _restarts)
-            else:
-                log.warning("document worker pool broke; starting a new one")
-    pool.shutdown(wait=False, cancel_futures=True)
+class CapturePool:
+    """The worker processes of one API process that prepare large bodies (``processes`` of them;
+    0: none, large bodies are prepared in a thread). Started with the app, stopped with it; owned by
+    the process container, so that two apps in one process (tests, the demo) do not share one."""
+
+    def __init__(self, processes: int) -> None:
+        self.processes = processes
+        self.restarts = 0
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the workers now (their interpreters take a second or two to import everything),
+        rather than on the first large document."""
+        if self.processes > 0:
+            self.workers().submit(_warm_up)
+
+    def stop(self) -> None:
+        """Stop the workers once their current document is done (the API is shutting down)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    async def prepare(self, raw: bytes, *, max_events: int) -> list[Candidate]:
+        """:func:`prepare_body` for a small body here, for a large one in a worker process (or, without
+        workers or with a pool that keeps breaking, in a thread, so that the event loop stays free)."""
+        if len(raw) <= INLINE_BYTES:
+            return prepare_body(raw, max_events=max_events)
+        if self.processes == 0 or self.restarts > MAX_RESTARTS:
+            return await asyncio.to_thread(prepare_body, raw, max_events=max_events)
+        pool = self.workers()
+        try:
+            return await asyncio.wrap_future(pool.submit(prepare_body, raw, max_events=max_events))
+        except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh, do this one in a thread
+            self._discard(pool)
+            return await asyncio.to_thread(prepare_body, raw, max_events=max_events)
+
+    def workers(self) -> ProcessPoolExecutor:
+        """The process pool, started on first use."""
+        with self._lock:
+            if self._pool is None:
+                # spawn, not fork: the API process has threads and open database connections
+                self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_start_worker, initargs=(os.getpid(),))
+            return self._pool
+
+    def _discard(self, pool: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+                self.restarts += 1
+                if self.restarts > MAX_RESTARTS:
+                    log.error("document workers broke %s times: preparing documents in the API process from now on", self.restarts)
+                else:
+                    log.warning("document worker pool broke; starting a new one")
+        pool.shutdown(wait=False, cancel_futures=True)

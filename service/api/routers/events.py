@@ -28,7 +28,6 @@ from service.api.schemas import (
     StoredEvent,
 )
 from service.ingest.candidates import Submission
-from service.ingest.capture import prepare
 from service.models import RecordKind
 from service.read.queries import BIZ_TRANSACTION_PREFIX, EVENT_PARAMETERS, parse_event_query, query_events
 from service.ingest.records import find_record
@@ -88,7 +87,7 @@ async def capture(caller: Supplier, body: EventBody, ledger: LedgerDep, response
     and each still gets its own all-or-nothing outcome.
     """
     settings = ledger.settings
-    candidates = await prepare(body, max_events=settings.max_events, processes=settings.capture_processes)
+    candidates = await ledger.capture.prepare(body, max_events=settings.max_events)
     stored = await asyncio.wrap_future(ledger.writer.submit(Submission(candidates=candidates, party=caller.party)))
     if not any(item.created for item in stored):
         response.status_code = status.HTTP_200_OK
