@@ -22,6 +22,8 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, select
@@ -38,6 +40,10 @@ from service.ingest.records import store_submissions
 from service.settings import Settings
 from service.timeutil import utcnow
 
+if TYPE_CHECKING:
+    from service.insights.baskets import MiningCache
+    from service.insights.fraud import LoadedModels
+
 log = logging.getLogger(__name__)
 
 MAX_LOOP_BACKOFF = 60.0
@@ -45,6 +51,7 @@ LOCK_POLL_INTERVAL = 0.02  # seconds between tries of a lock held by another pro
 CHAIN_CHECK_SECONDS = 5.0
 """How long health trusts its last look at the chain (block number, contract code): load balancers
 ask often, and each look is two requests to the node."""
+MINING_CACHE_ENTRIES = 64  # mined basket selections kept per process (see service.insights.baskets.MiningCache)
 STATISTICS_CHECK_INTERVAL = 2.0  # seconds between looks at how much the tables changed (one cheap query)
 REORG_CHECK_INTERVAL = 15.0
 """Seconds between re-checks of recently anchored roots in the background loop (a contract call
@@ -115,6 +122,8 @@ class Ledger:
         self.loop = LoopStatus()
         self.keys = KeyCache(ttl=self.settings.key_cache_seconds)
         self.capture = CapturePool(self.settings.capture_processes)
+        self._insights: tuple[MiningCache, LoadedModels] | None = None
+        self._insights_lock = threading.Lock()
 
     @property
     def chain(self) -> Chain:
@@ -156,6 +165,27 @@ class Ledger:
             if self._writer is None:
                 self._writer = GroupCommitWriter(self.engine, store=store_submissions)
             return self._writer
+
+    @property
+    def mining(self) -> "MiningCache":
+        """The basket mining results of this process."""
+        return self._insight_state()[0]
+
+    @property
+    def fraud_models(self) -> "LoadedModels":
+        """The fraud model this process last loaded."""
+        return self._insight_state()[1]
+
+    def _insight_state(self) -> "tuple[MiningCache, LoadedModels]":
+        """Made on first use: the analytics behind them load pandas and scikit-learn, seconds that
+        the CLI's anchor and audit commands need not spend."""
+        with self._insights_lock:
+            if self._insights is None:
+                from service.insights.baskets import MiningCache
+                from service.insights.fraud import LoadedModels
+
+                self._insights = (MiningCache(max_entries=MINING_CACHE_ENTRIES), LoadedModels())
+            return self._insights
 
     def authenticate(self, token: str) -> ApiKey | None:
         """The live API key for ``token``, from the key cache or else the database."""

@@ -86,7 +86,8 @@ def select_basket_records(session: Session, chain: Chain, *, viewer: Viewer) -> 
 
 
 class MiningCache:
-    """A bounded, thread-safe LRU of mining results (requests run on a thread pool).
+    """A bounded, thread-safe LRU of mining results (requests run on a thread pool); one per process
+    container (``Ledger.mining``), so that two ledgers in one process never share results.
 
     ``hits`` and ``misses`` count lookups, like ``functools.lru_cache``'s ``cache_info``.
     """
@@ -122,9 +123,6 @@ class MiningCache:
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
         return value
-
-
-MINING_CACHE = MiningCache(max_entries=64)
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from analytics.baskets import Itemset, Rule
-from service.api.deps import ChainDep, RetailAnalyst, SessionDep, ViewerDep
+from service.api.deps import ChainDep, LedgerDep, RetailAnalyst, SessionDep, ViewerDep
 from service.api.errors import error_responses
 from service.api.paging import PageDep, caller_scope
 from service.api.schemas import DataScope, PageOut
-from service.insights.baskets import MINING_CACHE, Consequent, Level, Mined, basket_itemsets, basket_rules
+from service.insights.baskets import Consequent, Level, Mined, basket_itemsets, basket_rules
 from service.models import ApiKey
 from service.read.pagination import Page, PageRequest, paginate_list
 
@@ -98,6 +98,7 @@ def rules(
     viewer: ViewerDep,
     session: SessionDep,
     chain: ChainDep,
+    ledger: LedgerDep,
     *,
     level: LevelParam = "sku",
     min_support: MinSupport = 0.01,
@@ -117,7 +118,7 @@ def rules(
                   "max_len": max_len, "consequent": consequent, "sku": sku}
     mined = basket_rules(
         session, chain, viewer=viewer, level=level, min_support=min_support, max_len=max_len, min_confidence=min_confidence,
-        min_lift=min_lift, consequent=consequent, item=sku, cache=MINING_CACHE,
+        min_lift=min_lift, consequent=consequent, item=sku, cache=ledger.mining,
     )
     fields, result = _page(mined, caller=caller, page=page, listing="basket rules", **parameters)
     return RulePage(**fields, rules=[RuleOut.of(rule) for rule in result.items])
@@ -129,6 +130,7 @@ def itemsets(
     viewer: ViewerDep,
     session: SessionDep,
     chain: ChainDep,
+    ledger: LedgerDep,
     *,
     level: LevelParam = "sku",
     min_support: MinSupport = 0.01,
@@ -142,7 +144,7 @@ def itemsets(
     Paged with `perPage` and `nextPageToken`; a token stops working (422) when the verified data change.
     """
     mined = basket_itemsets(session, chain, viewer=viewer, level=level, min_support=min_support, max_len=max_len, item=sku,
-                            cache=MINING_CACHE)
+                            cache=ledger.mining)
     parameters = {"level": level, "min_support": min_support, "max_len": max_len, "sku": sku}
     fields, result = _page(mined, caller=caller, page=page, listing="basket itemsets", **parameters)
     return ItemsetPage(**fields, itemsets=[ItemsetOut.of(itemset) for itemset in result.items])

@@ -323,7 +323,7 @@ def fraud_score(id: TransactionId, caller: CreditAnalyst, viewer: ViewerDep, ses
     """Probability, band and reasons for an invoice or payment, with each supply-chain evidence item
     and whether it verified (409 before any model is active)."""
     scores, row, inputs = score_transactions(session, chain, requests=[ScoreRequest(id, submitter)], viewer=viewer,
-                                             key=ledger.settings.signing_key())
+                                             key=ledger.settings.signing_key(), models=ledger.fraud_models)
     return ScoreReportOut(**ScoreOut.of(scores[0], row).model_dump(), inputs=inputs.summary(), data_scope=viewer.scope)
 
 
@@ -333,5 +333,6 @@ def fraud_scores(caller: CreditAnalyst, request: Annotated[ScoresIn, model_body(
                  session: SessionDep, chain: ChainDep, ledger: LedgerDep) -> ScoresOut:
     """Scores of up to 1000 invoices and payments at once (duplicates answered once, in first-seen order)."""
     requests = [ScoreRequest(item) if isinstance(item, str) else ScoreRequest(item.id, item.submitter) for item in request.ids]
-    scores, row, inputs = score_transactions(session, chain, requests=requests, viewer=viewer, key=ledger.settings.signing_key())
+    scores, row, inputs = score_transactions(session, chain, requests=requests, viewer=viewer, key=ledger.settings.signing_key(),
+                                             models=ledger.fraud_models)
     return ScoresOut(scores=[ScoreOut.of(score, row) for score in scores], inputs=inputs.summary(), data_scope=viewer.scope)
