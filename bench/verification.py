@@ -43,7 +43,7 @@ def fill(ledger: Ledger, records: int, chunk: int = 2000) -> None:
         with ledger.session() as session:
             payments = [payment(n) for n in range(start, min(records, start + chunk))]
             store_transactions(session, transactions=payments, party="processor")
-    ledger.anchor_now()
+    ledger.anchoring.anchor_now()
 
 
 def seconds(ledger: Ledger, call: Callable) -> float:

@@ -186,14 +186,14 @@ def _anchor(args: argparse.Namespace) -> int:
         if args.follow:
             _follow(ledger)
             return EXIT_OK
-        for report in ledger.anchor_now(timeout=args.timeout):
+        for report in ledger.anchoring.anchor_now(timeout=args.timeout):
             for batch_id in report.closed:
                 print(f"closed batch {batch_id}")
             for batch_id in report.anchored:
                 print(f"anchored batch {batch_id}")
             for error in report.errors:
                 print(f"error: {error}", file=sys.stderr)
-        return EXIT_FINDINGS if ledger.unfinished_batches() else EXIT_OK
+        return EXIT_FINDINGS if ledger.anchoring.unfinished_batches() else EXIT_OK
     finally:
         ledger.close()
 
@@ -206,7 +206,7 @@ def _follow(ledger) -> None:
     stop = threading.Event()
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: stop.set())
-    ledger.run_anchoring(stop)
+    ledger.anchoring.run(stop)
 
 
 def _verify(args: argparse.Namespace) -> int:

@@ -34,7 +34,7 @@ def main() -> None:
         fill(ledger, int(sys.argv[2]), start=start)
     elif mode == "kill-before-send":
         Chain.send = lambda self, prepared: die()
-        ledger.anchor_now()
+        ledger.anchoring.anchor_now()
     elif mode == "kill-after-send":
         real_send = Chain.send
 
@@ -43,10 +43,10 @@ def main() -> None:
             die()
 
         Chain.send = send_then_die
-        ledger.anchor_now()
+        ledger.anchoring.anchor_now()
     elif mode == "anchor":
-        ledger.anchor_now()
-        print(json.dumps({"unfinished": ledger.unfinished_batches()}))
+        ledger.anchoring.anchor_now()
+        print(json.dumps({"unfinished": ledger.anchoring.unfinished_batches()}))
     ledger.close()
 
 

@@ -67,8 +67,8 @@ def seeded_ledger(tmp_path_factory) -> Iterator[Ledger]:
         for party, transactions in demo["transactions"].items():
             headers = _bearer(_token(ledger, role=Role.SUPPLIER, party=party))
             assert client.post("/v1/transactions", json=transactions, headers=headers).status_code == 201
-    ledger.anchor_now(timeout=30)
-    assert not ledger.unfinished_batches()
+    ledger.anchoring.anchor_now(timeout=30)
+    assert not ledger.anchoring.unfinished_batches()
     yield ledger
     ledger.close()
 

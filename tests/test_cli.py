@@ -142,7 +142,7 @@ def test_anchor_follow_anchors_as_records_arrive_and_stops_on_sigterm(env, tmp_p
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
                 with ledger.session() as session:
-                    if pending_record_count(session) == 0 and ledger.unfinished_batches() == 0:
+                    if pending_record_count(session) == 0 and ledger.anchoring.unfinished_batches() == 0:
                         break
                 time.sleep(0.1)
             else:
@@ -244,7 +244,7 @@ def bundle_file(env, tmp_path):
     ledger = Ledger()
     try:
         (record_id,) = fill(ledger, 1)
-        ledger.anchor_now()
+        ledger.anchoring.anchor_now()
         with ledger.session() as session:
             bundle = proof_bundle(session, ledger.chain, session.get(Record, record_id))
     finally:

@@ -308,7 +308,7 @@ def test_an_event_stored_too_deep_to_serialise_still_reads_back_everywhere(api):
     deep = event(run=7, **{"example:ext": nested(260)})
     with api.ledger.session() as session:
         [stored_event] = store_events(session, document=deep, party="farm")
-    api.ledger.anchor_now(timeout=60)
+    api.ledger.anchoring.anchor_now(timeout=60)
     record_id, epc = stored_event.record.id, deep["epcList"][0]
     with api.ledger.session() as session:
         text = session.get(Record, record_id).body

@@ -47,7 +47,7 @@ def steps(result) -> list[tuple[float, str, str, int]]:
 @pytest.fixture
 def demo(ledger) -> dict:
     data = store_demo(ledger)
-    ledger.anchor_now()
+    ledger.anchoring.anchor_now()
     return data
 
 

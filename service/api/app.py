@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
             log.warning("chain not available at start-up (records are accepted and anchored later): %s", error)
         app.state.ledger.capture.start()
         if settings.anchor_in_background:
-            worker = threading.Thread(target=app.state.ledger.run_anchoring, args=(stop,), name="anchoring", daemon=True)
+            worker = threading.Thread(target=app.state.ledger.anchoring.run, args=(stop,), name="anchoring", daemon=True)
             worker.start()
         try:
             yield

@@ -36,5 +36,5 @@ _BUSY = {409: {"model": ErrorOut, "description": "Another anchoring pass (the ba
 def anchor_now(caller: Admin, ledger: LedgerDep) -> AnchorPassOut:
     """Close every pending record into batches now and push each batch one step along, as the one
     anchoring pass of the database at that moment (409 `AnchoringBusy` if another one kept the lock)."""
-    report = ledger.anchor_once(force=True)
+    report = ledger.anchoring.anchor_once(force=True)
     return AnchorPassOut(**vars(report))
