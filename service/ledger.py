@@ -26,6 +26,7 @@ from service.ingest.capture import CapturePool
 from service.ingest.group_commit import GroupCommitWriter
 from service.ingest.records import store_submissions
 from service.models import ApiKey, Deployment
+from service.verify.integrity import Derivations
 from service.settings import Settings
 from service.timeutil import utcnow
 
@@ -70,6 +71,7 @@ class Ledger:
         self.anchoring = AnchoringLoop(self.settings, self.engine, chain=lambda: self.chain)
         self.keys = KeyCache(ttl=self.settings.key_cache_seconds)
         self.capture = CapturePool(self.settings.capture_processes)
+        self.derivations = Derivations()
         self._insights: tuple[MiningCache, LoadedModels] | None = None
         self._insights_lock = threading.Lock()
 

@@ -44,6 +44,7 @@ from service.models import FraudModelVersion, Record, RecordKind, RecordTerm
 from service.ingest.records import find_record
 from service.sealing import is_sealed, seal
 from service.timeutil import utcnow
+from service.verify.integrity import Derivations
 from service.verify.verification import VerificationCache, VerificationStatus
 from service.verify.selection import VerifiedSelection, verify_records
 
@@ -277,13 +278,15 @@ def verified_labels(session: Session, chain: Chain, *, viewer: Viewer,
     return pd.Series(latest["fraud"].astype(int).to_numpy(), index=latest["transaction"].to_numpy(), name="fraud"), selection
 
 
-def train_model(session: Session, chain: Chain, *, viewer: Viewer, key: bytes) -> tuple[FraudModelVersion, bool]:
+def train_model(session: Session, chain: Chain, *, viewer: Viewer, key: bytes,
+                derivations: Derivations | None = None) -> tuple[FraudModelVersion, bool]:
     """Train on the verified labels of verified invoices and payments of ``viewer``'s data; store the
     version as the viewer's party's, active unless its holdout says it is worse than the floor.
+    ``derivations``: the process's memo of what bodies derive to (none: derive afresh).
 
     Returns the stored row and whether the version is new (False: same labelled set, refreshed).
     """
-    cache = VerificationCache()
+    cache = VerificationCache(derivations=derivations or Derivations())
     inputs = load_inputs(session, chain, viewer=viewer, cache=cache)
     labels, label_selection = verified_labels(session, chain, viewer=viewer, cache=cache)
     features = build_features(transactions=inputs.transactions, shipments=inputs.shipments)
@@ -379,9 +382,10 @@ class ScoreRequest:
 
 
 def score_transactions(session: Session, chain: Chain, *, requests: Sequence[ScoreRequest], viewer: Viewer,
-                       key: bytes, models: LoadedModels) -> tuple[list[TransactionScore], FraudModelVersion, FraudInputs]:
+                       key: bytes, models: LoadedModels,
+                       derivations: Derivations | None = None) -> tuple[list[TransactionScore], FraudModelVersion, FraudInputs]:
     """Scores of invoices and payments of ``viewer``'s data (in the given order, each once), with the
-    viewer's active model (loaded through ``models``)."""
+    viewer's active model (loaded through ``models``); ``derivations`` as for :func:`train_model`."""
     records: dict[int, Record] = {}
     for index, request in enumerate(requests):
         record = _transaction_to_score(session, request.transaction, request.submitter, viewer=viewer,
@@ -389,7 +393,8 @@ def score_transactions(session: Session, chain: Chain, *, requests: Sequence[Sco
         records.setdefault(record.id, record)
     row = find_model(session, viewer=viewer)
     sellers = {str((parsed_body(record) or {}).get("seller")) for record in records.values()}
-    inputs = load_inputs(session, chain, viewer=viewer, sellers=sellers)
+    inputs = load_inputs(session, chain, viewer=viewer, sellers=sellers,
+                         cache=VerificationCache(derivations=derivations or Derivations()))
     features = build_features(transactions=inputs.transactions, shipments=inputs.shipments)
     wanted = list(dict.fromkeys(record.business_id for record in records.values()))
     unreadable = [i for i in wanted if i not in features.index]

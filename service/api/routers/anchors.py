@@ -22,10 +22,10 @@ def list_anchors(caller: Operator, session: SessionDep, page: PageDep) -> Anchor
 
 
 @router.get("/{batch_id}/verification", response_model=BatchAudit, responses=error_responses(404, 502, 503))
-def audit(batch_id: BatchId, caller: Auditor, session: SessionDep, chain: ChainDep) -> BatchAudit:
+def audit(batch_id: BatchId, caller: Auditor, session: SessionDep, chain: ChainDep, ledger: LedgerDep) -> BatchAudit:
     """Audit one batch: every anchored record still there and unchanged, the root on chain.
     Finds deleted records, which verifying the records that remain cannot."""
-    return audit_batch(session, chain, batch_id=batch_id)
+    return audit_batch(session, chain, batch_id=batch_id, derivations=ledger.derivations)
 
 
 _BUSY = {409: {"model": ErrorOut, "description": "Another anchoring pass (the background loop, another request or process) "

@@ -118,7 +118,7 @@ def rules(
                   "max_len": max_len, "consequent": consequent, "sku": sku}
     mined = basket_rules(
         session, chain, viewer=viewer, level=level, min_support=min_support, max_len=max_len, min_confidence=min_confidence,
-        min_lift=min_lift, consequent=consequent, item=sku, cache=ledger.mining,
+        min_lift=min_lift, consequent=consequent, item=sku, cache=ledger.mining, derivations=ledger.derivations,
     )
     fields, result = _page(mined, caller=caller, page=page, listing="basket rules", **parameters)
     return RulePage(**fields, rules=[RuleOut.of(rule) for rule in result.items])
@@ -144,7 +144,7 @@ def itemsets(
     Paged with `perPage` and `nextPageToken`; a token stops working (422) when the verified data change.
     """
     mined = basket_itemsets(session, chain, viewer=viewer, level=level, min_support=min_support, max_len=max_len, item=sku,
-                            cache=ledger.mining)
+                            cache=ledger.mining, derivations=ledger.derivations)
     parameters = {"level": level, "min_support": min_support, "max_len": max_len, "sku": sku}
     fields, result = _page(mined, caller=caller, page=page, listing="basket itemsets", **parameters)
     return ItemsetPage(**fields, itemsets=[ItemsetOut.of(itemset) for itemset in result.items])

@@ -31,7 +31,7 @@ from service.ingest.candidates import Submission
 from service.models import RecordKind
 from service.read.queries import BIZ_TRANSACTION_PREFIX, EVENT_PARAMETERS, parse_event_query, query_events
 from service.ingest.records import find_record
-from service.verify.verification import Verification, proof_bundle, verify_record
+from service.verify.verification import Verification, VerificationCache, proof_bundle, verify_record
 
 router = APIRouter(prefix="/events", tags=["events"], responses=error_responses(401, 403, 422))
 
@@ -124,14 +124,15 @@ def get_event(id: RecordId, caller: Reader, viewer: ViewerDep, session: SessionD
 
 
 @router.get("/{id}/verification", response_model=Verification, responses=error_responses(404, 502, 503))
-def verify_event(id: RecordId, caller: Verifier, viewer: ViewerDep, session: SessionDep, chain: ChainDep) -> Verification:
+def verify_event(id: RecordId, caller: Verifier, viewer: ViewerDep, session: SessionDep, chain: ChainDep,
+                 ledger: LedgerDep) -> Verification:
     """Recompute the event's hash, check its proof and its root on chain."""
     record = find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, viewer=viewer)
-    return verify_record(session, chain, record)
+    return verify_record(session, chain, record, cache=VerificationCache(derivations=ledger.derivations))
 
 
 @router.get("/{id}/proof", response_model=ProofBundle, responses=error_responses(404, 409, 502, 503))
-def event_proof(id: RecordId, caller: Reader, viewer: ViewerDep, session: SessionDep, chain: ChainDep) -> dict:
+def event_proof(id: RecordId, caller: Reader, viewer: ViewerDep, session: SessionDep, chain: ChainDep, ledger: LedgerDep) -> dict:
     """The proof bundle that `traceanchor verify` checks with only an Ethereum node (409 until anchored)."""
     record = find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, viewer=viewer)
-    return proof_bundle(session, chain, record)
+    return proof_bundle(session, chain, record, derivations=ledger.derivations)

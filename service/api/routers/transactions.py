@@ -33,7 +33,7 @@ from service.models import RecordKind, RecordStatus
 from service.read.queries import query_transactions
 from service.ingest.records import confirmations, find_record
 from service.ingest.validation.transactions import INVOICE_EXAMPLE, ORDER_EXAMPLE, PAYMENT_EXAMPLE, Transaction
-from service.verify.verification import Verification, proof_bundle, verify_record
+from service.verify.verification import Verification, VerificationCache, proof_bundle, verify_record
 
 router = APIRouter(prefix="/transactions", tags=["transactions"], responses=error_responses(401, 403, 422))
 
@@ -128,15 +128,15 @@ def get_transaction(id: TransactionId, caller: Reader, viewer: ViewerDep, sessio
 
 @router.get("/{id}/verification", response_model=Verification, responses=error_responses(404, 502, 503))
 def verify_transaction(id: TransactionId, caller: Verifier, viewer: ViewerDep, session: SessionDep, chain: ChainDep,
-                       submitter: Submitter = None) -> Verification:
+                       ledger: LedgerDep, submitter: Submitter = None) -> Verification:
     """Recompute the transaction's JCS hash, check its proof and its root on chain."""
     record = find_record(session, kind=RecordKind.TRANSACTION, business_id=id, submitter=submitter, viewer=viewer)
-    return verify_record(session, chain, record)
+    return verify_record(session, chain, record, cache=VerificationCache(derivations=ledger.derivations))
 
 
 @router.get("/{id}/proof", response_model=ProofBundle, responses=error_responses(404, 409, 502, 503))
 def transaction_proof(id: TransactionId, caller: Reader, viewer: ViewerDep, session: SessionDep, chain: ChainDep,
-                      submitter: Submitter = None) -> dict:
+                      ledger: LedgerDep, submitter: Submitter = None) -> dict:
     """The proof bundle of a transaction (409 until anchored)."""
     record = find_record(session, kind=RecordKind.TRANSACTION, business_id=id, submitter=submitter, viewer=viewer)
-    return proof_bundle(session, chain, record)
+    return proof_bundle(session, chain, record, derivations=ledger.derivations)
