@@ -34,7 +34,9 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import ingest  # noqa: E402  (bench/ingest.py: bodies, servers, schemas)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import ingest  # noqa: E402  (bench/ingest.py: bodies, servers)
+from tests.support.servers import free_loopback_port, postgres_schema  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 P99_RATIO_TARGET = 20.0
@@ -98,7 +100,7 @@ def measure(*, env: dict[str, str], args: argparse.Namespace) -> tuple[dict, dic
         created = subprocess.run([sys.executable, "-m", "service.cli", "keys", "create", "--role", "supplier", "--party", party],
                                  cwd=ROOT, env=env, capture_output=True, text=True, check=True)
         tokens[party] = created.stdout.strip().splitlines()[-1]
-    port = ingest.free_port()
+    port = free_loopback_port()
     url = f"http://127.0.0.1:{port}/v1/events"
     with ingest.background([sys.executable, "-m", "service.cli", "serve", "--port", str(port)], env=env,
                            ready=ingest.answers(f"http://127.0.0.1:{port}/v1/health")):
@@ -158,7 +160,7 @@ def main() -> int:
             alone, beside, large_figures = measure(env={**env, "TRACEANCHOR_DATABASE_URL": f"sqlite:///{tmp}/traceanchor.db"}, args=args)
         else:
             name = "PostgreSQL"
-            with ingest.postgres_schema() as url:
+            with postgres_schema(prefix="bench") as url:
                 alone, beside, large_figures = measure(env={**env, "TRACEANCHOR_DATABASE_URL": url}, args=args)
     ratio = beside["p99"] / alone["p99"]
     print(f"{name}, one uvicorn worker; large: {args.large_clients} clients x {args.documents} documents x "

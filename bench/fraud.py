@@ -2,7 +2,7 @@
 
 Run from the project root:  nice python bench/fraud.py  [--trades 334000] [--quality-trades 100000]
 
-Quality: holdout ROC-AUC / PR-AUC on generated data (analytics.fraud.synthetic) with and without
+Quality: holdout ROC-AUC / PR-AUC on generated data (tests/support/synthetic_fraud.py) with and without
 the supply-chain features, and under an attacker who edits shipment rows (edited rows fail
 verification), for the model that counts only verified evidence and for a naive model that
 trusts every row.  Also the same pipeline on German credit (5-fold stratified CV).
@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analytics.fraud import build_features, make_pipeline, train  # noqa: E402
 from analytics.fraud.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES, SUPPLY_CHAIN_FEATURES  # noqa: E402
-from analytics.fraud.synthetic import generate  # noqa: E402
+from tests.support.synthetic_fraud import generate  # noqa: E402
 
 TRAIN_TARGET_S = 60.0
 SCORE_TARGET_PER_S = 20_000.0

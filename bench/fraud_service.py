@@ -44,9 +44,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analytics.fraud import build_features, train
 from analytics.fraud.features import SUPPLY_CHAIN_FEATURES
-from analytics.fraud.synthetic import SyntheticData
+from tests.support.synthetic_fraud import SyntheticData
 from service.api.app import create_app
-from support.finance import epcis_document, generate_book, transaction_json
+from service.db import migrate
+from tests.support.finance import epcis_document, generate_book, transaction_json
 from service.insights.fraud import SHIPMENT_STEPS, FraudInputs, load_inputs, verified_labels
 from service.hashing import content_hash
 from service.models import TermName
@@ -224,6 +225,7 @@ def run(*, n_trades: int, fraud_rate: float, train_share: float, seed: int) -> b
 
     with tempfile.TemporaryDirectory() as directory:
         settings = Settings(data_dir=Path(directory), batch_size=1024, batch_age=3600, anchor_in_background=False)
+        migrate(settings)
         ledger = Ledger(settings)
         try:
             with TestClient(create_app(ledger=ledger)) as client:

@@ -33,7 +33,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,7 +42,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-POSTGRES_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+from tests.support.servers import anvil_node, free_loopback_port, postgres_schema  # noqa: E402
+
 CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
 LOCATION = "urn:epc:id:sgln:0614141.00001.0"
 START_TIMEOUT = 60.0
@@ -144,14 +144,6 @@ def _echo_main(args: argparse.Namespace) -> int:
 
 # --- the orchestrator -------------------------------------------------------------------------
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextmanager
 def background(command: list[str], *, env: dict[str, str], ready: Callable[[], bool] = lambda: True) -> Iterator[None]:
     """A process that runs while the block runs (SIGTERM at its end), entered once ``ready()``."""
@@ -174,27 +166,15 @@ def background(command: list[str], *, env: dict[str, str], ready: Callable[[], b
             process.wait()
 
 
-def answers(url: str, *, rpc: bool = False) -> Callable[[], bool]:
-    """Whether ``url`` answers: a GET with 200 or 405 (the echo app has only POST), or a JSON-RPC call."""
+def answers(url: str) -> Callable[[], bool]:
+    """Whether ``url`` answers a GET with 200 or 405 (the echo app has only POST)."""
     def probe() -> bool:
         try:
-            if rpc:
-                return httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=2).is_success
             return httpx.get(url, timeout=2).status_code in (200, 405)
         except httpx.TransportError:
             return False
 
     return probe
-
-
-@contextmanager
-def anvil_node() -> Iterator[str]:
-    """An anvil node on a free loopback port (npm's ``@foundry-rs/anvil-linux-amd64``); its URL."""
-    url = f"http://127.0.0.1:{(port := free_port())}"
-    binary = ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
-    with background([str(binary), "--host", "127.0.0.1", "--port", str(port), "--silent"], env=dict(os.environ),
-                    ready=answers(url, rpc=True)):
-        yield url
 
 
 def settle_disk() -> None:
@@ -247,9 +227,10 @@ def measure_service(name: str, *, database_url: str, data_dir: Path, args: argpa
     env.update(PYTHONPATH=str(ROOT), TRACEANCHOR_DATA_DIR=str(data_dir), TRACEANCHOR_DATABASE_URL=database_url,
                TRACEANCHOR_BATCH_SIZE="1024", TRACEANCHOR_BATCH_AGE="1", TRACEANCHOR_ANCHOR_INTERVAL="0.5",
                TRACEANCHOR_MAX_EVENTS=str(max(10_000, args.events_per_document)))
+    subprocess.run([sys.executable, "-m", "service.cli", "migrate"], cwd=ROOT, env=env, capture_output=True, check=True)
     if not args.anchoring_process:
         return measure_phases(name, env=env, args=args)
-    with anvil_node() as chain_url:
+    with anvil_node() as (chain_url, _):
         deployed = subprocess.run([sys.executable, "-m", "service.cli", "deploy", "--rpc", chain_url],
                                   cwd=ROOT, env=env, capture_output=True, text=True, check=True)
         env.update(TRACEANCHOR_CHAIN_URL=chain_url, TRACEANCHOR_CONTRACT_ADDRESS=deployed.stdout.strip().splitlines()[-1])
@@ -264,7 +245,7 @@ def measure_phases(name: str, *, env: dict[str, str], args: argparse.Namespace) 
     key = subprocess.run([sys.executable, "-m", "service.cli", "keys", "create", "--role", "supplier", "--party", "bench"],
                          cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     token = key.stdout.strip().splitlines()[-1]
-    port = free_port()
+    port = free_loopback_port()
     rows = []
     engine = create_engine(database_url)
     try:
@@ -282,21 +263,6 @@ def measure_phases(name: str, *, env: dict[str, str], args: argparse.Namespace) 
     finally:
         engine.dispose()
     return rows
-
-
-@contextmanager
-def postgres_schema() -> Iterator[str]:
-    """A throwaway schema on the local server, dropped at the end; its SQLAlchemy URL."""
-    import psycopg
-
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_DSN, autocommit=True) as connection:
-        connection.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(POSTGRES_DSN, autocommit=True) as connection:
-            connection.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def print_table(baseline: dict, rows: list[dict]) -> None:
@@ -362,7 +328,7 @@ def main() -> int:
     if args.command:
         return args.main(args)
 
-    port = free_port()
+    port = free_loopback_port()
     with background([sys.executable, __file__, "echo", "--port", str(port)], env=dict(os.environ),
                     ready=answers(f"http://127.0.0.1:{port}/echo")):
         baseline = run_load(url=f"http://127.0.0.1:{port}/echo", token=None, requests=args.single, events_per_request=1, run=0, args=args)
@@ -373,7 +339,7 @@ def main() -> int:
             rows += measure_service("SQLite", database_url=f"sqlite:///{Path(tmp) / 'sqlite' / 'traceanchor.db'}",
                                     data_dir=Path(tmp) / "sqlite", args=args)
         if not args.no_postgres:
-            with postgres_schema() as url:
+            with postgres_schema(prefix="bench") as url:
                 rows += measure_service("PostgreSQL", database_url=url, data_dir=Path(tmp) / "postgres", args=args)
     print_table(baseline, rows)
     return 0 if verdict(baseline, rows) else 1

@@ -23,7 +23,6 @@ import re
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from service.models import Record, RecordLeaf, RecordTerm  # noqa: E402
 from service.read.pagination import PageTokens  # noqa: E402
 from service.read.queries import parse_event_query, query_events  # noqa: E402
+from tests.support.servers import postgres_schema  # noqa: E402
 
-SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 START = "2025-01-01 00:00:00+00"
 YEAR_SECONDS = 365 * 24 * 3600
 TOKENS = PageTokens(b"bench secret")  # as the API signs page tokens
@@ -233,41 +232,35 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=60, help="timed runs per query shape")
     parser.add_argument("--keep", action="store_true", help="keep the schema (prints its name)")
     args = parser.parse_args()
-    schema = f"bench_query_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    engine = create_engine(f"{SERVER}?options=-csearch_path%3D{schema}")
-    try:
-        started = time.perf_counter()
-        print(f"loading {args.events:,} events into schema {schema} ...", flush=True)
-        load(engine, events=args.events)
-        with engine.connect() as connection:
-            terms = connection.execute(text("SELECT count(*) FROM record_term")).scalar_one()
-        print(f"loaded {args.events:,} events, {terms:,} terms in {time.perf_counter() - started:.0f} s\n")
-        rng = random.Random(20260901)
-        floor = [timed(engine, lambda s: s.get(Record, rng.randrange(1, args.events)))[0] for _ in range(args.runs + 1)][1:]
-        floor_p50, floor_p99 = percentiles(floor)
-        print(f"{'query shape':38} {'p50 ms':>8} {'p99 ms':>8} {'x PK p50':>9} {'rows':>6}  indexes used")
-        print(f"{'baseline: one record by primary key':38} {floor_p50:8.2f} {floor_p99:8.2f} {1:9.1f} {1:6}")
-        results = run_shapes(engine, events=args.events, runs=args.runs, rng=rng)
-        for name, p50, p99, rows, indexes in results:
-            print(f"{name:38} {p50:8.2f} {p99:8.2f} {p50 / floor_p50:9.1f} {rows:6.0f}  {indexes}")
-        keyset_p50, keyset_p99, offset_p50, offset_p99 = deep_pages(engine, runs=args.runs)
-        print(f"{'page 50 by nextPageToken (keyset)':38} {keyset_p50:8.2f} {keyset_p99:8.2f} {keyset_p50 / floor_p50:9.1f}")
-        print(f"{'page 50 by OFFSET (peer)':38} {offset_p50:8.2f} {offset_p99:8.2f} {offset_p50 / floor_p50:9.1f}")
-        print(f"\nkeyset vs OFFSET at page 50: {offset_p50 / keyset_p50:.1f}x faster (p50)")
-        worst = max(p99 for _, _, p99, _, _ in results)
-        print(f"worst p99 over the shapes: {worst:.1f} ms (target < 50 ms): {'met' if worst < 50 else 'MISSED'}")
-        print(f"total {time.perf_counter() - started:.0f} s")
-    finally:
-        engine.dispose()
-        if not args.keep:
-            with admin.connect() as connection:
-                connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        else:
-            print(f"schema kept: {schema}")
-        admin.dispose()
+    with postgres_schema(prefix="bench_query", keep=args.keep) as url:
+        schema = url.rsplit("%3D", 1)[1]
+        engine = create_engine(url)
+        try:
+            started = time.perf_counter()
+            print(f"loading {args.events:,} events into schema {schema} ...", flush=True)
+            load(engine, events=args.events)
+            with engine.connect() as connection:
+                terms = connection.execute(text("SELECT count(*) FROM record_term")).scalar_one()
+            print(f"loaded {args.events:,} events, {terms:,} terms in {time.perf_counter() - started:.0f} s\n")
+            rng = random.Random(20260901)
+            floor = [timed(engine, lambda s: s.get(Record, rng.randrange(1, args.events)))[0] for _ in range(args.runs + 1)][1:]
+            floor_p50, floor_p99 = percentiles(floor)
+            print(f"{'query shape':38} {'p50 ms':>8} {'p99 ms':>8} {'x PK p50':>9} {'rows':>6}  indexes used")
+            print(f"{'baseline: one record by primary key':38} {floor_p50:8.2f} {floor_p99:8.2f} {1:9.1f} {1:6}")
+            results = run_shapes(engine, events=args.events, runs=args.runs, rng=rng)
+            for name, p50, p99, rows, indexes in results:
+                print(f"{name:38} {p50:8.2f} {p99:8.2f} {p50 / floor_p50:9.1f} {rows:6.0f}  {indexes}")
+            keyset_p50, keyset_p99, offset_p50, offset_p99 = deep_pages(engine, runs=args.runs)
+            print(f"{'page 50 by nextPageToken (keyset)':38} {keyset_p50:8.2f} {keyset_p99:8.2f} {keyset_p50 / floor_p50:9.1f}")
+            print(f"{'page 50 by OFFSET (peer)':38} {offset_p50:8.2f} {offset_p99:8.2f} {offset_p50 / floor_p50:9.1f}")
+            print(f"\nkeyset vs OFFSET at page 50: {offset_p50 / keyset_p50:.1f}x faster (p50)")
+            worst = max(p99 for _, _, p99, _, _ in results)
+            print(f"worst p99 over the shapes: {worst:.1f} ms (target < 50 ms): {'met' if worst < 50 else 'MISSED'}")
+            print(f"total {time.perf_counter() - started:.0f} s")
+        finally:
+            engine.dispose()
+            if args.keep:
+                print(f"schema kept: {schema}")
 
 
 if __name__ == "__main__":

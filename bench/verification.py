@@ -21,19 +21,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from sqlmodel import select  # noqa: E402
 
-from ingest import postgres_schema  # noqa: E402  (bench/ingest.py)
-from ledger_helpers import payment  # noqa: E402  (tests/ledger_helpers.py)
+from service.db import migrate  # noqa: E402
 from service.ledger import Ledger  # noqa: E402
 from service.models import Record, RecordKind  # noqa: E402
-from ledger_helpers import store_transactions  # noqa: E402
 from service.settings import Settings  # noqa: E402
-from service.verify.integrity import forget_derivations  # noqa: E402
+from service.verify.verification import VerificationCache  # noqa: E402
 from service.verify.selection import select_verified  # noqa: E402
+from tests.support.records import payment, store_transactions  # noqa: E402
+from tests.support.servers import postgres_schema  # noqa: E402
 
 WARM_TARGET, COLD_TARGET = 3.0, 5.0
 RUNS = 5
@@ -45,7 +43,7 @@ def fill(ledger: Ledger, records: int, chunk: int = 2000) -> None:
         with ledger.session() as session:
             payments = [payment(n) for n in range(start, min(records, start + chunk))]
             store_transactions(session, transactions=payments, party="processor")
-    ledger.anchor_now()
+    ledger.anchoring.anchor_now()
 
 
 def seconds(ledger: Ledger, call: Callable) -> float:
@@ -63,11 +61,12 @@ def measure(ledger: Ledger, records: int) -> dict[str, float]:
         return session.exec(STATEMENT).all()
 
     def verify(session):
-        selection = select_verified(session, ledger.chain, statement=STATEMENT)
+        selection = select_verified(session, ledger.chain, statement=STATEMENT,
+                                    cache=VerificationCache(derivations=ledger.derivations))
         assert len(selection.records) == records, selection.summary()
         return selection.records
 
-    forget_derivations()
+    ledger.derivations.forget()  # filling and anchoring derived nothing, but cold means cold
     seconds(ledger, read)  # warms the connection and the database's cache
     cold = seconds(ledger, verify)
     reads, warm = [], []
@@ -92,7 +91,7 @@ def main() -> int:
             if database == "sqlite":
                 figures = run(Settings(data_dir=data_dir), args.records)
             else:
-                with postgres_schema() as url:
+                with postgres_schema(prefix="bench") as url:
                     figures = run(Settings(data_dir=data_dir, database_url=url), args.records)
         cold, warm = figures["cold"] / figures["read"], figures["warm"] / figures["read"]
         print(f"{database:<12}{figures['read']:>8.1f}{figures['cold']:>13.1f}{figures['warm']:>13.1f}{cold:>10.2f}x{warm:>10.2f}x")
@@ -103,6 +102,7 @@ def main() -> int:
 
 
 def run(settings: Settings, records: int) -> dict[str, float]:
+    migrate(settings)
     ledger = Ledger(settings)
     try:
         fill(ledger, records)

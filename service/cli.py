@@ -139,7 +139,14 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument("--rpc", required=True, help="JSON-RPC URL of the node to deploy on")
     deploy.set_defaults(run=_deploy)
 
-    serve = commands.add_parser("serve", help="run the HTTP API and the background anchoring loop")
+    migrate = commands.add_parser(
+        "migrate", help="bring the database to this release's schema (every other command but serve and demo needs it done)",
+        description="Create or upgrade the database's tables to this release's schema, keeping the data, one process "
+                    "at a time. `serve` and the in-process demo do this at start; every other command refuses an "
+                    "unmigrated database.")
+    migrate.set_defaults(run=_migrate)
+
+    serve = commands.add_parser("serve", help="migrate the database, then run the HTTP API and the background anchoring loop")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(run=_serve)
@@ -209,14 +216,14 @@ def _anchor(args: argparse.Namespace) -> int:
         if args.follow:
             _follow(ledger)
             return EXIT_OK
-        for report in ledger.anchor_now(timeout=args.timeout):
+        for report in ledger.anchoring.anchor_now(timeout=args.timeout):
             for batch_id in report.closed:
                 print(f"closed batch {batch_id}")
             for batch_id in report.anchored:
                 print(f"anchored batch {batch_id}")
             for error in report.errors:
                 print(f"error: {error}", file=sys.stderr)
-        return EXIT_FINDINGS if ledger.unfinished_batches() else EXIT_OK
+        return EXIT_FINDINGS if ledger.anchoring.unfinished_batches() else EXIT_OK
     finally:
         ledger.close()
 
@@ -229,7 +236,7 @@ def _follow(ledger) -> None:
     stop = threading.Event()
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: stop.set())
-    ledger.run_anchoring(stop)
+    ledger.anchoring.run(stop)
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -309,18 +316,30 @@ def _anchorers(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    from service.db import migrate
+    from service.settings import Settings
+
+    migrate(Settings())
+    print(f"database {_database()} is at this release's schema")
+    return EXIT_OK
+
+
 def _serve(args: argparse.Namespace) -> int:
-    """The API under uvicorn. Logs go to stderr at INFO by default (DEBUG with -v): where it
-    listens, one access line per request (service.api.access) and the anchoring passes."""
+    """Migrate, then the API under uvicorn. Logs go to stderr at INFO by default (DEBUG with -v):
+    where it listens, one access line per request (service.api.access) and the anchoring passes.
+
+    Serving is where an operator upgrades a release, so it migrates first (one process at a time);
+    an unusable database is one line and exit 2 here, not a traceback at start-up."""
     import uvicorn
 
     from service.api.app import create_app
-    from service.db import make_engine
+    from service.db import migrate
     from service.settings import Settings
 
     logging.getLogger("service").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     settings = Settings()
-    make_engine(settings).dispose()  # an unusable database is one line and exit 2 here, not a traceback at start-up
+    migrate(settings)
     app = create_app(settings)
     # The modules loaded by now (web3, py-evm, SQLAlchemy, numpy, ...) live as long as the process:
     # freezing them keeps the cyclic garbage collector from re-scanning them on every full
@@ -368,11 +387,11 @@ def _keys_list(args: argparse.Namespace) -> int:
 
 @contextmanager
 def _session():
-    """A committed session on the configured database, without touching the chain."""
-    from service.db import make_engine, session_scope
+    """A committed session on the configured (migrated) database, without touching the chain."""
+    from service.db import open_engine, session_scope
     from service.settings import Settings
 
-    engine = make_engine(Settings())
+    engine = open_engine(Settings())
     try:
         with session_scope(engine) as session:
             yield session

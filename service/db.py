@@ -7,12 +7,13 @@ from psycopg.types.array import ListBinaryDumper
 from sqlalchemy import Engine, event, text
 from sqlmodel import Session, SQLModel, create_engine
 
-from service.migrations import upgrade
+from service.migrations import require_head, upgrade
 from service.settings import Settings
 
 
 def make_engine(settings: Settings) -> Engine:
-    """Create the engine and bring the schema up to date; SQLite gets WAL and a busy timeout for concurrent readers."""
+    """Create the engine (SQLite gets WAL and a busy timeout for concurrent readers). It neither
+    migrates nor checks the schema: :func:`open_engine` does, :func:`migrate` migrates."""
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -22,8 +23,28 @@ def make_engine(settings: Settings) -> Engine:
         engine = create_engine(url, pool_pre_ping=True)
         if engine.dialect.driver == "psycopg":
             event.listen(engine, "connect", _binary_arrays)
-    upgrade(engine, lock_file=settings.data_dir / "schema.lock")
     return engine
+
+
+def open_engine(settings: Settings) -> Engine:
+    """The engine of a database at this release's schema; SchemaError naming ``traceanchor migrate`` otherwise."""
+    engine = make_engine(settings)
+    try:
+        require_head(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def migrate(settings: Settings) -> None:
+    """Bring the configured database to this release's schema, one process at a time: the explicit
+    step of ``traceanchor migrate``, ``serve`` and the demo (opening a database never migrates)."""
+    engine = make_engine(settings)
+    try:
+        upgrade(engine, lock_file=settings.data_dir / "schema.lock")
+    finally:
+        engine.dispose()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -13,7 +13,8 @@ from datetime import datetime
 from sqlalchemy import text
 
 from service.anchor.anchoring import oldest_pending_since, pending_record_count
-from service.ledger import ChainStatus, Ledger, LoopState
+from service.anchor.loop import LoopState
+from service.ledger import ChainStatus, Ledger
 from service.timeutil import utcnow
 
 LOOP_DISABLED = "disabled"
@@ -77,7 +78,7 @@ def _database(ledger: Ledger) -> tuple[ComponentStatus, int | None, datetime | N
 
 
 def _anchoring(ledger: Ledger, *, since: datetime | None, now: datetime) -> AnchoringStatus:
-    settings, loop = ledger.settings, ledger.loop
+    settings, loop = ledger.settings, ledger.anchoring.status
     problems = []
     if not settings.anchor_in_background:
         state, alive = LOOP_DISABLED, None

@@ -1,19 +1,18 @@
 """Shared fixtures: settings on a temporary data directory, over SQLite and PostgreSQL."""
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
+from support.servers import postgres_schema
 
+from service.db import migrate
 from service.ledger import Ledger
 from service.settings import Settings
 
 pytest_plugins = ["chain_fixtures"]
 
 ROOT = Path(__file__).resolve().parents[1]
-POSTGRES_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -22,20 +21,17 @@ def database_url(request, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'ledger.db'}"
         return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_DSN, autocommit=True) as connection:
-        connection.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(POSTGRES_DSN, autocommit=True) as connection:
-            connection.execute(f"DROP SCHEMA {schema} CASCADE")
+    with postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture
 def settings(tmp_path, database_url) -> Settings:
-    """Settings for one test: its own data directory, database and embedded chain."""
-    return Settings(data_dir=tmp_path / "data", database_url=database_url, batch_size=16, batch_age=3600, capture_processes=0)
+    """Settings for one test: its own data directory, database (migrated, as `traceanchor migrate`
+    would) and embedded chain."""
+    settings = Settings(data_dir=tmp_path / "data", database_url=database_url, batch_size=16, batch_age=3600, capture_processes=0)
+    migrate(settings)
+    return settings
 
 
 @pytest.fixture
@@ -66,6 +62,8 @@ def api(ledger) -> Iterator:
 def any_chain_ledger(request, tmp_path) -> Iterator[Ledger]:
     """A ledger on SQLite and either chain: the embedded one, or a real anvil node (new contract)."""
     chain_url = request.getfixturevalue("anvil_url") if request.param == "anvil" else None
-    ledger = Ledger(Settings(data_dir=tmp_path / "data", chain_url=chain_url, batch_size=16, batch_age=3600))
+    settings = Settings(data_dir=tmp_path / "data", chain_url=chain_url, batch_size=16, batch_age=3600)
+    migrate(settings)
+    ledger = Ledger(settings)
     yield ledger
     ledger.close()

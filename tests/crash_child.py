@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ledger_helpers import fill  # noqa: E402
+from support.records import fill  # noqa: E402
 from service.anchor.chain import Chain  # noqa: E402
 from service.ledger import Ledger  # noqa: E402
 
@@ -34,7 +34,7 @@ def main() -> None:
         fill(ledger, int(sys.argv[2]), start=start)
     elif mode == "kill-before-send":
         Chain.send = lambda self, prepared: die()
-        ledger.anchor_now()
+        ledger.anchoring.anchor_now()
     elif mode == "kill-after-send":
         real_send = Chain.send
 
@@ -43,10 +43,10 @@ def main() -> None:
             die()
 
         Chain.send = send_then_die
-        ledger.anchor_now()
+        ledger.anchoring.anchor_now()
     elif mode == "anchor":
-        ledger.anchor_now()
-        print(json.dumps({"unfinished": ledger.unfinished_batches()}))
+        ledger.anchoring.anchor_now()
+        print(json.dumps({"unfinished": ledger.anchoring.unfinished_batches()}))
     ledger.close()
 
 

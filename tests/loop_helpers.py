@@ -35,4 +35,4 @@ def wait_until(predicate: Callable[[], bool], *, timeout: float, what: str, inte
 def everything_anchored(ledger: Ledger) -> bool:
     """No record waits for a batch, and every batch is anchored."""
     with ledger.session() as session:
-        return pending_record_count(session) == 0 and ledger.unfinished_batches() == 0
+        return pending_record_count(session) == 0 and ledger.anchoring.unfinished_batches() == 0

@@ -5,9 +5,10 @@ import pytest
 from eth_account import Account
 from sqlmodel import select
 
-from ledger_helpers import fill
+from support.records import fill
 from service.anchor.anchoring import anchor_pass, close_batches
 from service.anchor.chain import Chain
+from service.db import migrate
 from service.errors import ChainUnavailable
 from service.ledger import Ledger
 from service.anchor.merkle import SALTED, MerkleTree, proof_from_nodes
@@ -71,7 +72,7 @@ def test_closing_and_anchoring_never_rewrite_the_record_rows(ledger):
     versions = "SELECT id, xmin::text, ctid::text FROM record ORDER BY id"
     with ledger.engine.connect() as connection:
         before = connection.exec_driver_sql(versions).all()
-    report = ledger.anchor_once(force=True)
+    report = ledger.anchoring.anchor_once(force=True)
     assert report.closed and report.anchored
     assert statuses(ledger, Record) == [RecordStatus.ANCHORED] * 20
     with ledger.engine.connect() as connection:
@@ -82,14 +83,14 @@ def test_pending_to_submitted_to_anchored_after_confirmations(any_chain_ledger):
     ledger = any_chain_ledger
     ledger.settings.confirmations = 3
     fill(ledger, 4)
-    report = ledger.anchor_once(force=True)
+    report = ledger.anchoring.anchor_once(force=True)
     assert report.closed and report.submitted and not report.anchored
     assert statuses(ledger, Batch) == [BatchStatus.SUBMITTED]
     assert statuses(ledger, Record) == [RecordStatus.PENDING] * 4, "records are pending until anchored"
     ledger.chain.mine(1)
-    assert not ledger.anchor_once().anchored, "two confirmations are not three"
+    assert not ledger.anchoring.anchor_once().anchored, "two confirmations are not three"
     ledger.chain.mine(1)
-    assert ledger.anchor_once().anchored
+    assert ledger.anchoring.anchor_once().anchored
     assert statuses(ledger, Record) == [RecordStatus.ANCHORED] * 4
     with ledger.session() as session:
         batch = session.exec(select(Batch)).one()
@@ -101,12 +102,12 @@ def test_a_reorged_root_is_detected_and_anchored_again(any_chain_ledger):
     ledger = any_chain_ledger
     fill(ledger, 2)
     snapshot = ledger.chain.snapshot()
-    ledger.anchor_now()
+    ledger.anchoring.anchor_now()
     assert statuses(ledger, Batch) == [BatchStatus.ANCHORED]
     ledger.chain.revert(snapshot)  # the block holding our anchor is gone
-    report = ledger.anchor_once()
+    report = ledger.anchoring.anchor_once()
     assert report.reorged and statuses(ledger, Record) == [RecordStatus.PENDING] * 2
-    ledger.anchor_now()
+    ledger.anchoring.anchor_now()
     assert statuses(ledger, Batch) == [BatchStatus.ANCHORED]
     with ledger.session() as session:
         root = bytes.fromhex(session.exec(select(Batch)).one().root[2:])
@@ -121,7 +122,7 @@ def test_a_root_already_on_chain_is_adopted_not_sent_twice(any_chain_ledger):
         (batch,) = close_batches(session, batch_size=16, batch_age=3600, force=True)
     root = bytes.fromhex(batch.root[2:])
     sent = ledger.chain.send(ledger.chain.prepare_anchor(root=root, leaf_count=3))
-    ledger.anchor_now()
+    ledger.anchoring.anchor_now()
     with ledger.session() as session:
         batch = session.exec(select(Batch)).one()
     assert batch.status == BatchStatus.ANCHORED and batch.tx_hash == "0x" + sent.hex()
@@ -131,14 +132,14 @@ def test_a_root_already_on_chain_is_adopted_not_sent_twice(any_chain_ledger):
 def test_a_failing_transaction_is_retried_with_backoff(ledger):
     fill(ledger, 2)
     ledger.chain.revoke_anchorer(ledger.chain.sender)
-    report = ledger.anchor_once(force=True)
+    report = ledger.anchoring.anchor_once(force=True)
     assert report.errors and "AccessControlUnauthorizedAccount" in report.errors[0]
     with ledger.session() as session:
         batch = session.exec(select(Batch)).one()
         assert batch.status == BatchStatus.PENDING and batch.attempts == 1 and batch.retry_after is not None
     ledger.chain.grant_anchorer(ledger.chain.sender)
-    assert not ledger.anchor_once().submitted, "the retry waits for its backoff"
-    assert ledger.anchor_once(force=True).anchored
+    assert not ledger.anchoring.anchor_once().submitted, "the retry waits for its backoff"
+    assert ledger.anchoring.anchor_once(force=True).anchored
 
 
 class DownChain:
@@ -158,7 +159,7 @@ def test_a_chain_that_is_down_leaves_records_pending(ledger):
     assert report.chain_down and report.errors
     assert statuses(ledger, Batch) == [BatchStatus.PENDING]
     assert statuses(ledger, Record) == [RecordStatus.PENDING] * 3
-    ledger.anchor_now()
+    ledger.anchoring.anchor_now()
     assert statuses(ledger, Record) == [RecordStatus.ANCHORED] * 3
 
 
@@ -173,6 +174,7 @@ ANVIL_SECOND_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b
 @pytest.mark.anvil
 def test_a_configured_private_key_signs_locally_on_an_rpc_node(tmp_path, anvil_url):
     settings = Settings(data_dir=tmp_path / "data", chain_url=anvil_url, private_key=ANVIL_SECOND_KEY, batch_age=3600)
+    migrate(settings)
     ledger = Ledger(settings)
     try:
         signer = Account.from_key(ANVIL_SECOND_KEY).address
@@ -180,7 +182,7 @@ def test_a_configured_private_key_signs_locally_on_an_rpc_node(tmp_path, anvil_u
         prepared = ledger.chain.prepare_anchor(root=b"\x01" * 32, leaf_count=1)
         assert prepared.tx_hash is not None and prepared.raw is not None, "signed here, hash known before sending"
         fill(ledger, 2)
-        ledger.anchor_now()
+        ledger.anchoring.anchor_now()
         (event,) = ledger.chain.contract.events.Anchored.get_logs(from_block=0)
         assert event["args"]["anchorer"] == signer
         assert statuses(ledger, Batch) == [BatchStatus.ANCHORED]

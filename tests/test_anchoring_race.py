@@ -12,8 +12,9 @@ import time
 import pytest
 from sqlmodel import select
 
-from ledger_helpers import payment
+from support.records import payment
 from loop_helpers import everything_anchored, looping_api, wait_until
+from service.anchor.loop import AnchoringLoop
 from service.ledger import Ledger
 from service.models import Batch, BatchStatus
 
@@ -76,7 +77,7 @@ def test_manual_anchors_racing_the_background_loop_never_fail(request, settings,
 
 
 def test_traceanchor_anchor_waits_for_the_pass_of_another_process(settings, monkeypatch, capsys):
-    from ledger_helpers import fill
+    from support.records import fill
     from service.cli import main
 
     monkeypatch.setenv("TRACEANCHOR_DATA_DIR", str(settings.data_dir))
@@ -87,12 +88,12 @@ def test_traceanchor_anchor_waits_for_the_pass_of_another_process(settings, monk
     other = Ledger(settings)  # another process's pass (its own engine, lock connection or lock file handle)
     try:
         fill(other, 3)
-        with other.anchoring_lock(timeout=1):
+        with other.anchoring.lock(timeout=1):
             assert main(["anchor", "--timeout", "0.3"]) == 2
             assert "another process ran an anchoring pass" in capsys.readouterr().err
-        trying, real_lock = threading.Event(), Ledger.anchoring_lock
-        with other.anchoring_lock(timeout=1):
-            monkeypatch.setattr(Ledger, "anchoring_lock", lambda ledger, **kwargs: trying.set() or real_lock(ledger, **kwargs))
+        trying, real_lock = threading.Event(), AnchoringLoop.lock
+        with other.anchoring.lock(timeout=1):
+            monkeypatch.setattr(AnchoringLoop, "lock", lambda anchoring, **kwargs: trying.set() or real_lock(anchoring, **kwargs))
             outcome: list[int] = []
             waiter = threading.Thread(target=lambda: outcome.append(main(["anchor"])))
             waiter.start()

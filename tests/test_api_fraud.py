@@ -8,7 +8,7 @@ from sklearn.metrics import roc_auc_score
 from sqlalchemy import text
 
 from analytics.fraud import build_features
-from analytics.fraud.synthetic import SyntheticData
+from support.synthetic_fraud import SyntheticData
 from service.demo.supply_chain import supply_chain
 from support.finance import epcis_document, generate_book, transaction_json
 from service.insights.fraud import load_inputs, verified_labels
@@ -269,7 +269,7 @@ def test_high_scores_always_come_with_reasons(monkeypatch):
     """Even where no feature passes the reporting minimum, a high score names what pushed it most."""
     from analytics.fraud import build_features, model as fraud_model, train
     from analytics.fraud.reasons import PHRASES
-    from analytics.fraud.synthetic import generate
+    from support.synthetic_fraud import generate
 
     data = generate(n_trades=400, fraud_rate=0.3, seed=11)
     features = build_features(transactions=data.transactions, shipments=data.shipments)

@@ -27,6 +27,7 @@ from schemathesis.openapi import from_asgi
 from sqlmodel import select
 
 from service.api.app import create_app
+from service.db import migrate
 from service.demo.supply_chain import supply_chain
 from service.access.keys import create_key
 from service.ledger import Ledger
@@ -54,6 +55,7 @@ def _bearer(token: str) -> dict[str, str]:
 def seeded_ledger(tmp_path_factory) -> Iterator[Ledger]:
     """A SQLite ledger with decoy keys, then one demo run's documents and transactions, all anchored."""
     settings_ = Settings(data_dir=tmp_path_factory.mktemp("schemathesis"), batch_size=16, batch_age=3600, anchor_in_background=False)
+    migrate(settings_)
     ledger = Ledger(settings_)
     for index in range(DECOY_KEYS):
         _token(ledger, role=Role.RETAILER, party=f"decoy-{index}")
@@ -65,8 +67,8 @@ def seeded_ledger(tmp_path_factory) -> Iterator[Ledger]:
         for party, transactions in demo["transactions"].items():
             headers = _bearer(_token(ledger, role=Role.SUPPLIER, party=party))
             assert client.post("/v1/transactions", json=transactions, headers=headers).status_code == 201
-    ledger.anchor_now(timeout=30)
-    assert not ledger.unfinished_batches()
+    ledger.anchoring.anchor_now(timeout=30)
+    assert not ledger.anchoring.unfinished_batches()
     yield ledger
     ledger.close()
 

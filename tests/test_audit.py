@@ -1,7 +1,7 @@
 """Batch audits: deleted, edited and misplaced records, a doctored tree, an unanchored root."""
 
 import pytest
-from ledger_helpers import fill
+from support.records import fill
 from sqlalchemy import text
 from sqlmodel import select
 
@@ -29,7 +29,7 @@ def sql(ledger, statement, **params):
 def batch(ledger):
     """One anchored batch of six payments: (batch id, record ids)."""
     ids = fill(ledger, 6)
-    ledger.anchor_now()
+    ledger.anchoring.anchor_now()
     with ledger.session() as session:
         (batch_id,) = session.exec(select(Batch.id)).all()
     return batch_id, ids
@@ -92,7 +92,7 @@ def test_a_batch_not_yet_anchored_is_pending_and_one_the_chain_forgot_is_not_on_
         (closed,) = close_batches(session, batch_size=16, batch_age=0, force=True)
     assert audit(ledger, closed.id).status == BatchAuditStatus.PENDING
     snapshot = ledger.chain.snapshot()
-    ledger.anchor_now()
+    ledger.anchoring.anchor_now()
     assert audit(ledger, closed.id).status == BatchAuditStatus.COMPLETE
     ledger.chain.revert(snapshot)
     assert audit(ledger, closed.id).status == BatchAuditStatus.NOT_ON_CHAIN

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from ledger_helpers import fill
+from support.records import fill
 from service.api.app import create_app
 from service.api.schemas.verification import ProofBundlePublic
 from service.models import Record
@@ -34,7 +34,7 @@ def test_the_doc_and_the_api_schema_name_exactly_the_bundle_fields():
 @pytest.fixture
 def bundle(ledger) -> dict:
     (record_id,) = fill(ledger, 1)
-    ledger.anchor_now()
+    ledger.anchoring.anchor_now()
     with ledger.session() as session:
         return proof_bundle(session, ledger.chain, session.get(Record, record_id)).as_json()
 

@@ -9,7 +9,7 @@ import json
 
 import pytest
 import solcx
-from ledger_helpers import fill
+from support.records import fill
 
 from service.anchor.compiler import find_solc
 from service.anchor.merkle import leaf_hash, leaf_value
@@ -59,7 +59,7 @@ def look_alike_build() -> dict:
 def genuine(ledger) -> dict:
     """The proof bundle of an anchored payment."""
     (record_id,) = fill(ledger, 1)
-    ledger.anchor_now()
+    ledger.anchoring.anchor_now()
     with ledger.session() as session:
         return proof_bundle(session, ledger.chain, session.get(Record, record_id)).as_json()
 

@@ -20,8 +20,16 @@ from service.ingest.validation.epcis import SchemaViolation, TooManyEvents
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def in_worker(raw: bytes, *, max_events: int = 10_000):
-    return capture._workers(1).submit(capture.prepare_body, raw, max_events=max_events).result(timeout=120)
+@pytest.fixture(scope="module")
+def workers():
+    """One worker process for the module's tests, stopped after them."""
+    pool = capture.CapturePool(1)
+    yield pool
+    pool.stop()
+
+
+def in_worker(workers: capture.CapturePool, raw: bytes, *, max_events: int = 10_000):
+    return workers.workers().submit(capture.prepare_body, raw, max_events=max_events).result(timeout=120)
 
 
 def unsalted(candidates) -> list:
@@ -30,9 +38,9 @@ def unsalted(candidates) -> list:
     return [(candidate.derived, candidate.body) for candidate in candidates]
 
 
-def test_a_worker_prepares_the_same_records_as_the_api_process():
+def test_a_worker_prepares_the_same_records_as_the_api_process(workers):
     raw = json.dumps(large_document(51)).encode()
-    assert unsalted(in_worker(raw)) == unsalted(capture.prepare_body(raw, max_events=10_000))
+    assert unsalted(in_worker(workers, raw)) == unsalted(capture.prepare_body(raw, max_events=10_000))
 
 
 @pytest.mark.parametrize(
@@ -44,9 +52,9 @@ def test_a_worker_prepares_the_same_records_as_the_api_process():
         (json.dumps(large_document(53, events=5)).encode(), TooManyEvents, "epcisBody.eventList"),
     ],
 )
-def test_errors_raised_in_a_worker_arrive_whole(raw, error, field):
+def test_errors_raised_in_a_worker_arrive_whole(workers, raw, error, field):
     with pytest.raises(error) as raised:
-        in_worker(raw, max_events=4)
+        in_worker(workers, raw, max_events=4)
     assert raised.value.field == field
     assert raised.value.status_code == error.status_code
     if error is SchemaViolation:
@@ -73,13 +81,12 @@ def test_a_broken_pool_is_replaced_a_few_times_then_documents_are_prepared_in_pr
         def shutdown(self, **kwargs):
             pass
 
-    monkeypatch.setattr(capture, "_pool", None)
-    monkeypatch.setattr(capture, "_restarts", 0)
     monkeypatch.setattr(capture, "ProcessPoolExecutor", lambda *args, **kwargs: BrokenPool())
+    pool = capture.CapturePool(1)
     raw = json.dumps(large_document(54)).encode()
     expected = unsalted(capture.prepare_body(raw, max_events=10_000))
     for _ in range(capture.MAX_RESTARTS + 3):
-        assert unsalted(asyncio.run(capture.prepare(raw, max_events=10_000, processes=1))) == expected
+        assert unsalted(asyncio.run(pool.prepare(raw, max_events=10_000))) == expected
     assert BrokenPool.made == capture.MAX_RESTARTS + 1, "no new pool once the restarts are used up"
 
 
@@ -94,7 +101,7 @@ def running(pid: int) -> bool:
 def test_workers_exit_when_the_api_process_is_killed():
     script = (
         "import time; from service.ingest import capture\n"
-        "pool = capture._workers(1); pool.submit(int).result(120)\n"
+        "pool = capture.CapturePool(1).workers(); pool.submit(int).result(120)\n"
         "print(*pool._processes, flush=True); time.sleep(600)\n"
     )
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=ROOT,
@@ -111,8 +118,8 @@ def test_workers_exit_when_the_api_process_is_killed():
         time.sleep(0.1)
 
 
-def test_a_workers_result_in_chunks_is_the_whole_result_in_order():
+def test_a_workers_result_in_chunks_is_the_whole_result_in_order(workers):
     raw = json.dumps(large_document(55, events=2 * capture.CHUNK + 1)).encode()
-    chunks = capture._workers(1).submit(capture.prepare_in_worker, raw, max_events=10_000).result(timeout=120)
+    chunks = workers.workers().submit(capture.prepare_in_worker, raw, max_events=10_000).result(timeout=120)
     assert len(chunks) == 3
     assert unsalted(capture.unpickle_chunks(chunks)) == unsalted(capture.prepare_body(raw, max_events=10_000))

@@ -12,7 +12,7 @@ from pathlib import Path
 import eth._utils.headers
 import pytest
 
-from chain_fixtures import free_loopback_port
+from support.servers import free_loopback_port
 from service.anchor.chain import Chain, ContractReverted, NonceConflict
 from service.anchor.embedded_chain import ChainStateLocked
 from service.errors import ChainError, ChainUnavailable

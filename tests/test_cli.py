@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -23,11 +24,49 @@ def test_hash_prints_one_hash_id_per_event_in_document_order(capsys):
 
 
 @pytest.fixture
-def env(monkeypatch, tmp_path):
+def bare_env(monkeypatch, tmp_path):
+    """The environment of a fresh installation: a data directory of its own, no database yet."""
     monkeypatch.setenv("TRACEANCHOR_DATA_DIR", str(tmp_path / "data"))
     for name in ("TRACEANCHOR_DATABASE_URL", "TRACEANCHOR_CHAIN_URL", "TRACEANCHOR_CONTRACT_ADDRESS", "TRACEANCHOR_PRIVATE_KEY"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
+
+
+@pytest.fixture
+def env(bare_env):
+    """A fresh installation after `traceanchor migrate`."""
+    from service.db import migrate
+    from service.settings import Settings
+
+    migrate(Settings())
+    return bare_env
+
+
+@pytest.mark.parametrize("argv", [["keys", "list"], ["anchor"], ["audit"]])
+def test_commands_on_an_unmigrated_database_say_to_migrate_and_change_nothing(bare_env, tmp_path, capsys, argv):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no traceanchor schema yet: run `traceanchor migrate`" in err, err
+    with sqlite3.connect(tmp_path / "data" / "traceanchor.db") as connection:
+        assert connection.execute("SELECT name FROM sqlite_master").fetchall() == [], "opening must not migrate"
+    assert main(["migrate"]) == 0
+    assert "is at this release's schema" in capsys.readouterr().out
+    assert main(["keys", "list"]) == 0
+    assert main(["migrate"]) == 0, "migrating a migrated database changes nothing and succeeds"
+
+
+def test_commands_on_a_database_of_an_older_release_say_to_migrate(env, capsys):
+    from sqlalchemy import text
+
+    from service.db import make_engine
+    from service.settings import Settings
+
+    engine = make_engine(Settings())
+    with engine.begin() as connection:  # as a database last migrated by a release one revision older
+        connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    engine.dispose()
+    assert main(["keys", "list"]) == 2
+    assert "at revision 0001, this release needs" in capsys.readouterr().err
 
 
 def test_demo_on_the_embedded_chain_exports_valid_bundles(env, tmp_path, capsys):
@@ -73,7 +112,7 @@ def test_the_demo_empties_only_a_directory_it_made(env, tmp_path, capsys):
 
 
 def test_anchor_command_anchors_pending_records(env, capsys):
-    from ledger_helpers import fill
+    from support.records import fill
     from service.ledger import Ledger
 
     ledger = Ledger()
@@ -89,7 +128,7 @@ def test_anchor_follow_anchors_as_records_arrive_and_stops_on_sigterm(env, tmp_p
     import sys
     import time
 
-    from ledger_helpers import fill
+    from support.records import fill
     from service.anchor.anchoring import pending_record_count
     from service.ledger import Ledger
 
@@ -103,7 +142,7 @@ def test_anchor_follow_anchors_as_records_arrive_and_stops_on_sigterm(env, tmp_p
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
                 with ledger.session() as session:
-                    if pending_record_count(session) == 0 and ledger.unfinished_batches() == 0:
+                    if pending_record_count(session) == 0 and ledger.anchoring.unfinished_batches() == 0:
                         break
                 time.sleep(0.1)
             else:
@@ -118,7 +157,7 @@ def test_anchor_follow_anchors_as_records_arrive_and_stops_on_sigterm(env, tmp_p
 def test_audit_command_finds_a_deleted_record_and_exits_1(env, tmp_path, capsys):
     from sqlalchemy import text
 
-    from ledger_helpers import fill
+    from support.records import fill
     from service.db import make_engine
     from service.ledger import Ledger
     from service.settings import Settings
@@ -194,7 +233,7 @@ def test_deploy_prints_a_contract_address(env, anvil_url, capsys):
 
 def test_forecast_all_skus_in_parallel(env, tmp_path, capsys):
     from service.ledger import Ledger
-    from ledger_helpers import store_transactions
+    from support.records import store_transactions
 
     ledger = Ledger()
     sales = [
@@ -220,7 +259,7 @@ def test_forecast_all_skus_in_parallel(env, tmp_path, capsys):
 @pytest.fixture
 def bundle_file(env, tmp_path):
     """A proof bundle of an anchored payment, written to a file; the embedded chain is no node to ask."""
-    from ledger_helpers import fill
+    from support.records import fill
     from service.ledger import Ledger
     from service.models import Record
     from service.verify.verification import proof_bundle
@@ -228,7 +267,7 @@ def bundle_file(env, tmp_path):
     ledger = Ledger()
     try:
         (record_id,) = fill(ledger, 1)
-        ledger.anchor_now()
+        ledger.anchoring.anchor_now()
         with ledger.session() as session:
             bundle = proof_bundle(session, ledger.chain, session.get(Record, record_id)).as_json()
     finally:
@@ -239,7 +278,7 @@ def bundle_file(env, tmp_path):
 
 
 def test_verify_without_a_node_runs_every_offline_check_and_exits_2(bundle_file, capsys):
-    from chain_fixtures import free_loopback_port
+    from support.servers import free_loopback_port
 
     assert main(["verify", str(bundle_file), "--rpc", f"http://127.0.0.1:{free_loopback_port()}"]) == 2
     lines = capsys.readouterr().out.splitlines()
@@ -248,7 +287,7 @@ def test_verify_without_a_node_runs_every_offline_check_and_exits_2(bundle_file,
 
 
 def test_verify_without_a_node_still_finds_a_doctored_bundle_invalid(bundle_file, capsys):
-    from chain_fixtures import free_loopback_port
+    from support.servers import free_loopback_port
 
     bundle = json.loads(bundle_file.read_text())
     bundle["record"]["total"] = "1000.00"
@@ -284,7 +323,7 @@ def _write(path, content: bytes):
          "bad database URL", "bad setting", "audit, chain down", "anchor, chain down"],
 )
 def test_operational_errors_are_one_line_on_stderr_and_exit_2(env, tmp_path, capsys, argv, env_vars, expected):
-    from ledger_helpers import fill
+    from support.records import fill
     from service.ledger import Ledger
 
     ledger = Ledger()  # something to audit and anchor, so that the chain is needed

@@ -16,8 +16,8 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from chain_fixtures import free_loopback_port
-from ledger_helpers import payment
+from support.servers import free_loopback_port
+from support.records import payment
 from loop_helpers import everything_anchored, wait_until
 from service.access.keys import create_key
 from service.ledger import Ledger

@@ -4,7 +4,7 @@ import time
 
 from sqlalchemy import text
 
-from ledger_helpers import fill
+from support.records import fill
 from service.db import refresh_statistics
 
 

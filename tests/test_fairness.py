@@ -10,7 +10,7 @@ from sqlmodel import func, select
 
 import service.ledger as ledger_module
 from api_helpers import large_document
-from ledger_helpers import payment
+from support.records import payment
 from service.ingest import capture
 from service.ingest.fair import FairQueue
 from service.demo.supply_chain import supply_chain
@@ -188,14 +188,17 @@ def test_a_small_write_commits_before_another_suppliers_queued_large_documents(a
 def test_a_document_of_another_submitter_is_prepared_before_a_backlog():
     """One worker: farm's first document is being prepared, two more wait; the processor's document
     goes next, not last."""
-    turns = capture._Turns()
+    pool = capture.CapturePool(1)
     bodies = {name: json.dumps(large_document(70 + n, events=200 + n)).encode()
               for n, name in enumerate(["farm-1", "farm-2", "farm-3", "processor"])}
     finished: list[str] = []
     jobs: dict[str, Future] = {}
     for name, body in bodies.items():
-        jobs[name] = turns.submit(name.partition("-")[0], body, max_events=10_000, processes=1)
+        jobs[name] = pool._submit(name.partition("-")[0], body, max_events=10_000)
         jobs[name].add_done_callback(lambda _, name=name: finished.append(name))
-    sizes = {name: len(capture.unpickle_chunks(job.result(120))) for name, job in jobs.items()}
+    try:
+        sizes = {name: len(capture.unpickle_chunks(job.result(120))) for name, job in jobs.items()}
+    finally:
+        pool.stop()
     assert finished == ["farm-1", "processor", "farm-2", "farm-3"]
     assert sizes == {"farm-1": 200, "farm-2": 201, "farm-3": 202, "processor": 203}

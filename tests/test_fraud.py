@@ -17,7 +17,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from analytics.fraud import FraudModel, build_features, make_pipeline, supply_chain_evidence, train
 from analytics.fraud.features import SUPPLY_CHAIN_FEATURES
 from analytics.fraud.model import training_fingerprint
-from analytics.fraud.synthetic import generate
+from support.synthetic_fraud import generate
 
 T0 = pd.Timestamp("2024-03-04 10:00", tz="UTC")  # a Monday
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 from sqlmodel import func, select
 
-from ledger_helpers import payment
+from support.records import payment
 from service.ingest.capture import transaction_submission
 from service.demo.supply_chain import supply_chain
 from service.errors import Conflict, InvalidRecord

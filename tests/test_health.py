@@ -9,9 +9,10 @@ from datetime import datetime
 import pytest
 from sqlalchemy.exc import OperationalError
 
+import service.anchor.loop
 import service.ledger
-from chain_fixtures import anvil_node
-from ledger_helpers import fill, payment
+from support.servers import anvil_node
+from support.records import fill, payment
 from loop_helpers import everything_anchored, looping_api, wait_until
 from service.ledger import Ledger
 
@@ -65,7 +66,7 @@ def test_health_says_degraded_when_the_anchoring_loop_thread_died(loop_ledger, m
         raise SystemExit("killed by the test")
 
     with looping_api(loop_ledger) as api:
-        monkeypatch.setattr(service.ledger, "anchor_pass", fatal)
+        monkeypatch.setattr(service.anchor.loop, "anchor_pass", fatal)
         wait_until(lambda: "anchoring" not in {t.name for t in threading.enumerate()}, timeout=LOOP_TIMEOUT, what="end of the loop")
         body = health(api)
     assert body["status"] == "degraded", body
@@ -75,7 +76,7 @@ def test_health_says_degraded_when_the_anchoring_loop_thread_died(loop_ledger, m
 
 
 def test_the_loop_survives_any_exception_of_a_pass_and_logs_it(loop_ledger, monkeypatch, caplog):
-    real_pass = service.ledger.anchor_pass
+    real_pass = service.anchor.loop.anchor_pass
     failures = [RuntimeError("an unexpected bug"), OperationalError("SELECT 1", {}, Exception("server closed the connection"))]
 
     def flaky(*args, **kwargs):
@@ -83,18 +84,18 @@ def test_the_loop_survives_any_exception_of_a_pass_and_logs_it(loop_ledger, monk
             raise failures.pop(0)
         return real_pass(*args, **kwargs)
 
-    caplog.set_level(logging.INFO, logger="service.ledger")
+    caplog.set_level(logging.INFO, logger="service.anchor.loop")
     fill(loop_ledger, 3)
     with looping_api(loop_ledger) as api:
-        monkeypatch.setattr(service.ledger, "anchor_pass", flaky)
+        monkeypatch.setattr(service.anchor.loop, "anchor_pass", flaky)
         wait_until(lambda: not failures and everything_anchored(loop_ledger), timeout=LOOP_TIMEOUT, what="anchoring after the failures")
         body = health(api)
     assert body["status"] == "ok" and body["anchoring"]["loop_alive"] is True, body
     assert "server closed the connection" in body["anchoring"]["last_error"]
     iso_utc(body["anchoring"]["last_error_at"])
-    failed = [r for r in caplog.records if r.name == "service.ledger" and r.levelno == logging.ERROR]
+    failed = [r for r in caplog.records if r.name == "service.anchor.loop" and r.levelno == logging.ERROR]
     assert len(failed) == 2 and all(r.exc_info for r in failed), "each failure logged with its traceback"
-    passes = [r.getMessage() for r in caplog.records if r.name == "service.ledger" and r.levelno == logging.INFO]
+    passes = [r.getMessage() for r in caplog.records if r.name == "service.anchor.loop" and r.levelno == logging.INFO]
     assert any("1 anchored" in message for message in passes), passes
 
 
@@ -108,7 +109,7 @@ def test_health_says_degraded_when_a_pass_hangs(loop_ledger, monkeypatch):
 
     with looping_api(loop_ledger) as api:
         try:
-            monkeypatch.setattr(service.ledger, "anchor_pass", hang)
+            monkeypatch.setattr(service.anchor.loop, "anchor_pass", hang)
             wait_until(lambda: health(api)["status"] == "degraded", timeout=LOOP_TIMEOUT, what="degraded health")
             body = health(api)
             assert any("has not finished a pass since" in reason for reason in body["reasons"]), body["reasons"]
@@ -122,10 +123,10 @@ def test_the_loop_waits_for_a_pass_of_another_process_instead_of_failing(loop_le
     other = Ledger(settings)  # another process's ledger on the same database (a second engine, a second lock file handle)
     try:
         with looping_api(loop_ledger) as api:
-            with other.anchoring_lock(timeout=1):
+            with other.anchoring.lock(timeout=1):
                 fill(loop_ledger, 2)
                 response = api.client.post("/v1/anchors", headers=api.as_("admin"))
-                assert loop_ledger.loop.alive and not everything_anchored(loop_ledger)
+                assert loop_ledger.anchoring.status.alive and not everything_anchored(loop_ledger)
             wait_until(lambda: everything_anchored(loop_ledger), timeout=LOOP_TIMEOUT, what="anchoring once the lock is free")
             assert health(api)["anchoring"]["last_error"] is None
     finally:
@@ -151,7 +152,7 @@ def test_records_pending_long_past_the_batch_age_make_health_degraded(api):
 
 def test_a_manual_anchor_that_cannot_get_the_lock_is_a_409(api):
     api.ledger.settings.anchor_lock_timeout = 0.1
-    with api.ledger.anchoring_lock(timeout=1):
+    with api.ledger.anchoring.lock(timeout=1):
         response = api.client.post("/v1/anchors", headers=api.as_("admin"))
     assert response.status_code == 409, response.text
     assert response.json()["error"] == "AnchoringBusy"

@@ -17,14 +17,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func
 from sqlmodel import select
-from test_serve import _bearer, serving
+from test_serve import _bearer, _cli, serving
 
 from service.ingest import capture
 from service.verify.bundle import check_bundle
 from service.demo.supply_chain import supply_chain
 from service.errors import InvalidRecord
 from service.models import ApiKey, Record
-from ledger_helpers import store_events
+from support.records import store_events
 from service.ingest.validation.json_limits import MAX_DEPTH, RECURSION_LIMIT, field_name, parse_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -308,7 +308,7 @@ def test_an_event_stored_too_deep_to_serialise_still_reads_back_everywhere(api):
     deep = event(run=7, **{"example:ext": nested(260)})
     with api.ledger.session() as session:
         [stored_event] = store_events(session, document=deep, party="farm")
-    api.ledger.anchor_now(timeout=60)
+    api.ledger.anchoring.anchor_now(timeout=60)
     record_id, epc = stored_event.record.id, deep["epcList"][0]
     with api.ledger.session() as session:
         text = session.get(Record, record_id).body
@@ -397,7 +397,11 @@ def test_no_hostile_fragment_anywhere_gets_a_5xx_or_stores_part_of_a_body(api, e
 def test_the_recursion_limit_stays_sane_in_the_api_its_workers_and_the_cli(api, tmp_path):
     assert {"eth", "py_ecc"} <= set(sys.modules), "the libraries that raise it were imported"
     assert sys.getrecursionlimit() == RECURSION_LIMIT
-    assert capture._workers(1).submit(sys.getrecursionlimit).result(timeout=120) == RECURSION_LIMIT
+    workers = capture.CapturePool(1)
+    try:
+        assert workers.workers().submit(sys.getrecursionlimit).result(timeout=120) == RECURSION_LIMIT
+    finally:
+        workers.stop()
     bundle = tmp_path / "deep.json"
     bundle.write_text("[" * 99_000)
     done = subprocess.run([sys.executable, "-m", "service.cli", "verify", str(bundle), "--rpc", "http://127.0.0.1:9"],
@@ -406,8 +410,12 @@ def test_the_recursion_limit_stays_sane_in_the_api_its_workers_and_the_cli(api, 
 
 
 def test_a_capture_worker_bounds_depth_before_parsing():
-    with pytest.raises(InvalidRecord) as refused:
-        capture._workers(1).submit(capture.prepare_body, b"[" * 99_000, max_events=10).result(timeout=120)
+    workers = capture.CapturePool(1)
+    try:
+        with pytest.raises(InvalidRecord) as refused:
+            workers.workers().submit(capture.prepare_body, b"[" * 99_000, max_events=10).result(timeout=120)
+    finally:
+        workers.stop()
     assert refused.value.field == "[0]" * MAX_DEPTH
 
 
@@ -417,6 +425,7 @@ def test_99000_brackets_do_not_kill_a_real_server(tmp_path):
     killed ``traceanchor serve`` (exit 139) on the default configuration."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("TRACEANCHOR_")}
     env.update(PYTHONPATH=str(ROOT), TRACEANCHOR_DATA_DIR=str(tmp_path / "data"))
+    _cli(env, "migrate")
     keys = {role: _bearer(env, role=role, party=role) for role in ("admin", "supplier", "lender", "auditor")}
     deep = b"[" * 99_000
     targets = {  # path: (a role that may post there, one that may not)

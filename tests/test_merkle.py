@@ -114,7 +114,7 @@ def test_single_leaf_tree_is_its_leaf_with_empty_proof() -> None:
     tree = MerkleTree.build([value])
     assert tree.root == leaf_hash(value)
     assert tree.leaf_count == 1
-    assert tree.proof(0) == [] and tree.proofs() == [[]]
+    assert tree.proof(0) == []
     assert verify_proof(root=tree.root, leaf=leaf_hash(value), proof=[])
     assert tree.dump() == {
         "format": "standard-v1",
@@ -213,9 +213,7 @@ def test_tree_matches_reference_and_every_proof_verifies(values: list[bytes]) ->
     dump = tree.dump()
     assert dump["tree"] == [to_hex(node) for node in expected_tree]
     assert [entry["treeIndex"] for entry in dump["values"]] == expected_indexes
-    proofs = tree.proofs()
-    assert proofs == [tree.proof(index) for index in range(len(values))]
-    for value, proof in zip(values, proofs):
+    for value, proof in zip(values, map(tree.proof, range(len(values)))):
         assert verify_proof(root=tree.root, leaf=leaf_hash(value), proof=proof)
         assert reference_process_proof(reference_leaf(value), proof) == tree.root
 
@@ -325,7 +323,7 @@ def interop() -> tuple[list[list[bytes]], list[MerkleTree], list[bool], dict]:
     claims, expected = [], []
     for values, tree in zip(batches, trees):
         encoding = encoding_of(values)
-        for value, proof in zip(values, tree.proofs()):
+        for value, proof in zip(values, map(tree.proof, range(len(values)))):
             claims.append(claim(encoding=encoding, root=tree.root, value=value, proof=proof))
             expected.append(True)
         value, proof = values[-1], tree.proof(len(values) - 1)
@@ -368,7 +366,7 @@ def test_library_loads_our_dumps(interop) -> None:
 def test_library_proofs_equal_ours(interop) -> None:
     _, trees, _, answer = interop
     for tree, theirs in zip(trees, answer["trees"]):
-        assert theirs["proofs"] == [[to_hex(node) for node in proof] for proof in tree.proofs()]
+        assert theirs["proofs"] == [[to_hex(node) for node in proof] for proof in map(tree.proof, range(tree.leaf_count))]
 
 
 def test_library_verifies_our_proofs_and_rejects_tampered_ones(interop) -> None:

@@ -8,9 +8,10 @@ import logging
 import pytest
 from sqlmodel import select
 
+import service.anchor.loop
 import service.ledger
-from chain_fixtures import anvil_node, free_loopback_port
-from ledger_helpers import payment
+from support.servers import anvil_node, free_loopback_port
+from support.records import payment
 from loop_helpers import everything_anchored, looping_api, wait_until
 from service.ledger import Ledger
 from service.models import Batch, Record
@@ -40,7 +41,7 @@ def all_verified(ledger: Ledger) -> bool:
 
 def test_a_node_outage_is_absorbed_and_anchors_the_node_lost_are_made_again(settings, tmp_path, monkeypatch, caplog):
     caplog.set_level(logging.WARNING, logger="service.anchor.anchoring")
-    monkeypatch.setattr(service.ledger, "REORG_CHECK_INTERVAL", 0.2)  # the loop re-checks recent roots this often
+    monkeypatch.setattr(service.anchor.loop, "REORG_CHECK_INTERVAL", 0.2)  # the loop re-checks recent roots this often
     monkeypatch.setattr(service.ledger, "CHAIN_CHECK_SECONDS", 0.0)
     settings.batch_age, settings.anchor_interval = 0.1, 0.05
     state, port = tmp_path / "anvil-state.json", free_loopback_port()
@@ -66,6 +67,6 @@ def test_a_node_outage_is_absorbed_and_anchors_the_node_lost_are_made_again(sett
                     wait_until(lambda: all_verified(ledger), timeout=BACK_TIMEOUT, what="the lost anchors made again")
                     assert any("vanished from the chain" in record.getMessage() for record in caplog.records)
                     assert api.client.get("/v1/health").json()["status"] == "ok"
-                    assert ledger.loop.alive
+                    assert ledger.anchoring.status.alive
     finally:
         ledger.close()

@@ -11,7 +11,7 @@ from service.errors import NotFound
 from service.access.viewer import Viewer
 from service.api.schemas.provenance import TrailPublic
 from service.read.provenance import trail
-from ledger_helpers import store_events
+from support.records import store_events
 
 START = datetime(2026, 9, 1, 6, 0, tzinfo=UTC)  # the demo chain's default start
 CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
@@ -48,7 +48,7 @@ def steps(result) -> list[tuple[float, str, str, int]]:
 @pytest.fixture
 def demo(ledger) -> dict:
     data = store_demo(ledger)
-    ledger.anchor_now()
+    ledger.anchoring.anchor_now()
     return data
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import event, text
 from service.errors import InvalidParameter
 from service.read.pagination import PageRequest, PageTokens
 from service.read.queries import parse_event_query, query_events, query_transactions
-from ledger_helpers import store_events, store_transactions
+from support.records import store_events, store_transactions
 from service.access.viewer import Viewer
 
 EVERYONE = Viewer(party="auditor", everything=True)
@@ -324,7 +324,7 @@ def test_invalid_parameters_are_refused_naming_the_parameter(params, field):
 
 def test_status_filter_after_anchoring_part_of_the_records(ledger):
     anchored = store(ledger, [spec(n) for n in range(0, 40, 2)])
-    ledger.anchor_now()
+    ledger.anchoring.anchor_now()
     pending = store(ledger, [spec(n) for n in range(1, 40, 2)])
     everything = anchored + pending
     assert run(ledger, {"status": "anchored"}) == expected(anchored, lambda s: True)

@@ -6,12 +6,12 @@ import threading
 import pytest
 from sqlmodel import Session, func, select
 
-from ledger_helpers import payment
+from support.records import payment
 from service.demo.supply_chain import supply_chain
 from service.errors import Conflict, InvalidRecord
 from service.hashing import event_hash_id
 from service.models import Record, RecordKind, RecordStatus
-from ledger_helpers import store_events, store_transactions
+from support.records import store_events, store_transactions
 
 
 def count(session) -> int:

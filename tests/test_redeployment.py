@@ -5,7 +5,7 @@ Each batch is asked of the contract that anchored it (``batch.contract``), so po
 ``not_on_chain`` nor sends their batches to be anchored again.
 """
 
-from ledger_helpers import fill
+from support.records import fill
 from sqlmodel import select
 
 from service.anchor.chain import Chain
@@ -29,7 +29,7 @@ def test_records_anchored_on_two_deployments_all_verify_and_nothing_is_anchored_
     first = Ledger(settings)
     try:
         old_ids = fill(first, 3)
-        first.anchor_now()
+        first.anchoring.anchor_now()
         old_contract = first.chain.address
         new_contract = first.chain.deploy()  # a second deployment on the same chain
         anchored_on_old = batches(first)
@@ -40,13 +40,13 @@ def test_records_anchored_on_two_deployments_all_verify_and_nothing_is_anchored_
     ledger = Ledger(settings.model_copy(update={"contract_address": new_contract}))
     try:
         assert ledger.chain.address == new_contract
-        reports = ledger.anchor_now()  # its first pass re-checks recent batches for reorgs
+        reports = ledger.anchoring.anchor_now()  # its first pass re-checks recent batches for reorgs
         assert not any(report.reorged or report.errors for report in reports)
         assert batches(ledger) == anchored_on_old  # same contract, same transaction, still anchored
         new_ids = fill(ledger, 3, start=3)
-        ledger.anchor_now()
+        ledger.anchoring.anchor_now()
         assert {contract for contract, _, _ in batches(ledger).values()} == {old_contract, new_contract}
-        assert not ledger.anchor_once(check_reorgs=True).reorged
+        assert not ledger.anchoring.anchor_once(check_reorgs=True).reorged
 
         with ledger.session() as session:
             results = [verify_record(session, ledger.chain, session.get(Record, i)) for i in old_ids + new_ids]
@@ -59,7 +59,7 @@ def test_records_anchored_on_two_deployments_all_verify_and_nothing_is_anchored_
 
 def test_a_batch_whose_root_its_contract_does_not_know_is_not_on_chain(ledger):
     (record_id,) = fill(ledger, 1)
-    ledger.anchor_now()
+    ledger.anchoring.anchor_now()
     used = ledger.chain.address
     other = ledger.chain.deploy()  # knows no root
     ledger.chain.attach(used)  # the contract in use knows it: the batch's own contract must be asked
@@ -82,7 +82,7 @@ def test_a_deployment_of_the_first_release_still_attaches_anchors_and_verifies(s
     ledger = Ledger(settings.model_copy(update={"contract_address": old}))
     try:
         ids = fill(ledger, 3)
-        ledger.anchor_now()
+        ledger.anchoring.anchor_now()
         with ledger.session() as session:
             assert {verify_record(session, ledger.chain, session.get(Record, i)).status for i in ids} == {VerificationStatus.VERIFIED}
             bundle = proof_bundle(session, ledger.chain, session.get(Record, ids[0])).as_json()

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from chain_fixtures import free_loopback_port
-from ledger_helpers import fill
+from support.servers import free_loopback_port
+from support.records import fill
 
+from service.db import migrate
 from service.demo.supply_chain import supply_chain
 from service.ledger import Ledger
 from service.settings import Settings
@@ -108,6 +109,7 @@ def test_serve_anchors_by_age_reports_health_and_stops_cleanly(request, tmp_path
     )
     if database_url.startswith("postgresql"):
         env["TRACEANCHOR_CHAIN_URL"] = request.getfixturevalue("anvil_url")
+    _cli(env, "migrate")  # as an operator installs: migrate, create keys, serve
     supplier = _bearer(env, role="supplier", party="farm")
     auditor = _bearer(env, role="auditor", party="auditor")
 
@@ -150,7 +152,9 @@ def test_a_record_deleted_in_the_sqlite_shell_is_a_finding_not_a_broken_installa
     leaves the record's leaf and terms pointing nowhere. The audit must find the hole, and nothing
     may refuse to start over it."""
     env = _env(tmp_path)
-    ledger = Ledger(Settings(data_dir=tmp_path / "data", database_url=None, chain_url=None, contract_address=None))
+    settings = Settings(data_dir=tmp_path / "data", database_url=None, chain_url=None, contract_address=None)
+    migrate(settings)
+    ledger = Ledger(settings)
     fill(ledger, 4)
     ledger.close()
     _cli(env, "anchor")
@@ -174,6 +178,7 @@ def test_a_record_deleted_in_the_sqlite_shell_is_a_finding_not_a_broken_installa
 def test_the_demo_against_a_server_refuses_another_database_up_front_and_runs_on_the_servers(tmp_path):
     # the demo anchors when it shows anchoring; a background loop anchoring too would race it (a separate issue)
     env = _env(tmp_path, TRACEANCHOR_ANCHOR_IN_BACKGROUND="false")
+    _cli(env, "migrate")
     admin_key = _cli(env, "keys", "create", "--role", "admin", "--party", "ops").strip().splitlines()[-1]
     with serving(env, log=tmp_path / "serve.log") as (_, client):
         url = f"http://127.0.0.1:{client.base_url.port}"

@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy import event, text
 from sqlmodel import select
 
-from ledger_helpers import fill
+from support.records import fill
 from service.verify.bundle import check_bundle
 from service.insights.forecast import forecast_all
 from service.demo.supply_chain import supply_chain
 from service.errors import Conflict
 from service.models import BatchTree, Record
-from ledger_helpers import store_events, store_transactions
+from support.records import store_events, store_transactions
 from service.access.viewer import Viewer
 from service.ingest.candidates import derive
 from service.timeutil import from_unix
@@ -60,7 +60,7 @@ def anchored(ledger):
         for party, document in supply_chain(run=7)["documents"].items():
             ids += [s.record.id for s in store_events(session, document=document, party=party)]
     ids += fill(ledger, 3)
-    ledger.anchor_now()
+    ledger.anchoring.anchor_now()
     return ids
 
 
@@ -111,7 +111,7 @@ def test_unparsable_body_is_tampering_not_an_error(ledger, anchored, body):
 def test_a_root_missing_from_the_chain_is_not_on_chain(ledger):
     (record_id,) = fill(ledger, 1)
     snapshot = ledger.chain.snapshot()
-    ledger.anchor_now()
+    ledger.anchoring.anchor_now()
     ledger.chain.revert(snapshot)
     result = verify(ledger, record_id)
     assert result.status == VerificationStatus.NOT_ON_CHAIN
@@ -175,7 +175,7 @@ def test_a_forged_sibling_in_the_stored_tree_is_tampering(ledger, anchored):
 
 def test_a_selection_reads_each_batch_tree_once_and_asks_the_chain_once_per_root(ledger, monkeypatch):
     ids = fill(ledger, 40)
-    ledger.anchor_now()
+    ledger.anchoring.anchor_now()
     chain_calls = []
     anchored_at = ledger.chain.anchored_at
     monkeypatch.setattr(ledger.chain, "anchored_at", lambda root, **kw: chain_calls.append(root) or anchored_at(root, **kw))
@@ -188,9 +188,9 @@ def test_a_selection_reads_each_batch_tree_once_and_asks_the_chain_once_per_root
 
 def test_the_tree_cache_starts_afresh_past_its_budget_and_still_verifies(ledger):
     ids = fill(ledger, 3)
-    ledger.anchor_now()
+    ledger.anchoring.anchor_now()
     ids += fill(ledger, 3, start=3)
-    ledger.anchor_now()
+    ledger.anchoring.anchor_now()
     cache = VerificationCache(max_tree_bytes=1)  # smaller than any tree: only the latest is kept
     with ledger.session() as session:
         statuses = {verify_record(session, ledger.chain, session.get(Record, i), cache=cache).status for i in ids}
@@ -207,7 +207,7 @@ def test_forecasting_every_sku_reads_each_batch_tree_once(ledger):
 
     with ledger.session() as session:
         store_transactions(session, transactions=[sale(n, sku) for sku in ("A", "B", "C") for n in range(24)], party="retailer")
-    ledger.anchor_now()
+    ledger.anchoring.anchor_now()
     with counted_statements(ledger.engine) as statements, ledger.session() as session:
         results = forecast_all(session, ledger.chain, viewer=Viewer(party="auditor", everything=True), skus=None,
                                location=None, freq="M", horizon=2, workers=1)

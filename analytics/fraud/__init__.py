@@ -8,8 +8,8 @@ Public API::
     FraudModel.score(features) -> list[Score]; .to_bytes(); FraudModel.from_bytes(data); .metadata
     make_pipeline(*, numeric, categorical, C=1.0) -> sklearn Pipeline  # generic tabular entry point
 
-The synthetic data generator lives in :mod:`analytics.fraud.synthetic` (not re-exported: it is a
-test and benchmark tool, not part of scoring).
+The synthetic data generator the tests and benchmarks train and check on lives in
+``tests/support/synthetic_fraud.py``: it is no part of scoring.
 """
 
 from analytics.fraud.features import build_features, supply_chain_evidence

@@ -21,19 +21,16 @@ Layout, mirrored from the library's ``core.js``/``merkletree.js``:
   reverse, so the smallest leaf sits in the last slot;
 * a proof lists the siblings from the leaf up to (excluding) the root.
 
-Speed matters because a batch of 100,000 records must be built with all its
-proofs in at most twice the time of its 3n-1 bare keccak calls
-(``bench/merkle.py``).  Hence: ``sha3.keccak_256`` (safe-pysha3), measured ~6x
-faster than pycryptodome and eth-hash; one list comprehension per tree level
-instead of per-node code; a numpy sort of the leaves; and proofs assembled as
-columns of repeated siblings (see :meth:`MerkleTree.proofs`).
+Speed matters because a batch of 100,000 records must be built in at most twice the
+time of its 3n-1 bare keccak calls (``bench/merkle.py``).  Hence: ``sha3.keccak_256``
+(safe-pysha3), the fastest keccak we measured; one list comprehension per tree level
+instead of per-node code; and a numpy sort of the leaves. Proofs are not built with the
+tree: a record's proof is read from the stored nodes when asked (:func:`proof_from_nodes`).
 """
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -141,28 +138,6 @@ class MerkleTree:
             path.append(self._tree[node + 1 if node % 2 else node - 1])
             node = (node - 1) // 2
         return path
-
-    def proofs(self) -> list[list[bytes]]:
-        """Proofs of every leaf, in input order (equal to ``[proof(i) for i ...]``).
-
-        Leaves sit on at most two levels.  For the leaves of one level, element
-        ``k`` of every proof is the sibling of the leaf's ancestor ``k`` levels up,
-        so it is a column: that level's siblings, each repeated ``2**k`` times.
-        Zipping the columns yields all proofs of the level without per-node Python
-        code, which keeps building all proofs cheaper than hashing the tree.
-        The cyclic GC is paused meanwhile: the proof lists cannot form cycles, yet
-        allocating ``n`` of them would otherwise trigger repeated full collections
-        that cost more than building them.
-        """
-        tree = self._tree
-        first_leaf = self.leaf_count - 1
-        deepest = len(tree).bit_length() - 1
-        upper_level_start = (1 << deepest) - 1
-        with _gc_paused():
-            by_node = [[]] * first_leaf  # internal positions: never looked up
-            by_node += _level_proofs(tree, depth=deepest - 1, first=first_leaf, stop=upper_level_start)
-            by_node += _level_proofs(tree, depth=deepest, first=upper_level_start, stop=len(tree))
-            return list(map(by_node.__getitem__, self._tree_indexes))
 
     @property
     def nodes(self) -> bytes:
@@ -273,67 +248,6 @@ def _hash_internal_nodes(tree: list[bytes], *, internal_count: int) -> None:
             keccak_256(left + right).digest() if left < right else keccak_256(right + left).digest()
             for left, right in zip(lefts, rights)
         ]
-
-
-def _level_proofs(tree: list[bytes], *, depth: int, first: int, stop: int) -> list[list[bytes]]:
-    """Proofs of the nodes ``first..stop-1``, which all lie on level ``depth``."""
-    if first >= stop:
-        return []
-    if depth == 0:
-        return [[]]
-    offset = first - ((1 << depth) - 1)
-    columns = []
-    for level in range(depth, 0, -1):
-        shift = depth - level
-        level_start = (1 << level) - 1
-        ancestors_start = level_start + (offset >> shift)
-        ancestors_stop = level_start + ((offset + stop - first - 1) >> shift) + 1
-        column = _repeat_each(_siblings(tree, start=ancestors_start, stop=ancestors_stop), times=1 << shift)
-        skip = offset - ((offset >> shift) << shift)
-        columns.append(column[skip : skip + stop - first])
-    return list(map(list, zip(*columns)))
-
-
-def _siblings(tree: list[bytes], *, start: int, stop: int) -> list[bytes]:
-    """Siblings of the nodes ``start..stop-1`` of one level (pairs swapped)."""
-    left_start = start - (start % 2 == 0)
-    pair_stop = stop + (stop % 2 == 0)
-    swapped = tree[left_start:pair_stop]
-    swapped[0::2] = tree[left_start + 1 : pair_stop : 2]
-    swapped[1::2] = tree[left_start:pair_stop:2]
-    return swapped[start - left_start : stop - left_start]
-
-
-def _repeat_each(items: list[bytes], *, times: int) -> list[bytes]:
-    """``items`` with each element repeated ``times`` times, using C-level slicing.
-
-    Loops over whichever is smaller, the repetitions or the items, so the Python
-    loop stays short on both the wide lower levels and the narrow upper ones.
-    """
-    repeated: list[bytes] = [b""] * (len(items) * times)
-    if times <= len(items):
-        for copy in range(times):
-            repeated[copy::times] = items
-    else:
-        for position, item in enumerate(items):
-            repeated[position * times : (position + 1) * times] = [item] * times
-    return repeated
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Suspend the cyclic garbage collector, restoring its previous state after.
-
-    The switch is process-wide: a concurrent caller may re-enable it early, which
-    costs only speed, never correctness.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _check_hash(value: bytes, what: str) -> None:

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import RedirectResponse
 
-from service.ingest import capture
 from service.api import errors
 from service.api.access_log import AccessLog
 from service.api.deps import plain_parameters, reject_unknown_query_parameters
@@ -38,15 +37,15 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
             app.state.ledger.connect()  # so the first request does not wait for a deployment
         except TraceAnchorError as error:
             log.warning("chain not available at start-up (records are accepted and anchored later): %s", error)
-        capture.start_workers(settings.capture_processes)
+        app.state.ledger.capture.start()
         if settings.anchor_in_background:
-            worker = threading.Thread(target=app.state.ledger.run_anchoring, args=(stop,), name="anchoring", daemon=True)
+            worker = threading.Thread(target=app.state.ledger.anchoring.run, args=(stop,), name="anchoring", daemon=True)
             worker.start()
         try:
             yield
         finally:
             stop.set()
-            capture.stop_workers()
+            app.state.ledger.capture.stop()
             if worker is not None:
                 worker.join(timeout=30)
             if ledger is None:

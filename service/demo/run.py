@@ -24,7 +24,7 @@ from sqlmodel import Session
 from web3 import Web3
 
 from service.verify.bundle import check_bundle
-from service.db import make_engine
+from service.db import make_engine, migrate
 from service.demo.supply_chain import FORECAST_SKUS, PARTIES, monthly_sales, supply_chain
 from service.errors import TraceAnchorError
 from service.access.keys import authenticate
@@ -95,6 +95,7 @@ def _in_process(settings: Settings) -> Iterator[tuple[httpx.Client, dict, Web3, 
 
     demo_settings = Settings(data_dir=_fresh_directory(settings.data_dir / DEMO_DIR), database_url=None,
                              anchor_in_background=False)  # the demo anchors when it wants to show it
+    migrate(demo_settings)  # a fresh database of its own, made like `traceanchor migrate` makes one
     ledger = Ledger(demo_settings)
     try:
         with ledger.session() as session:

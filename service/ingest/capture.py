@@ -46,10 +46,6 @@ INLINE_BYTES = 64 * 1024
 MAX_RESTARTS = 3
 PARENT_CHECK_SECONDS = 1.0
 
-_pool: ProcessPoolExecutor | None = None
-_pool_lock = threading.Lock()
-_restarts = 0
-
 
 def prepare_body(raw: bytes, *, max_events: int) -> list[Candidate]:
     """Parse, validate (the whole document, before anything is hashed) and hash a submitted body."""
@@ -67,87 +63,6 @@ def transaction_submission(payload: object, *, party: str, max_items: int) -> Su
             raise Forbidden(f"[{index}]: party {party!r} is neither the seller nor the buyer", field=f"[{index}].seller")
     return Submission(candidates=prepare_transactions([t.body for t in transactions]), party=party,
                       references=references_of(transactions, party=party))
-
-
-def start_workers(processes: int) -> None:
-    """Start the process pool now (its interpreters take a second or two to import everything),
-    rather than on the first large document. The pool is shared by the whole process."""
-    if processes > 0:
-        _workers(processes).submit(_warm_up)
-
-
-def stop_workers() -> None:
-    """Stop the workers once their current document is done (the API is shutting down)."""
-    global _pool
-    with _pool_lock:
-        pool, _pool = _pool, None
-    if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-async def prepare(raw: bytes, *, max_events: int, processes: int, submitter: str = "") -> list[Candidate]:
-    """:func:`prepare_body` for a small body here, for a large one in a worker process, in
-    ``submitter``'s turn (or, with ``processes`` 0 or a pool that keeps breaking, in a thread, so
-    that the event loop stays free)."""
-    if len(raw) <= INLINE_BYTES:
-        return prepare_body(raw, max_events=max_events)
-    if processes == 0 or _restarts > MAX_RESTARTS:
-        return await asyncio.to_thread(prepare_body, raw, max_events=max_events)
-    try:
-        chunks = await asyncio.wrap_future(_turns.submit(submitter, raw, max_events=max_events, processes=processes))
-        return await asyncio.to_thread(unpickle_chunks, chunks)
-    except BrokenProcessPool:  # a worker died (killed, out of memory): the pool was discarded, do this one in a thread
-        return await asyncio.to_thread(prepare_body, raw, max_events=max_events)
-
-
-class _Turns:
-    """Large documents waiting for a worker, handed to the pool in turns per submitter, no more
-    at a time than there are workers (so that the pool's own FIFO queue stays empty)."""
-
-    def __init__(self) -> None:
-        self._waiting: FairQueue[tuple[bytes, int, Future]] = FairQueue()
-        self._lock = threading.RLock()  # a job finishing at once calls back into _pump on this thread
-        self._running = 0
-
-    def submit(self, submitter: str, raw: bytes, *, max_events: int, processes: int) -> Future:
-        """A future of :func:`prepare_in_worker`'s result; BrokenProcessPool if its pool broke."""
-        job: Future = Future()
-        self._waiting.put(submitter, (raw, max_events, job))
-        self._pump(processes)
-        return job
-
-    def _pump(self, processes: int) -> None:
-        with self._lock:
-            while self._running < processes and (taken := self._waiting.take(max_items=1, max_weight=0, timeout=0)):
-                raw, max_events, job = taken[0]
-                if not job.set_running_or_notify_cancel():
-                    continue
-                pool = _workers(processes)
-                self._running += 1
-                try:
-                    work = pool.submit(prepare_in_worker, raw, max_events=max_events)
-                except BaseException as error:  # noqa: BLE001 - a broken or stopped pool: this job's outcome
-                    self._finish(job, pool, error=error)
-                    continue
-                work.add_done_callback(lambda done, job=job, pool=pool: self._done(done, job, pool, processes))
-
-    def _done(self, work: Future, job: Future, pool: ProcessPoolExecutor, processes: int) -> None:
-        error = work.exception() if not work.cancelled() else BrokenProcessPool("the pool was stopped")
-        with self._lock:
-            self._finish(job, pool, error=error, result=None if error else work.result())
-            self._pump(processes)
-
-    def _finish(self, job: Future, pool: ProcessPoolExecutor, *, error: BaseException | None, result: object = None) -> None:
-        self._running -= 1
-        if isinstance(error, BrokenProcessPool):
-            _discard(pool)
-        if error is not None:
-            job.set_exception(error)
-        else:
-            job.set_result(result)
-
-
-_turns = _Turns()
 
 
 #: Candidates per pickled chunk of a worker's result.
@@ -173,16 +88,6 @@ def _warm_up() -> None:
         pass
 
 
-def _workers(processes: int) -> ProcessPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            # spawn, not fork: the API process has threads and open database connections
-            _pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_start_worker, initargs=(os.getpid(),))
-        return _pool
-
-
 def _start_worker(parent: int) -> None:
     """In a new worker: CPython's default recursion limit, stated rather than inherited from whatever
     the worker imports (see ``json_limits.sane_recursion_limit``); and an exit when the API
@@ -197,14 +102,103 @@ def _start_worker(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _discard(pool: ProcessPoolExecutor) -> None:
-    global _pool, _restarts
-    with _pool_lock:
-        if _pool is pool:
-            _pool = None
-            _restarts += 1
-            if _restarts > MAX_RESTARTS:
-                log.error("document workers broke %s times: preparing documents in the API process from now on", _restarts)
-            else:
-                log.warning("document worker pool broke; starting a new one")
-    pool.shutdown(wait=False, cancel_futures=True)
+class CapturePool:
+    """The worker processes of one API process that prepare large bodies (``processes`` of them;
+    0: none, large bodies are prepared in a thread). Started with the app, stopped with it; owned by
+    the process container, so that two apps in one process (tests, the demo) do not share one."""
+
+    def __init__(self, processes: int) -> None:
+        self.processes = processes
+        self.restarts = 0
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        # large documents waiting for a worker, handed to the pool in turns per submitter, no more at
+        # a time than there are workers (so that the pool's own FIFO queue stays empty)
+        self._waiting: FairQueue[tuple[bytes, int, Future]] = FairQueue()
+        self._turns_lock = threading.RLock()  # a job finishing at once calls back into _pump on this thread
+        self._running = 0
+
+    def start(self) -> None:
+        """Start the workers now (their interpreters take a second or two to import everything),
+        rather than on the first large document."""
+        if self.processes > 0:
+            self.workers().submit(_warm_up)
+
+    def stop(self) -> None:
+        """Stop the workers once their current document is done (the API is shutting down)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    async def prepare(self, raw: bytes, *, max_events: int, submitter: str = "") -> list[Candidate]:
+        """:func:`prepare_body` for a small body here, for a large one in a worker process, in
+        ``submitter``'s turn (or, without workers or with a pool that keeps breaking, in a thread, so
+        that the event loop stays free)."""
+        if len(raw) <= INLINE_BYTES:
+            return prepare_body(raw, max_events=max_events)
+        if self.processes == 0 or self.restarts > MAX_RESTARTS:
+            return await asyncio.to_thread(prepare_body, raw, max_events=max_events)
+        try:
+            chunks = await asyncio.wrap_future(self._submit(submitter, raw, max_events=max_events))
+            return await asyncio.to_thread(unpickle_chunks, chunks)
+        except BrokenProcessPool:  # a worker died (killed, out of memory): the pool was discarded, do this one in a thread
+            return await asyncio.to_thread(prepare_body, raw, max_events=max_events)
+
+    def _submit(self, submitter: str, raw: bytes, *, max_events: int) -> Future:
+        """A future of :func:`prepare_in_worker`'s result, handed to the pool in ``submitter``'s turn;
+        BrokenProcessPool if its pool broke."""
+        job: Future = Future()
+        self._waiting.put(submitter, (raw, max_events, job))
+        self._pump()
+        return job
+
+    def _pump(self) -> None:
+        with self._turns_lock:
+            while self._running < self.processes and (taken := self._waiting.take(max_items=1, max_weight=0, timeout=0)):
+                raw, max_events, job = taken[0]
+                if not job.set_running_or_notify_cancel():
+                    continue
+                pool = self.workers()
+                self._running += 1
+                try:
+                    work = pool.submit(prepare_in_worker, raw, max_events=max_events)
+                except BaseException as error:  # noqa: BLE001 - a broken or stopped pool: this job's outcome
+                    self._finish(job, pool, error=error)
+                    continue
+                work.add_done_callback(lambda done, job=job, pool=pool: self._done(done, job, pool))
+
+    def _done(self, work: Future, job: Future, pool: ProcessPoolExecutor) -> None:
+        error = work.exception() if not work.cancelled() else BrokenProcessPool("the pool was stopped")
+        with self._turns_lock:
+            self._finish(job, pool, error=error, result=None if error else work.result())
+            self._pump()
+
+    def _finish(self, job: Future, pool: ProcessPoolExecutor, *, error: BaseException | None, result: object = None) -> None:
+        self._running -= 1
+        if isinstance(error, BrokenProcessPool):
+            self._discard(pool)
+        if error is not None:
+            job.set_exception(error)
+        else:
+            job.set_result(result)
+
+    def workers(self) -> ProcessPoolExecutor:
+        """The process pool, started on first use."""
+        with self._lock:
+            if self._pool is None:
+                # spawn, not fork: the API process has threads and open database connections
+                self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_start_worker, initargs=(os.getpid(),))
+            return self._pool
+
+    def _discard(self, pool: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+                self.restarts += 1
+                if self.restarts > MAX_RESTARTS:
+                    log.error("document workers broke %s times: preparing documents in the API process from now on", self.restarts)
+                else:
+                    log.warning("document worker pool broke; starting a new one")
+        pool.shutdown(wait=False, cancel_futures=True)

@@ -25,7 +25,9 @@ from analytics.baskets import Itemset, Rule, association_rules, frequent_itemset
 from service.access.viewer import DataScope, Viewer
 from service.anchor.chain import Chain
 from service.models import Record, RecordKind
+from service.verify.integrity import Derivations
 from service.verify.selection import Exclusions, VerifiedSelection, select_verified
+from service.verify.verification import VerificationCache
 
 Level = Literal["sku", "category"]
 Consequent = Literal["single", "any"]
@@ -74,19 +76,21 @@ def baskets_of(records: Iterable[Record], *, level: Level) -> Baskets:
     return Baskets(level, baskets, lines_without, baskets_without)
 
 
-def select_basket_records(session: Session, chain: Chain, *, viewer: Viewer) -> VerifiedSelection:
+def select_basket_records(session: Session, chain: Chain, *, viewer: Viewer,
+                          derivations: Derivations | None = None) -> VerifiedSelection:
     """The orders and sales of ``viewer``'s data (``Viewer.owned``) that verify (by record id), and
-    the others counted by status."""
+    the others counted by status; ``derivations``: the process's memo (none: derive afresh)."""
     statement = (
         select(Record)
         .where(Record.kind == RecordKind.TRANSACTION, Record.record_type.in_(BASKET_KINDS), viewer.owned())
         .order_by(Record.id)
     )
-    return select_verified(session, chain, statement=statement)
+    return select_verified(session, chain, statement=statement, cache=VerificationCache(derivations=derivations or Derivations()))
 
 
 class MiningCache:
-    """A bounded, thread-safe LRU of mining results (requests run on a thread pool).
+    """A bounded, thread-safe LRU of mining results (requests run on a thread pool); one per process
+    container (``Ledger.mining``), so that two ledgers in one process never share results.
 
     ``hits`` and ``misses`` count lookups, like ``functools.lru_cache``'s ``cache_info``.
     """
@@ -122,9 +126,6 @@ class MiningCache:
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
         return value
-
-
-MINING_CACHE = MiningCache(max_entries=64)
 
 
 @dataclass(frozen=True)
@@ -170,12 +171,13 @@ def basket_itemsets(
     max_len: int | None,
     item: str | None,
     cache: MiningCache,
+    derivations: Derivations | None = None,
 ) -> Mined[Itemset]:
     """Frequent itemsets of the verified orders and sales (``min_support`` a fraction in (0, 1]).
 
     ``item`` (a SKU, or a category at category level) keeps the itemsets that hold it.
     """
-    selection = select_basket_records(session, chain, viewer=viewer)
+    selection = select_basket_records(session, chain, viewer=viewer, derivations=derivations)
     counts, itemsets = _itemsets(selection, level=level, min_support=min_support, max_len=max_len, cache=cache)
     if item is not None:
         itemsets = [itemset for itemset in itemsets if item in itemset.items]
@@ -195,12 +197,13 @@ def basket_rules(
     consequent: Consequent,
     item: str | None,
     cache: MiningCache,
+    derivations: Derivations | None = None,
 ) -> Mined[Rule]:
     """Association rules of the verified orders and sales, sorted by lift (see ``analytics.baskets``).
 
     ``item`` (a SKU, or a category at category level) keeps the rules naming it on either side.
     """
-    selection = select_basket_records(session, chain, viewer=viewer)
+    selection = select_basket_records(session, chain, viewer=viewer, derivations=derivations)
     counts, itemsets = _itemsets(selection, level=level, min_support=min_support, max_len=max_len, cache=cache)
     key = ("rules", selection.fingerprint, level, min_support, max_len, min_confidence, min_lift, consequent)
 

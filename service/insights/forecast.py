@@ -25,6 +25,7 @@ from service.ingest.indexing import identifier
 from service.models import TermName
 from service.models import Record, RecordKind, RecordTerm
 from service.timeutil import as_utc
+from service.verify.integrity import Derivations
 from service.verify.verification import VerificationCache
 from service.verify.selection import Exclusions, VerifiedSelection, select_verified
 
@@ -115,10 +116,12 @@ def demand_series(session: Session, chain: Chain, *, viewer: Viewer, sku: str, l
 
 
 def forecast_demand(session: Session, chain: Chain, *, viewer: Viewer, sku: str, location: str | None, freq: str,
-                    horizon: int) -> DemandForecast:
-    """The forecast of one SKU's verified demand in ``viewer``'s data, with the provenance of its input."""
+                    horizon: int, derivations: Derivations | None = None) -> DemandForecast:
+    """The forecast of one SKU's verified demand in ``viewer``'s data, with the provenance of its input.
+    ``derivations``: the process's memo of what bodies derive to (none: derive afresh)."""
     _check_horizon(freq=freq, horizon=horizon)
-    demand = demand_series(session, chain, viewer=viewer, sku=sku, location=location, freq=freq)
+    demand = demand_series(session, chain, viewer=viewer, sku=sku, location=location, freq=freq,
+                           cache=VerificationCache(derivations=derivations or Derivations()))
     if demand.series.empty:
         raise NotFound(f"no verified demand for SKU {sku!r}" + (f" at {location!r}" if location else ""), field="sku")
     result = forecast(demand.series, freq=freq, horizon=horizon)

@@ -21,6 +21,7 @@ one whose quality the holdout cannot measure (one class only) is activated with 
 score repeats (docs/fraud.md).
 """
 
+import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -45,6 +46,7 @@ from service.models import FraudModelVersion, Record, RecordKind, RecordTerm
 from service.ingest.records import find_record
 from service.sealing import is_sealed, seal
 from service.timeutil import utcnow
+from service.verify.integrity import Derivations
 from service.verify.verification import VerificationCache, VerificationStatus
 from service.verify.selection import VerifiedSelection, verify_records
 
@@ -291,13 +293,15 @@ def verified_labels(session: Session, chain: Chain, *, viewer: Viewer,
     return pd.Series(latest["fraud"].astype(int).to_numpy(), index=latest["transaction"].to_numpy(), name="fraud"), selection
 
 
-def train_model(session: Session, chain: Chain, *, viewer: Viewer, key: bytes) -> tuple[FraudModelVersion, bool]:
+def train_model(session: Session, chain: Chain, *, viewer: Viewer, key: bytes,
+                derivations: Derivations | None = None) -> tuple[FraudModelVersion, bool]:
     """Train on the verified labels of verified invoices and payments of ``viewer``'s data; store the
     version as the viewer's party's, active unless its holdout says it is worse than the floor.
+    ``derivations``: the process's memo of what bodies derive to (none: derive afresh).
 
     Returns the stored row and whether the version is new (False: same labelled set, refreshed).
     """
-    cache = VerificationCache()
+    cache = VerificationCache(derivations=derivations or Derivations())
     inputs = load_inputs(session, chain, viewer=viewer, cache=cache)
     labels, label_selection = verified_labels(session, chain, viewer=viewer, cache=cache)
     features = build_features(transactions=inputs.transactions, shipments=inputs.shipments)
@@ -362,19 +366,26 @@ def find_model(session: Session, *, viewer: Viewer, version: str | None = None) 
     return row
 
 
-_LOADED: dict[tuple[str, datetime, str], FraudModel] = {}
+class LoadedModels:
+    """The fraud model a process last unpickled, kept by its stored training (version, time, seal):
+    a model is megabytes of pickle, and scoring requests use the same one again and again. One per
+    process container (``Ledger.fraud_models``)."""
 
+    def __init__(self) -> None:
+        self._loaded: tuple[tuple[str, datetime, str], FraudModel] | None = None
+        self._lock = threading.Lock()
 
-def _model_of(row: FraudModelVersion, *, key: bytes) -> FraudModel:
-    """Unpickled once per stored training, and only if its seal holds (the bytes come from the database)."""
-    if not is_sealed(key, label=row.version, data=row.model, claimed=row.seal):
-        raise IntegrityFailure(f"fraud model {row.version} fails its integrity seal: it was changed outside the "
-                               "service (or the server key changed); retrain it")
-    loaded = (row.version, row.created_at, row.seal)
-    if loaded not in _LOADED:
-        _LOADED.clear()
-        _LOADED[loaded] = FraudModel.from_bytes(row.model)
-    return _LOADED[loaded]
+    def model_of(self, row: FraudModelVersion, *, key: bytes) -> FraudModel:
+        """``row``'s model, unpickled once per stored training, and only if its seal holds (the bytes
+        come from the database)."""
+        if not is_sealed(key, label=row.version, data=row.model, claimed=row.seal):
+            raise IntegrityFailure(f"fraud model {row.version} fails its integrity seal: it was changed outside the "
+                                   "service (or the server key changed); retrain it")
+        training = (row.version, row.created_at, row.seal)
+        with self._lock:
+            if self._loaded is None or self._loaded[0] != training:
+                self._loaded = (training, FraudModel.from_bytes(row.model))
+            return self._loaded[1]
 
 
 @dataclass(frozen=True)
@@ -386,9 +397,10 @@ class ScoreRequest:
 
 
 def score_transactions(session: Session, chain: Chain, *, requests: Sequence[ScoreRequest], viewer: Viewer,
-                       key: bytes) -> tuple[list[TransactionScore], FraudModelVersion, FraudInputs]:
+                       key: bytes, models: LoadedModels,
+                       derivations: Derivations | None = None) -> tuple[list[TransactionScore], FraudModelVersion, FraudInputs]:
     """Scores of invoices and payments of ``viewer``'s data (in the given order, each once), with the
-    viewer's active model."""
+    viewer's active model (loaded through ``models``); ``derivations`` as for :func:`train_model`."""
     records: dict[int, Record] = {}
     for index, request in enumerate(requests):
         record = _transaction_to_score(session, request.transaction, request.submitter, viewer=viewer,
@@ -396,13 +408,14 @@ def score_transactions(session: Session, chain: Chain, *, requests: Sequence[Sco
         records.setdefault(record.id, record)
     row = find_model(session, viewer=viewer)
     sellers = {str((parsed_body(record) or {}).get("seller")) for record in records.values()}
-    inputs = load_inputs(session, chain, viewer=viewer, sellers=sellers)
+    inputs = load_inputs(session, chain, viewer=viewer, sellers=sellers,
+                         cache=VerificationCache(derivations=derivations or Derivations()))
     features = build_features(transactions=inputs.transactions, shipments=inputs.shipments)
     wanted = list(dict.fromkeys(record.business_id for record in records.values()))
     unreadable = [i for i in wanted if i not in features.index]
     if unreadable:
         raise Conflict(f"stored transaction {unreadable[0]!r} was edited and can no longer be read", field="id")
-    scores = _model_of(row, key=key).score(features.loc[wanted])
+    scores = models.model_of(row, key=key).score(features.loc[wanted])
     evidence = supply_chain_evidence(transactions=inputs.transactions, shipments=inputs.shipments)
     evidence = evidence.merge(inputs.shipments[["event_id", "record_id", "status"]], on="event_id", how="left")
     evidence = evidence[evidence["transaction_id"].isin(wanted)].sort_values(["transaction_id", "event_time"])

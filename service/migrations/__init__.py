@@ -1,4 +1,6 @@
-"""The database schema, versioned with Alembic: every start upgrades the database to the newest revision.
+"""The database schema, versioned with Alembic: ``traceanchor migrate`` (and ``serve`` and the demo at
+start) upgrades the database to the newest revision; opening it only checks that it is there
+(:func:`require_head`), so no command alters a schema as a side effect.
 
 Revisions live in ``versions/``. After changing a model, generate the next revision against a
 scratch database upgraded to the current head, then read and adjust it (data moves, defaults):
@@ -14,12 +16,14 @@ import fcntl
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, inspect, text
 
 from service.errors import SchemaError
@@ -46,6 +50,37 @@ def downgrade(engine: Engine, *, revision: str, lock_file: Path) -> None:
         command.downgrade(config(connection), revision)
 
 
+def require_head(engine: Engine) -> None:
+    """SchemaError, in one line naming ``traceanchor migrate``, unless the database is at this
+    release's newest revision: a command on an unmigrated database would otherwise fail later,
+    half-way, on a missing table or column."""
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    if current == _heads():
+        return
+    if not current:
+        raise SchemaError("the database has no traceanchor schema yet: run `traceanchor migrate` first")
+    script = ScriptDirectory.from_config(config())
+    found, wanted = ", ".join(sorted(current)), ", ".join(sorted(_heads()))
+    if any(_unknown(script, revision) for revision in current):
+        raise SchemaError(f"the database's schema (revision {found}) is newer than this release's ({wanted}): "
+                          "run the release that migrated it")
+    raise SchemaError(f"the database's schema is at revision {found}, this release needs {wanted}: run `traceanchor migrate`")
+
+
+@cache
+def _heads() -> frozenset[str]:
+    """The newest revisions of the scripts beside this module (they do not change while running)."""
+    return frozenset(ScriptDirectory.from_config(config()).get_heads())
+
+
+def _unknown(script: ScriptDirectory, revision: str) -> bool:
+    try:
+        return script.get_revision(revision) is None
+    except CommandError:  # how alembic says it does not know a revision
+        return True
+
+
 def config(connection: Connection | None = None) -> Config:
     """Alembic's configuration, in code: the scripts beside this module, run on ``connection``."""
     alembic_config = Config()
@@ -55,8 +90,7 @@ def config(connection: Connection | None = None) -> Config:
 
 
 def _at_head(connection: Connection) -> bool:
-    current = MigrationContext.configure(connection).get_current_heads()
-    return set(current) == set(ScriptDirectory.from_config(config()).get_heads())
+    return set(MigrationContext.configure(connection).get_current_heads()) == _heads()
 
 
 def _adopt_unversioned(connection: Connection) -> None:

@@ -47,6 +47,8 @@ from service.ingest.indexing import identifier
 from service.models.record_term import ANY_EPC, TermName
 from service.models import Record, RecordKind, RecordTerm
 from service.timeutil import as_utc
+from service.ingest.validation.json_limits import stored_object
+from service.verify.integrity import Derivations
 from service.verify.verification import Verification, VerificationCache, VerificationStatus, verify_record
 
 MAX_EVENTS = 10_000
@@ -116,8 +118,10 @@ class _Walk:
     stopped: bool = False  # a size bound was hit: no further levels
 
 
-def trail(session: Session, chain: Chain, *, epc: str, viewer: Viewer, depth: int = 10) -> Trail:
-    """The provenance trail of ``epc`` (URN or Digital Link); NotFound when no visible event names it."""
+def trail(session: Session, chain: Chain, *, epc: str, viewer: Viewer, depth: int = 10,
+          derivations: Derivations | None = None) -> Trail:
+    """The provenance trail of ``epc`` (URN or Digital Link); NotFound when no visible event names it.
+    ``derivations``: the process's memo of what bodies derive to (none: derive afresh)."""
     start = identifier(epc.strip())
     walk = _Walk(depth=depth)
     level = [_Visit(start, None, None, 0, "direct", False, ())]
@@ -145,7 +149,7 @@ def trail(session: Session, chain: Chain, *, epc: str, viewer: Viewer, depth: in
             if key not in done:
                 done.add(key)
                 level.append(candidate)
-    return _verified_trail(session, chain, epc=start, walk=walk)
+    return _verified_trail(session, chain, epc=start, walk=walk, cache=VerificationCache(derivations=derivations or Derivations()))
 
 
 def _visit(walk: _Walk, visit: _Visit, namings: list[_Naming]) -> list[_Visit]:
@@ -253,8 +257,7 @@ def _namings(session: Session, *, items: set[str], viewer: Viewer, limit: int) -
     return found
 
 
-def _verified_trail(session: Session, chain: Chain, *, epc: str, walk: _Walk) -> Trail:
-    cache = VerificationCache()
+def _verified_trail(session: Session, chain: Chain, *, epc: str, walk: _Walk, cache: VerificationCache) -> Trail:
     events = [
         TrailEvent(record, verify_record(session, chain, record, cache=cache), via, hops)
         for record, via, hops in sorted(walk.reached.values(), key=lambda entry: (as_utc(entry[0].occurred_at), entry[0].id))

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from service.anchor.chain import Chain
 from service.errors import NotFound
 from service.verify.verification import anchored_by_its_contract
-from service.verify.integrity import RowMismatch, Terms, checked_content_hash, record_leaf, stored_terms
+from service.verify.integrity import Derivations, RowMismatch, Terms, record_leaf, stored_terms
 from service.anchor.merkle import leaves_of_nodes, root_of_leaves
 from service.models import Batch, BatchStatus, BatchTree, Record, RecordLeaf
 from service.timeutil import UtcDateTime, from_unix, iso_utc
@@ -61,8 +61,10 @@ class BatchAudit:
         return asdict(self) | {"anchored_at": iso_utc(self.anchored_at) if self.anchored_at else None}
 
 
-def audit_batch(session: Session, chain: Chain, *, batch_id: int) -> BatchAudit:
-    """Check one batch for changed, deleted or unanchored content (see the module docstring)."""
+def audit_batch(session: Session, chain: Chain, *, batch_id: int, derivations: Derivations | None = None) -> BatchAudit:
+    """Check one batch for changed, deleted or unanchored content (see the module docstring);
+    ``derivations``: the process's memo of what bodies derive to (none: derive afresh)."""
+    derivations = derivations or Derivations()
     batch = session.get(Batch, batch_id)
     if batch is None:
         raise NotFound(f"no batch {batch_id}", field="batch_id")
@@ -83,7 +85,7 @@ def audit_batch(session: Session, chain: Chain, *, batch_id: int) -> BatchAudit:
     terms = stored_terms(session, [record.id for record, _ in rows])
     for record, tree_index in rows:
         position = tree_index - first if isinstance(tree_index, int) else -1
-        leaf = _leaf_of(record, terms[record.id], encoding=batch.leaf_encoding)
+        leaf = _leaf_of(record, terms[record.id], encoding=batch.leaf_encoding, derivations=derivations)
         if not 0 <= position < len(leaves) or position in claimed or leaves[position] != leaf:
             tampered.append(record.id)
         claimed.add(position)
@@ -107,17 +109,18 @@ def audit_batch(session: Session, chain: Chain, *, batch_id: int) -> BatchAudit:
     return BatchAudit(status=BatchAuditStatus.COMPLETE, reason=reason, anchored_at=from_unix(anchored_at), **found)
 
 
-def audit_batches(session: Session, chain: Chain, *, batch_ids: list[int] | None = None) -> Iterator[BatchAudit]:
+def audit_batches(session: Session, chain: Chain, *, batch_ids: list[int] | None = None,
+                  derivations: Derivations | None = None) -> Iterator[BatchAudit]:
     """Audit each of ``batch_ids`` (default: every batch, oldest first), one at a time."""
     ids = batch_ids if batch_ids is not None else session.exec(select(Batch.id).order_by(Batch.id)).all()
     for batch_id in ids:
-        yield audit_batch(session, chain, batch_id=batch_id)
+        yield audit_batch(session, chain, batch_id=batch_id, derivations=derivations)
         session.expunge_all()  # a whole database's records must not pile up in the identity map
 
 
-def _leaf_of(record: Record, terms: Terms, *, encoding: str) -> bytes | None:
+def _leaf_of(record: Record, terms: Terms, *, encoding: str, derivations: Derivations) -> bytes | None:
     """The record's leaf hash as its stored row gives it now; None if the row disagrees with its body."""
     try:
-        return record_leaf(record, checked_content_hash(record, terms), encoding=encoding)
+        return record_leaf(record, derivations.checked_content_hash(record, terms), encoding=encoding)
     except (RowMismatch, ValueError):
         return None

@@ -7,9 +7,9 @@ only if, derived again from the stored body, they are exactly what the database 
 submitting party is one the body allows. Anything else is reported with the column at fault.
 
 Deriving costs tens of microseconds per record (the event hash above all) and analytics check every
-input record on every request, so what a body derives to is remembered in this process, keyed by the
-SHA-256 of the exact stored text: any edit of the body changes the key, and the memo is not in the
-database, so whoever edits rows cannot forge it.
+input record on every request, so what a body derives to is remembered (:class:`Derivations`, one per
+process container), keyed by the SHA-256 of the exact stored text: any edit of the body changes the
+key, and the memo is not in the database, so whoever edits rows cannot forge it.
 """
 
 import hashlib
@@ -43,29 +43,43 @@ class _Derivation:
     parties: frozenset[str] | None
 
 
-_MEMO: dict[bytes, _Derivation] = {}
-_MEMO_LIMIT = 500_000
+class Derivations:
+    """What stored bodies derived to, remembered by the SHA-256 of their exact text (at most
+    ``limit`` of them; then it starts afresh). One per process container (``Ledger.derivations``);
+    a library call given none derives afresh."""
 
+    def __init__(self, *, limit: int = 500_000) -> None:
+        self.limit = limit
+        self._known: dict[bytes, _Derivation] = {}
 
-def forget_derivations() -> None:
-    """Forget every remembered derivation (the next check derives afresh, as after a restart)."""
-    _MEMO.clear()
+    def forget(self) -> None:
+        """Forget every remembered derivation (the next check derives afresh, as after a restart)."""
+        self._known.clear()
 
+    def checked_content_hash(self, record: Record, terms: Terms) -> bytes:
+        """The content hash of the record's stored body, once its row and ``terms`` are found to agree
+        with that body; RowMismatch naming the first disagreement otherwise."""
+        key = hashlib.sha256(f"{record.kind}\n{record.body}".encode()).digest()
+        known = self._known.get(key)
+        if known is None:
+            known = self._remember(key, _derived(record))
+        if "0x" + known.content_hash.hex() != record.content_hash:
+            raise RowMismatch("the stored record no longer matches the hash it was anchored with")
+        if known.parties is not None and record.party not in known.parties:
+            raise RowMismatch(f"party {record.party!r} is not one the record names ({', '.join(sorted(known.parties))})")
+        if _row_digest(record.record_type, record.business_id, record.occurred_at, _stored_columns(record), terms) != known.row:
+            raise RowMismatch(_difference(_derived(record), record, terms))
+        return known.content_hash
 
-def checked_content_hash(record: Record, terms: Terms) -> bytes:
-    """The content hash of the record's stored body, once its row and ``terms`` are found to agree
-    with that body; RowMismatch naming the first disagreement otherwise."""
-    key = hashlib.sha256(f"{record.kind}\n{record.body}".encode()).digest()
-    known = _MEMO.get(key)
-    if known is None:
-        known = _remember(key, _derived(record))
-    if "0x" + known.content_hash.hex() != record.content_hash:
-        raise RowMismatch("the stored record no longer matches the hash it was anchored with")
-    if known.parties is not None and record.party not in known.parties:
-        raise RowMismatch(f"party {record.party!r} is not one the record names ({', '.join(sorted(known.parties))})")
-    if _row_digest(record.record_type, record.business_id, record.occurred_at, _stored_columns(record), terms) != known.row:
-        raise RowMismatch(_difference(_derived(record), record, terms))
-    return known.content_hash
+    def _remember(self, key: bytes, derived: Derived) -> _Derivation:
+        if len(self._known) >= self.limit:
+            self._known.clear()
+        self._known[key] = known = _Derivation(
+            content_hash=bytes.fromhex(derived.content_hash[2:]),
+            row=_row_digest(derived.record_type, derived.business_id, derived.occurred_at, derived.columns, derived.terms),
+            parties=derived.parties,
+        )
+        return known
 
 
 def record_leaf(record: Record, content_hash: bytes, *, encoding: str) -> bytes:
@@ -91,17 +105,6 @@ def _derived(record: Record) -> Derived:
         return derive(record.kind, json.loads(record.body))
     except (ValueError, RecursionError, Underivable, HashingError) as error:  # a body edited by hand can be anything
         raise RowMismatch(f"the stored body no longer parses as a {record.kind}: {error}") from None
-
-
-def _remember(key: bytes, derived: Derived) -> _Derivation:
-    if len(_MEMO) >= _MEMO_LIMIT:
-        _MEMO.clear()
-    _MEMO[key] = known = _Derivation(
-        content_hash=bytes.fromhex(derived.content_hash[2:]),
-        row=_row_digest(derived.record_type, derived.business_id, derived.occurred_at, derived.columns, derived.terms),
-        parties=derived.parties,
-    )
-    return known
 
 
 def _stored_columns(record: Record) -> tuple[str | None, ...]:

@@ -18,7 +18,7 @@ from service.anchor.chain import Chain
 from service.errors import Conflict
 from service.hashing import event_hash_id
 from service.verify.bundle_format import ProofBundle
-from service.verify.integrity import RowMismatch, Terms, checked_content_hash, record_leaf, stored_terms
+from service.verify.integrity import Derivations, RowMismatch, Terms, record_leaf, stored_terms
 from service.anchor.merkle import UNSALTED, proof_from_nodes, verify_proof
 from service.models import Batch, BatchStatus, BatchTree, Record, RecordKind
 from service.timeutil import UtcDateTime, from_unix
@@ -49,7 +49,8 @@ class Verification:
 
 @dataclass
 class VerificationCache:
-    """What verifying many records shares: each root's anchoredAt and each batch's stored tree.
+    """What verifying many records shares: each root's anchoredAt and each batch's stored tree, and
+    the process's memo of what bodies derive to (``derivations``; pass the process container's).
 
     So a selection, trail or analytics input costs one chain call per root and one tree read per
     batch. (SQLAlchemy's identity map holds rows weakly: without this, every record of a batch
@@ -61,6 +62,7 @@ class VerificationCache:
     max_tree_bytes: int = 256 << 20  # a run over many selections keeps at most this much, then starts afresh
     tree_bytes: int = 0
     terms: dict[int, Terms] = field(default_factory=dict)  # by record id, read ahead for the records about to be verified
+    derivations: Derivations = field(default_factory=Derivations)
 
     def read_terms(self, session: Session, record_ids: list[int]) -> None:
         """Read the stored terms of many records at once (replacing those read before)."""
@@ -92,7 +94,7 @@ def verify_record(session: Session, chain: Chain, record: Record, *, cache: Veri
     batch = session.get(Batch, record.batch_id) if record.batch_id is not None else None
     evidence = {"root": batch.root, "tx_hash": batch.tx_hash, "block_number": batch.block_number} if batch else {}
     try:
-        digest = checked_content_hash(record, cache.terms_of(session, record.id))
+        digest = cache.derivations.checked_content_hash(record, cache.terms_of(session, record.id))
     except RowMismatch as error:
         return Verification(record.id, VerificationStatus.TAMPERED, str(error), **evidence)
     evidence["content_hash"] = "0x" + digest.hex()
@@ -147,13 +149,13 @@ def _proof_holds(*, root: str, leaf: bytes, proof: list[bytes] | None) -> bool:
         return False
 
 
-def proof_bundle(session: Session, chain: Chain, record: Record) -> ProofBundle:
+def proof_bundle(session: Session, chain: Chain, record: Record, *, derivations: Derivations | None = None) -> ProofBundle:
     """Everything a third party needs to check the record with only an Ethereum node (docs/proof-bundle.md).
 
     ``record`` is the stored JSON text instead of the object when the object could not be returned
     (stored before depth was bounded: it nests too deep to serialise); checkers parse it.
     """
-    cache = VerificationCache()
+    cache = VerificationCache(derivations=derivations or Derivations())
     verification = verify_record(session, chain, record, cache=cache)
     if verification.status != VerificationStatus.VERIFIED:
         raise Conflict(f"record {record.id} has no valid proof: {verification.status}: {verification.reason}")

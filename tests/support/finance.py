@@ -1,6 +1,6 @@
 """Generated supply-chain finance books as the records the service accepts.
 
-:mod:`analytics.fraud.synthetic` produces the fraud model's input frames with planted fraud; the
+:mod:`support.synthetic_fraud` produces the fraud model's input frames with planted fraud; the
 HTTP tests and ``bench/fraud_service.py`` submit the same trades through the API, so the frames
 are turned back into transaction bodies and an EPCIS document here, once. The service then
 rebuilds the frames from its verified records (``service.insights.fraud.load_inputs``), and the tests check
@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
-from analytics.fraud.synthetic import SyntheticData, generate
+from .synthetic_fraud import SyntheticData, generate
 
 EPCIS_CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
 LOT = "urn:epc:class:lgtin:0614141.011111.LOT1"

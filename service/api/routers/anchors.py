@@ -23,10 +23,10 @@ def list_anchors(caller: Operator, session: SessionDep, page: PageDep) -> Anchor
 
 
 @router.get("/{batch_id}/verification", response_model=AuditPublic, responses=error_responses(404, 502, 503))
-def audit(batch_id: BatchId, caller: Auditor, session: SessionDep, chain: ChainDep) -> AuditPublic:
+def audit(batch_id: BatchId, caller: Auditor, session: SessionDep, chain: ChainDep, ledger: LedgerDep) -> AuditPublic:
     """Audit one batch: every anchored record still there and unchanged, the root on chain.
     Finds deleted records, which verifying the records that remain cannot."""
-    return AuditPublic.of(audit_batch(session, chain, batch_id=batch_id))
+    return AuditPublic.of(audit_batch(session, chain, batch_id=batch_id, derivations=ledger.derivations))
 
 
 _BUSY = {409: {"model": ErrorPublic, "description": "Another anchoring pass (the background loop, another request or process) "
@@ -37,5 +37,5 @@ _BUSY = {409: {"model": ErrorPublic, "description": "Another anchoring pass (the
 def anchor_now(caller: Admin, ledger: LedgerDep) -> AnchorPassPublic:
     """Close every pending record into batches now and push each batch one step along, as the one
     anchoring pass of the database at that moment (409 `AnchoringBusy` if another one kept the lock)."""
-    report = ledger.anchor_once(force=True)
+    report = ledger.anchoring.anchor_once(force=True)
     return AnchorPassPublic.of(report)

@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from service.api.deps import ChainDep, RetailAnalyst, SessionDep, ViewerDep
+from service.api.deps import ChainDep, LedgerDep, RetailAnalyst, SessionDep, ViewerDep
 from service.api.errors import error_responses
 from service.api.paging import PageDep, caller_scope
 from service.api.schemas.baskets import BasketPageBase, ItemsetPage, ItemsetPublic, RulePage, RulePublic
-from service.insights.baskets import MINING_CACHE, Consequent, Level, Mined, basket_itemsets, basket_rules
+from service.insights.baskets import Consequent, Level, Mined, basket_itemsets, basket_rules
 from service.models import ApiKey
 from service.read.pagination import Page, PageRequest, paginate_list
 
@@ -43,6 +43,7 @@ def rules(
     viewer: ViewerDep,
     session: SessionDep,
     chain: ChainDep,
+    ledger: LedgerDep,
     *,
     level: LevelParam = "sku",
     min_support: MinSupport = 0.01,
@@ -62,7 +63,7 @@ def rules(
                   "max_len": max_len, "consequent": consequent, "sku": sku}
     mined = basket_rules(
         session, chain, viewer=viewer, level=level, min_support=min_support, max_len=max_len, min_confidence=min_confidence,
-        min_lift=min_lift, consequent=consequent, item=sku, cache=MINING_CACHE,
+        min_lift=min_lift, consequent=consequent, item=sku, cache=ledger.mining, derivations=ledger.derivations,
     )
     fields, result = _page(mined, caller=caller, page=page, listing="basket rules", **parameters)
     return RulePage(**fields, rules=[RulePublic.of(rule) for rule in result.items])
@@ -74,6 +75,7 @@ def itemsets(
     viewer: ViewerDep,
     session: SessionDep,
     chain: ChainDep,
+    ledger: LedgerDep,
     *,
     level: LevelParam = "sku",
     min_support: MinSupport = 0.01,
@@ -87,7 +89,7 @@ def itemsets(
     Paged with `perPage` and `nextPageToken`; a token stops working (422) when the verified data change.
     """
     mined = basket_itemsets(session, chain, viewer=viewer, level=level, min_support=min_support, max_len=max_len, item=sku,
-                            cache=MINING_CACHE)
+                            cache=ledger.mining, derivations=ledger.derivations)
     parameters = {"level": level, "min_support": min_support, "max_len": max_len, "sku": sku}
     fields, result = _page(mined, caller=caller, page=page, listing="basket itemsets", **parameters)
     return ItemsetPage(**fields, itemsets=[ItemsetPublic.of(itemset) for itemset in result.items])

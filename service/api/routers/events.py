@@ -24,11 +24,10 @@ from service.api.results import answer
 from service.api.schemas.events import CapturedEventPublic, CapturedEventsPublic, EventPage, EventPublic
 from service.api.schemas.verification import ProofBundlePublic, VerificationPublic
 from service.ingest.candidates import Submission
-from service.ingest.capture import prepare
 from service.models import RecordKind
 from service.read.queries import BIZ_TRANSACTION_PREFIX, EVENT_PARAMETERS, parse_event_query, query_events
 from service.ingest.records import find_record
-from service.verify.verification import proof_bundle, verify_record
+from service.verify.verification import VerificationCache, proof_bundle, verify_record
 
 router = APIRouter(prefix="/events", tags=["events"], responses=error_responses(401, 403, 422))
 
@@ -85,8 +84,7 @@ async def capture(caller: Supplier, body: EventBody, ledger: LedgerDep, response
     supplier's large documents do not hold up another supplier's writes.
     """
     settings = ledger.settings
-    candidates = await prepare(body, max_events=settings.max_events, processes=settings.capture_processes,
-                               submitter=caller.party)
+    candidates = await ledger.capture.prepare(body, max_events=settings.max_events, submitter=caller.party)
     stored = await asyncio.wrap_future(ledger.writer.submit(Submission(candidates=candidates, party=caller.party)))
     response.status_code = status.HTTP_201_CREATED if any(item.created for item in stored) else status.HTTP_200_OK
     return await answer(lambda: CapturedEventsPublic(events=[CapturedEventPublic.of(item) for item in stored]),
@@ -118,15 +116,17 @@ def get_event(id: RecordId, caller: Reader, viewer: ViewerDep, session: SessionD
 
 
 @router.get("/{id}/verification", response_model=VerificationPublic, responses=error_responses(404, 502, 503))
-def verify_event(id: RecordId, caller: Verifier, viewer: ViewerDep, session: SessionDep, chain: ChainDep) -> VerificationPublic:
+def verify_event(id: RecordId, caller: Verifier, viewer: ViewerDep, session: SessionDep, chain: ChainDep,
+                 ledger: LedgerDep) -> VerificationPublic:
     """Recompute the event's hash, check its proof and its root on chain."""
     record = find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, viewer=viewer)
-    return VerificationPublic.of(verify_record(session, chain, record))
+    return VerificationPublic.of(verify_record(session, chain, record, cache=VerificationCache(derivations=ledger.derivations)))
 
 
 @router.get("/{id}/proof", response_model=ProofBundlePublic, response_model_exclude_none=True,
             responses=error_responses(404, 409, 502, 503))
-def event_proof(id: RecordId, caller: Reader, viewer: ViewerDep, session: SessionDep, chain: ChainDep) -> ProofBundlePublic:
+def event_proof(id: RecordId, caller: Reader, viewer: ViewerDep, session: SessionDep, chain: ChainDep,
+                ledger: LedgerDep) -> ProofBundlePublic:
     """The proof bundle that `traceanchor verify` checks with only an Ethereum node (409 until anchored)."""
     record = find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, viewer=viewer)
-    return ProofBundlePublic.of(proof_bundle(session, chain, record))
+    return ProofBundlePublic.of(proof_bundle(session, chain, record, derivations=ledger.derivations))

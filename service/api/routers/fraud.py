@@ -131,7 +131,7 @@ def train_fraud_model(caller: ModelTrainer, viewer: ViewerDep, session: SessionD
     ``probability_meaning``). The new version becomes your active one unless its holdout ROC-AUC is
     below the floor (then `active` is false and `warning` says why; the previous one stays active).
     """
-    row, created = train_model(session, chain, viewer=viewer, key=ledger.settings.signing_key())
+    row, created = train_model(session, chain, viewer=viewer, key=ledger.settings.signing_key(), derivations=ledger.derivations)
     session.commit()
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -164,7 +164,8 @@ def fraud_score(id: TransactionId, caller: CreditAnalyst, viewer: ViewerDep, ses
     """Probability, band and reasons for an invoice or payment, with each supply-chain evidence item
     and whether it verified (409 before any model is active)."""
     scores, row, inputs = score_transactions(session, chain, requests=[ScoreRequest(id, submitter)], viewer=viewer,
-                                             key=ledger.settings.signing_key())
+                                             key=ledger.settings.signing_key(), models=ledger.fraud_models,
+                                             derivations=ledger.derivations)
     return FraudScoreReportPublic(**FraudScorePublic.of(scores[0], row).model_dump(), inputs=ScoreInputsPublic.of(inputs), data_scope=viewer.scope)
 
 
@@ -174,5 +175,6 @@ def fraud_scores(caller: CreditAnalyst, request: Annotated[FraudScoreQuery, mode
                  session: SessionDep, chain: ChainDep, ledger: LedgerDep) -> FraudScoresPublic:
     """Scores of up to 1000 invoices and payments at once (duplicates answered once, in first-seen order)."""
     requests = [ScoreRequest(item) if isinstance(item, str) else ScoreRequest(item.id, item.submitter) for item in request.ids]
-    scores, row, inputs = score_transactions(session, chain, requests=requests, viewer=viewer, key=ledger.settings.signing_key())
+    scores, row, inputs = score_transactions(session, chain, requests=requests, viewer=viewer, key=ledger.settings.signing_key(),
+                                             models=ledger.fraud_models, derivations=ledger.derivations)
     return FraudScoresPublic(scores=[FraudScorePublic.of(score, row) for score in scores], inputs=ScoreInputsPublic.of(inputs), data_scope=viewer.scope)

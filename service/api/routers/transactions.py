@@ -35,7 +35,7 @@ from service.models import RecordKind, RecordStatus
 from service.read.queries import query_transactions
 from service.ingest.records import confirmations, find_record
 from service.ingest.validation.transactions import INVOICE_EXAMPLE, ORDER_EXAMPLE, PAYMENT_EXAMPLE, Transaction
-from service.verify.verification import proof_bundle, verify_record
+from service.verify.verification import VerificationCache, proof_bundle, verify_record
 
 router = APIRouter(prefix="/transactions", tags=["transactions"], responses=error_responses(401, 403, 422))
 
@@ -125,16 +125,16 @@ def get_transaction(id: TransactionId, caller: Reader, viewer: ViewerDep, sessio
 
 @router.get("/{id}/verification", response_model=VerificationPublic, responses=error_responses(404, 502, 503))
 def verify_transaction(id: TransactionId, caller: Verifier, viewer: ViewerDep, session: SessionDep, chain: ChainDep,
-                       submitter: Submitter = None) -> VerificationPublic:
+                       ledger: LedgerDep, submitter: Submitter = None) -> VerificationPublic:
     """Recompute the transaction's JCS hash, check its proof and its root on chain."""
     record = find_record(session, kind=RecordKind.TRANSACTION, business_id=id, submitter=submitter, viewer=viewer)
-    return VerificationPublic.of(verify_record(session, chain, record))
+    return VerificationPublic.of(verify_record(session, chain, record, cache=VerificationCache(derivations=ledger.derivations)))
 
 
 @router.get("/{id}/proof", response_model=ProofBundlePublic, response_model_exclude_none=True,
             responses=error_responses(404, 409, 502, 503))
 def transaction_proof(id: TransactionId, caller: Reader, viewer: ViewerDep, session: SessionDep, chain: ChainDep,
-                      submitter: Submitter = None) -> ProofBundlePublic:
+                      ledger: LedgerDep, submitter: Submitter = None) -> ProofBundlePublic:
     """The proof bundle of a transaction (409 until anchored)."""
     record = find_record(session, kind=RecordKind.TRANSACTION, business_id=id, submitter=submitter, viewer=viewer)
-    return ProofBundlePublic.of(proof_bundle(session, chain, record))
+    return ProofBundlePublic.of(proof_bundle(session, chain, record, derivations=ledger.derivations))

@@ -1,4 +1,5 @@
-"""Small builders shared by the ledger tests: records stored straight through the library."""
+"""Records stored straight through the library, as capture would store them: the write path of tests
+and benches that need records without going through the API."""
 
 from sqlmodel import Session
 
