@@ -22,7 +22,7 @@ LAYERS = (
     ("verify", ("service.verify",)),
     ("read", ("service.read",)),
     ("insights", ("service.insights",)),
-    ("process", ("service.ledger", "service.runtime", "service.health")),
+    ("process", ("service.runtime", "service.runtime", "service.health")),
     ("api", ("service.api",)),
     ("demo", ("service.demo",)),
     ("cli", ("service.cli", "service")),

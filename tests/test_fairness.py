@@ -8,7 +8,7 @@ from concurrent.futures import Future
 import pytest
 from sqlmodel import func, select
 
-import service.ledger as ledger_module
+import service.runtime as ledger_module
 from api_helpers import large_document
 from support.records import payment
 from service.ingest import capture

@@ -11,7 +11,7 @@ from sqlmodel import select
 from service.anchor.chain import Chain
 from service.anchor.compiler import load_artifact
 from service.anchor.releases import load_releases
-from service.ledger import Ledger
+from service.runtime import Runtime
 from service.verify.bundle import check_bundle
 from service.verify.verification import proof_bundle
 from service.models import Batch, Record
@@ -19,14 +19,14 @@ from service.verify.audit import BatchAuditStatus, audit_batches
 from service.verify.verification import VerificationStatus, verify_record
 
 
-def batches(ledger: Ledger) -> dict[int, tuple[str, str, str]]:
+def batches(ledger: Runtime) -> dict[int, tuple[str, str, str]]:
     """(contract, transaction, status) of every batch, by id."""
     with ledger.session() as session:
         return {batch.id: (batch.contract, batch.tx_hash, batch.status) for batch in session.exec(select(Batch))}
 
 
 def test_records_anchored_on_two_deployments_all_verify_and_nothing_is_anchored_again(settings):
-    first = Ledger(settings)
+    first = Runtime(settings)
     try:
         old_ids = fill(first, 3)
         first.anchoring.anchor_now()
@@ -37,7 +37,7 @@ def test_records_anchored_on_two_deployments_all_verify_and_nothing_is_anchored_
         first.close()
     assert new_contract != old_contract
 
-    ledger = Ledger(settings.model_copy(update={"contract_address": new_contract}))
+    ledger = Runtime(settings.model_copy(update={"contract_address": new_contract}))
     try:
         assert ledger.chain.address == new_contract
         reports = ledger.anchoring.anchor_now()  # its first pass re-checks recent batches for reorgs
@@ -79,7 +79,7 @@ def test_a_deployment_of_the_first_release_still_attaches_anchors_and_verifies(s
         factory = chain.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
         tx_hash = factory.constructor(chain.sender).transact({"from": chain.sender})  # 1.0.0 took only the admin
         old = chain.w3.eth.wait_for_transaction_receipt(tx_hash)["contractAddress"]
-    ledger = Ledger(settings.model_copy(update={"contract_address": old}))
+    ledger = Runtime(settings.model_copy(update={"contract_address": old}))
     try:
         ids = fill(ledger, 3)
         ledger.anchoring.anchor_now()

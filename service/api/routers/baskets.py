@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from service.api.deps import ChainDep, LedgerDep, RetailAnalyst, SessionDep, ViewerDep
+from service.api.deps import ChainDep, RuntimeDep, RetailAnalyst, SessionDep, ViewerDep
 from service.api.errors import error_responses
 from service.api.paging import PageDep, caller_scope
 from service.api.schemas.baskets import BasketPageBase, ItemsetPage, ItemsetPublic, RulePage, RulePublic
@@ -43,7 +43,7 @@ def rules(
     viewer: ViewerDep,
     session: SessionDep,
     chain: ChainDep,
-    ledger: LedgerDep,
+    ledger: RuntimeDep,
     *,
     level: LevelParam = "sku",
     min_support: MinSupport = 0.01,
@@ -75,7 +75,7 @@ def itemsets(
     viewer: ViewerDep,
     session: SessionDep,
     chain: ChainDep,
-    ledger: LedgerDep,
+    ledger: RuntimeDep,
     *,
     level: LevelParam = "sku",
     min_support: MinSupport = 0.01,

@@ -9,7 +9,7 @@ from service.api.deps import (
     EPCIS_MEDIA_TYPES,
     QUERY_PARAMETER_PREFIXES,
     ChainDep,
-    LedgerDep,
+    RuntimeDep,
     Reader,
     RecordId,
     SessionDep,
@@ -75,7 +75,7 @@ EventBody = Annotated[bytes, raw_body(Supplier, media_types=EPCIS_MEDIA_TYPES)]
     openapi_extra={"requestBody": EPCIS_BODY},
     responses={200: {"model": CapturedEventsPublic, "description": "Every event already existed."}, **error_responses(413, 415)},
 )
-async def capture(caller: Supplier, body: EventBody, ledger: LedgerDep, response: Response) -> CapturedEventsPublic | Response:
+async def capture(caller: Supplier, body: EventBody, ledger: RuntimeDep, response: Response) -> CapturedEventsPublic | Response:
     """Validate a whole document against the EPCIS 2.0 schema, then store every event or none.
 
     Large documents are parsed, validated and hashed in worker processes (see service.ingest.capture).
@@ -117,7 +117,7 @@ def get_event(id: RecordId, caller: Reader, viewer: ViewerDep, session: SessionD
 
 @router.get("/{id}/verification", response_model=VerificationPublic, responses=error_responses(404, 502, 503))
 def verify_event(id: RecordId, caller: Verifier, viewer: ViewerDep, session: SessionDep, chain: ChainDep,
-                 ledger: LedgerDep) -> VerificationPublic:
+                 ledger: RuntimeDep) -> VerificationPublic:
     """Recompute the event's hash, check its proof and its root on chain."""
     record = find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, viewer=viewer)
     return VerificationPublic.of(verify_record(session, chain, record, cache=VerificationCache(derivations=ledger.derivations)))
@@ -126,7 +126,7 @@ def verify_event(id: RecordId, caller: Verifier, viewer: ViewerDep, session: Ses
 @router.get("/{id}/proof", response_model=ProofBundlePublic, response_model_exclude_none=True,
             responses=error_responses(404, 409, 502, 503))
 def event_proof(id: RecordId, caller: Reader, viewer: ViewerDep, session: SessionDep, chain: ChainDep,
-                ledger: LedgerDep) -> ProofBundlePublic:
+                ledger: RuntimeDep) -> ProofBundlePublic:
     """The proof bundle that `traceanchor verify` checks with only an Ethereum node (409 until anchored)."""
     record = find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, viewer=viewer)
     return ProofBundlePublic.of(proof_bundle(session, chain, record, derivations=ledger.derivations))

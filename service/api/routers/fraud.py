@@ -15,7 +15,7 @@ from service.api.deps import (
     ChainDep,
     CreditAnalyst,
     Lender,
-    LedgerDep,
+    RuntimeDep,
     ModelTrainer,
     SessionDep,
     Submitter,
@@ -84,7 +84,7 @@ async def _store_labels(requests: list[LabelRequest], *, viewer, session, ledger
              responses={200: {"model": LabelPublic, "description": "The lender's current label already says so."},
                         **error_responses(404, 409, 415)}, openapi_extra={"requestBody": request_body(LabelCreate)})
 async def label_transaction(id: TransactionId, caller: Lender, label: Annotated[LabelCreate, model_body(LabelCreate, Lender)],
-                            viewer: ViewerDep, session: SessionDep, ledger: LedgerDep, response: Response,
+                            viewer: ViewerDep, session: SessionDep, ledger: RuntimeDep, response: Response,
                             submitter: Submitter = None) -> LabelPublic:
     """Label an invoice or payment of your data as confirmed fraud or legitimate (anchored like any record).
 
@@ -100,7 +100,7 @@ async def label_transaction(id: TransactionId, caller: Lender, label: Annotated[
              responses={200: {"model": LabelsPublic, "description": "Every label already said so."},
                         **error_responses(404, 409, 415)}, openapi_extra={"requestBody": request_body(LabelsCreate)})
 async def label_transactions(caller: Lender, body: Annotated[LabelsCreate, model_body(LabelsCreate, Lender)], viewer: ViewerDep,
-                             session: SessionDep, ledger: LedgerDep, response: Response) -> LabelsPublic:
+                             session: SessionDep, ledger: RuntimeDep, response: Response) -> LabelsPublic:
     """Label up to 1,000 invoices and payments at once: all or nothing (the first problem names its item)."""
     requests = [LabelRequest(item.transaction, item.fraud, item.submitter) for item in body.labels]
     labels = await _store_labels(requests, viewer=viewer, session=session, ledger=ledger)
@@ -123,7 +123,7 @@ def labels(caller: CreditAnalyst, viewer: ViewerDep, session: SessionDep, page: 
 @router.post("/analytics/fraud/models", response_model=FraudModelPublic, status_code=status.HTTP_201_CREATED,
              responses={200: {"model": FraudModelPublic, "description": "Same labelled set as a stored version: refreshed."},
                         **error_responses(409, 502, 503)})
-def train_fraud_model(caller: ModelTrainer, viewer: ViewerDep, session: SessionDep, chain: ChainDep, ledger: LedgerDep,
+def train_fraud_model(caller: ModelTrainer, viewer: ViewerDep, session: SessionDep, chain: ChainDep, ledger: RuntimeDep,
                       response: Response) -> FraudModelPublic:
     """Train on verified labels of verified invoices and payments of your data (lenders and admins).
 
@@ -160,7 +160,7 @@ def get_fraud_model(version: ModelVersion, caller: CreditAnalyst, viewer: Viewer
 
 @router.get("/transactions/{id}/fraud-score", response_model=FraudScoreReportPublic, responses=SCORE_ERRORS)
 def fraud_score(id: TransactionId, caller: CreditAnalyst, viewer: ViewerDep, session: SessionDep, chain: ChainDep,
-                ledger: LedgerDep, submitter: Submitter = None) -> FraudScoreReportPublic:
+                ledger: RuntimeDep, submitter: Submitter = None) -> FraudScoreReportPublic:
     """Probability, band and reasons for an invoice or payment, with each supply-chain evidence item
     and whether it verified (409 before any model is active)."""
     scores, row, inputs = score_transactions(session, chain, requests=[ScoreRequest(id, submitter)], viewer=viewer,
@@ -172,7 +172,7 @@ def fraud_score(id: TransactionId, caller: CreditAnalyst, viewer: ViewerDep, ses
 @router.post("/analytics/fraud/scores", response_model=FraudScoresPublic, responses={**SCORE_ERRORS, **error_responses(415)},
              openapi_extra={"requestBody": request_body(FraudScoreQuery)})
 def fraud_scores(caller: CreditAnalyst, request: Annotated[FraudScoreQuery, model_body(FraudScoreQuery, CreditAnalyst)], viewer: ViewerDep,
-                 session: SessionDep, chain: ChainDep, ledger: LedgerDep) -> FraudScoresPublic:
+                 session: SessionDep, chain: ChainDep, ledger: RuntimeDep) -> FraudScoresPublic:
     """Scores of up to 1000 invoices and payments at once (duplicates answered once, in first-seen order)."""
     requests = [ScoreRequest(item) if isinstance(item, str) else ScoreRequest(item.id, item.submitter) for item in request.ids]
     scores, row, inputs = score_transactions(session, chain, requests=requests, viewer=viewer, key=ledger.settings.signing_key(),

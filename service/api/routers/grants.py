@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 from fastapi.concurrency import run_in_threadpool
 
-from service.api.deps import LedgerDep, SessionDep, Supplier, model_body, request_body
+from service.api.deps import RuntimeDep, SessionDep, Supplier, model_body, request_body
 from service.api.errors import error_responses
 from service.api.paging import PageDep, caller_scope
 from service.api.schemas.grants import GrantCreate, GrantPage, GrantPublic
@@ -26,7 +26,7 @@ BODY_MODELS = (GrantCreate,)
              responses={200: {"model": GrantPublic, "description": "A live grant to this party already exists."},
                         **error_responses(415)}, openapi_extra={"requestBody": request_body(GrantCreate)})
 async def create(caller: Supplier, body: Annotated[GrantCreate, model_body(GrantCreate, Supplier)], session: SessionDep,
-                 ledger: LedgerDep, response: Response) -> GrantPublic:
+                 ledger: RuntimeDep, response: Response) -> GrantPublic:
     """Let another party read all your records (events and transactions), their verifications and proofs,
     and use them in its analytics; recorded and anchored like any record."""
     grant, existing = await run_in_threadpool(grant_body, session, owner=caller.party, grantee=body.grantee)
@@ -48,7 +48,7 @@ def list_all(caller: Supplier, session: SessionDep, page: PageDep) -> GrantPage:
 
 
 @router.delete("/{id}", response_model=GrantPublic, responses=error_responses(404))
-async def revoke(id: GrantId, caller: Supplier, session: SessionDep, ledger: LedgerDep) -> GrantPublic:
+async def revoke(id: GrantId, caller: Supplier, session: SessionDep, ledger: RuntimeDep) -> GrantPublic:
     """Withdraw a grant: the grantee no longer sees your records (a revocation record, anchored)."""
     revocation, grant = await run_in_threadpool(revocation_body, session, owner=caller.party, grant_id=id)
     if revocation is not None:

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from service.api.deps import LedgerDep
+from service.api.deps import RuntimeDep
 from service.api.schemas.health import HealthPublic
 from service.health import check_health
 
@@ -10,7 +10,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health", response_model=HealthPublic)
-def health(ledger: LedgerDep) -> HealthPublic:
+def health(ledger: RuntimeDep) -> HealthPublic:
     """No key needed, so load balancers can ask. Always 200 while the process answers: a degraded
     ledger still accepts records, so `status` (`ok` or `degraded`, with `reasons`) says the rest."""
     return HealthPublic.of(check_health(ledger))

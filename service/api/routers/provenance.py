@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from service.api.deps import Auditor, ChainDep, LedgerDep, SessionDep, ViewerDep
+from service.api.deps import Auditor, ChainDep, RuntimeDep, SessionDep, ViewerDep
 from service.api.errors import error_responses
 from service.api.schemas.provenance import TrailPublic
 from service.read.provenance import trail
@@ -19,7 +19,7 @@ def provenance(
     viewer: ViewerDep,
     session: SessionDep,
     chain: ChainDep,
-    ledger: LedgerDep,
+    ledger: RuntimeDep,
     depth: Annotated[int, Query(ge=0, le=100, description="Hops through aggregations and transformations.")] = 10,
 ) -> TrailPublic:
     """Every event naming the item and, upstream, its containers and inputs, in time order, each verified."""
