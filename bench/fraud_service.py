@@ -4,7 +4,7 @@ Run from the project root:  nice python bench/fraud_service.py  [--trades 2000] 
 
 ``bench/fraud.py`` checks the model on the generator's frames; this checks the whole path. A seeded
 book (:func:`support.finance.generate_book`) is submitted through the API in process
-(``create_app(ledger=...)`` + TestClient, temporary SQLite, embedded chain, batch size 1024) and
+(``create_app(runtime=...)`` + TestClient, temporary SQLite, embedded chain, batch size 1024) and
 anchored. The earliest ``--train-share`` of invoices (by invoice time) are labelled by a lender
 (``POST /v1/transactions/{id}/labels``), anchored, a model is trained (``POST
 /v1/analytics/fraud/models``) and the later invoices -- the holdout -- are scored (``POST
@@ -52,7 +52,7 @@ from service.insights.fraud import SHIPMENT_STEPS, FraudInputs, load_inputs, ver
 from service.hashing import content_hash
 from service.ingest.indexing import TermName
 from service.access.keys import create_key
-from service.ledger import Ledger
+from service.runtime import Runtime
 from service.models import Record, RecordKind, RecordTerm, Role
 from service.settings import Settings
 from service.verify.verification import verify_record
@@ -68,7 +68,7 @@ attacker could only hide by deleting that row (see docs/fraud.md)."""
 class Client:
     """TestClient plus one bearer header per party; every call must succeed."""
 
-    def __init__(self, client: TestClient, ledger: Ledger) -> None:
+    def __init__(self, client: TestClient, ledger: Runtime) -> None:
         self.client, self.ledger, self.headers = client, ledger, {}
 
     def key(self, party: str, *, role: Role) -> None:
@@ -135,7 +135,7 @@ def features_of(inputs: FraudInputs, *, without_supply_chain: bool = False) -> p
     return features.drop(columns=list(SUPPLY_CHAIN_FEATURES)) if without_supply_chain else features
 
 
-def cover_frauds(ledger: Ledger, *, data: SyntheticData, invoice_ids: list[str]) -> tuple[Counter, list[int]]:
+def cover_frauds(ledger: Runtime, *, data: SyntheticData, invoice_ids: list[str]) -> tuple[Counter, list[int]]:
     """What an insider with write access to the database does to get these fraudulent invoices
     financed, after they were anchored. Every edited or inserted body gets a ``content_hash``
     recomputed with the service's own public hash function, so only the Merkle proof to the
@@ -226,9 +226,9 @@ def run(*, n_trades: int, fraud_rate: float, train_share: float, seed: int) -> b
     with tempfile.TemporaryDirectory() as directory:
         settings = Settings(data_dir=Path(directory), batch_size=1024, batch_age=3600, anchor_in_background=False)
         migrate(settings)
-        ledger = Ledger(settings)
+        ledger = Runtime(settings)
         try:
-            with TestClient(create_app(ledger=ledger)) as client:
+            with TestClient(create_app(runtime=ledger)) as client:
                 api = Client(client, ledger)
                 api.key("admin", role=Role.ADMIN)
                 api.key("bank", role=Role.LENDER)

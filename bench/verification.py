@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlmodel import select  # noqa: E402
 
 from service.db import migrate  # noqa: E402
-from service.ledger import Ledger  # noqa: E402
+from service.runtime import Runtime  # noqa: E402
 from service.models import Record, RecordKind  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from service.verify.verification import VerificationCache  # noqa: E402
@@ -38,7 +38,7 @@ RUNS = 5
 STATEMENT = select(Record).where(Record.kind == RecordKind.TRANSACTION)
 
 
-def fill(ledger: Ledger, records: int, chunk: int = 2000) -> None:
+def fill(ledger: Runtime, records: int, chunk: int = 2000) -> None:
     for start in range(0, records, chunk):
         with ledger.session() as session:
             payments = [payment(n) for n in range(start, min(records, start + chunk))]
@@ -46,7 +46,7 @@ def fill(ledger: Ledger, records: int, chunk: int = 2000) -> None:
     ledger.anchoring.anchor_now()
 
 
-def seconds(ledger: Ledger, call: Callable) -> float:
+def seconds(ledger: Runtime, call: Callable) -> float:
     with ledger.session() as session:
         started = time.perf_counter()
         result = call(session)
@@ -55,7 +55,7 @@ def seconds(ledger: Ledger, call: Callable) -> float:
     return elapsed
 
 
-def measure(ledger: Ledger, records: int) -> dict[str, float]:
+def measure(ledger: Runtime, records: int) -> dict[str, float]:
     """Microseconds per record: best read, cold verification, best warm verification."""
     def read(session):
         return session.exec(STATEMENT).all()
@@ -103,7 +103,7 @@ def main() -> int:
 
 def run(settings: Settings, records: int) -> dict[str, float]:
     migrate(settings)
-    ledger = Ledger(settings)
+    ledger = Runtime(settings)
     try:
         fill(ledger, records)
         return measure(ledger, records)

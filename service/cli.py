@@ -179,9 +179,9 @@ def _hash(args: argparse.Namespace) -> int:
 
 
 def _anchor(args: argparse.Namespace) -> int:
-    from service.ledger import Ledger
+    from service.runtime import Runtime
 
-    ledger = Ledger()
+    ledger = Runtime()
     try:
         if args.follow:
             _follow(ledger)
@@ -228,10 +228,10 @@ def _audit(args: argparse.Namespace) -> int:
     from collections import Counter
 
     from service.verify.audit import BatchAuditStatus, audit_batches
-    from service.ledger import Ledger
+    from service.runtime import Runtime
 
     intact = {BatchAuditStatus.COMPLETE, BatchAuditStatus.PENDING}
-    ledger = Ledger()
+    ledger = Runtime()
     try:
         with ledger.session() as session:
             audits = list(audit_batches(session, ledger.chain, batch_ids=args.batch))
@@ -353,9 +353,9 @@ def _forecast(args: argparse.Namespace) -> int:
 
     from service.access.viewer import Viewer
     from service.insights.forecast import forecast_all
-    from service.ledger import Ledger
+    from service.runtime import Runtime
 
-    ledger = Ledger()
+    ledger = Runtime()
     try:
         with ledger.session() as session:
             with tqdm(total=0, unit="series", desc="forecasting", disable=None) as bar:

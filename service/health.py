@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from service.anchor.anchoring import oldest_pending_since, pending_record_count
 from service.anchor.loop import LoopState
-from service.ledger import ChainStatus, Ledger
+from service.runtime import ChainStatus, Runtime
 from service.timeutil import utcnow
 
 LOOP_DISABLED = "disabled"
@@ -55,7 +55,7 @@ class HealthReport:
     reasons: list[str] = field(default_factory=list)
 
 
-def check_health(ledger: Ledger) -> HealthReport:
+def check_health(ledger: Runtime) -> HealthReport:
     """Every check; ``status`` is ``ok`` only if all pass, else ``degraded`` with one reason per failure."""
     now = utcnow()
     database, pending, since = _database(ledger)
@@ -68,7 +68,7 @@ def check_health(ledger: Ledger) -> HealthReport:
     )
 
 
-def _database(ledger: Ledger) -> tuple[ComponentStatus, int | None, datetime | None]:
+def _database(ledger: Runtime) -> tuple[ComponentStatus, int | None, datetime | None]:
     try:
         with ledger.session() as session:
             session.exec(text("SELECT 1"))
@@ -77,7 +77,7 @@ def _database(ledger: Ledger) -> tuple[ComponentStatus, int | None, datetime | N
         return ComponentStatus(ok=False, detail=f"{type(error).__name__}: {error}"), None, None
 
 
-def _anchoring(ledger: Ledger, *, since: datetime | None, now: datetime) -> AnchoringStatus:
+def _anchoring(ledger: Runtime, *, since: datetime | None, now: datetime) -> AnchoringStatus:
     settings, loop = ledger.settings, ledger.anchoring.status
     problems = []
     if not settings.anchor_in_background:

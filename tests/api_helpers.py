@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from fastapi.testclient import TestClient
 
 from service.access.keys import create_key
-from service.ledger import Ledger
+from service.runtime import Runtime
 from service.models import Role
 
 
@@ -14,7 +14,7 @@ class Api:
     """A TestClient plus bearer headers per named party."""
 
     client: TestClient
-    ledger: Ledger
+    ledger: Runtime
     headers: dict[str, dict[str, str]]
 
     def as_(self, who: str) -> dict[str, str]:

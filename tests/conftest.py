@@ -7,7 +7,7 @@ import pytest
 from support.servers import postgres_schema
 
 from service.db import migrate
-from service.ledger import Ledger
+from service.runtime import Runtime
 from service.settings import Settings
 
 pytest_plugins = ["chain_fixtures"]
@@ -35,9 +35,9 @@ def settings(tmp_path, database_url) -> Settings:
 
 
 @pytest.fixture
-def ledger(settings) -> Iterator[Ledger]:
+def ledger(settings) -> Iterator[Runtime]:
     """A ledger on the embedded chain, closed after the test."""
-    ledger = Ledger(settings)
+    ledger = Runtime(settings)
     yield ledger
     ledger.close()
 
@@ -51,7 +51,7 @@ def api(ledger) -> Iterator:
     from service.api.app import create_app
 
     ledger.settings.anchor_in_background = False
-    with TestClient(create_app(ledger=ledger)) as client:
+    with TestClient(create_app(runtime=ledger)) as client:
         api = Api(client=client, ledger=ledger, headers={})
         for who, (role, party) in STANDARD_KEYS.items():
             api.key(who, role=role, party=party)
@@ -59,11 +59,11 @@ def api(ledger) -> Iterator:
 
 
 @pytest.fixture(params=["embedded", pytest.param("anvil", marks=pytest.mark.anvil)])
-def any_chain_ledger(request, tmp_path) -> Iterator[Ledger]:
+def any_chain_ledger(request, tmp_path) -> Iterator[Runtime]:
     """A ledger on SQLite and either chain: the embedded one, or a real anvil node (new contract)."""
     chain_url = request.getfixturevalue("anvil_url") if request.param == "anvil" else None
     settings = Settings(data_dir=tmp_path / "data", chain_url=chain_url, batch_size=16, batch_age=3600)
     migrate(settings)
-    ledger = Ledger(settings)
+    ledger = Runtime(settings)
     yield ledger
     ledger.close()

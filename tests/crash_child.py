@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from support.records import fill  # noqa: E402
 from service.anchor.chain import Chain  # noqa: E402
-from service.ledger import Ledger  # noqa: E402
+from service.runtime import Runtime  # noqa: E402
 
 
 def die() -> None:
@@ -28,7 +28,7 @@ def die() -> None:
 
 def main() -> None:
     mode = sys.argv[1]
-    ledger = Ledger()
+    ledger = Runtime()
     if mode == "store":
         start = int(sys.argv[3]) if len(sys.argv) > 3 else 0
         fill(ledger, int(sys.argv[2]), start=start)

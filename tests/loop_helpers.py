@@ -9,15 +9,15 @@ from fastapi.testclient import TestClient
 from api_helpers import STANDARD_KEYS, Api
 from service.anchor.anchoring import pending_record_count
 from service.api.app import create_app
-from service.ledger import Ledger
+from service.runtime import Runtime
 
 
 @contextmanager
-def looping_api(ledger: Ledger) -> Iterator[Api]:
+def looping_api(ledger: Runtime) -> Iterator[Api]:
     """The HTTP API on ``ledger`` with its background anchoring loop running; a 500 is answered as
     such (not raised in the test), so tests can count them."""
     ledger.settings.anchor_in_background = True
-    with TestClient(create_app(ledger=ledger), raise_server_exceptions=False) as client:
+    with TestClient(create_app(runtime=ledger), raise_server_exceptions=False) as client:
         api = Api(client=client, ledger=ledger, headers={})
         for who, (role, party) in STANDARD_KEYS.items():
             api.key(who, role=role, party=party)
@@ -32,7 +32,7 @@ def wait_until(predicate: Callable[[], bool], *, timeout: float, what: str, inte
         time.sleep(interval)
 
 
-def everything_anchored(ledger: Ledger) -> bool:
+def everything_anchored(ledger: Runtime) -> bool:
     """No record waits for a batch, and every batch is anchored."""
     with ledger.session() as session:
         return pending_record_count(session) == 0 and ledger.anchoring.unfinished_batches() == 0

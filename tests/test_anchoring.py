@@ -10,7 +10,7 @@ from service.anchor.anchoring import anchor_pass, close_batches
 from service.anchor.chain import Chain
 from service.db import migrate
 from service.errors import ChainUnavailable
-from service.ledger import Ledger
+from service.runtime import Runtime
 from service.anchor.merkle import SALTED, MerkleTree, proof_from_nodes
 from service.models import Batch, BatchStatus, BatchTree, Record, RecordLeaf, RecordStatus
 from service.settings import Settings
@@ -175,7 +175,7 @@ ANVIL_SECOND_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b
 def test_a_configured_private_key_signs_locally_on_an_rpc_node(tmp_path, anvil_url):
     settings = Settings(data_dir=tmp_path / "data", chain_url=anvil_url, private_key=ANVIL_SECOND_KEY, batch_age=3600)
     migrate(settings)
-    ledger = Ledger(settings)
+    ledger = Runtime(settings)
     try:
         signer = Account.from_key(ANVIL_SECOND_KEY).address
         assert ledger.chain.sender == signer != ledger.chain.w3.eth.accounts[0]

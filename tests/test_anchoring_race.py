@@ -15,7 +15,7 @@ from sqlmodel import select
 from support.records import payment
 from loop_helpers import everything_anchored, looping_api, wait_until
 from service.anchor.loop import AnchoringLoop
-from service.ledger import Ledger
+from service.runtime import Runtime
 from service.models import Batch, BatchStatus
 
 RACE_SECONDS = 4.0
@@ -28,7 +28,7 @@ ANCHORED_TIMEOUT = 60.0  # seconds for the loop to anchor what the race left pen
 def test_manual_anchors_racing_the_background_loop_never_fail(request, settings, chain):
     settings.chain_url = request.getfixturevalue("anvil_url") if chain == "anvil" else None
     settings.batch_age, settings.anchor_interval = 0.05, 0.01
-    ledger = Ledger(settings)
+    ledger = Runtime(settings)
     try:
         with looping_api(ledger) as api:
             answers: list[int] = []
@@ -85,7 +85,7 @@ def test_traceanchor_anchor_waits_for_the_pass_of_another_process(settings, monk
     monkeypatch.setenv("TRACEANCHOR_BATCH_SIZE", "16")
     for name in ("TRACEANCHOR_CHAIN_URL", "TRACEANCHOR_CONTRACT_ADDRESS", "TRACEANCHOR_PRIVATE_KEY"):
         monkeypatch.delenv(name, raising=False)
-    other = Ledger(settings)  # another process's pass (its own engine, lock connection or lock file handle)
+    other = Runtime(settings)  # another process's pass (its own engine, lock connection or lock file handle)
     try:
         fill(other, 3)
         with other.anchoring.lock(timeout=1):

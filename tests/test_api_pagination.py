@@ -182,7 +182,7 @@ def test_tokens_are_bound_to_the_filters_and_the_caller(world):
 def test_workers_sharing_the_secret_accept_each_others_tokens_and_no_one_elses(world):
     world.ledger.settings.secret_key = "shared by every worker"
     token = first_token(world, "events")
-    with TestClient(create_app(ledger=world.ledger)) as other_worker:
+    with TestClient(create_app(runtime=world.ledger)) as other_worker:
         assert not refused(world, "events", token, client=other_worker)
         world.ledger.settings.secret_key = "another installation"
         assert refused(world, "events", token, client=other_worker)

@@ -30,7 +30,7 @@ from service.api.app import create_app
 from service.db import migrate
 from service.demo.supply_chain import supply_chain
 from service.access.keys import create_key
-from service.ledger import Ledger
+from service.runtime import Runtime
 from service.models import Record, Role
 from service.settings import Settings
 
@@ -41,7 +41,7 @@ CALLERS = {"supplier": (Role.SUPPLIER, "processor"), "auditor": (Role.AUDITOR, "
 SEEDED_RUN, SUBMITTED_RUN = 7, 8  # demo runs: one stored before the test, one submitted by it
 
 
-def _token(ledger: Ledger, *, role: Role, party: str) -> str:
+def _token(ledger: Runtime, *, role: Role, party: str) -> str:
     with ledger.session() as session:
         _, token = create_key(session, role=role, party=party)
     return token
@@ -52,15 +52,15 @@ def _bearer(token: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def seeded_ledger(tmp_path_factory) -> Iterator[Ledger]:
+def seeded_ledger(tmp_path_factory) -> Iterator[Runtime]:
     """A SQLite ledger with decoy keys, then one demo run's documents and transactions, all anchored."""
     settings_ = Settings(data_dir=tmp_path_factory.mktemp("schemathesis"), batch_size=16, batch_age=3600, anchor_in_background=False)
     migrate(settings_)
-    ledger = Ledger(settings_)
+    ledger = Runtime(settings_)
     for index in range(DECOY_KEYS):
         _token(ledger, role=Role.RETAILER, party=f"decoy-{index}")
     demo = supply_chain(run=SEEDED_RUN)
-    with TestClient(create_app(ledger=ledger)) as client:
+    with TestClient(create_app(runtime=ledger)) as client:
         for party, document in demo["documents"].items():
             headers = _bearer(_token(ledger, role=Role.SUPPLIER, party=party))
             assert client.post("/v1/events", json=document, headers=headers).status_code == 201
@@ -82,7 +82,7 @@ def caller_headers(seeded_ledger) -> dict[str, dict[str, str]]:
 @pytest.fixture(scope="module")
 def api_schema(seeded_ledger):
     """The app's own OpenAPI document, with requests sent in process over ASGI."""
-    return from_asgi("/openapi.json", create_app(ledger=seeded_ledger))
+    return from_asgi("/openapi.json", create_app(runtime=seeded_ledger))
 
 
 @pytest.fixture(scope="module")

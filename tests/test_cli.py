@@ -113,9 +113,9 @@ def test_the_demo_empties_only_a_directory_it_made(env, tmp_path, capsys):
 
 def test_anchor_command_anchors_pending_records(env, capsys):
     from support.records import fill
-    from service.ledger import Ledger
+    from service.runtime import Runtime
 
-    ledger = Ledger()
+    ledger = Runtime()
     fill(ledger, 3)
     ledger.close()
     assert main(["anchor"]) == 0
@@ -130,12 +130,12 @@ def test_anchor_follow_anchors_as_records_arrive_and_stops_on_sigterm(env, tmp_p
 
     from support.records import fill
     from service.anchor.anchoring import pending_record_count
-    from service.ledger import Ledger
+    from service.runtime import Runtime
 
     env.setenv("TRACEANCHOR_BATCH_AGE", "0.1")
     env.setenv("TRACEANCHOR_ANCHOR_INTERVAL", "0.1")
     follower = subprocess.Popen([sys.executable, "-m", "service.cli", "anchor", "--follow"])
-    ledger = Ledger()  # stores records only: the follower owns the embedded chain
+    ledger = Runtime()  # stores records only: the follower owns the embedded chain
     try:
         for round_ in range(2):
             fill(ledger, 3, start=3 * round_)
@@ -159,11 +159,11 @@ def test_audit_command_finds_a_deleted_record_and_exits_1(env, tmp_path, capsys)
 
     from support.records import fill
     from service.db import make_engine
-    from service.ledger import Ledger
+    from service.runtime import Runtime
     from service.settings import Settings
 
     for start, anchor in ((0, True), (4, True), (8, False)):  # two anchored batches, one record left pending
-        ledger = Ledger()
+        ledger = Runtime()
         fill(ledger, 4 if anchor else 1, start=start)
         ledger.close()
         assert not anchor or main(["anchor"]) == 0
@@ -209,10 +209,10 @@ def test_deploy_prints_a_contract_address(env, anvil_url, capsys):
 
 
 def test_forecast_all_skus_in_parallel(env, tmp_path, capsys):
-    from service.ledger import Ledger
+    from service.runtime import Runtime
     from support.records import store_transactions
 
-    ledger = Ledger()
+    ledger = Runtime()
     sales = [
         {"id": f"urn:x:sale-{sku}-{t}", "kind": "sale", "timestamp": f"{2024 + t // 12}-{t % 12 + 1:02d}-10T09:00:00Z",
          "seller": "shop", "buyer": "consumer", "currency": "EUR",
@@ -237,11 +237,11 @@ def test_forecast_all_skus_in_parallel(env, tmp_path, capsys):
 def bundle_file(env, tmp_path):
     """A proof bundle of an anchored payment, written to a file; the embedded chain is no node to ask."""
     from support.records import fill
-    from service.ledger import Ledger
+    from service.runtime import Runtime
     from service.models import Record
     from service.verify.verification import proof_bundle
 
-    ledger = Ledger()
+    ledger = Runtime()
     try:
         (record_id,) = fill(ledger, 1)
         ledger.anchoring.anchor_now()
@@ -301,9 +301,9 @@ def _write(path, content: bytes):
 )
 def test_operational_errors_are_one_line_on_stderr_and_exit_2(env, tmp_path, capsys, argv, env_vars, expected):
     from support.records import fill
-    from service.ledger import Ledger
+    from service.runtime import Runtime
 
-    ledger = Ledger()  # something to audit and anchor, so that the chain is needed
+    ledger = Runtime()  # something to audit and anchor, so that the chain is needed
     fill(ledger, 1)
     ledger.close()
     for name, value in env_vars.items():

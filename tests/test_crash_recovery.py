@@ -20,7 +20,7 @@ from support.servers import free_loopback_port
 from support.records import payment
 from loop_helpers import everything_anchored, wait_until
 from service.access.keys import create_key
-from service.ledger import Ledger
+from service.runtime import Runtime
 from service.models import Batch, BatchStatus, Record, Role
 from service.verify.verification import VerificationStatus, verify_record
 
@@ -52,7 +52,7 @@ def child(settings, *args, check_killed=False, timeout=120):
 
 
 def assert_exactly_once(settings, expected_records):
-    ledger = Ledger(settings)
+    ledger = Runtime(settings)
     try:
         chain = ledger.chain
         with ledger.session() as session:
@@ -167,7 +167,7 @@ def test_a_server_killed_twice_under_load_loses_nothing_and_doubles_nothing(requ
     if settings.database_url.startswith("postgresql"):
         env["TRACEANCHOR_CHAIN_URL"] = request.getfixturevalue("anvil_url")
     settings.chain_url = env.get("TRACEANCHOR_CHAIN_URL")
-    ledger = Ledger(settings)  # the database only: the server owns the chain
+    ledger = Runtime(settings)  # the database only: the server owns the chain
     try:
         with ledger.session() as session:
             headers = {"Authorization": f"Bearer {create_key(session, role=Role.SUPPLIER, party='processor')[1]}"}

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 import service.anchor.loop
-import service.ledger
+import service.runtime
 from support.servers import anvil_node
 from support.records import fill, payment
 from loop_helpers import everything_anchored, looping_api, wait_until
-from service.ledger import Ledger
+from service.runtime import Runtime
 
 LOOP_TIMEOUT = 30.0  # seconds for the loop to do what a test waits for (a pass every 0.05 s)
 HEALTH_FIELDS = {"status", "reasons", "checked_at", "database", "chain", "anchoring", "pending_records"}
@@ -24,7 +24,7 @@ HEALTH_FIELDS = {"status", "reasons", "checked_at", "database", "chain", "anchor
 def loop_ledger(settings):
     """A ledger whose loop passes every 0.05 s and closes batches after 0.05 s."""
     settings.batch_age, settings.anchor_interval = 0.05, 0.05
-    ledger = Ledger(settings)
+    ledger = Runtime(settings)
     yield ledger
     ledger.close()
 
@@ -120,7 +120,7 @@ def test_health_says_degraded_when_a_pass_hangs(loop_ledger, monkeypatch):
 
 def test_the_loop_waits_for_a_pass_of_another_process_instead_of_failing(loop_ledger, settings):
     settings.anchor_lock_timeout = 0.2
-    other = Ledger(settings)  # another process's ledger on the same database (a second engine, a second lock file handle)
+    other = Runtime(settings)  # another process's ledger on the same database (a second engine, a second lock file handle)
     try:
         with looping_api(loop_ledger) as api:
             with other.anchoring.lock(timeout=1):
@@ -172,7 +172,7 @@ def test_health_looks_at_the_chain_at_most_every_few_seconds(api, monkeypatch):
 @pytest.mark.anvil
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_health_reports_a_contract_lost_by_a_node_restarted_without_state(request, settings, monkeypatch):
-    monkeypatch.setattr(service.ledger, "CHAIN_CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(service.runtime, "CHAIN_CHECK_SECONDS", 0.0)
     with anvil_node() as (url, node):
         settings.chain_url = url
         api = request.getfixturevalue("api")

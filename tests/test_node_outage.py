@@ -9,11 +9,11 @@ import pytest
 from sqlmodel import select
 
 import service.anchor.loop
-import service.ledger
+import service.runtime
 from support.servers import anvil_node, free_loopback_port
 from support.records import payment
 from loop_helpers import everything_anchored, looping_api, wait_until
-from service.ledger import Ledger
+from service.runtime import Runtime
 from service.models import Batch, Record
 from service.verify.verification import VerificationStatus, verify_record
 
@@ -27,7 +27,7 @@ def submit(api, numbers: range) -> None:
         assert response.status_code == 201, response.text
 
 
-def all_verified(ledger: Ledger) -> bool:
+def all_verified(ledger: Runtime) -> bool:
     """Every record anchored and verified against the node as it is now, every root on chain once."""
     if not everything_anchored(ledger):
         return False
@@ -42,11 +42,11 @@ def all_verified(ledger: Ledger) -> bool:
 def test_a_node_outage_is_absorbed_and_anchors_the_node_lost_are_made_again(settings, tmp_path, monkeypatch, caplog):
     caplog.set_level(logging.WARNING, logger="service.anchor.anchoring")
     monkeypatch.setattr(service.anchor.loop, "REORG_CHECK_INTERVAL", 0.2)  # the loop re-checks recent roots this often
-    monkeypatch.setattr(service.ledger, "CHAIN_CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(service.runtime, "CHAIN_CHECK_SECONDS", 0.0)
     settings.batch_age, settings.anchor_interval = 0.1, 0.05
     state, port = tmp_path / "anvil-state.json", free_loopback_port()
     settings.chain_url = f"http://127.0.0.1:{port}"
-    ledger = Ledger(settings)
+    ledger = Runtime(settings)
     try:
         with anvil_node(port=port, state=state) as (_, node):
             with looping_api(ledger) as api:

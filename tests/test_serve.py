@@ -24,7 +24,7 @@ from support.records import fill
 
 from service.db import migrate
 from service.demo.supply_chain import supply_chain
-from service.ledger import Ledger
+from service.runtime import Runtime
 from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,7 +154,7 @@ def test_a_record_deleted_in_the_sqlite_shell_is_a_finding_not_a_broken_installa
     env = _env(tmp_path)
     settings = Settings(data_dir=tmp_path / "data", database_url=None, chain_url=None, contract_address=None)
     migrate(settings)
-    ledger = Ledger(settings)
+    ledger = Runtime(settings)
     fill(ledger, 4)
     ledger.close()
     _cli(env, "anchor")

@@ -15,7 +15,7 @@ from service.api.limits import BodySizeLimit
 from service.api.routers import anchors, baskets, events, forecast, fraud, grants, health, keys, provenance, transactions
 from service.api.schemas import component_schemas
 from service.errors import TraceAnchorError
-from service.ledger import Ledger
+from service.runtime import Runtime
 from service.settings import Settings
 from service.ingest.validation.json_limits import sane_recursion_limit
 
@@ -23,33 +23,33 @@ log = logging.getLogger(__name__)
 ROUTERS = (health, events, transactions, provenance, grants, anchors, keys, baskets, forecast, fraud)
 
 
-def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None) -> FastAPI:
-    """Build the app; it opens (or uses) a ledger for its lifetime and anchors in the background."""
-    settings = ledger.settings if ledger is not None else settings or Settings()
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    """Build the app; it opens (or uses) a runtime for its lifetime and anchors in the background."""
+    settings = runtime.settings if runtime is not None else settings or Settings()
     sane_recursion_limit()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.ledger = ledger or Ledger(settings)
+        app.state.runtime = runtime or Runtime(settings)
         stop = threading.Event()
         worker = None
         try:
-            app.state.ledger.connect()  # so the first request does not wait for a deployment
+            app.state.runtime.connect()  # so the first request does not wait for a deployment
         except TraceAnchorError as error:
             log.warning("chain not available at start-up (records are accepted and anchored later): %s", error)
-        app.state.ledger.capture.start()
+        app.state.runtime.capture.start()
         if settings.anchor_in_background:
-            worker = threading.Thread(target=app.state.ledger.anchoring.run, args=(stop,), name="anchoring", daemon=True)
+            worker = threading.Thread(target=app.state.runtime.anchoring.run, args=(stop,), name="anchoring", daemon=True)
             worker.start()
         try:
             yield
         finally:
             stop.set()
-            app.state.ledger.capture.stop()
+            app.state.runtime.capture.stop()
             if worker is not None:
                 worker.join(timeout=30)
-            if ledger is None:
-                app.state.ledger.close()
+            if runtime is None:
+                app.state.runtime.close()
 
     app = FastAPI(
         title="traceanchor",

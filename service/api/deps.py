@@ -42,20 +42,20 @@ from sqlmodel import Session
 from service.access.viewer import Viewer, viewer_of
 from service.anchor.chain import Chain
 from service.errors import InvalidRecord, TraceAnchorError
-from service.ledger import Ledger
+from service.runtime import Runtime
 from service.models import ApiKey, Role
 from service.ingest.validation.json_limits import MAX_IDENTIFIER_CHARS, parse_json
 
 
-async def get_ledger(request: Request) -> Ledger:
-    """The process's ledger, opened by the app's lifespan (async: no threadpool hop for a lookup)."""
-    return request.app.state.ledger
+async def get_runtime(request: Request) -> Runtime:
+    """The process's runtime, opened by the app's lifespan (async: no threadpool hop for a lookup)."""
+    return request.app.state.runtime
 
 
-LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_session(ledger: LedgerDep) -> Iterator[Session]:
+def get_session(ledger: RuntimeDep) -> Iterator[Session]:
     """One database session per request (writers commit explicitly before answering)."""
     with ledger.session() as session:
         yield session
@@ -64,7 +64,7 @@ def get_session(ledger: LedgerDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_chain(ledger: LedgerDep) -> Chain:
+def get_chain(ledger: RuntimeDep) -> Chain:
     """The chain connection; ChainUnavailable (503) if it cannot be reached."""
     return ledger.chain
 
@@ -75,7 +75,7 @@ _bearer = HTTPBearer(auto_error=False, description="An API key from `traceanchor
 
 
 async def get_caller(
-    ledger: LedgerDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    ledger: RuntimeDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> ApiKey:
     """The API key presenting itself; 401 if absent, unknown or revoked.
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 
-from service.api.deps import LedgerDep
+from service.api.deps import RuntimeDep
 from service.models import ApiKey
 from service.read.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE, MAX_TOKEN_CHARS, PageRequest, PageTokens, fingerprint
 
@@ -24,7 +24,7 @@ PageToken = Annotated[
 ]
 
 
-def page_tokens(ledger: LedgerDep) -> PageTokens:
+def page_tokens(ledger: RuntimeDep) -> PageTokens:
     """The signer of page tokens, keyed by the server secret shared by every worker."""
     return PageTokens(ledger.settings.signing_key())
 

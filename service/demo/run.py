@@ -91,16 +91,16 @@ def _in_process(settings: Settings) -> Iterator[tuple[httpx.Client, dict, Web3, 
     """The app served by uvicorn in this process, on a ledger in a fresh demo data directory."""
     from service.api.app import create_app
     from service.access.keys import create_key
-    from service.ledger import Ledger
+    from service.runtime import Runtime
 
     demo_settings = Settings(data_dir=_fresh_directory(settings.data_dir / DEMO_DIR), database_url=None,
                              anchor_in_background=False)  # the demo anchors when it wants to show it
     migrate(demo_settings)  # a fresh database of its own, made like `traceanchor migrate` makes one
-    ledger = Ledger(demo_settings)
+    ledger = Runtime(demo_settings)
     try:
         with ledger.session() as session:
             _, token = create_key(session, role=Role.ADMIN, party="demo-operator")
-        with _served(create_app(ledger=ledger)) as base_url, httpx.Client(base_url=base_url, timeout=60) as client:
+        with _served(create_app(runtime=ledger)) as base_url, httpx.Client(base_url=base_url, timeout=60) as client:
             yield client, _bearer(token), ledger.chain.w3, demo_settings
     finally:
         ledger.close()

@@ -90,7 +90,7 @@ def select_basket_records(session: Session, chain: Chain, *, viewer: Viewer,
 
 class MiningCache:
     """A bounded, thread-safe LRU of mining results (requests run on a thread pool); one per process
-    container (``Ledger.mining``), so that two ledgers in one process never share results.
+    container (``Runtime.mining``), so that two ledgers in one process never share results.
 
     ``hits`` and ``misses`` count lookups, like ``functools.lru_cache``'s ``cache_info``.
     """

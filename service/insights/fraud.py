@@ -354,7 +354,7 @@ def find_model(session: Session, *, viewer: Viewer, version: str | None = None) 
 class LoadedModels:
     """The fraud model a process last unpickled, kept by its stored training (version, time, seal):
     a model is megabytes of pickle, and scoring requests use the same one again and again. One per
-    process container (``Ledger.fraud_models``)."""
+    process container (``Runtime.fraud_models``)."""
 
     def __init__(self) -> None:
         self._loaded: tuple[tuple[str, datetime, str], FraudModel] | None = None

@@ -45,7 +45,7 @@ class _Derivation:
 
 class Derivations:
     """What stored bodies derived to, remembered by the SHA-256 of their exact text (at most
-    ``limit`` of them; then it starts afresh). One per process container (``Ledger.derivations``);
+    ``limit`` of them; then it starts afresh). One per process container (``Runtime.derivations``);
     a library call given none derives afresh."""
 
     def __init__(self, *, limit: int = 500_000) -> None:

@@ -4,7 +4,7 @@ and benches that need records without going through the API."""
 from sqlmodel import Session
 
 from service.ingest.candidates import prepare_events, prepare_transactions
-from service.ledger import Ledger
+from service.runtime import Runtime
 from service.ingest.records import Stored, store_candidates
 
 
@@ -34,7 +34,7 @@ def payment(n: int, *, amount: str = "10.00") -> dict:
     }
 
 
-def fill(ledger: Ledger, count: int, *, start: int = 0) -> list[int]:
+def fill(ledger: Runtime, count: int, *, start: int = 0) -> list[int]:
     """Store ``count`` payments and return their record ids."""
     with ledger.session() as session:
         stored = store_transactions(session, transactions=[payment(n) for n in range(start, start + count)], party="processor")

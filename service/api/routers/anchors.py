@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 from sqlmodel import select
 
-from service.api.deps import Admin, Auditor, BatchId, ChainDep, LedgerDep, Operator, SessionDep
+from service.api.deps import Admin, Auditor, BatchId, ChainDep, RuntimeDep, Operator, SessionDep
 from service.api.errors import error_responses
 from service.api.paging import PageDep, caller_scope
 from service.api.schemas import AnchorOut, AnchorPage, AnchorPassOut, ErrorOut
@@ -22,7 +22,7 @@ def list_anchors(caller: Operator, session: SessionDep, page: PageDep) -> Anchor
 
 
 @router.get("/{batch_id}/verification", response_model=BatchAudit, responses=error_responses(404, 502, 503))
-def audit(batch_id: BatchId, caller: Auditor, session: SessionDep, chain: ChainDep, ledger: LedgerDep) -> BatchAudit:
+def audit(batch_id: BatchId, caller: Auditor, session: SessionDep, chain: ChainDep, ledger: RuntimeDep) -> BatchAudit:
     """Audit one batch: every anchored record still there and unchanged, the root on chain.
     Finds deleted records, which verifying the records that remain cannot."""
     return audit_batch(session, chain, batch_id=batch_id, derivations=ledger.derivations)
@@ -33,7 +33,7 @@ _BUSY = {409: {"model": ErrorOut, "description": "Another anchoring pass (the ba
 
 
 @router.post("", response_model=AnchorPassOut, responses={**error_responses(502, 503), **_BUSY})
-def anchor_now(caller: Admin, ledger: LedgerDep) -> AnchorPassOut:
+def anchor_now(caller: Admin, ledger: RuntimeDep) -> AnchorPassOut:
     """Close every pending record into batches now and push each batch one step along, as the one
     anchoring pass of the database at that moment (409 `AnchoringBusy` if another one kept the lock)."""
     report = ledger.anchoring.anchor_once(force=True)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from analytics.baskets import Itemset, Rule
-from service.api.deps import ChainDep, LedgerDep, RetailAnalyst, SessionDep, ViewerDep
+from service.api.deps import ChainDep, RuntimeDep, RetailAnalyst, SessionDep, ViewerDep
 from service.api.errors import error_responses
 from service.api.paging import PageDep, caller_scope
 from service.api.schemas import DataScope, PageOut
@@ -98,7 +98,7 @@ def rules(
     viewer: ViewerDep,
     session: SessionDep,
     chain: ChainDep,
-    ledger: LedgerDep,
+    ledger: RuntimeDep,
     *,
     level: LevelParam = "sku",
     min_support: MinSupport = 0.01,
@@ -130,7 +130,7 @@ def itemsets(
     viewer: ViewerDep,
     session: SessionDep,
     chain: ChainDep,
-    ledger: LedgerDep,
+    ledger: RuntimeDep,
     *,
     level: LevelParam = "sku",
     min_support: MinSupport = 0.01,

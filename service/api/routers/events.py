@@ -9,7 +9,7 @@ from service.api.deps import (
     EPCIS_MEDIA_TYPES,
     QUERY_PARAMETER_PREFIXES,
     ChainDep,
-    LedgerDep,
+    RuntimeDep,
     Reader,
     RecordId,
     SessionDep,
@@ -79,7 +79,7 @@ EventBody = Annotated[bytes, raw_body(Supplier, media_types=EPCIS_MEDIA_TYPES)]
     openapi_extra={"requestBody": EPCIS_BODY},
     responses={200: {"model": CaptureResult, "description": "Every event already existed."}, **error_responses(413, 415)},
 )
-async def capture(caller: Supplier, body: EventBody, ledger: LedgerDep, response: Response) -> CaptureResult:
+async def capture(caller: Supplier, body: EventBody, ledger: RuntimeDep, response: Response) -> CaptureResult:
     """Validate a whole document against the EPCIS 2.0 schema, then store every event or none.
 
     Large documents are parsed, validated and hashed in worker processes (see service.ingest.capture).
@@ -125,14 +125,14 @@ def get_event(id: RecordId, caller: Reader, viewer: ViewerDep, session: SessionD
 
 @router.get("/{id}/verification", response_model=Verification, responses=error_responses(404, 502, 503))
 def verify_event(id: RecordId, caller: Verifier, viewer: ViewerDep, session: SessionDep, chain: ChainDep,
-                 ledger: LedgerDep) -> Verification:
+                 ledger: RuntimeDep) -> Verification:
     """Recompute the event's hash, check its proof and its root on chain."""
     record = find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, viewer=viewer)
     return verify_record(session, chain, record, cache=VerificationCache(derivations=ledger.derivations))
 
 
 @router.get("/{id}/proof", response_model=ProofBundle, responses=error_responses(404, 409, 502, 503))
-def event_proof(id: RecordId, caller: Reader, viewer: ViewerDep, session: SessionDep, chain: ChainDep, ledger: LedgerDep) -> dict:
+def event_proof(id: RecordId, caller: Reader, viewer: ViewerDep, session: SessionDep, chain: ChainDep, ledger: RuntimeDep) -> dict:
     """The proof bundle that `traceanchor verify` checks with only an Ethereum node (409 until anchored)."""
     record = find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, viewer=viewer)
     return proof_bundle(session, chain, record, derivations=ledger.derivations)

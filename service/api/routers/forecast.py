@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from analytics.forecast import ForecastPoint
 from analytics.forecast.chart import forecast_chart
-from service.api.deps import ChainDep, LedgerDep, RetailAnalyst, SessionDep, ViewerDep
+from service.api.deps import ChainDep, RuntimeDep, RetailAnalyst, SessionDep, ViewerDep
 from service.api.errors import error_responses
 from service.api.schemas import DataScope
 from service.insights.forecast import forecast_demand
@@ -42,7 +42,7 @@ class Forecast(BaseModel):
 
 
 @router.get("", response_model=Forecast)
-def demand_forecast(caller: RetailAnalyst, viewer: ViewerDep, session: SessionDep, chain: ChainDep, ledger: LedgerDep, sku: Sku,
+def demand_forecast(caller: RetailAnalyst, viewer: ViewerDep, session: SessionDep, chain: ChainDep, ledger: RuntimeDep, sku: Sku,
                     location: Location = None, freq: Freq = "W", horizon: Horizon = 8) -> dict:
     """Automatic seasonal ARIMA over the SKU's verified demand in your data (your records and those
     shared with you; every party's for auditors and admins), with 80 % and 95 % intervals and a backtest."""
@@ -51,7 +51,7 @@ def demand_forecast(caller: RetailAnalyst, viewer: ViewerDep, session: SessionDe
 
 
 @router.get("/chart", response_class=Response, responses={200: {"content": {"image/png": {}}, "description": "A PNG chart."}})
-def demand_forecast_chart(caller: RetailAnalyst, viewer: ViewerDep, session: SessionDep, chain: ChainDep, ledger: LedgerDep, sku: Sku,
+def demand_forecast_chart(caller: RetailAnalyst, viewer: ViewerDep, session: SessionDep, chain: ChainDep, ledger: RuntimeDep, sku: Sku,
                           location: Location = None, freq: Freq = "W", horizon: Horizon = 8) -> Response:
     """The same forecast as a PNG chart of history, forecast and intervals, to open in a browser."""
     result = forecast_demand(session, chain, viewer=viewer, sku=sku, location=location, freq=freq, horizon=horizon,

@@ -18,7 +18,7 @@ from service.api.deps import (
     ChainDep,
     CreditAnalyst,
     Lender,
-    LedgerDep,
+    RuntimeDep,
     ModelTrainer,
     SessionDep,
     Submitter,
@@ -243,7 +243,7 @@ async def _store_labels(requests: list[LabelRequest], *, viewer, session, ledger
              responses={200: {"model": LabelOut, "description": "The lender's current label already says so."},
                         **error_responses(404, 409, 415)}, openapi_extra={"requestBody": request_body(LabelIn)})
 async def label_transaction(id: TransactionId, caller: Lender, label: Annotated[LabelIn, model_body(LabelIn, Lender)],
-                            viewer: ViewerDep, session: SessionDep, ledger: LedgerDep, response: Response,
+                            viewer: ViewerDep, session: SessionDep, ledger: RuntimeDep, response: Response,
                             submitter: Submitter = None) -> LabelOut:
     """Label an invoice or payment of your data as confirmed fraud or legitimate (anchored like any record).
 
@@ -259,7 +259,7 @@ async def label_transaction(id: TransactionId, caller: Lender, label: Annotated[
              responses={200: {"model": LabelsOut, "description": "Every label already said so."},
                         **error_responses(404, 409, 415)}, openapi_extra={"requestBody": request_body(LabelsIn)})
 async def label_transactions(caller: Lender, body: Annotated[LabelsIn, model_body(LabelsIn, Lender)], viewer: ViewerDep,
-                             session: SessionDep, ledger: LedgerDep, response: Response) -> LabelsOut:
+                             session: SessionDep, ledger: RuntimeDep, response: Response) -> LabelsOut:
     """Label up to 1,000 invoices and payments at once: all or nothing (the first problem names its item)."""
     requests = [LabelRequest(item.transaction, item.fraud, item.submitter) for item in body.labels]
     labels = await _store_labels(requests, viewer=viewer, session=session, ledger=ledger)
@@ -282,7 +282,7 @@ def labels(caller: CreditAnalyst, viewer: ViewerDep, session: SessionDep, page: 
 @router.post("/analytics/fraud/models", response_model=ModelOut, status_code=status.HTTP_201_CREATED,
              responses={200: {"model": ModelOut, "description": "Same labelled set as a stored version: refreshed."},
                         **error_responses(409, 502, 503)})
-def train_fraud_model(caller: ModelTrainer, viewer: ViewerDep, session: SessionDep, chain: ChainDep, ledger: LedgerDep,
+def train_fraud_model(caller: ModelTrainer, viewer: ViewerDep, session: SessionDep, chain: ChainDep, ledger: RuntimeDep,
                       response: Response) -> ModelOut:
     """Train on verified labels of verified invoices and payments of your data (lenders and admins).
 
@@ -319,7 +319,7 @@ def get_fraud_model(version: ModelVersion, caller: CreditAnalyst, viewer: Viewer
 
 @router.get("/transactions/{id}/fraud-score", response_model=ScoreReportOut, responses=SCORE_ERRORS)
 def fraud_score(id: TransactionId, caller: CreditAnalyst, viewer: ViewerDep, session: SessionDep, chain: ChainDep,
-                ledger: LedgerDep, submitter: Submitter = None) -> ScoreReportOut:
+                ledger: RuntimeDep, submitter: Submitter = None) -> ScoreReportOut:
     """Probability, band and reasons for an invoice or payment, with each supply-chain evidence item
     and whether it verified (409 before any model is active)."""
     scores, row, inputs = score_transactions(session, chain, requests=[ScoreRequest(id, submitter)], viewer=viewer,
@@ -331,7 +331,7 @@ def fraud_score(id: TransactionId, caller: CreditAnalyst, viewer: ViewerDep, ses
 @router.post("/analytics/fraud/scores", response_model=ScoresOut, responses={**SCORE_ERRORS, **error_responses(415)},
              openapi_extra={"requestBody": request_body(ScoresIn)})
 def fraud_scores(caller: CreditAnalyst, request: Annotated[ScoresIn, model_body(ScoresIn, CreditAnalyst)], viewer: ViewerDep,
-                 session: SessionDep, chain: ChainDep, ledger: LedgerDep) -> ScoresOut:
+                 session: SessionDep, chain: ChainDep, ledger: RuntimeDep) -> ScoresOut:
     """Scores of up to 1000 invoices and payments at once (duplicates answered once, in first-seen order)."""
     requests = [ScoreRequest(item) if isinstance(item, str) else ScoreRequest(item.id, item.submitter) for item in request.ids]
     scores, row, inputs = score_transactions(session, chain, requests=requests, viewer=viewer, key=ledger.settings.signing_key(),

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from service.api.deps import LedgerDep, SessionDep, Supplier, model_body, request_body
+from service.api.deps import RuntimeDep, SessionDep, Supplier, model_body, request_body
 from service.api.errors import error_responses
 from service.ingest.candidates import parsed_body
 from service.api.paging import PageDep, caller_scope
@@ -55,7 +55,7 @@ BODY_MODELS = (GrantIn,)
              responses={200: {"model": GrantOut, "description": "A live grant to this party already exists."},
                         **error_responses(415)}, openapi_extra={"requestBody": request_body(GrantIn)})
 async def create(caller: Supplier, body: Annotated[GrantIn, model_body(GrantIn, Supplier)], session: SessionDep,
-                 ledger: LedgerDep, response: Response) -> GrantOut:
+                 ledger: RuntimeDep, response: Response) -> GrantOut:
     """Let another party read all your records (events and transactions), their verifications and proofs,
     and use them in its analytics; recorded and anchored like any record."""
     submission, existing = await run_in_threadpool(grant_submission, session, owner=caller.party, grantee=body.grantee)
@@ -76,7 +76,7 @@ def list_all(caller: Supplier, session: SessionDep, page: PageDep) -> GrantPage:
 
 
 @router.delete("/{id}", response_model=GrantOut, responses=error_responses(404))
-async def revoke(id: GrantId, caller: Supplier, session: SessionDep, ledger: LedgerDep) -> GrantOut:
+async def revoke(id: GrantId, caller: Supplier, session: SessionDep, ledger: RuntimeDep) -> GrantOut:
     """Withdraw a grant: the grantee no longer sees your records (a revocation record, anchored)."""
     submission, grant = await run_in_threadpool(revocation_submission, session, owner=caller.party, grant_id=id)
     if submission is not None:

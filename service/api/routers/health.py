@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from service.api.deps import LedgerDep
+from service.api.deps import RuntimeDep
 from service.api.schemas import Health
 from service.health import check_health
 
@@ -10,7 +10,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health", response_model=Health)
-def health(ledger: LedgerDep) -> Health:
+def health(ledger: RuntimeDep) -> Health:
     """No key needed, so load balancers can ask. Always 200 while the process answers: a degraded
     ledger still accepts records, so `status` (`ok` or `degraded`, with `reasons`) says the rest."""
     return Health.model_validate(check_health(ledger), from_attributes=True)

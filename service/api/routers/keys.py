@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, status
 
-from service.api.deps import Admin, KeyId, LedgerDep, SessionDep, model_body, request_body
+from service.api.deps import Admin, KeyId, RuntimeDep, SessionDep, model_body, request_body
 from service.api.errors import error_responses
 from service.api.paging import PageDep, caller_scope
 from service.api.schemas import KeyCreate, KeyCreated, KeyOut, KeyPage
@@ -31,7 +31,7 @@ def list_all(caller: Admin, session: SessionDep, page: PageDep) -> KeyPage:
 
 
 @router.delete("/{key_id}", response_model=KeyOut, responses=error_responses(404, 409))
-def revoke(key_id: KeyId, caller: Admin, session: SessionDep, ledger: LedgerDep) -> KeyOut:
+def revoke(key_id: KeyId, caller: Admin, session: SessionDep, ledger: RuntimeDep) -> KeyOut:
     """Revoke a key: it stops working at once in this worker, and in the others within
     ``TRACEANCHOR_KEY_CACHE_SECONDS``. The last live admin key cannot be revoked (409): nobody
     could manage keys any more."""

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from service.api.deps import Auditor, ChainDep, LedgerDep, SessionDep, ViewerDep
+from service.api.deps import Auditor, ChainDep, RuntimeDep, SessionDep, ViewerDep
 from service.api.errors import error_responses
 from service.read.provenance import trail
 from service.timeutil import UtcDateTime
@@ -48,7 +48,7 @@ def provenance(
     viewer: ViewerDep,
     session: SessionDep,
     chain: ChainDep,
-    ledger: LedgerDep,
+    ledger: RuntimeDep,
     depth: Annotated[int, Query(ge=0, le=100, description="Hops through aggregations and transformations.")] = 10,
 ) -> TrailOut:
     """Every event naming the item and, upstream, its containers and inputs, in time order, each verified."""

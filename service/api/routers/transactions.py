@@ -8,7 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from service.api.deps import (
     ChainDep,
-    LedgerDep,
+    RuntimeDep,
     Reader,
     SessionDep,
     Supplier,
@@ -66,7 +66,7 @@ TransactionsBody = Annotated[object, json_body(Supplier)]
     openapi_extra={"requestBody": TRANSACTIONS_BODY},
     responses={200: {"model": TransactionSubmitResult, "description": "Every transaction already existed."}, **error_responses(409, 413, 415)},
 )
-async def submit(caller: Supplier, payload: TransactionsBody, ledger: LedgerDep, response: Response) -> TransactionSubmitResult:
+async def submit(caller: Supplier, payload: TransactionsBody, ledger: RuntimeDep, response: Response) -> TransactionSubmitResult:
     """One transaction, or a list stored all or nothing (the `Transaction` schema below).
 
     Besides each field's format, meaning is checked: `total` equals the lines' quantity x unit_price
@@ -128,7 +128,7 @@ def get_transaction(id: TransactionId, caller: Reader, viewer: ViewerDep, sessio
 
 @router.get("/{id}/verification", response_model=Verification, responses=error_responses(404, 502, 503))
 def verify_transaction(id: TransactionId, caller: Verifier, viewer: ViewerDep, session: SessionDep, chain: ChainDep,
-                       ledger: LedgerDep, submitter: Submitter = None) -> Verification:
+                       ledger: RuntimeDep, submitter: Submitter = None) -> Verification:
     """Recompute the transaction's JCS hash, check its proof and its root on chain."""
     record = find_record(session, kind=RecordKind.TRANSACTION, business_id=id, submitter=submitter, viewer=viewer)
     return verify_record(session, chain, record, cache=VerificationCache(derivations=ledger.derivations))
@@ -136,7 +136,7 @@ def verify_transaction(id: TransactionId, caller: Verifier, viewer: ViewerDep, s
 
 @router.get("/{id}/proof", response_model=ProofBundle, responses=error_responses(404, 409, 502, 503))
 def transaction_proof(id: TransactionId, caller: Reader, viewer: ViewerDep, session: SessionDep, chain: ChainDep,
-                      ledger: LedgerDep, submitter: Submitter = None) -> dict:
+                      ledger: RuntimeDep, submitter: Submitter = None) -> dict:
     """The proof bundle of a transaction (409 until anchored)."""
     record = find_record(session, kind=RecordKind.TRANSACTION, business_id=id, submitter=submitter, viewer=viewer)
     return proof_bundle(session, chain, record, derivations=ledger.derivations)

@@ -55,7 +55,7 @@ class ChainStatus:
     contract_present: bool | None = None
 
 
-class Ledger:
+class Runtime:
     """Open once per process, on a migrated database (``service.db.migrate``); close at exit (the
     embedded chain holds a lock on its directory)."""
 
