@@ -178,9 +178,8 @@ def test_a_record_deleted_in_the_sqlite_shell_is_a_finding_not_a_broken_installa
 def test_the_demo_against_a_server_refuses_another_database_up_front_and_runs_on_the_servers(tmp_path):
     # the demo anchors when it shows anchoring; a background loop anchoring too would race it (a separate issue)
     env = _env(tmp_path, TRACEANCHOR_ANCHOR_IN_BACKGROUND="false")
-    _cli(env, "migrate")
-    admin_key = _cli(env, "keys", "create", "--role", "admin", "--party", "ops").strip().splitlines()[-1]
-    with serving(env, log=tmp_path / "serve.log") as (_, client):
+    with serving(env, log=tmp_path / "serve.log") as (_, client):  # a fresh data directory: serve migrates it first
+        admin_key = _cli(env, "keys", "create", "--role", "admin", "--party", "ops").strip().splitlines()[-1]
         url = f"http://127.0.0.1:{client.base_url.port}"
         elsewhere = env | {"TRACEANCHOR_DATA_DIR": str(tmp_path / "elsewhere")}
         refused = _run(elsewhere, "demo", "--url", url, "--admin-key", admin_key)
