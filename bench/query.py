@@ -70,8 +70,8 @@ def load(engine, *, events: int, chunk: int = 100_000) -> None:
         for index in indexes:
             index.drop(connection)
         connection.execute(text(  # one anchored batch holds every record but the newest 1 %
-            "INSERT INTO batch (id, root, leaf_count, status, attempts, created_at, updated_at)"
-            " VALUES (1, '0x' || repeat('ab', 32), CAST(:n AS int), 'ANCHORED', 0, now(), now())"), {"n": int(events * 0.99)})
+            "INSERT INTO batch (id, root, leaf_count, leaf_encoding, status, attempts, created_at, updated_at)"
+            " VALUES (1, '0x' || repeat('ab', 32), CAST(:n AS int), 'bytes32', 'ANCHORED', 0, now(), now())"), {"n": int(events * 0.99)})
     for low in range(0, events, chunk):
         high = min(events, low + chunk) - 1
         with engine.begin() as connection:

@@ -37,6 +37,7 @@ def test_an_admin_cannot_lock_everyone_out(api):
 def test_the_cli_refuses_too(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("TRACEANCHOR_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("TRACEANCHOR_DATABASE_URL", raising=False)
+    assert main(["migrate"]) == 0
     assert main(["keys", "create", "--role", "admin", "--party", "ops"]) == 0
     assert main(["keys", "create", "--role", "auditor", "--party", "audit-co"]) == 0
     capsys.readouterr()
