@@ -9,9 +9,6 @@ Every response must be no 5xx, have a documented status code and media type, and
 
 schemathesis' own pytest loader (``from_fixture``) does not work with pytest 9 (it reads
 ``request.node._nodeid``), so each operation's strategy drives a plain hypothesis test here.
-schemathesis' pytest plugin also stops an ASGI app's lifespan after every test, which here would
-restart the capture worker processes per test: the app runs its lifespan once for the module
-instead, and schemathesis calls it through :func:`_without_lifespan`.
 """
 
 from collections.abc import Iterator
@@ -22,14 +19,6 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from schemathesis.checks import (
-    content_type_conformance,
-    not_a_server_error,
-    response_schema_conformance,
-    status_code_conformance,
-)
-from schemathesis.openapi import from_asgi
-from schemathesis.python.asgi import ASGIApp
 from sqlmodel import select
 
 from service.api.app import ROUTERS, create_app
@@ -39,8 +28,8 @@ from service.access.keys import create_key
 from service.ledger import Ledger
 from service.models import Record, RecordKind, Role
 from service.settings import Settings
+from schema_helpers import CHECKS, api_schema_of, bearer
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # Examples per operation: callers the operation admits reach its handler, the others mostly stop at
 # the role check (403) or the key check (401), so they need fewer; the whole file stays near a minute.
 MAX_EXAMPLES, MAX_EXAMPLES_REFUSED = 15, 6
@@ -60,20 +49,6 @@ def _token(ledger: Ledger, *, role: Role, party: str) -> str:
     return token
 
 
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def _without_lifespan(app: ASGIApp) -> ASGIApp:
-    """``app`` for HTTP, with lifespan events refused (a server then runs the app without them)."""
-
-    async def forward(scope, receive, send) -> None:
-        if scope["type"] != "lifespan":
-            await app(scope, receive, send)
-
-    return forward
-
-
 @pytest.fixture(scope="module")
 def seeded_ledger(tmp_path_factory) -> Iterator[Ledger]:
     """A SQLite ledger with decoy keys, then one demo run's documents and transactions, all anchored,
@@ -85,12 +60,12 @@ def seeded_ledger(tmp_path_factory) -> Iterator[Ledger]:
     demo = supply_chain(run=SEEDED_RUN)
     with TestClient(create_app(ledger=ledger)) as client:
         for party, document in demo["documents"].items():
-            headers = _bearer(_token(ledger, role=Role.SUPPLIER, party=party))
+            headers = bearer(_token(ledger, role=Role.SUPPLIER, party=party))
             assert client.post("/v1/events", json=document, headers=headers).status_code == 201
         for party, transactions in demo["transactions"].items():
-            headers = _bearer(_token(ledger, role=Role.SUPPLIER, party=party))
+            headers = bearer(_token(ledger, role=Role.SUPPLIER, party=party))
             assert client.post("/v1/transactions", json=transactions, headers=headers).status_code == 201
-        headers = _bearer(_token(ledger, role=Role.SUPPLIER, party="processor"))
+        headers = bearer(_token(ledger, role=Role.SUPPLIER, party="processor"))
         for grantee in [f"decoy-{index}" for index in range(DECOY_GRANTS)] + [LENDER]:
             assert client.post("/v1/grants", json={"grantee": grantee}, headers=headers).status_code == 201
     ledger.anchor_now(timeout=30)
@@ -103,17 +78,14 @@ def seeded_ledger(tmp_path_factory) -> Iterator[Ledger]:
 def caller_headers(seeded_ledger) -> dict[str, dict[str, str]]:
     """Authorization headers per caller (none for the anonymous one); the supplier is the demo's
     processor, owner of some records, and the lender the grantee of the processor's."""
-    return {name: _bearer(_token(seeded_ledger, role=caller[0], party=caller[1])) if caller else {}
+    return {name: bearer(_token(seeded_ledger, role=caller[0], party=caller[1])) if caller else {}
             for name, caller in CALLERS.items()}
 
 
 @pytest.fixture(scope="module")
 def api_schema(seeded_ledger):
-    """The app's own OpenAPI document, with requests sent in process over ASGI to an app whose
-    lifespan (capture workers, chain connection) runs once for the whole module."""
-    app = create_app(ledger=seeded_ledger)
-    with TestClient(app):
-        yield from_asgi("/openapi.json", _without_lifespan(app))
+    with api_schema_of(seeded_ledger) as schema:
+        yield schema
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,222 @@
+"""A stateful run over the HTTP API: sequences of real calls by every role, each response checked.
+
+A hypothesis state machine plays the demo's parties against one app: suppliers submit events and
+transactions, the counterparty confirms a transaction, an admin anchors, suppliers and auditors read,
+verify and fetch proofs, the processor grants its records to a lender and revokes that, the lender
+labels, trains and scores, an admin creates and revokes keys, and retailers and lenders query their
+analytics (those requests generated from the OpenAPI document). Every response passes schemathesis'
+checks (no 5xx, documented status and media type, body matching its schema), and the machine also
+checks what the sequence so far implies: a proof only once anchored, a lender seeing the processor's
+records only while its grant is live, a revoked key refused.
+
+The app has no OpenAPI links, which schemathesis' own state machine needs, so the rules are written
+here; each example is a new set of parties' keys and demo run on the same ledger.
+"""
+
+import itertools
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, precondition, rule, run_state_machine_as_test
+from schemathesis import GenerationMode
+
+from schema_helpers import CHECKS, api_schema_of, bearer
+from service.access.keys import create_key
+from service.demo.supply_chain import supply_chain
+from service.ledger import Ledger
+from service.models import Role
+from service.settings import Settings
+
+SUPPLIERS = ("farm", "processor", "distributor", "retailer")
+ANALYTICS = {  # operations queried with generated requests, by the roles that use them
+    Role.RETAILER: [("GET", "/v1/analytics/baskets/rules"), ("GET", "/v1/analytics/baskets/itemsets"),
+                    ("GET", "/v1/analytics/forecast"), ("GET", "/v1/analytics/forecast/chart")],
+    Role.LENDER: [("GET", "/v1/analytics/fraud/models"), ("GET", "/v1/analytics/fraud/models/active"),
+                  ("GET", "/v1/analytics/fraud/labels"), ("POST", "/v1/analytics/fraud/scores")],
+}
+RUNS = itertools.count(100)  # a demo run per example: new serials and business ids on the shared ledger
+
+
+@pytest.fixture(scope="module")
+def ledger(tmp_path_factory) -> Iterator[Ledger]:
+    ledger = Ledger(Settings(data_dir=tmp_path_factory.mktemp("stateful"), batch_size=16, batch_age=3600,
+                             anchor_in_background=False))
+    yield ledger
+    ledger.close()
+
+
+class Parties(RuleBasedStateMachine):
+    """The demo's parties using the API; ``schema`` and ``admin`` are set by the test."""
+
+    schema = None
+    admin: dict[str, str] = {}
+    events = Bundle("events")
+    keys = Bundle("keys")
+
+    def call(self, method: str, path: str, who: dict[str, str], *, expect: set[int] | None = None, **request):
+        """Send one request as ``who``; schemathesis checks the response, then ``expect`` its status."""
+        case = self.schema[path][method].Case(**request)
+        response = case.call_and_validate(headers=who, checks=CHECKS)
+        assert expect is None or response.status_code in expect, (method, path, response.status_code, response.text)
+        return response
+
+    def new_key(self, role: Role, party: str) -> tuple[int, dict[str, str]]:
+        created = self.call("POST", "/v1/keys", self.admin, expect={201}, body={"role": role, "party": party},
+                            media_type="application/json").json()
+        return created["id"], bearer(created["key"])
+
+    @initialize()
+    def parties(self) -> None:
+        self.demo = supply_chain(run=next(RUNS))
+        self.lender_party = f"bank-{self.demo['run']}"
+        self.supplier = {party: self.new_key(Role.SUPPLIER, party)[1] for party in SUPPLIERS}
+        self.auditor = self.new_key(Role.AUDITOR, "auditor")[1]
+        self.shop = self.new_key(Role.RETAILER, "retailer")[1]
+        self.lender = self.new_key(Role.LENDER, self.lender_party)[1]
+        self.submitted: set[str] = set()  # parties whose document is stored
+        self.transactions: set[str] = set()  # parties that recorded the order and invoice
+        self.anchored = False  # everything submitted so far is anchored
+        self.grant: int | None = None  # the processor's live grant to the lender
+
+    # -- suppliers --------------------------------------------------------------------------------
+
+    @rule(target=events, party=st.sampled_from(SUPPLIERS))
+    def submit_events(self, party: str):
+        again = party in self.submitted
+        response = self.call("POST", "/v1/events", self.supplier[party], expect={200} if again else {201},
+                             body=self.demo["documents"][party], media_type="application/ld+json")
+        self.submitted.add(party)
+        self.anchored = self.anchored and again
+        return [(party, event["id"]) for event in response.json()["events"]]
+
+    @rule(party=st.sampled_from(["processor", "retailer"]))
+    def submit_transactions(self, party: str) -> None:
+        """The processor (seller) records the order and invoice; the retailer (buyer) sending the same
+        content confirms them."""
+        again = party in self.transactions
+        self.call("POST", "/v1/transactions", self.supplier[party], expect={200} if again else {201},
+                  body=self.demo["transactions"]["processor"], media_type="application/json")
+        self.transactions.add(party)
+        self.anchored = self.anchored and again
+
+    @precondition(lambda self: "processor" in self.transactions)
+    @rule(reader=st.sampled_from(["processor", "auditor", "retailer", "farm"]))
+    def read_transaction(self, reader: str) -> None:
+        who = self.auditor if reader == "auditor" else self.supplier[reader]
+        sees = reader != "farm"  # the buyer sees what names it, recorded by itself or not
+        invoice = self.demo["transactions"]["processor"][1]["id"]
+        query = {"submitter": "processor"} if reader != "farm" else {}
+        response = self.call("GET", "/v1/transactions/{id}", who, expect={200} if sees else {404},
+                             path_parameters={"id": invoice}, query=query)
+        if sees:
+            expected = "confirmed" if "retailer" in self.transactions else "unconfirmed"
+            assert response.json()["confirmation"] == expected
+        self.call("GET", "/v1/transactions/{id}/proof", who, path_parameters={"id": invoice}, query=query,
+                  expect=({200} if self.anchored else {409}) if sees else {404})
+
+    @rule(events=events, reader=st.sampled_from(["owner", "auditor", "other"]))
+    def read_event(self, events, reader: str) -> None:
+        party, record_id = events[0]
+        other = next(p for p in SUPPLIERS if p != party)
+        who = {"owner": self.supplier[party], "auditor": self.auditor, "other": self.supplier[other]}[reader]
+        sees = reader != "other"
+        self.call("GET", "/v1/events/{id}", who, expect={200} if sees else {404}, path_parameters={"id": record_id})
+        self.call("GET", "/v1/events/{id}/proof", who, path_parameters={"id": record_id},
+                  expect=({200} if self.anchored else {409}) if sees else {404})
+        verification = self.call("GET", "/v1/events/{id}/verification", who, expect={200} if sees else {404},
+                                 path_parameters={"id": record_id})
+        if sees:
+            assert verification.json()["status"] == ("verified" if self.anchored else "pending")
+
+    @rule(events=events)
+    def lender_verifies(self, events) -> None:
+        """The lender sees the processor's records while its grant is live, nobody else's."""
+        party, record_id = events[0]
+        sees = party == "processor" and self.grant is not None
+        self.call("GET", "/v1/events/{id}/verification", self.lender, expect={200} if sees else {404},
+                  path_parameters={"id": record_id})
+
+    @rule()
+    def list_records(self) -> None:
+        self.call("GET", "/v1/events", self.supplier["processor"], expect={200}, query={"perPage": 5})
+        self.call("GET", "/v1/transactions", self.auditor, expect={200}, query={"kind": "invoice"})
+
+    # -- operators --------------------------------------------------------------------------------
+
+    @rule()
+    def anchor(self) -> None:
+        self.call("POST", "/v1/anchors", self.admin, expect={200})
+        self.anchored = True
+        anchors = self.call("GET", "/v1/anchors", self.auditor, expect={200}).json()["anchors"]
+        if anchors:
+            self.call("GET", "/v1/anchors/{batch_id}/verification", self.auditor, expect={200},
+                      path_parameters={"batch_id": anchors[0]["id"]})
+
+    @rule(target=keys, role=st.sampled_from(Role))
+    def create_key(self, role: Role):
+        key_id, headers = self.new_key(role, f"extra-{self.demo['run']}")
+        self.call("GET", "/v1/keys", self.admin, expect={200})
+        return key_id, headers
+
+    @rule(key=consumes(keys))
+    def revoke_key(self, key) -> None:
+        key_id, headers = key
+        self.call("DELETE", "/v1/keys/{key_id}", self.admin, expect={200}, path_parameters={"key_id": key_id})
+        self.call("GET", "/v1/grants", headers, expect={401})
+
+    # -- grants and the lender ----------------------------------------------------------------------
+
+    @rule()
+    def grant_to_lender(self) -> None:
+        response = self.call("POST", "/v1/grants", self.supplier["processor"], expect={200} if self.grant else {201},
+                             body={"grantee": self.lender_party}, media_type="application/json")
+        self.grant = response.json()["id"]
+        grants = self.call("GET", "/v1/grants", self.supplier["processor"], expect={200}).json()["grants"]
+        assert grants  # the processor's grants, across examples: at least this one (paged oldest first)
+
+    @precondition(lambda self: self.grant is not None)
+    @rule()
+    def revoke_grant(self) -> None:
+        response = self.call("DELETE", "/v1/grants/{id}", self.supplier["processor"], expect={200},
+                             path_parameters={"id": self.grant})
+        assert response.json()["revoked_at"] is not None
+        self.grant = None
+
+    @precondition(lambda self: "processor" in self.transactions)
+    @rule(fraud=st.booleans())
+    def label(self, fraud: bool) -> None:
+        invoice = self.demo["transactions"]["processor"][1]["id"]
+        sees = self.grant is not None
+        self.call("POST", "/v1/transactions/{id}/labels", self.lender, expect={200, 201} if sees else {404},
+                  path_parameters={"id": invoice}, query={"submitter": "processor"}, body={"fraud": fraud},
+                  media_type="application/json")
+
+    @rule()
+    def train_and_score(self) -> None:
+        self.call("POST", "/v1/analytics/fraud/models", self.lender)
+        if "processor" in self.transactions:
+            invoice = self.demo["transactions"]["processor"][1]["id"]
+            self.call("GET", "/v1/transactions/{id}/fraud-score", self.lender, path_parameters={"id": invoice},
+                      query={"submitter": "processor"})
+
+    @rule(data=st.data(), role=st.sampled_from(sorted(ANALYTICS)))
+    def analytics(self, data, role: Role) -> None:
+        """A generated request to one of the role's analytics operations."""
+        method, path = data.draw(st.sampled_from(ANALYTICS[role]))
+        case = data.draw(self.schema[path][method].as_strategy(GenerationMode.POSITIVE))
+        response = case.call_and_validate(headers=self.shop if role == Role.RETAILER else self.lender, checks=CHECKS)
+        assert response.status_code not in (401, 403), (method, path, response.text)
+
+
+def test_parties_using_the_api(ledger) -> None:
+    """Bounded: a fixed number of sequences of a fixed length, the same ones every run."""
+    with ledger.session() as session:
+        _, token = create_key(session, role=Role.ADMIN, party="admin")
+    with api_schema_of(ledger) as schema:
+        machine = type("PartiesOfThisLedger", (Parties,), {"schema": schema, "admin": bearer(token)})
+        run_state_machine_as_test(machine, settings=settings(
+            max_examples=12, stateful_step_count=25, deadline=None, derandomize=True, database=None,
+            phases=[Phase.explicit, Phase.generate],  # no shrinking: a failure prints its whole sequence at once
+            suppress_health_check=list(HealthCheck)))
