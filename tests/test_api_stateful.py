@@ -26,7 +26,7 @@ from schemathesis import GenerationMode
 
 from schema_helpers import CHECKS, api_schema_of, bearer
 from service.access.keys import create_key
-from service.demo.supply_chain import supply_chain
+from service.demo.supply_chain import FORECAST_SKUS, monthly_sales, supply_chain
 from service.ledger import Ledger
 from service.models import Role
 from service.settings import Settings
@@ -106,6 +106,15 @@ class Parties(RuleBasedStateMachine):
         self.transactions.add(party)
         if not again:
             self.pending.add(("transactions", party))
+
+    @rule()
+    def record_sales(self) -> None:
+        """The retailer's three years of monthly sales, which its forecasts read (the same records in
+        every example: stored by the first, 200 after)."""
+        created = self.call("POST", "/v1/transactions", self.supplier["retailer"], expect={200, 201},
+                            body=monthly_sales(), media_type="application/json").status_code == 201
+        if created:
+            self.pending.add(("sales", "retailer"))
 
     @precondition(lambda self: "processor" in self.transactions)
     @rule(reader=st.sampled_from(["processor", "auditor", "retailer", "farm"]))
@@ -212,9 +221,11 @@ class Parties(RuleBasedStateMachine):
 
     @rule(data=st.data(), role=st.sampled_from(sorted(ANALYTICS)))
     def analytics(self, data, role: Role) -> None:
-        """A generated request to one of the role's analytics operations."""
+        """A generated request to one of the role's analytics operations (forecasts of a SKU the
+        retailer sells)."""
         method, path = data.draw(st.sampled_from(ANALYTICS[role]))
-        case = data.draw(self.schema[path][method].as_strategy(GenerationMode.POSITIVE))
+        known = {"query": {"sku": data.draw(st.sampled_from(FORECAST_SKUS))}} if "forecast" in path else {}
+        case = data.draw(self.schema[path][method].as_strategy(GenerationMode.POSITIVE, **known))
         response = case.call_and_validate(headers=self.shop if role == Role.RETAILER else self.lender, checks=CHECKS)
         assert response.status_code not in (401, 403), (method, path, response.text)
 
