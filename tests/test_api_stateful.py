@@ -26,6 +26,7 @@ from schemathesis import GenerationMode
 
 from schema_helpers import CHECKS, api_schema_of, bearer
 from service.access.keys import create_key
+from service.api.app import create_app
 from service.demo.supply_chain import FORECAST_SKUS, monthly_sales, supply_chain
 from service.ledger import Ledger
 from service.models import Role
@@ -38,6 +39,8 @@ ANALYTICS = {  # operations queried with generated requests, by the roles that u
     Role.LENDER: [("GET", "/v1/analytics/fraud/models"), ("GET", "/v1/analytics/fraud/models/active"),
                   ("GET", "/v1/analytics/fraud/labels"), ("POST", "/v1/analytics/fraud/scores")],
 }
+FUZZED = [(method.upper(), path) for path, methods in create_app(Settings()).openapi()["paths"].items()
+          for method in methods if method != "delete"]
 LENDER = "bank"  # one lender across examples, so its labels add up to enough to train a model
 RUNS = itertools.count(100)  # a demo run per example: new serials and business ids on the shared ledger
 
@@ -218,6 +221,17 @@ class Parties(RuleBasedStateMachine):
             invoice = self.demo["transactions"]["processor"][1]["id"]
             self.call("GET", "/v1/transactions/{id}/fraud-score", self.lender, path_parameters={"id": invoice},
                       query={"submitter": "processor"})
+
+    @rule(data=st.data(), caller=st.sampled_from(["processor", "auditor", "shop", "lender", "admin", "anonymous"]),
+          mode=st.sampled_from(GenerationMode))
+    def any_operation(self, data, caller: str, mode: GenerationMode) -> None:
+        """A generated request, valid or not, to any operation but the revocations (which would
+        withdraw what the machine's expectations rest on), amid the state built so far."""
+        method, path = data.draw(st.sampled_from(FUZZED))
+        case = data.draw(self.schema[path][method].as_strategy(mode))
+        who = {"processor": self.supplier["processor"], "auditor": self.auditor, "shop": self.shop,
+               "lender": self.lender, "admin": self.admin, "anonymous": {}}[caller]
+        case.call_and_validate(headers=who, checks=CHECKS)
 
     @rule(data=st.data(), role=st.sampled_from(sorted(ANALYTICS)))
     def analytics(self, data, role: Role) -> None:
