@@ -1,10 +1,11 @@
 """Property-based tests of the whole HTTP API against its own OpenAPI schema (schemathesis, in process).
 
 Every operation is called with every role's key (admin, supplier, auditor, retailer, lender) and with
-no key at all, on a SQLite ledger that already holds the demo's anchored events and transactions, and
-a grant of the supplier's records to the lender (so the lender's success paths run too). Requests come from three sources: schema-valid
-data, schema-violating data (schemathesis' negative mode), and schema-valid requests naming records
-that exist (so the success paths and their response models are checked too, not only the refusals).
+no key at all, on a SQLite ledger that already holds the demo's anchored events and transactions and
+the supplier's grant of its records to the lender (so the lender's success paths run too). Requests
+come from three sources: schema-valid data, schema-violating data (schemathesis' negative mode), and
+schema-valid requests naming records that exist (so the success paths and their response models are
+checked too, not only the refusals).
 Every response must be no 5xx, have a documented status code and media type, and match its schema.
 
 schemathesis' own pytest loader (``from_fixture``) does not work with pytest 9 (it reads
@@ -31,7 +32,7 @@ from service.settings import Settings
 from schema_helpers import CHECKS, api_schema_of, bearer
 
 # Examples per operation: callers the operation admits reach its handler, the others mostly stop at
-# the role check (403) or the key check (401), so they need fewer; the whole file stays near a minute.
+# the role check (403) or the key check (401), so they need fewer: the file's runtime stays bounded.
 MAX_EXAMPLES, MAX_EXAMPLES_REFUSED = 15, 6
 DECOY_KEYS = 5  # keys 1..5 belong to nobody here, so revoking them leaves the callers' keys alive
 DECOY_GRANTS = 3  # grants to nobody here, so revoking them leaves the lender's grant alive

@@ -157,10 +157,22 @@ class Parties(RuleBasedStateMachine):
         self.call("GET", "/v1/events/{id}/verification", self.lender, expect={200} if sees else {404},
                   path_parameters={"id": record_id})
 
-    @rule()
-    def list_records(self) -> None:
-        self.call("GET", "/v1/events", self.supplier["processor"], expect={200}, query={"perPage": 5})
-        self.call("GET", "/v1/transactions", self.auditor, expect={200}, query={"kind": "invoice"})
+    @rule(listing=st.sampled_from([("/v1/events", "events", "processor"), ("/v1/transactions", "transactions", "auditor"),
+                                   ("/v1/grants", "grants", "processor"), ("/v1/keys", "keys", "admin"),
+                                   ("/v1/anchors", "anchors", "auditor"), ("/v1/analytics/fraud/labels", "labels", "lender")]))
+    def list_pages(self, listing) -> None:
+        """Three pages of a listing, each following the previous page's token: no item twice."""
+        path, items, reader = listing
+        who = {"processor": self.supplier["processor"], "auditor": self.auditor, "admin": self.admin,
+               "lender": self.lender}[reader]
+        query, seen = {"perPage": 2}, []
+        for _ in range(3):
+            page = self.call("GET", path, who, expect={200}, query=query).json()
+            seen += [item.get("record_id", item.get("id")) for item in page[items]]
+            if not page["nextPageToken"]:
+                break
+            query = {"perPage": 2, "nextPageToken": page["nextPageToken"]}
+        assert len(seen) == len(set(seen)), (path, seen)
 
     # -- operators --------------------------------------------------------------------------------
 
