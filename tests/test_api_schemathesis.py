@@ -33,7 +33,7 @@ from schema_helpers import CHECKS, api_schema_of, bearer
 
 # Examples per operation: callers the operation admits reach its handler, the others mostly stop at
 # the role check (403) or the key check (401), so they need fewer: the file's runtime stays bounded.
-MAX_EXAMPLES, MAX_EXAMPLES_REFUSED = 15, 6
+MAX_EXAMPLES, MAX_EXAMPLES_REFUSED = 20, 6
 DECOY_KEYS = 5  # keys 1..5 belong to nobody here, so revoking them leaves the callers' keys alive
 DECOY_GRANTS = 3  # grants to nobody here, so revoking them leaves the lender's grant alive
 LENDER = "bank"
@@ -119,13 +119,14 @@ def known_inputs(seeded_ledger) -> dict[tuple[str, str], list[dict]]:
     }
 
 
-def _operations() -> list[tuple[str, str, frozenset[Role] | None]]:
+def _operations() -> list:
     """(method, path, roles admitted or None for all) of every operation, read from the app's OpenAPI
     document and its routers (no ledger needed)."""
     roles = {(method, f"/v1{route.path_format}"): _admitted(route.dependant)
              for module in ROUTERS for route in module.router.routes for method in route.methods}
     paths = create_app(Settings()).openapi()["paths"]
-    return [(method.upper(), path, roles[(method.upper(), path)]) for path, methods in paths.items() for method in methods]
+    return [pytest.param(method.upper(), path, roles[(method.upper(), path)], id=f"{method.upper()}-{path}")
+            for path, methods in paths.items() for method in methods]
 
 
 def _admitted(dependant: Dependant) -> frozenset[Role] | None:

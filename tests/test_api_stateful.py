@@ -82,10 +82,10 @@ class Parties(RuleBasedStateMachine):
         self.lender = self.new_key(Role.LENDER, LENDER)[1]
         self.submitted: set[str] = set()  # parties whose document is stored
         self.transactions: set[str] = set()  # parties that recorded the order and invoice
-        self.pending: set[tuple[str, str]] = set()  # ("events" or "transactions", party) not anchored yet
-        self.grant: int | None = None  # the processor's live grant to the lender
-        self.grant = self.call("POST", "/v1/grants", self.supplier["processor"], expect={200, 201},
-                               body={"grantee": LENDER}, media_type="application/json").json()["id"]
+        self.pending: set[tuple[str, str]] = set()  # (what, party) stored but not anchored yet
+        # the processor's live grant to the lender (None once revoked)
+        self.grant: int | None = self.call("POST", "/v1/grants", self.supplier["processor"], expect={200, 201},
+                                           body={"grantee": LENDER}, media_type="application/json").json()["id"]
 
     # -- suppliers --------------------------------------------------------------------------------
 
@@ -263,6 +263,6 @@ def test_parties_using_the_api(ledger) -> None:
     with api_schema_of(ledger) as schema:
         machine = type("PartiesOfThisLedger", (Parties,), {"schema": schema, "admin": bearer(token)})
         run_state_machine_as_test(machine, settings=settings(
-            max_examples=12, stateful_step_count=25, deadline=None, derandomize=True, database=None,
+            max_examples=20, stateful_step_count=30, deadline=None, derandomize=True, database=None,
             phases=[Phase.explicit, Phase.generate],  # no shrinking: a failure prints its whole sequence at once
             suppress_health_check=list(HealthCheck)))
