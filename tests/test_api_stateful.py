@@ -17,7 +17,8 @@ labels of earlier examples' invoices count towards its models.
 
 import itertools
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
@@ -56,11 +57,20 @@ RUNS = itertools.count(100)  # a demo run per example: new serials and business 
 
 
 EXTENSION_NS = "https://ns.example.com/epcis/"
-JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
-    max_leaves=8,
-)
+
+
+def json_values(integers: st.SearchStrategy[int] = st.integers(), text: st.SearchStrategy[str] = st.text(max_size=20)):
+    """Any JSON value, small."""
+    return st.recursive(
+        st.none() | st.booleans() | integers | st.floats(allow_nan=False, allow_infinity=False) | text,
+        lambda children: st.lists(children, max_size=3) | st.dictionaries(text, children, max_size=3),
+        max_leaves=8,
+    )
+
+
+JSON_VALUES = json_values()  # with integers beyond 2^53 and NUL characters: refused (422), never hashed
+PLAIN_TEXT = st.text(st.characters(exclude_characters="\0"), max_size=20)
+HASHABLE_JSON_VALUES = json_values(st.integers(-(2**53 - 1), 2**53 - 1), PLAIN_TEXT)
 
 
 @st.composite
@@ -68,13 +78,34 @@ def changed(draw, event: dict) -> dict:
     """``event`` at a drawn time and offset, with a drawn quantity and a drawn value in an extension field."""
     event = dict(event)
     offset = timedelta(minutes=draw(st.integers(-14 * 60, 14 * 60)))
-    moment = draw(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30))).replace(tzinfo=timezone(offset))
+    moment = draw(st.datetimes()).replace(tzinfo=timezone(offset))
     minutes = int(offset.total_seconds()) // 60
     event["eventTime"] = moment.isoformat()
     event["eventTimeZoneOffset"] = f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
     event["quantityList"] = [{**event["quantityList"][0], "quantity": draw(st.floats(allow_nan=False, allow_infinity=False))}]
     event["example:note"] = draw(JSON_VALUES)
     return event
+
+
+CURRENCIES = {"EUR": 2, "JPY": 0, "BHD": 3}  # ISO 4217 minor units
+DECIMALS = st.decimals(min_value=Decimal("0.0001"), max_value=Decimal(10**6), places=4)
+
+
+@st.composite
+def orders_of(draw, order_id: str) -> dict:
+    """A processor's order to the retailer: drawn lines (decimal strings or JSON numbers), currency and
+    extensions; the total is the lines' sum rounded half up to the currency's minor unit."""
+    currency = draw(st.sampled_from(sorted(CURRENCIES)))
+    lines = draw(st.lists(st.fixed_dictionaries({"sku": st.sampled_from(FORECAST_SKUS), "quantity": DECIMALS,
+                                                 "unit_price": DECIMALS}), min_size=1, max_size=3))
+    exact = sum((line["quantity"] * line["unit_price"] for line in lines), Decimal(0))
+    total = exact.quantize(Decimal(1).scaleb(-CURRENCIES[currency]), rounding=ROUND_HALF_UP)
+    as_number = draw(st.booleans())
+    lines = [{**line, "quantity": float(line["quantity"]) if as_number else str(line["quantity"]),
+              "unit_price": str(line["unit_price"])} for line in lines]
+    return {"id": order_id, "kind": "order", "timestamp": "2026-09-01T12:00:00Z", "seller": "processor",
+            "buyer": "retailer", "currency": currency, "lines": lines, "total": str(total),
+            "extensions": draw(st.dictionaries(PLAIN_TEXT, HASHABLE_JSON_VALUES, max_size=3))}
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +123,7 @@ class Parties(RuleBasedStateMachine):
     admin: dict[str, str] = {}
     events = Bundle("events")
     keys = Bundle("keys")
+    orders = Bundle("orders")
 
     def call(self, method: str, path: str, who: dict[str, str], *, expect: set[int] | None = None, **request):
         """Send one request as ``who``; schemathesis checks the response, then ``expect`` its status."""
@@ -117,6 +149,7 @@ class Parties(RuleBasedStateMachine):
         self.lender = self.new_key(Role.LENDER, LENDER)[1]
         self.submitted: set[str] = set()  # parties whose document is stored
         self.transactions: set[str] = set()  # parties that recorded the order and invoice
+        self.orders_sent = 0
         self.pending: set = set()  # record ids of events, (what, party) of transactions, stored but not anchored yet
         # the processor's live grant to the lender (None once revoked)
         self.grant: int | None = self.call("POST", "/v1/grants", self.supplier["processor"], expect={200, 201},
@@ -168,6 +201,30 @@ class Parties(RuleBasedStateMachine):
                             body=monthly_sales(), media_type="application/json").status_code == 201
         if created:
             self.pending.add(("sales", "retailer"))
+
+    @rule(target=orders, data=st.data())
+    def submit_derived_order(self, data):
+        """An order of the processor's with drawn lines, currency and extensions, its total computed as
+        the API defines it: stored, then read back unchanged."""
+        self.orders_sent += 1
+        order = data.draw(orders_of(f"{self.demo['transactions']['processor'][0]['id']}-{self.orders_sent}"))
+        self.call("POST", "/v1/transactions", self.supplier["processor"], expect={201}, body=order,
+                  media_type="application/json")
+        stored = self.call("GET", "/v1/transactions/{id}", self.supplier["processor"], expect={200},
+                           path_parameters={"id": order["id"]}).json()
+        assert stored["transaction"] == order
+        self.pending.add(order["id"])
+        return order["id"]
+
+    @rule(order=orders, reader=st.sampled_from(["processor", "auditor", "retailer", "lender"]))
+    def verify_order(self, order: str, reader: str) -> None:
+        who = {"processor": self.supplier["processor"], "auditor": self.auditor, "retailer": self.supplier["retailer"],
+               "lender": self.lender}[reader]
+        sees = reader != "lender" or self.grant is not None
+        response = self.call("GET", "/v1/transactions/{id}/verification", who, expect={200} if sees else {404},
+                             path_parameters={"id": order}, query={"submitter": "processor"})
+        if sees:
+            assert response.json()["status"] == ("pending" if order in self.pending else "verified")
 
     @precondition(lambda self: "processor" in self.transactions)
     @rule(reader=st.sampled_from(["processor", "auditor", "retailer", "farm"]))
