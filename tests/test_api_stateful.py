@@ -150,6 +150,7 @@ class Parties(RuleBasedStateMachine):
         self.submitted: set[str] = set()  # parties whose document is stored
         self.transactions: set[str] = set()  # parties that recorded the order and invoice
         self.orders_sent = 0
+        self.disputed = False  # the retailer recorded the invoice with other content
         self.pending: set = set()  # record ids of events, (what, party) of transactions, stored but not anchored yet
         # the processor's live grant to the lender (None once revoked)
         self.grant: int | None = self.call("POST", "/v1/grants", self.supplier["processor"], expect={200, 201},
@@ -187,11 +188,22 @@ class Parties(RuleBasedStateMachine):
         """The processor (seller) records the order and invoice; the retailer (buyer) sending the same
         content confirms them."""
         again = party in self.transactions
-        self.call("POST", "/v1/transactions", self.supplier[party], expect={200} if again else {201},
+        refused = party == "retailer" and self.disputed  # all or nothing: its own invoice says otherwise
+        self.call("POST", "/v1/transactions", self.supplier[party], expect={409} if refused else {200} if again else {201},
                   body=self.demo["transactions"]["processor"], media_type="application/json")
-        self.transactions.add(party)
-        if not again:
+        if not (again or refused):
+            self.transactions.add(party)
             self.pending.add(("transactions", party))
+
+    @precondition(lambda self: "retailer" not in self.transactions)
+    @rule()
+    def dispute(self) -> None:
+        """The retailer records the processor's invoice id with another total: a dispute."""
+        invoice = self.demo["transactions"]["processor"][1]
+        other = {**invoice, "lines": [{**invoice["lines"][0], "unit_price": "3.75"}], "total": "15.00", "references": []}
+        self.call("POST", "/v1/transactions", self.supplier["retailer"], expect={200} if self.disputed else {201},
+                  body=other, media_type="application/json")
+        self.disputed = True
 
     @rule()
     def record_sales(self) -> None:
@@ -236,7 +248,7 @@ class Parties(RuleBasedStateMachine):
         response = self.call("GET", "/v1/transactions/{id}", who, expect={200} if sees else {404},
                              path_parameters={"id": invoice}, query=query)
         if sees:
-            expected = "confirmed" if "retailer" in self.transactions else "unconfirmed"
+            expected = "disputed" if self.disputed else "confirmed" if "retailer" in self.transactions else "unconfirmed"
             assert response.json()["confirmation"] == expected
         self.call("GET", "/v1/transactions/{id}/proof", who, path_parameters={"id": invoice}, query=query,
                   expect=({409} if ("transactions", "processor") in self.pending else {200}) if sees else {404})
