@@ -1,13 +1,16 @@
 """A stateful run over the HTTP API: sequences of real calls by every role, each response checked.
 
-A hypothesis state machine plays the demo's parties against one app: suppliers submit events and
-transactions, the counterparty confirms a transaction, an admin anchors, suppliers and auditors read,
-verify and fetch proofs, the processor grants its records to a lender and revokes that, the lender
-labels, trains and scores, an admin creates and revokes keys, and retailers and lenders query their
-analytics (those requests generated from the OpenAPI document). Every response passes schemathesis'
-checks (no 5xx, documented status and media type, body matching its schema), and the machine also
-checks what the sequence so far implies: a proof only once anchored, a lender seeing the processor's
-records only while its grant is live, a revoked key refused.
+A hypothesis state machine plays the demo's parties against one app: suppliers submit the demo's
+events and transactions and documents derived from them (drawn times, quantities, amounts, currencies,
+extension values), the counterparty confirms or disputes the invoice, an admin anchors, suppliers,
+auditors, retailers and lenders read, verify and fetch proofs, listings are followed page by page,
+the processor grants its records to a lender and revokes that, the lender labels, trains and scores,
+an admin creates and revokes keys, and retailers and lenders query their analytics; generated
+requests, valid or not, to any operation by any role run amid all this. Every response passes
+schemathesis' checks (no 5xx, documented status and media type, body matching its schema), and the
+machine also checks what the sequence so far implies: a record read back as sent, a proof only once
+anchored, a verification pending then verified, a lender seeing the processor's records only while
+its grant is live, a confirmation or dispute as recorded, a revoked key refused.
 
 The app has no OpenAPI links, which schemathesis' own state machine needs, so the rules are written
 here. Each example is a new demo run, with new keys, on the same ledger; it starts with the
@@ -151,7 +154,7 @@ class Parties(RuleBasedStateMachine):
         self.transactions: set[str] = set()  # parties that recorded the order and invoice
         self.orders_sent = 0
         self.disputed = False  # the retailer recorded the invoice with other content
-        self.pending: set = set()  # record ids of events, (what, party) of transactions, stored but not anchored yet
+        self.pending: set = set()  # stored, not anchored yet: event record ids, order ids, (what, party)
         # the processor's live grant to the lender (None once revoked)
         self.grant: int | None = self.call("POST", "/v1/grants", self.supplier["processor"], expect={200, 201},
                                            body={"grantee": LENDER}, media_type="application/json").json()["id"]
