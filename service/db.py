@@ -73,8 +73,8 @@ def refresh_statistics(engine: Engine) -> list[str]:
 
     Ingest can grow a table by hundreds of thousands of rows a minute, faster than autovacuum's
     analysis follows (and a server may run without it). Without statistics the planner estimates
-    that a lookup of a few hundred business ids returns most of the table and scans all of it:
-    at 185,000 records one such lookup took 100-150 ms instead of about 5.
+    that a lookup of a few hundred business ids returns most of the table and scans all of it,
+    instead of the index scan it should be (docs/ingest.md has the figures).
     """
     if engine.dialect.name != "postgresql":
         return []

@@ -1,10 +1,10 @@
 """From a submitted body to records ready to store: parse, validate, hash (EPCIS events and
 commercial transactions).
 
-This is pure Python work: about 40 ms of CPU for a 1,000-event document. In the API process it
+This is pure Python work, tens of milliseconds of CPU for a large document. In the API process it
 would hold the interpreter lock that the event loop, the group-commit writer and the anchoring loop
-need, so large bodies are prepared in worker processes instead; the API process then spends about
-5 ms per such document, unpickling the result. It unpickles it in chunks, in a thread: one
+need, so large bodies are prepared in worker processes instead; the API process then only unpickles
+the result (docs/ingest.md has the figures). It unpickles it in chunks, in a thread: one
 ``pickle.loads`` of a 10,000-event result holds the interpreter lock from start to end, stalling
 every other request of the process meanwhile. Small bodies (a single event) are prepared in place,
 where they take microseconds and a process hop would cost more.

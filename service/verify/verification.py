@@ -54,7 +54,7 @@ class VerificationCache:
 
     So a selection, trail or analytics input costs one chain call per root and one tree read per
     batch. (SQLAlchemy's identity map holds rows weakly: without this, every record of a batch
-    re-read its batch's tree, 64 KiB at 1024 leaves: 4 ms per record on PostgreSQL, 60x today.)
+    re-read its batch's whole tree; the README's verification benchmark has the cost.)
     """
 
     anchored_at: dict[str, tuple[int, str]] = field(default_factory=dict)  # by root: anchored_by_its_contract
