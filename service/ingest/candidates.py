@@ -20,7 +20,7 @@ from typing import Literal, get_args
 from urllib.parse import quote
 
 from service.errors import InvalidRecord
-from service.hashing import HashingError, event_hash_id, events_of, jcs_digest
+from service.hashing import HashingError, declares_error, event_hash_id, events_of, jcs_digest
 from service.hashing.canonical import EVENT_TYPES
 from service.hashing.epcis import HASH_ID_PREFIX
 from service.ingest.indexing import event_columns, event_terms, grant_terms, label_terms, transaction_terms
@@ -112,12 +112,24 @@ def _event(body: dict) -> Derived:
         raise Underivable(f"type: {body.get('type')!r} is not an EPCIS event type")
     hash_id = event_hash_id(body)
     columns = event_columns(body)
+    business_id, digest, terms = hash_id, hash_id[len(HASH_ID_PREFIX) : len(HASH_ID_PREFIX) + 64], event_terms(body)
+    if declares_error(body):
+        business_id, digest = declaration_id(hash_id, body["errorDeclaration"]), jcs_digest(body).hex()
+        terms.add((TermName.DECLARES, hash_id))
     return Derived(
-        kind=RecordKind.EPCIS_EVENT, record_type=body["type"], business_id=hash_id,
-        content_hash="0x" + hash_id[len(HASH_ID_PREFIX) : len(HASH_ID_PREFIX) + 64],
+        kind=RecordKind.EPCIS_EVENT, record_type=body["type"], business_id=business_id, content_hash="0x" + digest,
         occurred_at=_time(body.get("eventTime"), field="eventTime"),
-        columns=tuple(columns[name] for name in COLUMNS), terms=frozenset(event_terms(body)), parties=None,
+        columns=tuple(columns[name] for name in COLUMNS), terms=frozenset(terms), parties=None,
     )
+
+
+def declaration_id(hash_id: str, declaration: object) -> str:
+    """An error declaration's business id: the Event Hash ID it declares erroneous and the declaration's
+    time, so it never collides with the original (same hash ID), the identical declaration sent again
+    is the same record, and a later declaration of the same event is another."""
+    if not isinstance(declaration, dict):
+        raise Underivable("errorDeclaration: must be a JSON object")
+    return f"{hash_id}#errorDeclaration@{_text(declaration, 'declarationTime')}"
 
 
 def _transaction(body: dict) -> Derived:

@@ -25,6 +25,7 @@ class TermName(StrEnum):
     PARTY = "party"  # seller or buyer of a transaction
     REFERENCE = "reference"  # ids a transaction references, the transaction a label labels, the grant a revocation withdraws
     GRANTEE = "grantee"  # the party a grant shares its owner's records with
+    DECLARES = "declares"  # an error declaration: the Event Hash ID of the event it declares erroneous
 
 
 ANY_EPC = (TermName.EPC, TermName.PARENT, TermName.INPUT, TermName.OUTPUT)
