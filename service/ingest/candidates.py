@@ -29,6 +29,8 @@ from service.models import Record, RecordKind, TermName
 TransactionKind = Literal["order", "sale", "invoice", "payment"]
 TRANSACTION_KINDS = get_args(TransactionKind)
 SALT_BYTES = 32
+#: Between the Event Hash ID and the declaration time in an error declaration's business id.
+DECLARATION_MARK = "#errorDeclaration@"
 #: The search columns of an event; every other kind leaves them empty.
 COLUMNS = ("biz_step", "disposition", "biz_location", "read_point")
 
@@ -129,7 +131,12 @@ def declaration_id(hash_id: str, declaration: object) -> str:
     is the same record, and a later declaration of the same event is another."""
     if not isinstance(declaration, dict):
         raise Underivable("errorDeclaration: must be a JSON object")
-    return f"{hash_id}#errorDeclaration@{_text(declaration, 'declarationTime')}"
+    return f"{hash_id}{DECLARATION_MARK}{_text(declaration, 'declarationTime')}"
+
+
+def event_hash_id_of(business_id: str) -> str:
+    """The Event Hash ID in an event's business id (an error declaration's is its original's)."""
+    return business_id.split(DECLARATION_MARK, 1)[0]
 
 
 def _transaction(body: dict) -> Derived:
