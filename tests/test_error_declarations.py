@@ -8,6 +8,7 @@ from sqlalchemy import text
 from support import DATA
 
 from service.hashing import content_hash, event_hash_id, events_of
+from service.ingest.candidates import derive
 from service.verify.bundle import check_bundle
 
 CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
@@ -156,3 +157,24 @@ def test_the_official_examples_with_error_declarations_are_stored_beside_their_o
                 assert reads["record_id"] == full["id"] and reads["reason"] == raw["errorDeclaration"]["reason"]
             else:
                 assert full == {**plain, "created": False}
+
+
+def test_a_declaration_is_found_by_what_it_declares_when_why_and_its_corrective_events():
+    body = events_of(document({**selling(10, 3), "errorDeclaration": {
+        "declarationTime": "2026-02-20T01:00:00.5+01:00", "reason": "urn:epcglobal:cbv:er:did_not_occur",
+        "correctiveEventIDs": ["urn:uuid:1", "urn:uuid:2"]}}))[0]
+    terms = derive("epcis_event", body).terms
+    assert {(name, value) for name, value in terms if name not in ("epc",)} == {
+        ("declares", event_hash_id(body)), ("declared_at", "2026-02-20T00:00:00.500000Z"),
+        ("error_reason", "https://ref.gs1.org/cbv/ER-did_not_occur"),
+        ("corrective_event", "urn:uuid:1"), ("corrective_event", "urn:uuid:2")}
+    assert not any(name in ("declares", "declared_at") for name, _ in derive("epcis_event", events_of(document(selling(10, 3)))[0]).terms)
+
+
+def test_declaration_fields_that_become_terms_are_bounded_and_must_be_times(api):
+    long = declared(selling(14, 1), corrective=["urn:uuid:" + "x" * 300])
+    response = capture(api, document(long))
+    assert response.status_code == 422 and "correctiveEventIDs" in response.json()["field"]
+    untimed = {**selling(14, 1), "errorDeclaration": {"declarationTime": "yesterday"}}
+    response = capture(api, document(untimed))
+    assert response.status_code == 422 and "declarationTime" in json.dumps(response.json())

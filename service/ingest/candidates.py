@@ -23,7 +23,14 @@ from service.errors import InvalidRecord
 from service.hashing import HashingError, declares_error, event_hash_id, events_of, jcs_digest
 from service.hashing.canonical import EVENT_TYPES
 from service.hashing.epcis import HASH_ID_PREFIX
-from service.ingest.indexing import event_columns, event_terms, grant_terms, label_terms, transaction_terms
+from service.ingest.indexing import (
+    declaration_terms,
+    event_columns,
+    event_terms,
+    grant_terms,
+    label_terms,
+    transaction_terms,
+)
 from service.models import Record, RecordKind, TermName
 
 TransactionKind = Literal["order", "sale", "invoice", "payment"]
@@ -116,8 +123,10 @@ def _event(body: dict) -> Derived:
     columns = event_columns(body)
     business_id, digest, terms = hash_id, hash_id[len(HASH_ID_PREFIX) : len(HASH_ID_PREFIX) + 64], event_terms(body)
     if declares_error(body):
-        business_id, digest = declaration_id(hash_id, body["errorDeclaration"]), jcs_digest(body).hex()
-        terms.add((TermName.DECLARES, hash_id))
+        declaration = body["errorDeclaration"]
+        business_id, digest = declaration_id(hash_id, declaration), jcs_digest(body).hex()
+        declared_at = _time(declaration["declarationTime"], field="errorDeclaration.declarationTime")
+        terms |= declaration_terms(hash_id, declaration, declared_at)
     return Derived(
         kind=RecordKind.EPCIS_EVENT, record_type=body["type"], business_id=business_id, content_hash="0x" + digest,
         occurred_at=_time(body.get("eventTime"), field="eventTime"),
