@@ -21,7 +21,7 @@ _CHUNK = 500
 
 @dataclass(frozen=True)
 class Declaration:
-    """An error declaration as the declared event reads it (the latest one when there are several)."""
+    """An error declaration as the declared event reads it (the last one stored when there are several)."""
 
     record_id: int
     business_id: str

@@ -11,7 +11,7 @@ from service.verify.verification import Verification, VerificationStatus
 
 
 class DeclarationPublic(BaseModel):
-    """The error declaration that declares an event erroneous (the latest, when there are several)."""
+    """The error declaration that declares an event erroneous (the last one stored, when there are several)."""
 
     model_config = ConfigDict(from_attributes=True)
 
