@@ -178,3 +178,18 @@ def test_declaration_fields_that_become_terms_are_bounded_and_must_be_times(api)
     untimed = {**selling(14, 1), "errorDeclaration": {"declarationTime": "yesterday"}}
     response = capture(api, document(untimed))
     assert response.status_code == 422 and "declarationTime" in json.dumps(response.json())
+
+
+def test_a_proof_cannot_be_moved_between_an_event_and_its_declaration(api):
+    original, declaration, _ = correction(api)
+    api.client.post("/v1/anchors", headers=api.as_("admin"))
+    bundles = {i: api.client.get(f"/v1/events/{i}/proof", headers=api.as_("retailer")).json() for i in (original, declaration)}
+    forged_declaration = copy.deepcopy(bundles[original])
+    forged_declaration["record"]["errorDeclaration"] = {"declarationTime": "2026-02-22T00:00:00Z", "reason": "did_not_occur"}
+    undeclared = copy.deepcopy(bundles[declaration])
+    del undeclared["record"]["errorDeclaration"]
+    other_reason = copy.deepcopy(bundles[declaration])
+    other_reason["record"]["errorDeclaration"]["reason"] = "did_not_occur"
+    assert all(check_bundle(bundles[i], w3=api.ledger.chain.w3).valid for i in bundles)
+    for forged in (forged_declaration, undeclared, other_reason):
+        assert not check_bundle(forged, w3=api.ledger.chain.w3).valid
