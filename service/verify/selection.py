@@ -29,7 +29,7 @@ READ_AHEAD = 500
 
 @dataclass(frozen=True)
 class Exclusions:
-    """Records a result left out because they did not verify: how many, and how many per status."""
+    """Records a result left out (not verified, declared erroneous, a declaration): how many, and how many per status."""
 
     total: int
     by_status: dict[str, int]
