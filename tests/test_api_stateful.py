@@ -4,7 +4,7 @@ A hypothesis state machine plays the demo's parties against one app: suppliers s
 events and transactions and documents derived from them (drawn times, quantities, amounts, currencies,
 extension values), the counterparty confirms or disputes the invoice, an admin anchors, suppliers,
 auditors, retailers and lenders read, verify and fetch proofs, listings are followed page by page,
-the processor grants its records to a lender and revokes that, the lender labels, trains and scores,
+the retailer declares an event erroneous, the processor grants its records to a lender and revokes that, the lender labels, trains and scores,
 an admin creates and revokes keys, and retailers and lenders query their analytics; generated
 requests, valid or not, to any operation by any role run amid all this. Every response passes
 schemathesis' checks (no 5xx, documented status and media type, body matching its schema), and the
@@ -153,6 +153,8 @@ class Parties(RuleBasedStateMachine):
         self.shop = self.new_key(Role.RETAILER, "retailer")[1]
         self.lender = self.new_key(Role.LENDER, LENDER)[1]
         self.submitted: set[str] = set()  # parties whose document is stored
+        self.first_event: dict[str, int] = {}  # record id of each party's first stored event
+        self.declared: dict[str, int] = {}  # the retailer's error declarations: declarationTime -> record id
         self.transactions: set[str] = set()  # parties that recorded the order and invoice
         self.orders_sent = 0
         self.disputed = False  # the retailer recorded the invoice with other content
@@ -169,7 +171,25 @@ class Parties(RuleBasedStateMachine):
         response = self.call("POST", "/v1/events", self.supplier[party], expect={200} if again else {201},
                              body=self.demo["documents"][party], media_type="application/ld+json")
         self.submitted.add(party)
+        self.first_event[party] = response.json()["events"][0]["id"]
         return self.stored_events(party, response)
+
+    @precondition(lambda self: "retailer" in self.submitted)
+    @rule(target=events, hour=st.integers(0, 2))
+    def declare_error(self, hour: int):
+        """The retailer declares its first event erroneous (at one of three times): a new record the first
+        time, the same one again after; the original then reads declared erroneous by the last one stored."""
+        original = self.demo["documents"]["retailer"]["epcisBody"]["eventList"][0]
+        at = f"2026-12-01T{hour:02d}:00:00Z"
+        document = {**self.demo["documents"]["retailer"], "epcisBody": {"eventList": [
+            {**original, "errorDeclaration": {"declarationTime": at, "reason": "incorrect_data"}}]}}
+        response = self.call("POST", "/v1/events", self.supplier["retailer"], expect={200} if at in self.declared else {201},
+                             body=document, media_type="application/ld+json")
+        self.declared[at] = response.json()["events"][0]["id"]
+        shown = self.call("GET", "/v1/events/{id}", self.auditor, expect={200},
+                          path_parameters={"id": self.first_event["retailer"]}).json()
+        assert shown["declared_erroneous"]["record_id"] == max(self.declared.values())
+        return self.stored_events("retailer", response)
 
     @rule(target=events, data=st.data())
     def submit_derived_event(self, data):

@@ -70,9 +70,20 @@ def _plain(value: object) -> bool:
     return True
 
 
+def declares_error(event: dict) -> bool:
+    """Whether an EPCIS event is an error declaration (``errorDeclaration`` set).
+
+    The Event Hash ID leaves ``errorDeclaration`` out, so a declaration has its original's ID; it is
+    hashed over its full content instead (JCS), so the anchored value of the declaration differs from
+    the original's and covers the declaration's time, reason and corrective events.
+    """
+    return event.get("errorDeclaration") is not None
+
+
 def content_hash(*, kind: str, body: dict) -> bytes:
-    """32-byte content hash: kind == "epcis_event" -> digest of event_hash_id(body); any other kind
-    (e.g. "transaction", "label") -> jcs_digest(body)."""
-    if kind == EPCIS_EVENT:
+    """32-byte content hash: kind == "epcis_event" -> digest of event_hash_id(body), or jcs_digest(body)
+    for an error declaration (:func:`declares_error`); any other kind (e.g. "transaction", "label") ->
+    jcs_digest(body)."""
+    if kind == EPCIS_EVENT and not declares_error(body):
         return bytes.fromhex(event_hash_id(body)[len(HASH_ID_PREFIX):-len(HASH_ID_SUFFIX)])
     return jcs_digest(body)

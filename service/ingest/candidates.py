@@ -20,15 +20,24 @@ from typing import Literal, get_args
 from urllib.parse import quote
 
 from service.errors import InvalidRecord
-from service.hashing import HashingError, event_hash_id, events_of, jcs_digest
+from service.hashing import HashingError, declares_error, event_hash_id, events_of, jcs_digest
 from service.hashing.canonical import EVENT_TYPES
 from service.hashing.epcis import HASH_ID_PREFIX
-from service.ingest.indexing import event_columns, event_terms, grant_terms, label_terms, transaction_terms
+from service.ingest.indexing import (
+    declaration_terms,
+    event_columns,
+    event_terms,
+    grant_terms,
+    label_terms,
+    transaction_terms,
+)
 from service.models import Record, RecordKind, TermName
 
 TransactionKind = Literal["order", "sale", "invoice", "payment"]
 TRANSACTION_KINDS = get_args(TransactionKind)
 SALT_BYTES = 32
+#: Between the Event Hash ID and the declaration time in an error declaration's business id.
+DECLARATION_MARK = "#errorDeclaration@"
 #: The search columns of an event; every other kind leaves them empty.
 COLUMNS = ("biz_step", "disposition", "biz_location", "read_point")
 
@@ -112,12 +121,31 @@ def _event(body: dict) -> Derived:
         raise Underivable(f"type: {body.get('type')!r} is not an EPCIS event type")
     hash_id = event_hash_id(body)
     columns = event_columns(body)
+    business_id, digest, terms = hash_id, hash_id[len(HASH_ID_PREFIX) : len(HASH_ID_PREFIX) + 64], event_terms(body)
+    if declares_error(body):
+        declaration = body["errorDeclaration"]
+        business_id, digest = declaration_id(hash_id, declaration), jcs_digest(body).hex()
+        declared_at = _time(declaration["declarationTime"], field="errorDeclaration.declarationTime")
+        terms |= declaration_terms(hash_id, declaration, declared_at)
     return Derived(
-        kind=RecordKind.EPCIS_EVENT, record_type=body["type"], business_id=hash_id,
-        content_hash="0x" + hash_id[len(HASH_ID_PREFIX) : len(HASH_ID_PREFIX) + 64],
+        kind=RecordKind.EPCIS_EVENT, record_type=body["type"], business_id=business_id, content_hash="0x" + digest,
         occurred_at=_time(body.get("eventTime"), field="eventTime"),
-        columns=tuple(columns[name] for name in COLUMNS), terms=frozenset(event_terms(body)), parties=None,
+        columns=tuple(columns[name] for name in COLUMNS), terms=frozenset(terms), parties=None,
     )
+
+
+def declaration_id(hash_id: str, declaration: object) -> str:
+    """An error declaration's business id: the Event Hash ID it declares erroneous and the declaration's
+    time, so it never collides with the original (same hash ID), the identical declaration sent again
+    is the same record, and a later declaration of the same event is another."""
+    if not isinstance(declaration, dict):
+        raise Underivable("errorDeclaration: must be a JSON object")
+    return f"{hash_id}{DECLARATION_MARK}{_text(declaration, 'declarationTime')}"
+
+
+def event_hash_id_of(business_id: str) -> str:
+    """The Event Hash ID in an event's business id (an error declaration's is its original's)."""
+    return business_id.split(DECLARATION_MARK, 1)[0]
 
 
 def _transaction(body: dict) -> Derived:

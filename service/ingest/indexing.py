@@ -7,7 +7,9 @@ finds an event that spelt it ``https://id.gs1.org/01/00614141073467/21/2017`` an
 
 
 from service.hashing.identifiers import canonical_identifier
-from service.hashing.vocabulary import BIZ_STEPS, BIZ_TRANSACTION_TYPES, DISPOSITIONS, web_vocabulary
+from datetime import datetime
+
+from service.hashing.vocabulary import BIZ_STEPS, BIZ_TRANSACTION_TYPES, DISPOSITIONS, ERROR_REASONS, web_vocabulary
 from service.models import TermName
 
 
@@ -56,6 +58,16 @@ def event_terms(event: dict) -> set[tuple[str, str]]:
         if isinstance(transaction, dict) and isinstance(transaction.get("bizTransaction"), str):
             terms.add((TermName.BIZ_TRANSACTION, biz_transaction_term(transaction.get("type"), transaction["bizTransaction"])))
             terms.add((TermName.CITES, transaction["bizTransaction"]))
+    return terms
+
+
+def declaration_terms(hash_id: str, declaration: dict, declared_at: datetime) -> set[tuple[str, str]]:
+    """Search terms of an error declaration: the event it declares erroneous (by Event Hash ID), when
+    (UTC, microseconds, ``Z``: fixed width, so text order is time order), why, and the corrective events."""
+    terms = {(TermName.DECLARES, hash_id), (TermName.DECLARED_AT, declared_at.isoformat(timespec="microseconds")[:-6] + "Z")}
+    if isinstance(declaration.get("reason"), str):
+        terms.add((TermName.ERROR_REASON, vocabulary(declaration["reason"], ERROR_REASONS)))
+    terms.update((TermName.CORRECTIVE_EVENT, event_id) for event_id in _strings(declaration.get("correctiveEventIDs")))
     return terms
 
 

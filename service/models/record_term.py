@@ -25,6 +25,10 @@ class TermName(StrEnum):
     PARTY = "party"  # seller or buyer of a transaction
     REFERENCE = "reference"  # ids a transaction references, the transaction a label labels, the grant a revocation withdraws
     GRANTEE = "grantee"  # the party a grant shares its owner's records with
+    DECLARES = "declares"  # an error declaration: the Event Hash ID of the event it declares erroneous
+    DECLARED_AT = "declared_at"  # an error declaration's declarationTime, UTC, fixed width (orders as text)
+    ERROR_REASON = "error_reason"  # an error declaration's reason, as a CBV 2.0 URI
+    CORRECTIVE_EVENT = "corrective_event"  # each of an error declaration's correctiveEventIDs, as given
 
 
 ANY_EPC = (TermName.EPC, TermName.PARENT, TermName.INPUT, TermName.OUTPUT)

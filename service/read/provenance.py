@@ -28,6 +28,11 @@ Problems reported, and what decides the verdict (first that applies):
 * ``pending``: everything is there but some events are not anchored yet.
 * ``verified``: every event verifies on chain and nothing above applies.
 
+An event its party declared erroneous (``service.verify.declarations``) stays in the trail, marked
+with its declaration, and a problem names the declaration, its reason and its corrective events;
+that alone does not change the verdict (the declaration, an event naming the same items, is in the
+trail too, verified like any).
+
 Only the events ``viewer`` may read are seen (``service.access.viewer``), so links through other parties'
 events are invisible to a party and may show up as missing origins. Class-level quantities (``quantityList`` epcClass)
 are not followed: they do not identify an item.
@@ -48,6 +53,7 @@ from service.models.record_term import ANY_EPC, TermName
 from service.models import Record, RecordKind, RecordTerm
 from service.timeutil import as_utc
 from service.ingest.validation.json_limits import stored_object
+from service.verify.declarations import Declaration, declarations_of
 from service.verify.integrity import Derivations
 from service.verify.verification import Verification, VerificationCache, VerificationStatus, verify_record
 
@@ -66,6 +72,7 @@ class TrailEvent:
     verification: Verification
     via: str
     hops: int
+    declaration: Declaration | None = None  # set when the event's party declared it erroneous
 
 
 @dataclass(frozen=True)
@@ -258,8 +265,9 @@ def _namings(session: Session, *, items: set[str], viewer: Viewer, limit: int) -
 
 
 def _verified_trail(session: Session, chain: Chain, *, epc: str, walk: _Walk, cache: VerificationCache) -> Trail:
+    declared = declarations_of(session, [record for record, _, _ in walk.reached.values()])
     events = [
-        TrailEvent(record, verify_record(session, chain, record, cache=cache), via, hops)
+        TrailEvent(record, verify_record(session, chain, record, cache=cache), via, hops, declared.get(record.id))
         for record, via, hops in sorted(walk.reached.values(), key=lambda entry: (as_utc(entry[0].occurred_at), entry[0].id))
     ]
     statuses = {event.verification.status for event in events}
@@ -268,6 +276,12 @@ def _verified_trail(session: Session, chain: Chain, *, epc: str, walk: _Walk, ca
         f"{e.verification.status}: {e.verification.reason}"
         for e in events
         if e.verification.status != VerificationStatus.VERIFIED
+    ] + [
+        f"event {e.record.id} ({e.record.record_type} at {e.record.occurred_at:%Y-%m-%dT%H:%M:%S}) is declared erroneous "
+        f"by event {e.declaration.record_id} at {e.declaration.declaration_time}: reason {e.declaration.reason or 'none given'}; "
+        f"corrective events: {', '.join(e.declaration.corrective_event_ids) or 'none'}"
+        for e in events
+        if e.declaration is not None
     ] + walk.problems
     if VerificationStatus.TAMPERED in statuses:
         verdict = "tampered"

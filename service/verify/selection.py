@@ -2,7 +2,9 @@
 
 Every record is verified afresh on each selection (hash, proof, root on chain). What is left out is
 counted by status, so every analytics result can say how many records it used and why others were
-not.
+not. Declared-erroneous events and the error declarations themselves are left out too, counted as
+``declared_erroneous`` and ``error_declaration``: neither is a business fact an analytic may count
+(a declaration repeats the erroneous event's content; its corrective events are the facts).
 """
 
 from collections import Counter
@@ -16,15 +18,18 @@ from sqlmodel import Session
 
 from service.anchor.chain import Chain
 from service.models import Record
+from service.verify.declarations import declarations_of, is_declaration
 from service.verify.verification import VerificationCache, VerificationStatus, verify_record
 
+DECLARED_ERRONEOUS = "declared_erroneous"
+ERROR_DECLARATION = "error_declaration"
 #: Records whose search terms are read in one query before they are verified.
 READ_AHEAD = 500
 
 
 @dataclass(frozen=True)
 class Exclusions:
-    """Records a result left out because they did not verify: how many, and how many per status."""
+    """Records a result left out (not verified, declared erroneous, a declaration): how many, and how many per status."""
 
     total: int
     by_status: dict[str, int]
@@ -76,11 +81,16 @@ def verify_records(
     records = iter(records)
     while chunk := list(islice(records, READ_AHEAD)):
         cache.read_terms(session, [record.id for record in chunk])
+        declared = declarations_of(session, chunk)
         for record in chunk:
             status = verify_record(session, chain, record, cache=cache).status
             statuses.append(status)
-            if status == VerificationStatus.VERIFIED:
-                selection.records.append(record)
-            else:
+            if status != VerificationStatus.VERIFIED:
                 selection.excluded[str(status)] += 1
+            elif record.id in declared:
+                selection.excluded[DECLARED_ERRONEOUS] += 1
+            elif is_declaration(record, cache.terms_of(session, record.id)):
+                selection.excluded[ERROR_DECLARATION] += 1
+            else:
+                selection.records.append(record)
     return statuses, selection

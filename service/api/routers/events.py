@@ -27,6 +27,7 @@ from service.ingest.candidates import Submission
 from service.models import RecordKind
 from service.read.queries import BIZ_TRANSACTION_PREFIX, EVENT_PARAMETERS, parse_event_query, query_events
 from service.ingest.records import find_record
+from service.verify.declarations import declarations_of
 from service.verify.verification import VerificationCache, proof_bundle, verify_record
 
 router = APIRouter(prefix="/events", tags=["events"], responses=error_responses(401, 403, 422))
@@ -106,13 +107,16 @@ def list_events(request: Request, caller: Reader, viewer: ViewerDep, session: Se
     """
     query = parse_event_query(request.query_params)
     page = query_events(session, query=query, viewer=viewer, tokens=tokens)
-    return EventPage(events=[EventPublic.of(record) for record in page.items], nextPageToken=page.next_page_token)
+    declared = declarations_of(session, page.items)
+    return EventPage(events=[EventPublic.of(record, declaration=declared.get(record.id)) for record in page.items],
+                     nextPageToken=page.next_page_token)
 
 
 @router.get("/{id}", response_model=EventPublic, responses=error_responses(404))
 def get_event(id: RecordId, caller: Reader, viewer: ViewerDep, session: SessionDep) -> EventPublic:
     """One stored event."""
-    return EventPublic.of(find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, viewer=viewer))
+    record = find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, viewer=viewer)
+    return EventPublic.of(record, declaration=declarations_of(session, [record]).get(record.id))
 
 
 @router.get("/{id}/verification", response_model=VerificationPublic, responses=error_responses(404, 502, 503))
@@ -120,7 +124,8 @@ def verify_event(id: RecordId, caller: Verifier, viewer: ViewerDep, session: Ses
                  ledger: RuntimeDep) -> VerificationPublic:
     """Recompute the event's hash, check its proof and its root on chain."""
     record = find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, viewer=viewer)
-    return VerificationPublic.of(verify_record(session, chain, record, cache=VerificationCache(derivations=ledger.derivations)))
+    return VerificationPublic.of(verify_record(session, chain, record, cache=VerificationCache(derivations=ledger.derivations)),
+                                 declaration=declarations_of(session, [record]).get(record.id))
 
 
 @router.get("/{id}/proof", response_model=ProofBundlePublic, response_model_exclude_none=True,

@@ -30,12 +30,14 @@ class DataScopePublic(BaseModel):
 
 
 class ExcludedPublic(BaseModel):
-    """Records an analysis left out because they did not verify."""
+    """Records an analysis left out: those that did not verify, and EPCIS events declared erroneous and
+    their error declarations (neither is a business fact to count)."""
 
     model_config = ConfigDict(from_attributes=True)
 
     total: int
-    by_status: dict[str, int] = Field(description="Verification status -> number of records left out.")
+    by_status: dict[str, int] = Field(description="Verification status (`pending`, `tampered`, `not_on_chain`), "
+                                      "`declared_erroneous` or `error_declaration` -> number of records left out.")
 
 
 def stored_body(record: Record) -> dict[str, Any] | str:

@@ -5,9 +5,12 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from service.api.schemas.common import PageBase, stored_body
+from service.api.schemas.verification import DECLARED_ERRONEOUS, DeclarationPublic
+from service.ingest.candidates import event_hash_id_of
 from service.ingest.records import Stored
 from service.models import Record, RecordStatus
 from service.timeutil import UtcDateTime
+from service.verify.declarations import Declaration
 
 
 class CapturedEventPublic(BaseModel):
@@ -16,11 +19,12 @@ class CapturedEventPublic(BaseModel):
     id: int = Field(description="The stored record's id.")
     event_hash_id: str
     status: RecordStatus
-    created: bool = Field(description="False when the same event (same hash ID) was already stored.")
+    created: bool = Field(description="False when the same event (same hash ID; for an error declaration: same hash ID and "
+                          "declarationTime) was already stored.")
 
     @classmethod
     def of(cls, stored: Stored) -> "CapturedEventPublic":
-        return cls(id=stored.record.id, event_hash_id=stored.record.business_id, status=stored.record.status,
+        return cls(id=stored.record.id, event_hash_id=event_hash_id_of(stored.record.business_id), status=stored.record.status,
                    created=stored.created)
 
 
@@ -40,13 +44,14 @@ class EventPublic(BaseModel):
     event_time: UtcDateTime | None = Field(description="The event's eventTime, in UTC.")
     recorded_at: UtcDateTime = Field(description="When traceanchor stored it.")
     event: dict[str, Any] | str = Field(description="The stored event; its raw text if the row no longer parses (tampered).")
+    declared_erroneous: DeclarationPublic | None = Field(None, description=DECLARED_ERRONEOUS)
 
     @classmethod
-    def of(cls, record: Record) -> "EventPublic":
+    def of(cls, record: Record, *, declaration: Declaration | None = None) -> "EventPublic":
         return cls(
-            id=record.id, event_hash_id=record.business_id, type=record.record_type, party=record.party,
+            id=record.id, event_hash_id=event_hash_id_of(record.business_id), type=record.record_type, party=record.party,
             status=record.status, batch_id=record.batch_id, event_time=record.occurred_at,
-            recorded_at=record.created_at, event=stored_body(record),
+            recorded_at=record.created_at, event=stored_body(record), declared_erroneous=DeclarationPublic.of(declaration),
         )
 
 

@@ -5,7 +5,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from service.api.schemas.common import stored_body
-from service.api.schemas.verification import VerificationPublic
+from service.api.schemas.verification import DECLARED_ERRONEOUS, DeclarationPublic, VerificationPublic
+from service.ingest.candidates import event_hash_id_of
 from service.read.provenance import Trail, TrailEvent
 from service.timeutil import UtcDateTime
 
@@ -22,13 +23,15 @@ class TrailEventPublic(BaseModel):
     hops: int = Field(description="Links away from the item asked about.")
     verification: VerificationPublic
     event: dict[str, Any] | str = Field(description="The stored event; its raw text if the row no longer parses (tampered).")
+    declared_erroneous: DeclarationPublic | None = Field(None, description=DECLARED_ERRONEOUS)
 
     @classmethod
     def of(cls, event: TrailEvent) -> "TrailEventPublic":
         record = event.record
-        return cls(id=record.id, event_hash_id=record.business_id, type=record.record_type, event_time=record.occurred_at,
-                   party=record.party, via=event.via, hops=event.hops, verification=VerificationPublic.of(event.verification),
-                   event=stored_body(record))
+        return cls(id=record.id, event_hash_id=event_hash_id_of(record.business_id), type=record.record_type,
+                   event_time=record.occurred_at, party=record.party, via=event.via, hops=event.hops,
+                   verification=VerificationPublic.of(event.verification, declaration=event.declaration),
+                   event=stored_body(record), declared_erroneous=DeclarationPublic.of(event.declaration))
 
 
 class TrailPublic(BaseModel):

@@ -6,7 +6,28 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from service.timeutil import UtcDateTime
 from service.verify.bundle_format import ProofBundle
+from service.verify.declarations import Declaration
 from service.verify.verification import Verification, VerificationStatus
+
+
+class DeclarationPublic(BaseModel):
+    """The error declaration that declares an event erroneous (the last one stored, when there are several)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    record_id: int = Field(description="The declaration's own record (an event with `errorDeclaration` set).")
+    business_id: str = Field(description="The declaration's business id: the Event Hash ID, `#errorDeclaration@` and its time.")
+    declaration_time: str | None = Field(description="`errorDeclaration.declarationTime`, as given.")
+    reason: str | None = Field(description="`errorDeclaration.reason` (e.g. `incorrect_data`), as given.")
+    corrective_event_ids: list[str] = Field(description="`errorDeclaration.correctiveEventIDs`: the events that replace it.")
+
+    @classmethod
+    def of(cls, declaration: Declaration | None) -> "DeclarationPublic | None":
+        return cls.model_validate(declaration) if declaration is not None else None
+
+
+DECLARED_ERRONEOUS = "Set when the submitting party declared this event erroneous (an error declaration of the same "\
+    "Event Hash ID): analytics leave it out; null otherwise."
 
 
 class VerificationPublic(BaseModel):
@@ -22,10 +43,11 @@ class VerificationPublic(BaseModel):
     tx_hash: str | None = None
     block_number: int | None = None
     anchored_at: UtcDateTime | None = Field(None, description="The anchoring block's time, as the contract recorded it.")
+    declared_erroneous: DeclarationPublic | None = Field(None, description=DECLARED_ERRONEOUS)
 
     @classmethod
-    def of(cls, verification: Verification) -> "VerificationPublic":
-        return cls.model_validate(verification)
+    def of(cls, verification: Verification, *, declaration: Declaration | None = None) -> "VerificationPublic":
+        return cls.model_validate(verification).model_copy(update={"declared_erroneous": DeclarationPublic.of(declaration)})
 
 
 _BUNDLE_DESCRIPTIONS = {
