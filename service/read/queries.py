@@ -94,6 +94,8 @@ class EventQuery:
     statuses: tuple[RecordStatus, ...] = ()
     since: datetime | None = None
     before: datetime | None = None
+    recorded_since: datetime | None = None
+    recorded_before: datetime | None = None
     terms: tuple[TermMatch, ...] = ()
     order_by: str = "eventTime"
     direction: Direction = Direction.ASC
@@ -149,6 +151,10 @@ def query_events(session: Session, *, query: EventQuery, viewer: Viewer, tokens:
     if len(set(query.statuses)) == 1:  # both statuses: no constraint
         statement = statement.where(_has_status(query.statuses[0]))
     statement = _time_range(statement, since=query.since, before=query.before)
+    if query.recorded_since is not None:
+        statement = statement.where(Record.created_at >= query.recorded_since)
+    if query.recorded_before is not None:
+        statement = statement.where(Record.created_at < query.recorded_before)
     for match in query.terms:
         statement = statement.where(Record.id.in_(_term_records(match)))
     return paginate(
@@ -371,6 +377,22 @@ EVENT_PARAMETERS: dict[str, EventParameter] = {
                                    "Events naming the EPC anywhere: `epcList`, `childEPCs`, `parentID`, "
                                    "`inputEPCList`, `outputEPCList`." + _EPC + _LIST,
                                    ("urn:epc:idpat:sgtin:0614141.107346.*",)),
+    "GE_recordTime": EventParameter("recorded_since", _timestamp, "Events stored at or after this time." + _TIME,
+                                    ("2026-03-01T00:00:00Z",), {"type": "string", "format": "date-time"}),
+    "LT_recordTime": EventParameter("recorded_before", _timestamp, "Events stored before this time." + _TIME,
+                                    ("2026-04-01T00:00:00Z",), {"type": "string", "format": "date-time"}),
+    "MATCH_parentID": EventParameter(None, _epc_match((TermName.PARENT,)),
+                                     "Events whose `parentID` is the EPC." + _EPC + _LIST, ("urn:epc:id:sscc:0614141.1234567890",)),
+    "MATCH_inputEPC": EventParameter(None, _epc_match((TermName.INPUT,)),
+                                     "Transformation events naming the EPC in `inputEPCList`." + _EPC + _LIST,
+                                     ("urn:epc:id:sgtin:4012345.011122.25",)),
+    "MATCH_outputEPC": EventParameter(None, _epc_match((TermName.OUTPUT,)),
+                                      "Transformation events naming the EPC in `outputEPCList`." + _EPC + _LIST,
+                                      ("urn:epc:id:sgtin:4012345.077889.25",)),
+    "MATCH_anyEPCClass": EventParameter(None, _epc_match((TermName.EPC_CLASS,)),
+                                        "Events naming the class in any quantity list (`quantityList`, `childQuantityList`, "
+                                        "`inputQuantityList`, `outputQuantityList`)." + _EPC + _LIST,
+                                        ("urn:epc:class:lgtin:4012345.012345.998877",)),
     "EQ_bizLocation": EventParameter("biz_locations", _identifier_list,
                                      "Business location: SGLN URN or GS1 Digital Link." + _LIST,
                                      ("urn:epc:id:sgln:0614141.00888.0",)),

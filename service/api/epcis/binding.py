@@ -1,0 +1,64 @@
+"""The ``/epcis`` router: the binding's resources, ``GET /epcis/`` listing them, and ``OPTIONS`` on
+every path answering 204 with ``Allow`` and the GS1 capability headers.
+
+Keys and roles are those of ``/v1`` (``service.api.deps``); so are the shared request rules (no NUL
+character, no undeclared query parameter). Errors are problems (``service.api.epcis.problems``).
+"""
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
+
+from service.api.deps import Reader, plain_parameters, reject_unknown_query_parameters
+from service.api.epcis import events
+from service.api.epcis.documents import DEFAULT_EPC_FORMAT
+
+GS1_HEADERS = {
+    "GS1-EPCIS-Version": "2.0.0",
+    "GS1-EPCIS-Min": "2.0.0",
+    "GS1-EPCIS-Max": "2.0.0",
+    "GS1-CBV-Version": "2.0.0",
+    "GS1-Extensions": "",
+    "GS1-EPC-Format": DEFAULT_EPC_FORMAT,
+    "GS1-Vendor-Version": "traceanchor-0.1.0",
+}
+RESOURCES = ("events",)
+RESOURCE_ROUTERS = (events,)
+
+
+def build() -> APIRouter:
+    """The binding, with an ``OPTIONS`` route for every path it serves."""
+    router = APIRouter(prefix="/epcis", dependencies=[Depends(plain_parameters), Depends(reject_unknown_query_parameters)])
+    router.add_api_route("/", index, methods=["GET"], tags=["epcis"], response_model=Collection)
+    methods: dict[str, set[str]] = {"/": {"GET"}}
+    for module in RESOURCE_ROUTERS:
+        router.include_router(module.router)
+        for route in module.router.routes:
+            if isinstance(route, APIRoute):
+                methods.setdefault(route.path, set()).update(route.methods)
+    for path, allowed in methods.items():
+        router.add_api_route(path, _options(sorted(allowed | {"OPTIONS"})), methods=["OPTIONS"], status_code=204,
+                             include_in_schema=False)
+    return router
+
+
+class Collection(BaseModel):
+    """The standard's collection of resource names (as in ``GET /epcis/eventTypes``)."""
+
+    type: Literal["Collection"] = "Collection"
+    member: list[str] = Field(description="The names, each a path segment under the collection.")
+
+
+def index(caller: Reader) -> Collection:
+    """The top-level resources of the binding."""
+    return Collection(member=list(RESOURCES))
+
+
+def _options(allowed: list[str]):
+    def options() -> Response:
+        """The methods allowed on this path and the versions and formats served (no key needed)."""
+        return Response(status_code=204, headers={"Allow": ", ".join(allowed), **GS1_HEADERS})
+
+    return options
