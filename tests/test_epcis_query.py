@@ -154,3 +154,21 @@ def test_options_answers_allow_and_the_gs1_headers(api, path, allowed):
 def test_index_lists_the_top_level_resources(api):
     response = api.client.get("/epcis/", headers=api.as_("farm"))
     assert response.status_code == 200 and response.json() == {"type": "Collection", "member": ["events"]}
+
+
+def test_events_are_found_by_captured_event_id_or_by_hash_id(stocked):
+    stored = stocked.client.get("/v1/events", params={"eventType": "ObjectEvent"}, headers=stocked.as_("farm")).json()["events"]
+    with_id = next(e for e in stored if "eventID" in e["event"])
+    assert with_id["event"]["eventID"] != with_id["event_hash_id"]
+    for event_id in (with_id["event"]["eventID"], with_id["event_hash_id"]):
+        _, found = get_document(stocked, "/epcis/events", EQ_eventID=event_id)
+        assert [e["eventID"] for e in found] == [with_id["event"]["eventID"]]
+        _, one = get_document(stocked, "/epcis/events/" + quote(event_id, safe=""))
+        assert [e["eventID"] for e in one] == [with_id["event"]["eventID"]]
+    event = {"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"], "type": "ObjectEvent", "eventTime": "2026-09-01T07:55:00Z", "eventTimeZoneOffset": "+00:00",
+             "epcList": ["urn:epc:id:sgtin:0614141.107346.99"], "action": "OBSERVE"}
+    response = stocked.client.post("/v1/events", json=event, headers=stocked.as_("farm"))
+    assert response.status_code == 201, response.text
+    hash_id = response.json()["events"][0]["event_hash_id"]
+    _, found = get_document(stocked, "/epcis/events", EQ_eventID=hash_id)
+    assert [e["eventID"] for e in found] == [hash_id]

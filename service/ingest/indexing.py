@@ -39,6 +39,8 @@ def event_columns(event: dict) -> dict[str, str | None]:
 def event_terms(event: dict) -> set[tuple[str, str]]:
     """Multi-valued search terms of an EPCIS event."""
     terms: set[tuple[str, str]] = set()
+    if isinstance(event.get("eventID"), str):
+        terms.add((TermName.EVENT_ID, event["eventID"]))
     for name, fields in (
         (TermName.EPC, ("epcList", "childEPCs")),
         (TermName.INPUT, ("inputEPCList",)),

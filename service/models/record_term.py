@@ -20,6 +20,7 @@ class TermName(StrEnum):
     OUTPUT = "output"  # outputEPCList of transformation events
     EPC_CLASS = "epc_class"  # epcClass of any quantity list
     BIZ_TRANSACTION = "biz_transaction"  # "<type URI> <id>"; type "" when the event gives none
+    EVENT_ID = "event_id"  # the eventID an event was captured with (its hash ID, the business id, is a column)
     CITES = "cites"  # the id of any bizTransaction an event cites, whatever its type
     SKU = "sku"
     PARTY = "party"  # seller or buyer of a transaction

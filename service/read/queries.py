@@ -91,6 +91,7 @@ class EventQuery:
     dispositions: tuple[str, ...] = ()
     biz_locations: tuple[str, ...] = ()
     read_points: tuple[str, ...] = ()
+    event_ids: tuple[str, ...] = ()
     statuses: tuple[RecordStatus, ...] = ()
     since: datetime | None = None
     before: datetime | None = None
@@ -155,6 +156,9 @@ def query_events(session: Session, *, query: EventQuery, viewer: Viewer, tokens:
         statement = statement.where(Record.created_at >= query.recorded_since)
     if query.recorded_before is not None:
         statement = statement.where(Record.created_at < query.recorded_before)
+    if query.event_ids:  # the eventID captured, or the hash ID of an event captured without one
+        captured = _term_records(TermMatch((TermName.EVENT_ID,), query.event_ids))
+        statement = statement.where(or_(Record.business_id.in_(query.event_ids), Record.id.in_(captured)))
     for match in query.terms:
         statement = statement.where(Record.id.in_(_term_records(match)))
     return paginate(
@@ -282,6 +286,10 @@ def _wildcard_prefix(name: str, pattern: str) -> str:
     return key if any(marker in key for marker in _SERIAL_APPENDED) else key + "/"
 
 
+def _strings(name: str, raw: str) -> tuple[str, ...]:
+    return tuple(_values(name, raw))
+
+
 def _event_types(name: str, raw: str) -> tuple[str, ...]:
     values = _values(name, raw)
     unknown = [value for value in values if value not in EVENT_TYPES]
@@ -398,6 +406,9 @@ EVENT_PARAMETERS: dict[str, EventParameter] = {
                                      ("urn:epc:id:sgln:0614141.00888.0",)),
     "EQ_readPoint": EventParameter("read_points", _identifier_list, "Read point: SGLN URN or GS1 Digital Link." + _LIST,
                                    ("urn:epc:id:sgln:0614141.00777.0",)),
+    "EQ_eventID": EventParameter("event_ids", _strings,
+                                 "Events by `eventID` as captured, or by CBV 2.0 event hash ID (the ID of an event "
+                                 "captured without one)." + _LIST, ("ni:///sha-256;df7bb3c352fef055578554f09f5e2aa41782150ced7bd0b8af24dd3ccb30ba69?ver=CBV2.0",)),
     "status": EventParameter("statuses", _statuses, "Anchoring status: `anchored` or `pending`." + _LIST,
                              ("anchored",)),
     "orderBy": EventParameter("order_by", _order_by, "Sort key; only `eventTime` (ties broken by record id).",

@@ -12,11 +12,10 @@ from service.api.deps import Reader, SessionDep, ViewerDep
 from service.api.epcis.documents import event_of, epc_format, query_document
 from service.api.paging import PageTokensDep
 from service.api.routers.events import EVENT_QUERY
-from service.ingest.records import find_record
+from service.errors import NotFound
 from service.ingest.validation.json_limits import MAX_IDENTIFIER_CHARS
-from service.models import RecordKind
-from service.read.pagination import TOKEN_FIELD
-from service.read.queries import parse_event_query, query_events
+from service.read.pagination import MAX_PER_PAGE, TOKEN_FIELD
+from service.read.queries import EventQuery, parse_event_query, query_events
 
 MEDIA_TYPE = "application/ld+json"
 
@@ -42,10 +41,15 @@ def events(request: Request, caller: Reader, viewer: ViewerDep, session: Session
 
 @router.get("/events/{eventID:path}")
 def event(eventID: Annotated[str, Path(min_length=1, max_length=MAX_IDENTIFIER_CHARS, description="The event's ID (URL-encoded).")],
-          caller: Reader, viewer: ViewerDep, session: SessionDep, form: EpcFormat = None) -> JSONResponse:
-    """One event by its ID (its CBV event hash ID), as an EPCISQueryDocument of one event."""
-    record = find_record(session, kind=RecordKind.EPCIS_EVENT, business_id=eventID, viewer=viewer)
-    return _document([record], epc_format(form))
+          caller: Reader, viewer: ViewerDep, session: SessionDep, tokens: PageTokensDep, form: EpcFormat = None) -> JSONResponse:
+    """The event with this ``eventID`` (as captured, or its CBV event hash ID), as an EPCISQueryDocument;
+    every party's the key may read, where several captured one ID."""
+    chosen = epc_format(form)
+    query = EventQuery(event_ids=(eventID,), per_page=MAX_PER_PAGE)
+    page = query_events(session, query=query, viewer=viewer, tokens=tokens)
+    if not page.items:
+        raise NotFound(f"no event {eventID!r}", field="eventID")
+    return _document(page.items, chosen)
 
 
 def query_response(request: Request, params: dict[str, str], *, viewer, session, tokens, form: str | None) -> JSONResponse:

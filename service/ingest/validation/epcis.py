@@ -40,7 +40,7 @@ _LOCATION = {"properties": {"id": _IDENTIFIER}}
 #: The event fields that service.ingest.indexing turns into columns and search terms.
 _INDEXED_FIELDS = {
     "epcList": _IDENTIFIERS, "childEPCs": _IDENTIFIERS, "inputEPCList": _IDENTIFIERS, "outputEPCList": _IDENTIFIERS,
-    "parentID": _IDENTIFIER, "quantityList": _QUANTITIES, "childQuantityList": _QUANTITIES,
+    "eventID": _IDENTIFIER, "parentID": _IDENTIFIER, "quantityList": _QUANTITIES, "childQuantityList": _QUANTITIES,
     "inputQuantityList": _QUANTITIES, "outputQuantityList": _QUANTITIES, "bizStep": _IDENTIFIER,
     "disposition": _IDENTIFIER, "readPoint": _LOCATION, "bizLocation": _LOCATION,
     "bizTransactionList": {"items": {"properties": {"type": _IDENTIFIER, "bizTransaction": _IDENTIFIER}}},
