@@ -81,6 +81,6 @@ def _openapi(app: FastAPI) -> dict:
     FastAPI does not know them): each router lists them in ``BODY_MODELS``."""
     if app.openapi_schema is None:
         document = FastAPI.openapi(app)
-        models = [model for module in ROUTERS for model in getattr(module, "BODY_MODELS", ())]
+        models = [model for module in ROUTERS for model in getattr(module, "BODY_MODELS", ())] + list(binding.MODELS)
         document.setdefault("components", {}).setdefault("schemas", {}).update(component_schemas(*models))
     return app.openapi_schema

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from service.api.deps import Reader, plain_parameters, reject_unknown_query_parameters
 from service.api.epcis import events
 from service.api.epcis.documents import DEFAULT_EPC_FORMAT
+from service.api.epcis.problems import Problem, problem_responses
 
 GS1_HEADERS = {
     "GS1-EPCIS-Version": "2.0.0",
@@ -26,11 +27,13 @@ GS1_HEADERS = {
 }
 RESOURCES = ("events",)
 RESOURCE_ROUTERS = (events,)
+MODELS = (Problem,)  # published in the OpenAPI components: the error responses refer to it
 
 
 def build() -> APIRouter:
     """The binding, with an ``OPTIONS`` route for every path it serves."""
-    router = APIRouter(prefix="/epcis", dependencies=[Depends(plain_parameters), Depends(reject_unknown_query_parameters)])
+    router = APIRouter(prefix="/epcis", dependencies=[Depends(plain_parameters), Depends(reject_unknown_query_parameters)],
+                       responses=problem_responses(400, 401, 403, 404, 406, 429))
     router.add_api_route("/", index, methods=["GET"], tags=["epcis"], response_model=Collection)
     methods: dict[str, set[str]] = {"/": {"GET"}}
     for module in RESOURCE_ROUTERS:

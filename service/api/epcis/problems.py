@@ -9,6 +9,7 @@ own shape. The standard answers 400 where ``/v1`` answers 422 (a bad parameter o
 from http import HTTPStatus
 
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from service.errors import (
     ChainError,
@@ -44,6 +45,33 @@ _BY_STATUS = {
     414: "URITooLongException",
     415: "UnsupportedMediaTypeException",
 }
+
+
+class Problem(BaseModel):
+    """An RFC 7807 problem, as every error under ``/epcis`` is answered."""
+
+    type: str = Field(description="`epcisException:<name>`, the standard's exception; `about:blank` where it names none.")
+    title: str = Field(description="The HTTP reason phrase.")
+    status: int
+    detail: str
+    field: str | None = Field(default=None, description="The parameter, header or body field at fault.")
+    errors: list[dict] | None = Field(default=None, description="Every problem found: `field`, `message`, `index`?")
+
+
+_MEANING = {
+    400: "QueryParameterException (a parameter unknown or malformed, named in `field`) or ValidationException.",
+    401: "SecurityException: no valid API key.",
+    403: "SecurityException: the key's role may not do this.",
+    404: "NoSuchResourceException.",
+    406: "NotAcceptableException: a GS1-EPC-Format this server cannot give.",
+    429: "The key is over its rate limit; retry after `Retry-After` seconds.",
+}
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict]:
+    """OpenAPI ``responses`` for these statuses, each an ``application/problem+json`` :class:`Problem`."""
+    return {code: {"description": _MEANING[code], "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+            for code in codes}
 
 
 def applies(path: str) -> bool:
