@@ -172,3 +172,16 @@ def test_events_are_found_by_captured_event_id_or_by_hash_id(stocked):
     hash_id = response.json()["events"][0]["event_hash_id"]
     _, found = get_document(stocked, "/epcis/events", EQ_eventID=hash_id)
     assert [e["eventID"] for e in found] == [hash_id]
+
+
+def test_event_count_limit_gives_one_page_and_max_event_count_refuses_more(stocked):
+    _, everything = get_document(stocked, "/epcis/events", who="auditor")
+    response, limited = get_document(stocked, "/epcis/events", who="auditor", eventCountLimit="1", perPage="5")
+    assert [e["eventID"] for e in limited] == [everything[0]["eventID"]] and "Link" not in response.headers
+    _, within = get_document(stocked, "/epcis/events", who="auditor", maxEventCount=str(len(everything)))
+    assert len(within) == len(everything)
+    over = stocked.client.get("/epcis/events", params={"maxEventCount": str(len(everything) - 1)}, headers=stocked.as_("auditor"))
+    assert over.status_code == 413 and over.json()["type"] == "epcisException:QueryTooLargeException"
+    assert over.json()["field"] == "maxEventCount"
+    both = stocked.client.get("/epcis/events", params={"maxEventCount": "5", "eventCountLimit": "5"}, headers=stocked.as_("auditor"))
+    assert both.status_code == 400 and both.json()["type"] == "epcisException:QueryParameterException"

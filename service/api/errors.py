@@ -23,7 +23,7 @@ _MEANING = {
     403: "The key's role (or party) may not do this.",
     404: "No such record, batch or key.",
     409: "The request contradicts the stored state (e.g. a proof of a record not anchored yet).",
-    413: "The body, or the number of records in it, is over the limit.",
+    413: "The body, or the number of records in it, is over the limit (or, for a query, more events match than `maxEventCount`).",
     415: "The body's Content-Type is not one this endpoint reads (`field` is Content-Type).",
     422: "A parameter or the body is invalid; `field` names the culprit, `errors` lists every problem.",
     429: "The key made more requests than its rate limit allows; retry after `Retry-After` seconds.",

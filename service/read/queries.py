@@ -27,11 +27,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 
 from service.access.viewer import Viewer
-from service.errors import InvalidParameter
+from service.errors import InvalidParameter, TooManyResults
 from service.hashing.vocabulary import BIZ_STEPS, BIZ_TRANSACTION_TYPES, DISPOSITIONS
 from service.ingest.indexing import biz_transaction_term, identifier, vocabulary
 from service.models import (
@@ -98,6 +98,8 @@ class EventQuery:
     recorded_since: datetime | None = None
     recorded_before: datetime | None = None
     terms: tuple[TermMatch, ...] = ()
+    event_count_limit: int | None = None
+    max_event_count: int | None = None
     order_by: str = "eventTime"
     direction: Direction = Direction.ASC
     per_page: int = DEFAULT_PER_PAGE
@@ -131,6 +133,10 @@ def parse_event_query(params: Mapping[str, str]) -> EventQuery:
             terms.append(parameter.parse(name, raw))
         else:
             fields[parameter.target] = parameter.parse(name, raw)
+    if "event_count_limit" in fields and "max_event_count" in fields:
+        raise InvalidParameter("eventCountLimit and maxEventCount exclude each other", field="maxEventCount")
+    if "event_count_limit" in fields:  # one page of at most that many events
+        fields["per_page"] = fields["event_count_limit"]
     return EventQuery(terms=tuple(sorted(terms, key=repr)), **fields)  # sorted: parameter order is no part of the query
 
 
@@ -161,14 +167,26 @@ def query_events(session: Session, *, query: EventQuery, viewer: Viewer, tokens:
         statement = statement.where(or_(Record.business_id.in_(query.event_ids), Record.id.in_(captured)))
     for match in query.terms:
         statement = statement.where(Record.id.in_(_term_records(match)))
-    return paginate(
+    statement = statement.where(viewer.records(RecordKind.EPCIS_EVENT))
+    if query.max_event_count is not None:
+        _at_most(session, statement, query.max_event_count)
+    page = paginate(
         session,
-        statement.where(viewer.records(RecordKind.EPCIS_EVENT)),
+        statement,
         order=_RECORD_ORDER,
         descending=query.direction == Direction.DESC,
         page=query.page(tokens),
         scope=query.fingerprint(viewer=viewer),
     )
+    return Page(items=page.items, next_page_token=None) if query.event_count_limit is not None else page
+
+
+def _at_most(session: Session, statement, limit: int) -> None:
+    """TooManyResults (413) when ``statement`` matches more than ``limit`` rows (counting stops there)."""
+    matched = session.exec(select(func.count()).select_from(statement.with_only_columns(Record.id).limit(limit + 1).subquery())).one()
+    if matched > limit:
+        raise TooManyResults(f"maxEventCount: more than {limit} events match; narrow the query or raise the limit",
+                             field="maxEventCount")
 
 
 def query_transactions(
@@ -345,6 +363,10 @@ def _per_page(name: str, raw: str) -> int:
     return int(text)
 
 
+def _count(name: str, raw: str) -> int:
+    return _per_page(name, raw)
+
+
 def _page_token(name: str, raw: str) -> str:
     return raw
 
@@ -415,6 +437,12 @@ EVENT_PARAMETERS: dict[str, EventParameter] = {
                               ("eventTime",), {"type": "string", "enum": ["eventTime"], "default": "eventTime"}),
     "orderDirection": EventParameter("direction", _direction, "`ASC` (oldest first, the default) or `DESC`.",
                                      ("DESC",), {"type": "string", "enum": ["ASC", "DESC"], "default": "ASC"}),
+    "eventCountLimit": EventParameter("event_count_limit", _count,
+                                      f"At most this many events (1 to {MAX_PER_PAGE}), in one page; excludes `maxEventCount`.",
+                                      ("10",), {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}),
+    "maxEventCount": EventParameter("max_event_count", _count,
+                                    f"Refuse (413) a query matching more than this many events (1 to {MAX_PER_PAGE}).",
+                                    ("1000",), {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}),
     PER_PAGE_FIELD: EventParameter("per_page", _per_page, f"Events per page, 1 to {MAX_PER_PAGE}.", ("100",),
                                    {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE}),
     TOKEN_FIELD: EventParameter("page_token", _page_token,

@@ -33,7 +33,7 @@ MODELS = (Problem,)  # published in the OpenAPI components: the error responses 
 def build() -> APIRouter:
     """The binding, with an ``OPTIONS`` route for every path it serves."""
     router = APIRouter(prefix="/epcis", dependencies=[Depends(plain_parameters), Depends(reject_unknown_query_parameters)],
-                       responses=problem_responses(400, 401, 403, 404, 406, 429))
+                       responses=problem_responses(400, 401, 403, 404, 406, 413, 429))
     router.add_api_route("/", index, methods=["GET"], tags=["epcis"], response_model=Collection)
     methods: dict[str, set[str]] = {"/": {"GET"}}
     for module in RESOURCE_ROUTERS:

@@ -91,7 +91,7 @@ async def capture(caller: Supplier, body: EventBody, ledger: RuntimeDep, respons
                         items=len(stored), status_code=response.status_code)
 
 
-@router.get("", response_model=EventPage, openapi_extra=EVENT_QUERY)
+@router.get("", response_model=EventPage, openapi_extra=EVENT_QUERY, responses=error_responses(413))
 def list_events(request: Request, caller: Reader, viewer: ViewerDep, session: SessionDep, tokens: PageTokensDep) -> EventPage:
     """The EPCIS 2.0 query interface, for the parameters below: one parameter's comma-separated values
     are alternatives (OR), different parameters must all hold (AND). Vocabulary and identifiers match
