@@ -153,7 +153,8 @@ def test_options_answers_allow_and_the_gs1_headers(api, path, allowed):
 
 def test_index_lists_the_top_level_resources(api):
     response = api.client.get("/epcis/", headers=api.as_("farm"))
-    assert response.status_code == 200 and response.json() == {"type": "Collection", "member": ["events"]}
+    assert response.status_code == 200 and response.json() == {"type": "Collection", "member": [
+        "events", "eventTypes", "bizSteps", "bizLocations", "readPoints", "dispositions", "epcs"]}
 
 
 def test_events_are_found_by_captured_event_id_or_by_hash_id(stocked):
@@ -185,3 +186,44 @@ def test_event_count_limit_gives_one_page_and_max_event_count_refuses_more(stock
     assert over.json()["field"] == "maxEventCount"
     both = stocked.client.get("/epcis/events", params={"maxEventCount": "5", "eventCountLimit": "5"}, headers=stocked.as_("auditor"))
     assert both.status_code == 400 and both.json()["type"] == "epcisException:QueryParameterException"
+
+
+def test_browse_collections_list_what_the_key_may_read_and_lead_to_their_events(stocked):
+    farm = stocked.client.get("/epcis/bizSteps", headers=stocked.as_("farm")).json()
+    processor = stocked.client.get("/epcis/bizSteps", headers=stocked.as_("processor")).json()
+    assert farm["type"] == "Collection" and farm["member"] and "nextPageToken" not in farm
+    auditor = stocked.client.get("/epcis/bizSteps", headers=stocked.as_("auditor")).json()["member"]
+    assert set(farm["member"]) | set(processor["member"]) == set(auditor)
+    first = stocked.client.get("/epcis/bizSteps", params={"perPage": "1"}, headers=stocked.as_("auditor")).json()
+    rest = stocked.client.get("/epcis/bizSteps", params={"perPage": "1000", "nextPageToken": first["nextPageToken"]},
+                              headers=stocked.as_("auditor")).json()
+    everything = stocked.client.get("/epcis/bizSteps", headers=stocked.as_("auditor")).json()["member"]
+    assert first["member"] + rest["member"] == everything == sorted(everything)
+    for step in farm["member"]:
+        _, events = get_document(stocked, "/epcis/bizSteps/" + quote(step, safe="") + "/events")
+        _, queried = get_document(stocked, "/epcis/events", EQ_bizStep=step)
+        assert events and [e["eventID"] for e in events] == [e["eventID"] for e in queried]
+    step = quote(farm["member"][0], safe="")
+    assert stocked.client.get(f"/epcis/bizSteps/{step}", headers=stocked.as_("farm")).json()["member"] == ["events"]
+    twice = stocked.client.get(f"/epcis/bizSteps/{step}/events", params={"EQ_bizStep": "shipping"}, headers=stocked.as_("farm"))
+    assert twice.status_code == 400 and twice.json()["field"] == "EQ_bizStep"
+
+
+@pytest.mark.parametrize("resource, parameter", [("eventTypes", "eventType"), ("bizLocations", "EQ_bizLocation"),
+                                                  ("readPoints", "EQ_readPoint"), ("dispositions", "EQ_disposition")])
+def test_each_browse_resource_gives_the_events_its_filter_gives(stocked, resource, parameter):
+    values = stocked.client.get(f"/epcis/{resource}", headers=stocked.as_("auditor")).json()["member"]
+    assert values
+    for value in values:
+        _, events = get_document(stocked, f"/epcis/{resource}/{quote(value, safe='')}/events", who="auditor")
+        _, queried = get_document(stocked, "/epcis/events", who="auditor", **{parameter: value})
+        assert events and [e["eventID"] for e in events] == [e["eventID"] for e in queried]
+    assert stocked.client.get("/epcis/eventTypes/NoEvent", headers=stocked.as_("farm")).status_code == 404
+
+
+def test_epc_events_match_the_urn_or_the_digital_link(stocked):
+    urn = "urn:epc:id:sgtin:0614141.107346.2017"
+    _, by_urn = get_document(stocked, "/epcis/epcs/" + quote(urn, safe="") + "/events")
+    _, by_link = get_document(stocked, "/epcis/epcs/" + quote("https://id.gs1.org/01/10614141073464/21/2017", safe="") + "/events")
+    _, queried = get_document(stocked, "/epcis/events", MATCH_anyEPC=urn)
+    assert by_urn and [e["eventID"] for e in by_urn] == [e["eventID"] for e in by_link] == [e["eventID"] for e in queried]

@@ -5,15 +5,12 @@ Keys and roles are those of ``/v1`` (``service.api.deps``); so are the shared re
 character, no undeclared query parameter). Errors are problems (``service.api.epcis.problems``).
 """
 
-from typing import Literal
-
 from fastapi import APIRouter, Depends, Response
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, Field
 
 from service.api.deps import Reader, plain_parameters, reject_unknown_query_parameters
-from service.api.epcis import events
-from service.api.epcis.documents import DEFAULT_EPC_FORMAT
+from service.api.epcis import browse, events
+from service.api.epcis.documents import DEFAULT_EPC_FORMAT, Collection
 from service.api.epcis.problems import Problem, problem_responses
 
 GS1_HEADERS = {
@@ -25,8 +22,8 @@ GS1_HEADERS = {
     "GS1-EPC-Format": DEFAULT_EPC_FORMAT,
     "GS1-Vendor-Version": "traceanchor-0.1.0",
 }
-RESOURCES = ("events",)
-RESOURCE_ROUTERS = (events,)
+RESOURCES = ("events", *browse.RESOURCES, "epcs")
+RESOURCE_ROUTERS = (events, browse)
 MODELS = (Problem,)  # published in the OpenAPI components: the error responses refer to it
 
 
@@ -34,7 +31,7 @@ def build() -> APIRouter:
     """The binding, with an ``OPTIONS`` route for every path it serves."""
     router = APIRouter(prefix="/epcis", dependencies=[Depends(plain_parameters), Depends(reject_unknown_query_parameters)],
                        responses=problem_responses(400, 401, 403, 404, 406, 413, 429))
-    router.add_api_route("/", index, methods=["GET"], tags=["epcis"], response_model=Collection)
+    router.add_api_route("/", index, methods=["GET"], tags=["epcis"], response_model=Collection, response_model_exclude_none=True)
     methods: dict[str, set[str]] = {"/": {"GET"}}
     for module in RESOURCE_ROUTERS:
         router.include_router(module.router)
@@ -45,13 +42,6 @@ def build() -> APIRouter:
         router.add_api_route(path, _options(sorted(allowed | {"OPTIONS"})), methods=["OPTIONS"], status_code=204,
                              include_in_schema=False)
     return router
-
-
-class Collection(BaseModel):
-    """The standard's collection of resource names (as in ``GET /epcis/eventTypes``)."""
-
-    type: Literal["Collection"] = "Collection"
-    member: list[str] = Field(description="The names, each a path segment under the collection.")
 
 
 def index(caller: Reader) -> Collection:

@@ -7,7 +7,9 @@ Digital Link (``service.hashing.identifiers``); ``Never_Translates`` returns the
 """
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
 
 from service.errors import TraceAnchorError
 from service.hashing.identifiers import canonical_identifier
@@ -20,6 +22,14 @@ DEFAULT_EPC_FORMAT = "Always_GS1_Digital_Link"
 _EPC_LISTS = ("epcList", "childEPCs", "inputEPCList", "outputEPCList")
 _QUANTITY_LISTS = ("quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList")
 _PLACES = ("readPoint", "bizLocation")
+
+
+class Collection(BaseModel):
+    """The standard's collection of names (``GET /epcis/``, ``/epcis/bizSteps``, ...)."""
+
+    type: Literal["Collection"] = "Collection"
+    member: list[str] = Field(description="The names, each a path segment under the collection.")
+    nextPageToken: str | None = Field(default=None, description="The token of the next page (absent on the last).")
 
 
 class NotAcceptable(TraceAnchorError):

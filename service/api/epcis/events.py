@@ -52,13 +52,15 @@ def event(eventID: Annotated[str, Path(min_length=1, max_length=MAX_IDENTIFIER_C
     return _document(page.items, chosen)
 
 
-def query_response(request: Request, params: dict[str, str], *, viewer, session, tokens, form: str | None) -> JSONResponse:
-    """The page of events ``params`` asks for, with the ``Link`` to the next page if there is one."""
+def query_response(request: Request, params: dict[str, str], *, viewer, session, tokens, form: str | None,
+                   fixed: str | None = None) -> JSONResponse:
+    """The page of events ``params`` asks for, with the ``Link`` to the next page if there is one
+    (without ``fixed``, a parameter the path gives)."""
     chosen = epc_format(form)
     page = query_events(session, query=parse_event_query(params), viewer=viewer, tokens=tokens)
     response = _document(page.items, chosen)
     if page.next_page_token is not None:
-        following = urlencode({**{k: v for k, v in params.items() if k != TOKEN_FIELD}, TOKEN_FIELD: page.next_page_token})
+        following = urlencode({**{k: v for k, v in params.items() if k not in (TOKEN_FIELD, fixed)}, TOKEN_FIELD: page.next_page_token})
         response.headers["Link"] = f'<{request.url.path}?{following}>; rel="next"'
     return response
 
