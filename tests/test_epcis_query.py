@@ -227,3 +227,22 @@ def test_epc_events_match_the_urn_or_the_digital_link(stocked):
     _, by_link = get_document(stocked, "/epcis/epcs/" + quote("https://id.gs1.org/01/10614141073464/21/2017", safe="") + "/events")
     _, queried = get_document(stocked, "/epcis/events", MATCH_anyEPC=urn)
     assert by_urn and [e["eventID"] for e in by_urn] == [e["eventID"] for e in by_link] == [e["eventID"] for e in queried]
+
+
+def test_action_source_and_destination_filters(api):
+    capture(api, "Example-Type-sourceOrDestination,measurement,bizTransaction.jsonld")
+    document = json.loads((EXAMPLES / "Example-Type-sourceOrDestination,measurement,bizTransaction.jsonld").read_text())
+    events = document["epcisBody"]["eventList"]
+    with_source = next(e for e in events if e.get("sourceList"))
+    source = with_source["sourceList"][0]
+    kind = source["type"].rsplit("-", 1)[-1].rsplit(":", 1)[-1]
+    _, found = get_document(api, "/epcis/events", **{f"EQ_source_{kind}": source["source"]})
+    expected = [e["eventID"] for e in events if any(s == source for s in e.get("sourceList", []))]
+    assert expected and sorted(e["eventID"] for e in found) == sorted(expected)
+    _, nothing = get_document(api, "/epcis/events", **{f"EQ_destination_{kind}": "urn:epc:id:sgln:0000000.00000.0"})
+    assert nothing == []
+    action = events[0]["action"]
+    _, acted = get_document(api, "/epcis/events", EQ_action=action)
+    assert sorted(e["eventID"] for e in acted) == sorted(e["eventID"] for e in events if e.get("action") == action)
+    bad = api.client.get("/epcis/events", params={"EQ_action": "JUMP"}, headers=api.as_("farm"))
+    assert bad.status_code == 400 and bad.json()["field"] == "EQ_action"

@@ -298,7 +298,7 @@ def test_bad_forged_or_foreign_tokens_are_refused(ledger, events):
     "params, field",
     [
         ({"EQ_foo": "x"}, "EQ_foo"),
-        ({"EQ_action": "OBSERVE"}, "EQ_action"),  # not served (no column or term): refused, never ignored
+        ({"EQ_quantity": "1"}, "EQ_quantity"),  # not served (no column or term): refused, never ignored
         ({"EQ_bizTransaction_": "x"}, "EQ_bizTransaction_"),
         ({"perPage": "0"}, "perPage"),
         ({"perPage": "1001"}, "perPage"),

@@ -33,7 +33,7 @@ from sqlmodel import Session, select
 from service.access.viewer import Viewer
 from service.errors import InvalidParameter, TooManyResults
 from service.hashing.vocabulary import BIZ_STEPS, BIZ_TRANSACTION_TYPES, DISPOSITIONS
-from service.ingest.indexing import biz_transaction_term, identifier, vocabulary
+from service.ingest.indexing import biz_transaction_term, identifier, source_destination_term, vocabulary
 from service.models import (
     Batch,
     BatchStatus,
@@ -59,6 +59,9 @@ from service.read.pagination import (
 
 EVENT_TYPES = ("ObjectEvent", "AggregationEvent", "TransactionEvent", "TransformationEvent", "AssociationEvent")
 BIZ_TRANSACTION_PREFIX = "EQ_bizTransaction_"
+SOURCE_PREFIX, DESTINATION_PREFIX = "EQ_source_", "EQ_destination_"
+PARAMETER_PREFIXES = (BIZ_TRANSACTION_PREFIX, SOURCE_PREFIX, DESTINATION_PREFIX)
+ACTIONS = ("ADD", "OBSERVE", "DELETE")
 _MAX_VALUES = 100  # alternatives per parameter: keeps IN lists (and query plans) small
 
 # Canonical Digital Link keys whose serial follows the key directly (no "/<AI>/" in between).
@@ -125,6 +128,12 @@ def parse_event_query(params: Mapping[str, str]) -> EventQuery:
             kind = vocabulary(name[len(BIZ_TRANSACTION_PREFIX):], BIZ_TRANSACTION_TYPES)
             values = _values(name, raw)
             terms.append(TermMatch((TermName.BIZ_TRANSACTION,), tuple(biz_transaction_term(kind, v) for v in values)))
+            continue
+        family = next(((prefix, term) for prefix, term in ((SOURCE_PREFIX, TermName.SOURCE), (DESTINATION_PREFIX, TermName.DESTINATION))
+                       if name.startswith(prefix) and len(name) > len(prefix)), None)
+        if family is not None:
+            kind = name[len(family[0]):]
+            terms.append(TermMatch((family[1],), tuple(source_destination_term(kind, v) for v in _values(name, raw))))
             continue
         if name not in EVENT_PARAMETERS:
             raise InvalidParameter(f"unknown query parameter {name!r}", field=name)
@@ -308,6 +317,14 @@ def _strings(name: str, raw: str) -> tuple[str, ...]:
     return tuple(_values(name, raw))
 
 
+def _actions(name: str, raw: str) -> TermMatch:
+    values = _values(name, raw)
+    unknown = [value for value in values if value not in ACTIONS]
+    if unknown:
+        raise InvalidParameter(f"{name}: unknown action {unknown[0]!r} (one of {', '.join(ACTIONS)})", field=name)
+    return TermMatch((TermName.ACTION,), tuple(values))
+
+
 def _event_types(name: str, raw: str) -> tuple[str, ...]:
     values = _values(name, raw)
     unknown = [value for value in values if value not in EVENT_TYPES]
@@ -428,6 +445,7 @@ EVENT_PARAMETERS: dict[str, EventParameter] = {
                                      ("urn:epc:id:sgln:0614141.00888.0",)),
     "EQ_readPoint": EventParameter("read_points", _identifier_list, "Read point: SGLN URN or GS1 Digital Link." + _LIST,
                                    ("urn:epc:id:sgln:0614141.00777.0",)),
+    "EQ_action": EventParameter(None, _actions, "The event's `action`: ADD, OBSERVE or DELETE." + _LIST, ("OBSERVE",)),
     "EQ_eventID": EventParameter("event_ids", _strings,
                                  "Events by `eventID` as captured, or by CBV 2.0 event hash ID (the ID of an event "
                                  "captured without one)." + _LIST, ("ni:///sha-256;df7bb3c352fef055578554f09f5e2aa41782150ced7bd0b8af24dd3ccb30ba69?ver=CBV2.0",)),
@@ -449,4 +467,5 @@ EVENT_PARAMETERS: dict[str, EventParameter] = {
                                 "The `nextPageToken` of the previous page, unchanged, with the same filters; "
                                 "absent for the first page."),
 }
-"""Every parameter ``parse_event_query`` knows, besides the ``EQ_bizTransaction_<type>`` family."""
+"""Every parameter ``parse_event_query`` knows, besides the families of ``PARAMETER_PREFIXES``
+(``EQ_bizTransaction_<type>``, ``EQ_source_<type>``, ``EQ_destination_<type>``)."""

@@ -44,6 +44,8 @@ _INDEXED_FIELDS = {
     "inputQuantityList": _QUANTITIES, "outputQuantityList": _QUANTITIES, "bizStep": _IDENTIFIER,
     "disposition": _IDENTIFIER, "readPoint": _LOCATION, "bizLocation": _LOCATION,
     "bizTransactionList": {"items": {"properties": {"type": _IDENTIFIER, "bizTransaction": _IDENTIFIER}}},
+    "sourceList": {"items": {"properties": {"type": _IDENTIFIER, "source": _IDENTIFIER}}},
+    "destinationList": {"items": {"properties": {"type": _IDENTIFIER, "destination": _IDENTIFIER}}},
 }
 _EVENT_LIMITS = {"properties": _INDEXED_FIELDS}
 _EVENTS_LIMITS = {"properties": {"eventList": {"items": _EVENT_LIMITS}}}
