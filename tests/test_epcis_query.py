@@ -141,7 +141,8 @@ def test_security_problems_for_missing_keys_and_wrong_roles(api):
 
 
 @pytest.mark.parametrize("path, allowed", [("/epcis/", "GET, OPTIONS"), ("/epcis/events", "GET, OPTIONS"),
-                                           ("/epcis/events/x", "GET, OPTIONS")])
+                                           ("/epcis/events/x", "GET, OPTIONS"), ("/epcis/bizSteps", "GET, OPTIONS"),
+                                           ("/epcis/readPoints/x/events", "GET, OPTIONS"), ("/epcis/epcs/x/events", "GET, OPTIONS")])
 def test_options_answers_allow_and_the_gs1_headers(api, path, allowed):
     response = api.client.options(path)
     assert response.status_code == 204
@@ -246,3 +247,15 @@ def test_action_source_and_destination_filters(api):
     assert sorted(e["eventID"] for e in acted) == sorted(e["eventID"] for e in events if e.get("action") == action)
     bad = api.client.get("/epcis/events", params={"EQ_action": "JUMP"}, headers=api.as_("farm"))
     assert bad.status_code == 400 and bad.json()["field"] == "EQ_action"
+
+
+def test_order_by_record_time_and_direction(stocked):
+    early = {"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"], "type": "ObjectEvent",
+             "eventTime": "2000-01-01T00:00:00Z", "eventTimeZoneOffset": "+00:00",
+             "epcList": ["urn:epc:id:sgtin:0614141.107346.7"], "action": "OBSERVE"}
+    assert stocked.client.post("/v1/events", json=early, headers=stocked.as_("farm")).status_code == 201  # stored last, happened first
+    _, by_record = get_document(stocked, "/epcis/events", orderBy="recordTime")
+    _, newest_first = get_document(stocked, "/epcis/events", orderBy="recordTime", orderDirection="DESC")
+    _, by_event = get_document(stocked, "/epcis/events", orderBy="eventTime")
+    assert by_record[-1]["eventTime"] == by_event[0]["eventTime"] == "2000-01-01T00:00:00Z"
+    assert [e["eventID"] for e in newest_first] == [e["eventID"] for e in by_record][::-1]

@@ -307,7 +307,7 @@ def test_bad_forged_or_foreign_tokens_are_refused(ledger, events):
         ({"LT_eventTime": "2026-13-01T00:00:00Z"}, "LT_eventTime"),
         ({"eventType": "ObjectEvent,FooEvent"}, "eventType"),
         ({"status": "lost"}, "status"),
-        ({"orderBy": "recordTime"}, "orderBy"),
+        ({"orderBy": "bizStep"}, "orderBy"),
         ({"orderDirection": "UP"}, "orderDirection"),
         ({"EQ_bizStep": ""}, "EQ_bizStep"),
         ({"EQ_bizStep": "shipping,,receiving"}, "EQ_bizStep"),

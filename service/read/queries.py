@@ -67,6 +67,9 @@ _MAX_VALUES = 100  # alternatives per parameter: keeps IN lists (and query plans
 # Canonical Digital Link keys whose serial follows the key directly (no "/<AI>/" in between).
 _SERIAL_APPENDED = ("/8003/", "/253/", "/255/")
 _RECORD_ORDER = (Record.occurred_at, Record.id)  # the index order of ix_record_kind_time and ix_record_party_time
+#: orderBy: eventTime follows the time indexes; recordTime is the order of storing (ids ascend with created_at
+#: within one writer, and ties are broken by id).
+_EVENT_ORDERS = {"eventTime": _RECORD_ORDER, "recordTime": (Record.created_at, Record.id)}
 
 
 class Direction(StrEnum):
@@ -182,7 +185,7 @@ def query_events(session: Session, *, query: EventQuery, viewer: Viewer, tokens:
     page = paginate(
         session,
         statement,
-        order=_RECORD_ORDER,
+        order=_EVENT_ORDERS[query.order_by],
         descending=query.direction == Direction.DESC,
         page=query.page(tokens),
         scope=query.fingerprint(viewer=viewer),
@@ -361,8 +364,8 @@ def _utc(name: str, moment: datetime) -> datetime:
 
 
 def _order_by(name: str, raw: str) -> str:
-    if raw != "eventTime":
-        raise InvalidParameter(f"{name}: only eventTime is supported", field=name)
+    if raw not in _EVENT_ORDERS:
+        raise InvalidParameter(f"{name}: eventTime or recordTime, not {raw!r}", field=name)
     return raw
 
 
@@ -451,8 +454,8 @@ EVENT_PARAMETERS: dict[str, EventParameter] = {
                                  "captured without one)." + _LIST, ("ni:///sha-256;df7bb3c352fef055578554f09f5e2aa41782150ced7bd0b8af24dd3ccb30ba69?ver=CBV2.0",)),
     "status": EventParameter("statuses", _statuses, "Anchoring status: `anchored` or `pending`." + _LIST,
                              ("anchored",)),
-    "orderBy": EventParameter("order_by", _order_by, "Sort key; only `eventTime` (ties broken by record id).",
-                              ("eventTime",), {"type": "string", "enum": ["eventTime"], "default": "eventTime"}),
+    "orderBy": EventParameter("order_by", _order_by, "Sort key: `eventTime` or `recordTime` (ties broken by record id).",
+                              ("eventTime", "recordTime"), {"type": "string", "enum": ["eventTime", "recordTime"], "default": "eventTime"}),
     "orderDirection": EventParameter("direction", _direction, "`ASC` (oldest first, the default) or `DESC`.",
                                      ("DESC",), {"type": "string", "enum": ["ASC", "DESC"], "default": "ASC"}),
     "eventCountLimit": EventParameter("event_count_limit", _count,
