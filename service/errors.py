@@ -80,6 +80,12 @@ class NotFound(TraceAnchorError):
     status_code = 404
 
 
+class TooManyResults(TraceAnchorError):
+    """A query matches more results than the caller allowed (EPCIS ``maxEventCount``); ``field`` names the limit."""
+
+    status_code = 413
+
+
 class Conflict(TraceAnchorError):
     """The request contradicts the stored state (e.g. a reused business id with other content)."""
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import get_dependant
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,6 +24,7 @@ from schemathesis import GenerationMode
 from sqlmodel import select
 
 from service.api.app import ROUTERS, create_app
+from service.api.epcis import binding
 from service.api.deps import _Allow
 from service.demo.supply_chain import supply_chain
 from service.access.keys import create_key
@@ -124,8 +126,10 @@ def known_inputs(seeded_ledger) -> dict[tuple[str, str], list[dict]]:
 def _operations() -> list:
     """(method, path, roles admitted or None for all) of every operation, read from the app's OpenAPI
     document and its routers (no ledger needed)."""
-    roles = {(method, f"/v1{route.path_format}"): _admitted(route.dependant)
-             for module in ROUTERS for route in module.router.routes for method in route.methods}
+    routes = [("/v1", route) for module in ROUTERS for route in module.router.routes]
+    routes += [("/epcis", route) for module in binding.RESOURCE_ROUTERS for route in module.router.routes]
+    roles = {(method, f"{prefix}{route.path_format}"): _admitted(route.dependant) for prefix, route in routes for method in route.methods}
+    roles[("GET", "/epcis/")] = _admitted(get_dependant(path="/", call=binding.index))
     paths = create_app(Settings()).openapi()["paths"]
     return [pytest.param(method.upper(), path, roles[(method.upper(), path)], id=f"{method.upper()}-{path}")
             for path, methods in paths.items() for method in methods]

@@ -1,5 +1,6 @@
 """The versioned schema: upgrading gives exactly the models' tables, once, even when started twice."""
 
+import json
 import threading
 
 import pytest
@@ -128,3 +129,32 @@ def test_rows_orphaned_by_hand_do_not_stop_an_upgrade_but_orphans_a_migration_ma
         connection.commit()
     with Session(engine) as session:
         assert session.get(Record, 2) is not None
+
+
+@pytest.mark.parametrize("example", ["Example_9.6.1-ObjectEvent.jsonld", "Example-Type-sourceOrDestination,measurement,bizTransaction.jsonld"])
+def test_event_terms_are_added_to_stored_events_so_their_rows_still_check(settings, tmp_path, example):
+    """0005 derives the ``event_id``, ``action``, ``source`` and ``destination`` terms of events stored
+    before it, as capture derives them now."""
+    from support import DATA
+    from support.records import store_events
+
+    from service.verify.integrity import Derivations, stored_terms
+
+    document = json.loads((DATA / "epcis" / "examples" / example).read_text())
+    engine = create_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            ids = [stored.record.id for stored in store_events(session, document=document, party="farm")]
+            session.commit()
+        downgrade(engine, revision="0004", lock_file=tmp_path / "lock")
+        upgrade(engine, lock_file=tmp_path / "lock")
+        with Session(engine) as session:
+            terms = stored_terms(session, ids)
+            records = [session.get(Record, record_id) for record_id in ids]
+            new = {name for record_id in ids for name, _ in terms[record_id]} & {"event_id", "action", "source", "destination"}
+            assert new == ({"event_id", "action"} if "9.6.1" in example else {"event_id", "action", "source", "destination"})
+            derivations = Derivations()
+            for record in records:
+                derivations.checked_content_hash(record, terms[record.id])  # RowMismatch if a term were missing
+    finally:
+        engine.dispose()

@@ -1,4 +1,4 @@
-"""The application factory: routers under /v1, the error handler, the body limit, the access log, the anchoring loop."""
+"""The application factory: routers under /v1, the EPCIS 2.0 binding under /epcis, the error handler, the body limit, the access log, the anchoring loop."""
 
 import logging
 import threading
@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 
 from service.api import errors
 from service.api.access_log import AccessLog
+from service.api.epcis import binding
 from service.api.deps import plain_parameters, reject_unknown_query_parameters
 from service.api.limits import BodySizeLimit
 from service.api.routers import anchors, baskets, events, forecast, fraud, grants, health, keys, provenance, transactions
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     for module in ROUTERS:
         v1.include_router(module.router)
     app.include_router(v1)
+    app.include_router(binding.build())
     app.add_api_route("/", _index, include_in_schema=False)
     app.openapi = lambda: _openapi(app)
     return app
@@ -79,6 +81,6 @@ def _openapi(app: FastAPI) -> dict:
     FastAPI does not know them): each router lists them in ``BODY_MODELS``."""
     if app.openapi_schema is None:
         document = FastAPI.openapi(app)
-        models = [model for module in ROUTERS for model in getattr(module, "BODY_MODELS", ())]
+        models = [model for module in ROUTERS for model in getattr(module, "BODY_MODELS", ())] + list(binding.MODELS)
         document.setdefault("components", {}).setdefault("schemas", {}).update(component_schemas(*models))
     return app.openapi_schema

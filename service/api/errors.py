@@ -1,5 +1,7 @@
 """One place that turns errors into JSON (domain errors, request validation, auth refusals) and
-documents them: every router declares its error statuses with :func:`error_responses`."""
+documents them: every router declares its error statuses with :func:`error_responses`.
+
+Under ``/epcis`` the same errors are RFC 7807 problems instead (``service.api.epcis.problems``)."""
 
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -11,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from service.api.epcis import problems
 from service.api.schemas.errors import ErrorPublic
 from service.errors import ErrorItem, TraceAnchorError
 
@@ -20,7 +23,7 @@ _MEANING = {
     403: "The key's role (or party) may not do this.",
     404: "No such record, batch or key.",
     409: "The request contradicts the stored state (e.g. a proof of a record not anchored yet).",
-    413: "The body, or the number of records in it, is over the limit.",
+    413: "The body, or the number of records in it, is over the limit (or, for a query, more events match than `maxEventCount`).",
     415: "The body's Content-Type is not one this endpoint reads (`field` is Content-Type).",
     422: "A parameter or the body is invalid; `field` names the culprit, `errors` lists every problem.",
     429: "The key made more requests than its rate limit allows; retry after `Retry-After` seconds.",
@@ -54,8 +57,10 @@ def error_body(*, error: str, detail: str, field: str | None = None, errors: Seq
     return body
 
 
-async def domain_error(_request: Request, exc: TraceAnchorError) -> JSONResponse:
+async def domain_error(request: Request, exc: TraceAnchorError) -> JSONResponse:
     """Domain errors carry their own status code and the field at fault."""
+    if problems.applies(request.url.path):
+        return problems.domain_problem(exc)
     return JSONResponse(
         status_code=exc.status_code,
         content=error_body(error=type(exc).__name__, detail=exc.message, field=exc.field, errors=getattr(exc, "errors", ())),
@@ -63,7 +68,7 @@ async def domain_error(_request: Request, exc: TraceAnchorError) -> JSONResponse
     )
 
 
-async def request_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+async def request_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     """FastAPI's and the body models' validation errors, reworded so the first line names the field:
     ``InvalidParameter`` when only path or query parameters are at fault, else ``InvalidRequest``."""
     errors = [
@@ -72,6 +77,8 @@ async def request_validation_error(_request: Request, exc: RequestValidationErro
     ] or [ErrorItem(field="$", message="invalid request")]
     places = {error["loc"][0] for error in exc.errors()}
     kind = "InvalidParameter" if places and places <= {"path", "query"} else "InvalidRequest"
+    if problems.applies(request.url.path):
+        return problems.validation_problem(errors, parameters_only=kind == "InvalidParameter")
     first = errors[0]
     return JSONResponse(
         status_code=422,
@@ -79,8 +86,10 @@ async def request_validation_error(_request: Request, exc: RequestValidationErro
     )
 
 
-async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
     """Auth refusals (401, 403) and unknown routes (404, 405), in the same shape as every other error."""
+    if problems.applies(request.url.path):
+        return problems.http_problem(exc.status_code, str(exc.detail), exc.headers)
     return JSONResponse(
         status_code=exc.status_code,
         content=error_body(error=HTTPStatus(exc.status_code).phrase.replace(" ", ""), detail=str(exc.detail)),

@@ -9,7 +9,7 @@ finds an event that spelt it ``https://id.gs1.org/01/00614141073467/21/2017`` an
 from service.hashing.identifiers import canonical_identifier
 from datetime import datetime
 
-from service.hashing.vocabulary import BIZ_STEPS, BIZ_TRANSACTION_TYPES, DISPOSITIONS, ERROR_REASONS, web_vocabulary
+from service.hashing.vocabulary import BIZ_STEPS, BIZ_TRANSACTION_TYPES, DISPOSITIONS, ERROR_REASONS, SOURCE_DESTINATION_TYPES, web_vocabulary
 from service.models import TermName
 
 
@@ -28,6 +28,11 @@ def biz_transaction_term(kind: str | None, value: str) -> str:
     return f"{vocabulary(kind, BIZ_TRANSACTION_TYPES) if kind else ''} {value}"
 
 
+def source_destination_term(kind: str, value: str) -> str:
+    """The stored value of a source or destination term: its CBV type URI and the canonical id."""
+    return f"{vocabulary(kind, SOURCE_DESTINATION_TYPES)} {identifier(value)}"
+
+
 def event_columns(event: dict) -> dict[str, str | None]:
     """The single-valued search columns of an EPCIS event."""
     return {
@@ -41,6 +46,14 @@ def event_columns(event: dict) -> dict[str, str | None]:
 def event_terms(event: dict) -> set[tuple[str, str]]:
     """Multi-valued search terms of an EPCIS event."""
     terms: set[tuple[str, str]] = set()
+    if isinstance(event.get("eventID"), str):
+        terms.add((TermName.EVENT_ID, event["eventID"]))
+    if isinstance(event.get("action"), str):
+        terms.add((TermName.ACTION, event["action"]))
+    for name, field in ((TermName.SOURCE, "source"), (TermName.DESTINATION, "destination")):
+        for item in event.get(field + "List") or []:
+            if isinstance(item, dict) and isinstance(item.get("type"), str) and isinstance(item.get(field), str):
+                terms.add((name, source_destination_term(item["type"], item[field])))
     for name, fields in (
         (TermName.EPC, ("epcList", "childEPCs")),
         (TermName.INPUT, ("inputEPCList",)),

@@ -20,6 +20,10 @@ class TermName(StrEnum):
     OUTPUT = "output"  # outputEPCList of transformation events
     EPC_CLASS = "epc_class"  # epcClass of any quantity list
     BIZ_TRANSACTION = "biz_transaction"  # "<type URI> <id>"; type "" when the event gives none
+    EVENT_ID = "event_id"  # the eventID an event was captured with (its hash ID, the business id, is a column)
+    ACTION = "action"  # ADD, OBSERVE or DELETE
+    SOURCE = "source"  # "<source type URI> <canonical id>"
+    DESTINATION = "destination"  # "<destination type URI> <canonical id>"
     CITES = "cites"  # the id of any bizTransaction an event cites, whatever its type
     SKU = "sku"
     PARTY = "party"  # seller or buyer of a transaction

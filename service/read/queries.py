@@ -27,13 +27,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 
 from service.access.viewer import Viewer
-from service.errors import InvalidParameter
+from service.errors import InvalidParameter, TooManyResults
 from service.hashing.vocabulary import BIZ_STEPS, BIZ_TRANSACTION_TYPES, DISPOSITIONS
-from service.ingest.indexing import biz_transaction_term, identifier, vocabulary
+from service.ingest.indexing import biz_transaction_term, identifier, source_destination_term, vocabulary
 from service.models import (
     Batch,
     BatchStatus,
@@ -59,11 +59,17 @@ from service.read.pagination import (
 
 EVENT_TYPES = ("ObjectEvent", "AggregationEvent", "TransactionEvent", "TransformationEvent", "AssociationEvent")
 BIZ_TRANSACTION_PREFIX = "EQ_bizTransaction_"
+SOURCE_PREFIX, DESTINATION_PREFIX = "EQ_source_", "EQ_destination_"
+PARAMETER_PREFIXES = (BIZ_TRANSACTION_PREFIX, SOURCE_PREFIX, DESTINATION_PREFIX)
+ACTIONS = ("ADD", "OBSERVE", "DELETE")
 _MAX_VALUES = 100  # alternatives per parameter: keeps IN lists (and query plans) small
 
 # Canonical Digital Link keys whose serial follows the key directly (no "/<AI>/" in between).
 _SERIAL_APPENDED = ("/8003/", "/253/", "/255/")
 _RECORD_ORDER = (Record.occurred_at, Record.id)  # the index order of ix_record_kind_time and ix_record_party_time
+#: orderBy: eventTime follows the time indexes; recordTime is the order of storing (ids ascend with created_at
+#: within one writer, and ties are broken by id).
+_EVENT_ORDERS = {"eventTime": _RECORD_ORDER, "recordTime": (Record.created_at, Record.id)}
 
 
 class Direction(StrEnum):
@@ -91,10 +97,15 @@ class EventQuery:
     dispositions: tuple[str, ...] = ()
     biz_locations: tuple[str, ...] = ()
     read_points: tuple[str, ...] = ()
+    event_ids: tuple[str, ...] = ()
     statuses: tuple[RecordStatus, ...] = ()
     since: datetime | None = None
     before: datetime | None = None
+    recorded_since: datetime | None = None
+    recorded_before: datetime | None = None
     terms: tuple[TermMatch, ...] = ()
+    event_count_limit: int | None = None
+    max_event_count: int | None = None
     order_by: str = "eventTime"
     direction: Direction = Direction.ASC
     per_page: int = DEFAULT_PER_PAGE
@@ -121,6 +132,12 @@ def parse_event_query(params: Mapping[str, str]) -> EventQuery:
             values = _values(name, raw)
             terms.append(TermMatch((TermName.BIZ_TRANSACTION,), tuple(biz_transaction_term(kind, v) for v in values)))
             continue
+        family = next(((prefix, term) for prefix, term in ((SOURCE_PREFIX, TermName.SOURCE), (DESTINATION_PREFIX, TermName.DESTINATION))
+                       if name.startswith(prefix) and len(name) > len(prefix)), None)
+        if family is not None:
+            kind = name[len(family[0]):]
+            terms.append(TermMatch((family[1],), tuple(source_destination_term(kind, v) for v in _values(name, raw))))
+            continue
         if name not in EVENT_PARAMETERS:
             raise InvalidParameter(f"unknown query parameter {name!r}", field=name)
         parameter = EVENT_PARAMETERS[name]
@@ -128,6 +145,10 @@ def parse_event_query(params: Mapping[str, str]) -> EventQuery:
             terms.append(parameter.parse(name, raw))
         else:
             fields[parameter.target] = parameter.parse(name, raw)
+    if "event_count_limit" in fields and "max_event_count" in fields:
+        raise InvalidParameter("eventCountLimit and maxEventCount exclude each other", field="maxEventCount")
+    if "event_count_limit" in fields:  # one page of at most that many events
+        fields["per_page"] = fields["event_count_limit"]
     return EventQuery(terms=tuple(sorted(terms, key=repr)), **fields)  # sorted: parameter order is no part of the query
 
 
@@ -149,16 +170,35 @@ def query_events(session: Session, *, query: EventQuery, viewer: Viewer, tokens:
     if len(set(query.statuses)) == 1:  # both statuses: no constraint
         statement = statement.where(_has_status(query.statuses[0]))
     statement = _time_range(statement, since=query.since, before=query.before)
+    if query.recorded_since is not None:
+        statement = statement.where(Record.created_at >= query.recorded_since)
+    if query.recorded_before is not None:
+        statement = statement.where(Record.created_at < query.recorded_before)
+    if query.event_ids:  # the eventID captured, or the hash ID of an event captured without one
+        captured = _term_records(TermMatch((TermName.EVENT_ID,), query.event_ids))
+        statement = statement.where(or_(Record.business_id.in_(query.event_ids), Record.id.in_(captured)))
     for match in query.terms:
         statement = statement.where(Record.id.in_(_term_records(match)))
-    return paginate(
+    statement = statement.where(viewer.records(RecordKind.EPCIS_EVENT))
+    if query.max_event_count is not None:
+        _at_most(session, statement, query.max_event_count)
+    page = paginate(
         session,
-        statement.where(viewer.records(RecordKind.EPCIS_EVENT)),
-        order=_RECORD_ORDER,
+        statement,
+        order=_EVENT_ORDERS[query.order_by],
         descending=query.direction == Direction.DESC,
         page=query.page(tokens),
         scope=query.fingerprint(viewer=viewer),
     )
+    return Page(items=page.items, next_page_token=None) if query.event_count_limit is not None else page
+
+
+def _at_most(session: Session, statement, limit: int) -> None:
+    """TooManyResults (413) when ``statement`` matches more than ``limit`` rows (counting stops there)."""
+    matched = session.exec(select(func.count()).select_from(statement.with_only_columns(Record.id).limit(limit + 1).subquery())).one()
+    if matched > limit:
+        raise TooManyResults(f"maxEventCount: more than {limit} events match; narrow the query or raise the limit",
+                             field="maxEventCount")
 
 
 def query_transactions(
@@ -276,6 +316,18 @@ def _wildcard_prefix(name: str, pattern: str) -> str:
     return key if any(marker in key for marker in _SERIAL_APPENDED) else key + "/"
 
 
+def _strings(name: str, raw: str) -> tuple[str, ...]:
+    return tuple(_values(name, raw))
+
+
+def _actions(name: str, raw: str) -> TermMatch:
+    values = _values(name, raw)
+    unknown = [value for value in values if value not in ACTIONS]
+    if unknown:
+        raise InvalidParameter(f"{name}: unknown action {unknown[0]!r} (one of {', '.join(ACTIONS)})", field=name)
+    return TermMatch((TermName.ACTION,), tuple(values))
+
+
 def _event_types(name: str, raw: str) -> tuple[str, ...]:
     values = _values(name, raw)
     unknown = [value for value in values if value not in EVENT_TYPES]
@@ -312,8 +364,8 @@ def _utc(name: str, moment: datetime) -> datetime:
 
 
 def _order_by(name: str, raw: str) -> str:
-    if raw != "eventTime":
-        raise InvalidParameter(f"{name}: only eventTime is supported", field=name)
+    if raw not in _EVENT_ORDERS:
+        raise InvalidParameter(f"{name}: eventTime or recordTime, not {raw!r}", field=name)
     return raw
 
 
@@ -329,6 +381,10 @@ def _per_page(name: str, raw: str) -> int:
     if not (text.isascii() and text.isdigit() and len(text) <= len(str(MAX_PER_PAGE)) and 1 <= int(text) <= MAX_PER_PAGE):
         raise InvalidParameter(f"{name}: an integer between 1 and {MAX_PER_PAGE}, not {raw!r}", field=name)
     return int(text)
+
+
+def _count(name: str, raw: str) -> int:
+    return _per_page(name, raw)
 
 
 def _page_token(name: str, raw: str) -> str:
@@ -371,21 +427,48 @@ EVENT_PARAMETERS: dict[str, EventParameter] = {
                                    "Events naming the EPC anywhere: `epcList`, `childEPCs`, `parentID`, "
                                    "`inputEPCList`, `outputEPCList`." + _EPC + _LIST,
                                    ("urn:epc:idpat:sgtin:0614141.107346.*",)),
+    "GE_recordTime": EventParameter("recorded_since", _timestamp, "Events stored at or after this time." + _TIME,
+                                    ("2026-03-01T00:00:00Z",), {"type": "string", "format": "date-time"}),
+    "LT_recordTime": EventParameter("recorded_before", _timestamp, "Events stored before this time." + _TIME,
+                                    ("2026-04-01T00:00:00Z",), {"type": "string", "format": "date-time"}),
+    "MATCH_parentID": EventParameter(None, _epc_match((TermName.PARENT,)),
+                                     "Events whose `parentID` is the EPC." + _EPC + _LIST, ("urn:epc:id:sscc:0614141.1234567890",)),
+    "MATCH_inputEPC": EventParameter(None, _epc_match((TermName.INPUT,)),
+                                     "Transformation events naming the EPC in `inputEPCList`." + _EPC + _LIST,
+                                     ("urn:epc:id:sgtin:4012345.011122.25",)),
+    "MATCH_outputEPC": EventParameter(None, _epc_match((TermName.OUTPUT,)),
+                                      "Transformation events naming the EPC in `outputEPCList`." + _EPC + _LIST,
+                                      ("urn:epc:id:sgtin:4012345.077889.25",)),
+    "MATCH_anyEPCClass": EventParameter(None, _epc_match((TermName.EPC_CLASS,)),
+                                        "Events naming the class in any quantity list (`quantityList`, `childQuantityList`, "
+                                        "`inputQuantityList`, `outputQuantityList`)." + _EPC + _LIST,
+                                        ("urn:epc:class:lgtin:4012345.012345.998877",)),
     "EQ_bizLocation": EventParameter("biz_locations", _identifier_list,
                                      "Business location: SGLN URN or GS1 Digital Link." + _LIST,
                                      ("urn:epc:id:sgln:0614141.00888.0",)),
     "EQ_readPoint": EventParameter("read_points", _identifier_list, "Read point: SGLN URN or GS1 Digital Link." + _LIST,
                                    ("urn:epc:id:sgln:0614141.00777.0",)),
+    "EQ_action": EventParameter(None, _actions, "The event's `action`: ADD, OBSERVE or DELETE." + _LIST, ("OBSERVE",)),
+    "EQ_eventID": EventParameter("event_ids", _strings,
+                                 "Events by `eventID` as captured, or by CBV 2.0 event hash ID (the ID of an event "
+                                 "captured without one)." + _LIST, ("ni:///sha-256;df7bb3c352fef055578554f09f5e2aa41782150ced7bd0b8af24dd3ccb30ba69?ver=CBV2.0",)),
     "status": EventParameter("statuses", _statuses, "Anchoring status: `anchored` or `pending`." + _LIST,
                              ("anchored",)),
-    "orderBy": EventParameter("order_by", _order_by, "Sort key; only `eventTime` (ties broken by record id).",
-                              ("eventTime",), {"type": "string", "enum": ["eventTime"], "default": "eventTime"}),
+    "orderBy": EventParameter("order_by", _order_by, "Sort key: `eventTime` or `recordTime` (ties broken by record id).",
+                              ("eventTime", "recordTime"), {"type": "string", "enum": ["eventTime", "recordTime"], "default": "eventTime"}),
     "orderDirection": EventParameter("direction", _direction, "`ASC` (oldest first, the default) or `DESC`.",
                                      ("DESC",), {"type": "string", "enum": ["ASC", "DESC"], "default": "ASC"}),
+    "eventCountLimit": EventParameter("event_count_limit", _count,
+                                      f"At most this many events (1 to {MAX_PER_PAGE}), in one page; excludes `maxEventCount`.",
+                                      ("10",), {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}),
+    "maxEventCount": EventParameter("max_event_count", _count,
+                                    f"Refuse (413) a query matching more than this many events (1 to {MAX_PER_PAGE}).",
+                                    ("1000",), {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}),
     PER_PAGE_FIELD: EventParameter("per_page", _per_page, f"Events per page, 1 to {MAX_PER_PAGE}.", ("100",),
                                    {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE}),
     TOKEN_FIELD: EventParameter("page_token", _page_token,
                                 "The `nextPageToken` of the previous page, unchanged, with the same filters; "
                                 "absent for the first page."),
 }
-"""Every parameter ``parse_event_query`` knows, besides the ``EQ_bizTransaction_<type>`` family."""
+"""Every parameter ``parse_event_query`` knows, besides the families of ``PARAMETER_PREFIXES``
+(``EQ_bizTransaction_<type>``, ``EQ_source_<type>``, ``EQ_destination_<type>``)."""

@@ -25,7 +25,7 @@ from service.api.schemas.events import CapturedEventPublic, CapturedEventsPublic
 from service.api.schemas.verification import ProofBundlePublic, VerificationPublic
 from service.ingest.candidates import Submission
 from service.models import RecordKind
-from service.read.queries import BIZ_TRANSACTION_PREFIX, EVENT_PARAMETERS, parse_event_query, query_events
+from service.read.queries import EVENT_PARAMETERS, PARAMETER_PREFIXES, parse_event_query, query_events
 from service.ingest.records import find_record
 from service.verify.declarations import declarations_of
 from service.verify.verification import VerificationCache, proof_bundle, verify_record
@@ -64,7 +64,7 @@ EVENT_QUERY = {
          "schema": {**parameter.schema, **({"examples": list(parameter.examples)} if parameter.examples else {})}}
         for name, parameter in EVENT_PARAMETERS.items()
     ],
-    QUERY_PARAMETER_PREFIXES: [BIZ_TRANSACTION_PREFIX],
+    QUERY_PARAMETER_PREFIXES: list(PARAMETER_PREFIXES),
 }
 EventBody = Annotated[bytes, raw_body(Supplier, media_types=EPCIS_MEDIA_TYPES)]
 
@@ -92,7 +92,7 @@ async def capture(caller: Supplier, body: EventBody, ledger: RuntimeDep, respons
                         items=len(stored), status_code=response.status_code)
 
 
-@router.get("", response_model=EventPage, openapi_extra=EVENT_QUERY)
+@router.get("", response_model=EventPage, openapi_extra=EVENT_QUERY, responses=error_responses(413))
 def list_events(request: Request, caller: Reader, viewer: ViewerDep, session: SessionDep, tokens: PageTokensDep) -> EventPage:
     """The EPCIS 2.0 query interface, for the parameters below: one parameter's comma-separated values
     are alternatives (OR), different parameters must all hold (AND). Vocabulary and identifiers match
@@ -100,7 +100,9 @@ def list_events(request: Request, caller: Reader, viewer: ViewerDep, session: Se
 
     Besides the parameters listed, the family **`EQ_bizTransaction_<type>`** filters by business
     transaction of a CBV type (`po`, `inv`, `desadv`, `bol`, ...; short name or CBV URI), e.g.
-    `EQ_bizTransaction_po=urn:epcglobal:cbv:bt:0614141000041:PO-1001`.
+    `EQ_bizTransaction_po=urn:epcglobal:cbv:bt:0614141000041:PO-1001`; **`EQ_source_<type>`** and
+    **`EQ_destination_<type>`** by source or destination of a CBV type (`owning_party`,
+    `possessing_party`, `location`), e.g. `EQ_destination_location=urn:epc:id:sgln:0614141.00777.0`.
 
     Suppliers see their own events and those shared with them (grants), auditors everyone's. Any
     other parameter is refused (422).

@@ -40,12 +40,14 @@ _LOCATION = {"properties": {"id": _IDENTIFIER}}
 #: The event fields that service.ingest.indexing turns into columns and search terms.
 _INDEXED_FIELDS = {
     "epcList": _IDENTIFIERS, "childEPCs": _IDENTIFIERS, "inputEPCList": _IDENTIFIERS, "outputEPCList": _IDENTIFIERS,
-    "parentID": _IDENTIFIER, "quantityList": _QUANTITIES, "childQuantityList": _QUANTITIES,
+    "eventID": _IDENTIFIER, "parentID": _IDENTIFIER, "quantityList": _QUANTITIES, "childQuantityList": _QUANTITIES,
     "inputQuantityList": _QUANTITIES, "outputQuantityList": _QUANTITIES, "bizStep": _IDENTIFIER,
     "disposition": _IDENTIFIER, "readPoint": _LOCATION, "bizLocation": _LOCATION,
     "bizTransactionList": {"items": {"properties": {"type": _IDENTIFIER, "bizTransaction": _IDENTIFIER}}},
     "errorDeclaration": {"properties": {"declarationTime": _IDENTIFIER, "reason": _IDENTIFIER,
                                         "correctiveEventIDs": _IDENTIFIERS}},
+    "sourceList": {"items": {"properties": {"type": _IDENTIFIER, "source": _IDENTIFIER}}},
+    "destinationList": {"items": {"properties": {"type": _IDENTIFIER, "destination": _IDENTIFIER}}},
 }
 _EVENT_LIMITS = {"properties": _INDEXED_FIELDS}
 _EVENTS_LIMITS = {"properties": {"eventList": {"items": _EVENT_LIMITS}}}

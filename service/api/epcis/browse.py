@@ -1,0 +1,88 @@
+"""The browse resources of the binding: ``/epcis/eventTypes``, ``bizSteps``, ``bizLocations``,
+``readPoints``, ``dispositions`` (each a collection of the values found in the events the key may
+read; ``/{x}`` names its one sub-resource, ``/{x}/events`` its events) and ``/epcis/epcs/{epc}/events``.
+
+``/{x}/events`` is ``GET /epcis/events`` with the path's value as one more filter (``EQ_bizStep``,
+``MATCH_anyEPC``, ...), so it takes the same query parameters, except that filter's own.
+"""
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
+from sqlmodel import select
+
+from service.api.deps import Reader, SessionDep, ViewerDep
+from service.api.epcis.documents import Collection
+from service.api.epcis.events import QUERY_DOCUMENT, EpcFormat, QueryDocumentResponse, query_response
+from service.api.paging import PageDep, PageTokensDep
+from service.api.routers.events import EVENT_QUERY
+from service.errors import InvalidParameter, NotFound
+from service.ingest.validation.json_limits import MAX_IDENTIFIER_CHARS
+from service.models import Record, RecordKind
+from service.read.pagination import fingerprint
+from service.read.queries import EVENT_TYPES
+
+router = APIRouter(tags=["epcis"])
+Value = Annotated[str, Path(min_length=1, max_length=MAX_IDENTIFIER_CHARS, description="The value (URL-encoded).")]
+
+#: resource: (the stored column its values come from, the event-query parameter that filters by one)
+RESOURCES = {
+    "eventTypes": (Record.record_type, "eventType"),
+    "bizSteps": (Record.biz_step, "EQ_bizStep"),
+    "bizLocations": (Record.biz_location, "EQ_bizLocation"),
+    "readPoints": (Record.read_point, "EQ_readPoint"),
+    "dispositions": (Record.disposition, "EQ_disposition"),
+}
+
+
+def _collection(resource: str) -> Callable:
+    column, _ = RESOURCES[resource]
+
+    def values(caller: Reader, viewer: ViewerDep, session: SessionDep, page: PageDep) -> Collection:
+        """The values found in the events the key may read, in order; `perPage` and `nextPageToken` page them."""
+        statement = select(column).distinct().where(Record.kind == RecordKind.EPCIS_EVENT, column.is_not(None),
+                                                    viewer.records(RecordKind.EPCIS_EVENT))
+        scope = fingerprint("epcis", resource, [viewer.party, viewer.everything])
+        if page.token is not None:
+            statement = statement.where(column > page.tokens.open(page.token, scope=scope)[0])
+        found = list(session.exec(statement.order_by(column).limit(page.per_page + 1)))
+        more = len(found) > page.per_page
+        found = found[: page.per_page]
+        return Collection(member=found, nextPageToken=page.tokens.issue([found[-1]], scope=scope) if more else None)
+
+    return values
+
+
+def _member(resource: str) -> Callable:
+    def member(value: Value, caller: Reader) -> Collection:
+        """The sub-resources of one value: its events."""
+        if resource == "eventTypes" and value not in EVENT_TYPES:
+            raise NotFound(f"no event type {value!r}", field="eventType")
+        return Collection(member=["events"])
+
+    return member
+
+
+def _events(parameter: str) -> Callable:
+    def events(value: Value, request: Request, caller: Reader, viewer: ViewerDep, session: SessionDep,
+               tokens: PageTokensDep, form: EpcFormat = None) -> JSONResponse:
+        """The events with this value, as `GET /epcis/events` answers them (same query parameters)."""
+        if parameter in request.query_params:
+            raise InvalidParameter(f"{parameter} is given by the path here", field=parameter)
+        return query_response(request, {**request.query_params, parameter: value}, viewer=viewer, session=session,
+                              tokens=tokens, form=form, fixed=parameter)
+
+    return events
+
+
+for _name, (_, _parameter) in RESOURCES.items():
+    router.add_api_route(f"/{_name}", _collection(_name), methods=["GET"], response_model=Collection, response_model_exclude_none=True,
+                         name=f"epcis_{_name}")
+    router.add_api_route(f"/{_name}/{{value:path}}/events", _events(_parameter), methods=["GET"], openapi_extra=EVENT_QUERY,
+                         response_class=QueryDocumentResponse, responses=QUERY_DOCUMENT, name=f"epcis_{_name}_events")
+    router.add_api_route(f"/{_name}/{{value:path}}", _member(_name), methods=["GET"], response_model=Collection, response_model_exclude_none=True,
+                         name=f"epcis_{_name}_member")
+router.add_api_route("/epcs/{value:path}/events", _events("MATCH_anyEPC"), methods=["GET"], openapi_extra=EVENT_QUERY,
+                     response_class=QueryDocumentResponse, responses=QUERY_DOCUMENT, name="epcis_epc_events")

@@ -1,0 +1,69 @@
+"""``GET /epcis/events`` and ``GET /epcis/events/{eventID}``: the EPCIS query over the one query
+language of ``service.read.queries`` (``/v1/events`` parses and runs the same), answered as an
+``EPCISQueryDocument``, paged with ``Link: <...>; rel="next"``."""
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Header, Path, Request
+from fastapi.responses import JSONResponse
+
+from service.api.deps import Reader, SessionDep, ViewerDep
+from service.api.epcis.documents import event_of, epc_format, query_document
+from service.api.paging import PageTokensDep
+from service.api.routers.events import EVENT_QUERY
+from service.errors import NotFound
+from service.ingest.validation.json_limits import MAX_IDENTIFIER_CHARS
+from service.read.pagination import MAX_PER_PAGE, TOKEN_FIELD
+from service.read.queries import EventQuery, parse_event_query, query_events
+
+MEDIA_TYPE = "application/ld+json"
+
+
+class QueryDocumentResponse(JSONResponse):
+    """JSON-LD, the media type the standard answers queries with."""
+
+    media_type = MEDIA_TYPE
+
+
+QUERY_DOCUMENT = {200: {"description": "An EPCISQueryDocument.", "content": {MEDIA_TYPE: {"schema": {
+    "type": "object", "description": "An EPCISQueryDocument, as the official EPCIS 2.0 JSON Schema defines it."}}}}}
+router = APIRouter(tags=["epcis"], default_response_class=QueryDocumentResponse, responses=QUERY_DOCUMENT)
+EpcFormat = Annotated[str | None, Header(alias="GS1-EPC-Format", description="How EPCs are returned (default Always_GS1_Digital_Link).")]
+
+
+@router.get("/events", openapi_extra=EVENT_QUERY)
+def events(request: Request, caller: Reader, viewer: ViewerDep, session: SessionDep, tokens: PageTokensDep,
+           form: EpcFormat = None) -> JSONResponse:
+    """Every event the key may read that matches the query (the parameters of `GET /v1/events`)."""
+    return query_response(request, dict(request.query_params), viewer=viewer, session=session, tokens=tokens, form=form)
+
+
+@router.get("/events/{eventID:path}")
+def event(eventID: Annotated[str, Path(min_length=1, max_length=MAX_IDENTIFIER_CHARS, description="The event's ID (URL-encoded).")],
+          caller: Reader, viewer: ViewerDep, session: SessionDep, tokens: PageTokensDep, form: EpcFormat = None) -> JSONResponse:
+    """The event with this ``eventID`` (as captured, or its CBV event hash ID), as an EPCISQueryDocument;
+    every party's the key may read, where several captured one ID."""
+    chosen = epc_format(form)
+    query = EventQuery(event_ids=(eventID,), per_page=MAX_PER_PAGE)
+    page = query_events(session, query=query, viewer=viewer, tokens=tokens)
+    if not page.items:
+        raise NotFound(f"no event {eventID!r}", field="eventID")
+    return _document(page.items, chosen)
+
+
+def query_response(request: Request, params: dict[str, str], *, viewer, session, tokens, form: str | None,
+                   fixed: str | None = None) -> JSONResponse:
+    """The page of events ``params`` asks for, with the ``Link`` to the next page if there is one
+    (without ``fixed``, a parameter the path gives)."""
+    chosen = epc_format(form)
+    page = query_events(session, query=parse_event_query(params), viewer=viewer, tokens=tokens)
+    response = _document(page.items, chosen)
+    if page.next_page_token is not None:
+        following = urlencode({**{k: v for k, v in params.items() if k not in (TOKEN_FIELD, fixed)}, TOKEN_FIELD: page.next_page_token})
+        response.headers["Link"] = f'<{request.url.path}?{following}>; rel="next"'
+    return response
+
+
+def _document(records, form: str) -> JSONResponse:
+    return QueryDocumentResponse(query_document(records, form=form), headers={"GS1-EPC-Format": form})
