@@ -193,3 +193,33 @@ def test_a_proof_cannot_be_moved_between_an_event_and_its_declaration(api):
     assert all(check_bundle(bundles[i], w3=api.ledger.chain.w3).valid for i in bundles)
     for forged in (forged_declaration, undeclared, other_reason):
         assert not check_bundle(forged, w3=api.ledger.chain.w3).valid
+
+
+def test_the_query_language_finds_declarations_by_existence_time_reason_and_corrective_event(api):
+    """EXISTS_errorDeclaration, GE_/LT_errorDeclarationTime, EQ_errorReason, EQ_correctiveEventID: in /v1
+    and in the EPCIS binding alike, matching only the declaration (not its original nor the correction)."""
+    original, declaration, corrective = correction(api)
+    other = selling(11, 1)
+    capture(api, document(other))
+    capture(api, document(declared(other, corrective=[], at="2026-02-25T12:00:00+02:00")))
+
+    def found(**params) -> list[int]:
+        response = api.client.get("/v1/events", params=params, headers=api.as_("auditor"))
+        assert response.status_code == 200, response.json()
+        return [item["id"] for item in response.json()["events"]]
+
+    declared_all = found(EXISTS_errorDeclaration="")
+    assert declaration in declared_all and len(declared_all) == 2 and original not in declared_all and corrective not in declared_all
+    assert found(EQ_errorReason="incorrect_data") == declared_all
+    assert found(EQ_errorReason="urn:epcglobal:cbv:er:did_not_occur") == []
+    assert found(EQ_correctiveEventID="urn:uuid:c0ffee00-0000-4000-8000-000000000001") == [declaration]
+    assert found(GE_errorDeclarationTime="2026-02-20T00:00:00Z", LT_errorDeclarationTime="2026-02-20T00:00:00.000001Z") == [declaration]
+    assert found(GE_errorDeclarationTime="2026-02-25T10:00:00Z") == [d for d in declared_all if d != declaration]
+    assert found(LT_errorDeclarationTime="2026-02-20T00:00:00Z") == []
+    binding = api.client.get("/epcis/events", params={"EQ_correctiveEventID": "urn:uuid:c0ffee00-0000-4000-8000-000000000001"},
+                             headers=api.as_("auditor"))
+    assert binding.status_code == 200
+    assert [e["errorDeclaration"]["reason"] for e in binding.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]] == [
+        "incorrect_data"]
+    refused = api.client.get("/v1/events", params={"GE_errorDeclarationTime": "yesterday"}, headers=api.as_("auditor"))
+    assert refused.status_code == 422 and refused.json()["field"] == "GE_errorDeclarationTime"

@@ -7,7 +7,7 @@ finds an event that spelt it ``https://id.gs1.org/01/00614141073467/21/2017`` an
 
 
 from service.hashing.identifiers import canonical_identifier
-from datetime import datetime
+from datetime import UTC, datetime
 
 from service.hashing.vocabulary import BIZ_STEPS, BIZ_TRANSACTION_TYPES, DISPOSITIONS, ERROR_REASONS, SOURCE_DESTINATION_TYPES, web_vocabulary
 from service.models import TermName
@@ -74,10 +74,16 @@ def event_terms(event: dict) -> set[tuple[str, str]]:
     return terms
 
 
+def time_term(moment: datetime) -> str:
+    """A time as a term value: UTC, microseconds, ``Z``; fixed width, so that text order is time order
+    (queries compare such terms as text)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
 def declaration_terms(hash_id: str, declaration: dict, declared_at: datetime) -> set[tuple[str, str]]:
     """Search terms of an error declaration: the event it declares erroneous (by Event Hash ID), when
-    (UTC, microseconds, ``Z``: fixed width, so text order is time order), why, and the corrective events."""
-    terms = {(TermName.DECLARES, hash_id), (TermName.DECLARED_AT, declared_at.isoformat(timespec="microseconds")[:-6] + "Z")}
+    (:func:`time_term`), why, and the corrective events."""
+    terms = {(TermName.DECLARES, hash_id), (TermName.DECLARED_AT, time_term(declared_at))}
     if isinstance(declaration.get("reason"), str):
         terms.add((TermName.ERROR_REASON, vocabulary(declaration["reason"], ERROR_REASONS)))
     terms.update((TermName.CORRECTIVE_EVENT, event_id) for event_id in _strings(declaration.get("correctiveEventIDs")))

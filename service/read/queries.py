@@ -32,8 +32,9 @@ from sqlmodel import Session, select
 
 from service.access.viewer import Viewer
 from service.errors import InvalidParameter, TooManyResults
-from service.hashing.vocabulary import BIZ_STEPS, BIZ_TRANSACTION_TYPES, DISPOSITIONS
-from service.ingest.indexing import biz_transaction_term, identifier, source_destination_term, vocabulary
+from service.hashing.epcis import HASH_ID_PREFIX
+from service.hashing.vocabulary import BIZ_STEPS, BIZ_TRANSACTION_TYPES, DISPOSITIONS, ERROR_REASONS
+from service.ingest.indexing import biz_transaction_term, identifier, source_destination_term, time_term, vocabulary
 from service.models import (
     Batch,
     BatchStatus,
@@ -86,6 +87,8 @@ class TermMatch:
     names: tuple[str, ...]
     values: tuple[str, ...] = ()
     prefixes: tuple[str, ...] = ()
+    at_least: str | None = None  # and values in [at_least, below), compared as text (time terms: time order)
+    below: str | None = None
 
 
 @dataclass(frozen=True)
@@ -239,6 +242,10 @@ def _term_records(match: TermMatch):
     """Ids of records with a matching term: one index range per value or prefix on (name, value, record_id)."""
     conditions = [RecordTerm.value.in_(match.values)] if match.values else []
     conditions += [and_(RecordTerm.value >= prefix, RecordTerm.value < _successor(prefix)) for prefix in match.prefixes]
+    bounds = ([RecordTerm.value >= match.at_least] if match.at_least is not None else []) + (
+        [RecordTerm.value < match.below] if match.below is not None else [])
+    if bounds:
+        conditions.append(and_(*bounds))
     return select(RecordTerm.record_id).where(RecordTerm.name.in_(match.names), or_(*conditions))
 
 
@@ -326,6 +333,27 @@ def _actions(name: str, raw: str) -> TermMatch:
     if unknown:
         raise InvalidParameter(f"{name}: unknown action {unknown[0]!r} (one of {', '.join(ACTIONS)})", field=name)
     return TermMatch((TermName.ACTION,), tuple(values))
+
+
+def _declares_error(name: str, raw: str) -> TermMatch:
+    """Error declarations (records whose event carries ``errorDeclaration``): whatever the value."""
+    return TermMatch((TermName.DECLARES,), prefixes=(HASH_ID_PREFIX,))
+
+
+def _declared_at_least(name: str, raw: str) -> TermMatch:
+    return TermMatch((TermName.DECLARED_AT,), at_least=time_term(_timestamp(name, raw)))
+
+
+def _declared_before(name: str, raw: str) -> TermMatch:
+    return TermMatch((TermName.DECLARED_AT,), below=time_term(_timestamp(name, raw)))
+
+
+def _error_reasons(name: str, raw: str) -> TermMatch:
+    return TermMatch((TermName.ERROR_REASON,), tuple(vocabulary(value, ERROR_REASONS) for value in _values(name, raw)))
+
+
+def _corrective_events(name: str, raw: str) -> TermMatch:
+    return TermMatch((TermName.CORRECTIVE_EVENT,), tuple(_values(name, raw)))
 
 
 def _event_types(name: str, raw: str) -> tuple[str, ...]:
@@ -452,6 +480,16 @@ EVENT_PARAMETERS: dict[str, EventParameter] = {
     "EQ_eventID": EventParameter("event_ids", _strings,
                                  "Events by `eventID` as captured, or by CBV 2.0 event hash ID (the ID of an event "
                                  "captured without one)." + _LIST, ("ni:///sha-256;df7bb3c352fef055578554f09f5e2aa41782150ced7bd0b8af24dd3ccb30ba69?ver=CBV2.0",)),
+    "EXISTS_errorDeclaration": EventParameter(None, _declares_error,
+                                              "Only error declarations (events carrying `errorDeclaration`); the value is ignored.", ("",)),
+    "GE_errorDeclarationTime": EventParameter(None, _declared_at_least, "Error declarations declared at or after this time." + _TIME,
+                                              ("2026-03-01T00:00:00Z",), {"type": "string", "format": "date-time"}),
+    "LT_errorDeclarationTime": EventParameter(None, _declared_before, "Error declarations declared before this time." + _TIME,
+                                              ("2026-04-01T00:00:00Z",), {"type": "string", "format": "date-time"}),
+    "EQ_errorReason": EventParameter(None, _error_reasons, "Error declarations for this reason: CBV short name, URN or URI." + _LIST,
+                                     ("did_not_occur", "urn:epcglobal:cbv:er:incorrect_data")),
+    "EQ_correctiveEventID": EventParameter(None, _corrective_events,
+                                           "Error declarations naming this corrective event ID." + _LIST, ("urn:uuid:1",)),
     "status": EventParameter("statuses", _statuses, "Anchoring status: `anchored` or `pending`." + _LIST,
                              ("anchored",)),
     "orderBy": EventParameter("order_by", _order_by, "Sort key: `eventTime` or `recordTime` (ties broken by record id).",
