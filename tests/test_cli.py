@@ -100,6 +100,7 @@ def test_the_demo_twice_in_a_row_shows_the_same_and_no_warning(tmp_path):
     assert record_ids == list(range(1, 11)), "ids in order, and the second run starts afresh"
     assert "batch 1: tampered: 2 records no longer match their leaves; 1 anchored record is gone" in second
     assert second.count("36 verified sales") == 3 and "80 % interval" in second and "95 % interval" in second
+    assert "reads declared erroneous: reason incorrect_data" in second and "EQ_correctiveEventID=...: 1 event" in second
     assert (tmp_path / ".traceanchor" / "demo" / "traceanchor.db").is_file()
 
 

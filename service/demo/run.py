@@ -249,6 +249,9 @@ class _Demo:
 
         _step("9. The retailer forecasts demand from its verified sales")
         self._forecast(retailer=keys["retailer"], analyst=keys["shop"])
+
+        _step("10. The retailer declares its sale event erroneous (EPCIS errorDeclaration) and records the correct one")
+        self._correct(keys, sale=events[-1], data=data)
         print("\nDemo " + ("passed: every expectation held." if self.ok else "FAILED: see above."))
         if own_data:
             print(f"Its data stays in {self.settings.data_dir} until the next run; the batch audit finds the deleted event "
@@ -267,6 +270,25 @@ class _Demo:
             print(f"   {sku:<13}  {result['model']:<32} {month['mean']:>10.1f}  {_interval(month, 80):<14} {_interval(month, 95):<14} "
                   f"{_count(result['records_used'], 'verified sale')}")
             self.check(result["records_used"] > 0 and len(result["forecast"]) == 3, f"a forecast for {sku}")
+
+    def _correct(self, keys: dict, *, sale: dict, data: dict) -> None:
+        declaration, corrective = self.call("POST", "/v1/events", who=keys["retailer"], json=data["correction"])["events"]
+        self._anchor_all()
+        original = self.call("GET", f"/v1/events/{sale['id']}", who=keys["auditor"])["declared_erroneous"]
+        status = self.call("GET", f"/v1/events/{declaration['id']}/verification", who=keys["auditor"])["status"]
+        print(f"   record {declaration['id']}: the declaration (same event hash ID as record {sale['id']}, a record of its own, {status})")
+        print(f"   record {corrective['id']}: the corrective event {data['corrective_id']}")
+        if original is not None:
+            print(f"   record {sale['id']} reads declared erroneous: reason {original['reason']}, "
+                  f"corrective events {', '.join(original['corrective_event_ids'])}")
+        self.check(status == "verified" and original is not None and original["record_id"] == declaration["id"],
+                   "the declaration should verify and the sale read declared erroneous")
+        found = self.call("GET", "/epcis/events", who={**keys["auditor"], "GS1-EPC-Format": "Never_Translates"},
+                          params={"EQ_correctiveEventID": data["corrective_id"]})
+        listed = found["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        print(f"   GET /epcis/events?EQ_correctiveEventID=...: {_count(len(listed), 'event')}, "
+              f"declared {listed[0]['errorDeclaration']['declarationTime'] if listed else '-'}")
+        self.check(len(listed) == 1 and "errorDeclaration" in listed[0], "the binding should find the declaration")
 
     def _anchor_all(self) -> None:
         deadline = time.monotonic() + ANCHOR_TIMEOUT

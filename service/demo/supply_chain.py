@@ -75,7 +75,16 @@ def supply_chain(run: int, start: datetime | None = None) -> dict:
         for name, hours, events in [("farm", 2, farm), ("processor", 10, processor),
                                     ("distributor", 26, distributor), ("retailer", 50, retailer)]
     }
-    return {"documents": documents, "transactions": {"processor": [order, invoice]}, "bottle": bottles[0], "run": run}
+    # two bottles were sold, not one: the retailer declares its sale event erroneous and records the correct one
+    corrective_id = f"urn:uuid:00000000-0000-4000-8000-{run % 10**12:012d}"
+    correction = [
+        {**retailer[0], "errorDeclaration": {"declarationTime": at(60), "reason": "incorrect_data",
+                                             "correctiveEventIDs": [corrective_id]}},
+        {**retailer[0], "eventID": corrective_id, "epcList": bottles[:2]},
+    ]
+    return {"documents": documents, "transactions": {"processor": [order, invoice]}, "bottle": bottles[0], "run": run,
+            "correction": {"@context": CONTEXT, "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": at(60),
+                           "epcisBody": {"eventList": correction}}, "corrective_id": corrective_id}
 
 
 def monthly_sales() -> list[dict]:
