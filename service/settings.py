@@ -42,6 +42,9 @@ class Settings(BaseSettings):
         2000.0, ge=0, description="Requests a second each API key may make on average, per API worker (more: 429); 0: no limit."
     )
     rate_limit_burst: int = Field(4000, ge=1, description="Requests each API key may make at once before rate_limit applies.")
+    page_token_seconds: float = Field(
+        3600.0, gt=0, description="How long a page's nextPageToken stays valid (each page brings a fresh one)."
+    )
     key_cache_seconds: float = Field(
         5.0, ge=0, description="How long a worker trusts an API key it checked; a key revoked elsewhere stops working within this time."
     )

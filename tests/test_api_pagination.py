@@ -9,6 +9,7 @@ secret, or presented with other filters or by another caller are refused with 42
 import base64
 import hashlib
 import json
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,6 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.api.app import create_app
+from service.errors import InvalidParameter
+from service.read.pagination import PageTokens
 from service.models import Role
 
 EVENTS, SALES, EXTRA_KEYS = 30, 20, 4
@@ -194,3 +197,20 @@ def test_basket_tokens_stop_working_when_the_verified_data_change(world):
     world.client.post("/v1/transactions", json=sale(SALES), headers=world.as_("retailer"))
     world.client.post("/v1/anchors", headers=world.as_("admin"))
     assert refused(world, "basket rules", token), "the offset would point into other results"
+
+
+def test_a_token_expires_after_its_lifetime_whoever_presents_it():
+    """Signed with its expiry: refused from that moment on, and an edited expiry breaks the signature."""
+    now = [1_000_000.0]
+    tokens = PageTokens(b"the secret", lifetime=60, clock=lambda: now[0])
+    token = tokens.issue([42], scope=b"events")
+    assert PageTokens.expiry(token) == datetime.fromtimestamp(1_000_060, tz=UTC)
+    now[0] += 59.5
+    assert tokens.open(token, scope=b"events") == [42]
+    now[0] += 0.5
+    with pytest.raises(InvalidParameter, match="expired"):
+        tokens.open(token, scope=b"events")
+    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    later = raw[:16] + raw[16:].replace(b"1000060", b"9000060")
+    with pytest.raises(InvalidParameter, match="invalid"):
+        tokens.open(base64.urlsafe_b64encode(later).decode().rstrip("="), scope=b"events")

@@ -2,6 +2,7 @@
 through /v1 by a supplier; every EPCISQueryDocument is validated against the official JSON Schema."""
 
 import json
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib.resources import files
 from urllib.parse import quote, unquote
@@ -102,6 +103,8 @@ def test_pages_link_to_the_next_until_the_last(stocked):
             break
         link = response.headers["Link"]
         assert link.endswith('>; rel="next"') and "nextPageToken=" in link
+        expires = datetime.fromisoformat(response.headers["GS1-Next-Page-Token-Expires"].replace("Z", "+00:00"))
+        assert timedelta(minutes=59) < expires - datetime.now(UTC) <= timedelta(hours=1, seconds=1)
         path, _, query = link[1:link.index(">")].partition("?")
         params = dict(part.split("=", 1) for part in query.split("&"))
         params = {k: unquote(v) for k, v in params.items()}

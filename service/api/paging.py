@@ -26,7 +26,7 @@ PageToken = Annotated[
 
 def page_tokens(ledger: RuntimeDep) -> PageTokens:
     """The signer of page tokens, keyed by the server secret shared by every worker."""
-    return PageTokens(ledger.settings.signing_key())
+    return PageTokens(ledger.settings.signing_key(), lifetime=ledger.settings.page_token_seconds)
 
 
 PageTokensDep = Annotated[PageTokens, Depends(page_tokens)]

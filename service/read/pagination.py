@@ -13,16 +13,19 @@ with another query or by another caller, garbled in transit, edited by hand or m
 with a 422 naming ``nextPageToken``; the position in a valid token is one the server wrote, so no
 crafted value (a huge id, an impossible date) ever reaches a query. The HMAC key is derived from
 the server secret (``TRACEANCHOR_SECRET_KEY``, see ``service.sealing``), so every worker sharing
-that secret accepts the tokens of the others, and a token outlives a restart.
+that secret accepts the tokens of the others, and a token outlives a restart (until it expires,
+TRACEANCHOR_PAGE_TOKEN_SECONDS after it was issued).
 """
 
 import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Sequence
+import math
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, tuple_
@@ -37,7 +40,8 @@ DEFAULT_PER_PAGE = 100
 MAX_PER_PAGE = 1000
 MAX_TOKEN_CHARS = 512
 _MAC_BYTES = 16
-_KEY_LABEL = b"traceanchor page tokens v1"
+_KEY_LABEL = b"traceanchor page tokens v2"  # v2: tokens carry their expiry
+DEFAULT_TOKEN_LIFETIME = 3600.0  # seconds; the API takes TRACEANCHOR_PAGE_TOKEN_SECONDS
 
 T = TypeVar("T")
 
@@ -54,19 +58,25 @@ class PageTokens:
     """Makes and checks page tokens under a key derived from the server secret.
 
     The derived key (HMAC of a fixed label under the secret) keeps tokens apart from everything
-    else the secret seals: no token is ever a valid seal of a fraud model, or the reverse.
+    else the secret seals: no token is ever a valid seal of a fraud model, or the reverse. A token
+    carries, signed with its position, the moment it expires (``lifetime`` seconds after it was
+    issued), which the EPCIS binding announces as ``GS1-Next-Page-Token-Expires``: a token leaked in
+    a log or a URL does not stay a way into the listing for ever.
     """
 
-    def __init__(self, secret: bytes) -> None:
+    def __init__(self, secret: bytes, *, lifetime: float = DEFAULT_TOKEN_LIFETIME, clock: Callable[[], float] = time.time) -> None:
         self._key = hmac.new(secret, _KEY_LABEL, hashlib.sha256).digest()
+        self.lifetime = lifetime
+        self._clock = clock
 
     def issue(self, position: list, *, scope: bytes) -> str:
         """The opaque token of ``position`` (JSON values) within the query of ``scope``."""
-        payload = json.dumps(position, separators=(",", ":")).encode()
+        payload = json.dumps([math.ceil(self._clock() + self.lifetime), position], separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(self._mac(payload, scope) + payload).decode().rstrip("=")
 
     def open(self, token: str, *, scope: bytes) -> list:
-        """The position a token carries; InvalidParameter (422) unless this server issued it for ``scope``."""
+        """The position a token carries; InvalidParameter (422) unless this server issued it for ``scope``
+        and it has not expired."""
         try:
             if len(token) > MAX_TOKEN_CHARS:
                 raise ValueError("too long")
@@ -74,13 +84,22 @@ class PageTokens:
             mac, payload = raw[:_MAC_BYTES], raw[_MAC_BYTES:]
             if not hmac.compare_digest(mac, self._mac(payload, scope)):
                 raise ValueError("not issued for this query and caller")
-            return json.loads(payload)
+            expires, position = json.loads(payload)
         except (ValueError, TypeError) as error:  # binascii.Error and UnicodeDecodeError are ValueErrors
             raise InvalidParameter(
                 f"{TOKEN_FIELD} is invalid: send back the token of the previous page unchanged, with the same "
                 "filters and key, or leave it out to start from the first page",
                 field=TOKEN_FIELD,
             ) from error
+        if self._clock() >= expires:
+            raise InvalidParameter(f"{TOKEN_FIELD} has expired: start again from the first page", field=TOKEN_FIELD)
+        return position
+
+    @staticmethod
+    def expiry(token: str) -> datetime:
+        """When a token this server just issued expires (read, not checked: for announcing it)."""
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        return datetime.fromtimestamp(json.loads(raw[_MAC_BYTES:])[0], tz=UTC)
 
     def _mac(self, payload: bytes, scope: bytes) -> bytes:
         return hmac.new(self._key, scope + payload, hashlib.sha256).digest()[:_MAC_BYTES]

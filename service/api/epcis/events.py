@@ -14,7 +14,7 @@ from service.api.paging import PageTokensDep
 from service.api.routers.events import EVENT_QUERY
 from service.errors import NotFound
 from service.ingest.validation.json_limits import MAX_IDENTIFIER_CHARS
-from service.read.pagination import MAX_PER_PAGE, TOKEN_FIELD
+from service.read.pagination import MAX_PER_PAGE, TOKEN_FIELD, PageTokens
 from service.read.queries import EventQuery, parse_event_query, query_events
 
 MEDIA_TYPE = "application/ld+json"
@@ -62,6 +62,7 @@ def query_response(request: Request, params: dict[str, str], *, viewer, session,
     if page.next_page_token is not None:
         following = urlencode({**{k: v for k, v in params.items() if k not in (TOKEN_FIELD, fixed)}, TOKEN_FIELD: page.next_page_token})
         response.headers["Link"] = f'<{request.url.path}?{following}>; rel="next"'
+        response.headers["GS1-Next-Page-Token-Expires"] = PageTokens.expiry(page.next_page_token).isoformat().replace("+00:00", "Z")
     return response
 
 
