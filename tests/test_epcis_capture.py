@@ -307,3 +307,12 @@ def test_a_job_that_keeps_stopping_its_worker_fails_saying_so(settings):
         assert job.success is False and job.errors[0]["exception"] == "ImplementationException"
         assert "stopped its worker" in job.errors[0]["message"]
         assert session.exec(select(Record)).all() == []
+
+
+def test_a_body_over_the_file_size_limit_is_a_413_problem(api):
+    document, _ = broken_example()
+    raw = json.dumps(document).encode()
+    raw = raw + b" " * (api.ledger.settings.max_body_bytes + 1 - len(raw))
+    refused = post_document(api, raw)
+    assert refused.status_code == 413 and refused.json()["type"] == "epcisException:CaptureLimitExceededException"
+    assert api.client.post("/v1/events", content=raw, headers={**api.as_("farm"), **JSON}).json()["error"] == "BodyTooLarge"
