@@ -13,12 +13,13 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Header, Path, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, RootModel
+from sqlalchemy import ColumnElement, true
 from sqlmodel import select
 
 from service.api.deps import EPCIS_MEDIA_TYPES, JobReader, RuntimeDep, SessionDep, Supplier, raw_body
 from service.api.epcis.problems import problem_responses
 from service.api.paging import PageDep
-from service.api.routers.events import EPCIS_BODY, EPCIS_EXAMPLE
+from service.api.routers.events import EPCIS_EXAMPLE
 from service.errors import Conflict, NotFound
 from service.ingest.candidates import Submission
 from service.ingest.capture import prepare_event
@@ -33,6 +34,9 @@ EVENT_EXAMPLE = {"@context": EPCIS_EXAMPLE["@context"], **EPCIS_EXAMPLE["epcisBo
 EVENT_BODY = {"required": True, "content": {media: {
     "schema": {"type": "object", "description": "One EPCIS event, as the official EPCIS 2.0 JSON Schema defines it."},
     "examples": {"event": {"summary": "An ObjectEvent", "value": EVENT_EXAMPLE}}} for media in EPCIS_MEDIA_TYPES}}
+CAPTURE_BODY = {"required": True, "content": {media: {
+    "schema": {"type": "object", "description": "An EPCISDocument or EPCISQueryDocument, as the official EPCIS 2.0 JSON Schema defines them."},
+    "examples": {"document": {"summary": "An EPCISDocument with one ObjectEvent", "value": EPCIS_EXAMPLE}}} for media in EPCIS_MEDIA_TYPES}}
 ErrorBehaviour = Annotated[str, Header(alias="GS1-Capture-Error-Behaviour",
                                        description="rollback (default: every event or none) or proceed (every valid event).")]
 CaptureId = Annotated[str, Path(min_length=1, max_length=64, description="The job's captureID.")]
@@ -95,7 +99,7 @@ async def capture_event(caller: Supplier, body: EventBody, ledger: RuntimeDep) -
     return Response(status_code=status.HTTP_201_CREATED, headers={"Location": f"/epcis/events/{quote(event_id, safe='')}"})
 
 
-@router.post("/capture", status_code=status.HTTP_202_ACCEPTED, response_class=Response, openapi_extra={"requestBody": EPCIS_BODY},
+@router.post("/capture", status_code=status.HTTP_202_ACCEPTED, response_class=Response, openapi_extra={"requestBody": CAPTURE_BODY},
              responses={202: {"description": "Accepted; `Location` is the capture job's URL."}, **problem_responses(413, 415)})
 async def capture_document(caller: Supplier, body: EventBody, ledger: RuntimeDep, behaviour: ErrorBehaviour = ROLLBACK) -> Response:
     """Accept an EPCISDocument or EPCISQueryDocument of at most `GS1-EPCIS-Capture-Limit` events as a
@@ -139,5 +143,5 @@ def _sees_all(caller: ApiKey) -> bool:
     return caller.role in (Role.AUDITOR, Role.ADMIN)
 
 
-def _visible(caller: ApiKey):
-    return CaptureJob.party.is_not(None) if _sees_all(caller) else CaptureJob.party == caller.party
+def _visible(caller: ApiKey) -> ColumnElement[bool]:
+    return true() if _sees_all(caller) else CaptureJob.party == caller.party
