@@ -3,6 +3,10 @@ at once (``POST /epcis/events``) and durable capture jobs (``POST /epcis/capture
 examples."""
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
@@ -13,7 +17,7 @@ import yaml
 from api_helpers import Api
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
-from support import DATA
+from support import DATA, ROOT
 
 from service.api.app import create_app
 from service.db import make_engine
@@ -316,3 +320,29 @@ def test_a_body_over_the_file_size_limit_is_a_413_problem(api):
     refused = post_document(api, raw)
     assert refused.status_code == 413 and refused.json()["type"] == "epcisException:CaptureLimitExceededException"
     assert api.client.post("/v1/events", content=raw, headers={**api.as_("farm"), **JSON}).json()["error"] == "BodyTooLarge"
+
+
+def test_a_worker_killed_while_storing_a_job_leaves_it_to_the_next_start_which_applies_it_once(settings):
+    """A real SIGKILL between a job's record inserts and its commit (``tests/crash_child.py``)."""
+    raw = (EXAMPLES / "Example_9.6.1-ObjectEvent.jsonld").read_bytes()
+    accepted(settings, [raw])
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TRACEANCHOR_DATA_DIR": str(settings.data_dir),
+           "TRACEANCHOR_DATABASE_URL": settings.database_url}
+    killed = subprocess.run([sys.executable, str(ROOT / "tests" / "crash_child.py"), "kill-capture-job"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    engine = make_engine(settings)
+    with Session(engine) as session:
+        job = session.exec(select(CaptureJob)).one()
+        assert job.finished_at is None and job.attempts == 1 and job.document == raw
+        assert session.exec(select(Record)).all() == []
+    ledger = Runtime(settings)
+    try:
+        assert ledger.capture_jobs.run_pending() == 1
+    finally:
+        ledger.close()
+    with Session(engine) as session:
+        job = session.exec(select(CaptureJob)).one()
+        assert job.success and job.attempts == 2 and job.document is None
+        events = session.exec(select(Record.business_id)).all()
+    assert sorted(events) == sorted(hash_ids(json.loads(raw)))
