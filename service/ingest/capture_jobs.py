@@ -3,10 +3,12 @@ is an EPCIS document within the limits, kept in ``capture_job``, and captured la
 
 A job is applied once, whatever stops a worker: its records are stored and the job marked finished
 (its document dropped) in one database transaction, and marking it finished is conditional on it
-not being finished yet, so a second worker that ran the same job rolls its work back (on PostgreSQL
-workers also claim a job with ``FOR UPDATE SKIP LOCKED``, so two seldom start the same one; on
-SQLite they cannot store at once). A job still unfinished after a restart is run again by the new
-process; one that stopped its worker :data:`MAX_ATTEMPTS` times fails, saying so.
+not being finished yet, so a second worker that ran the same job rolls its work back. A worker
+claims a job by marking it started (committed, on PostgreSQL after ``SELECT ... FOR UPDATE SKIP
+LOCKED``, so that workers pass over a job another is claiming instead of queueing for it); others
+leave a job started less than :data:`LEASE_SECONDS` ago alone. A job still unfinished after a
+restart is run again by the new process once its lease is over (at once if it never started); one
+that stopped its worker :data:`MAX_ATTEMPTS` times fails, saying so.
 
 ``rollback`` (the default) stores every event of a document or none; ``proceed`` stores every valid
 event and lists the invalid ones. Errors are :class:`ErrorItem` dicts naming the event index and
@@ -17,8 +19,9 @@ import logging
 import secrets
 import threading
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, or_, update
 from sqlmodel import Session, select
 
 from service.errors import ErrorItem, InvalidInput, InvalidRecord, TraceAnchorError
@@ -36,6 +39,7 @@ ROLLBACK, PROCEED = "rollback", "proceed"
 ERROR_BEHAVIOURS = (ROLLBACK, PROCEED)
 DOCUMENT_TYPES = ("EPCISDocument", "EPCISQueryDocument")
 MAX_ATTEMPTS = 3
+LEASE_SECONDS = 60.0  # a started job is left alone this long (a worker that died holds it no longer)
 POLL_SECONDS = 2.0  # how often a worker looks for jobs accepted by other processes
 _PAGE = 100
 
@@ -107,20 +111,25 @@ def _within(path: str, index: int, field: str | None) -> str:
     return field if field.startswith(event) else f"{event}.{field}"
 
 
-def run_job(engine: Engine, job_id: int, *, max_events: int) -> bool:
-    """Run one unfinished job; False if it is finished, or being run by another worker."""
-    with Session(engine) as session:
-        job = _claim(session, job_id)
-        if job is None:
+def run_job(engine: Engine, job_id: int, *, max_events: int, lease_seconds: float = LEASE_SECONDS) -> bool:
+    """Run one unfinished job; False if it is finished, or was started by a worker less than
+    ``lease_seconds`` ago (that worker may still be at it)."""
+    now = utcnow()
+    free = (CaptureJob.id == job_id, CaptureJob.finished_at.is_(None),
+            or_(CaptureJob.started_at.is_(None), CaptureJob.started_at < now - timedelta(seconds=lease_seconds)))
+    with Session(engine) as session:  # the start is committed first, so that it counts even if this worker dies
+        claimed = session.exec(select(CaptureJob.id).where(*free).with_for_update(skip_locked=True)).first()
+        started = session.execute(update(CaptureJob).where(*free).values(attempts=CaptureJob.attempts + 1, started_at=now))
+        if claimed is None or started.rowcount != 1:
+            session.rollback()
             return False
-        job.attempts += 1
-        attempts = job.attempts
         session.commit()
     with Session(engine) as session:
-        job = _claim(session, job_id)
+        job = session.exec(select(CaptureJob).where(CaptureJob.id == job_id, CaptureJob.finished_at.is_(None))
+                           .with_for_update()).first()
         if job is None:
             return False
-        if attempts > MAX_ATTEMPTS:
+        if job.attempts > MAX_ATTEMPTS:
             message = f"the job stopped its worker {MAX_ATTEMPTS} times; it is not tried again"
             return _finish(session, job_id, errors=[_problem("ImplementationException", ErrorItem("$", message))])
         behaviour, party = job.error_behaviour, job.party
@@ -138,12 +147,6 @@ def run_job(engine: Engine, job_id: int, *, max_events: int) -> bool:
                 errors.append(_problem("ValidationException", ErrorItem(error.field or "$", error.message)))
                 captured = 0
         return _finish(session, job_id, errors=errors, captured=captured)
-
-
-def _claim(session: Session, job_id: int) -> CaptureJob | None:
-    """The job if it is unfinished, locked for this transaction (PostgreSQL: skipped if another worker holds it)."""
-    statement = select(CaptureJob).where(CaptureJob.id == job_id, CaptureJob.finished_at.is_(None))
-    return session.exec(statement.with_for_update(skip_locked=True)).first()
 
 
 def _finish(session: Session, job_id: int, *, errors: list[dict], captured: int = 0) -> bool:
@@ -175,10 +178,12 @@ class CaptureJobRunner:
     left unfinished by a stopped process (found at start), and those of other processes (every
     :data:`POLL_SECONDS`)."""
 
-    def __init__(self, engine: Engine, *, max_events: int, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(self, engine: Engine, *, max_events: int, poll_seconds: float = POLL_SECONDS,
+                 lease_seconds: float = LEASE_SECONDS) -> None:
         self.engine = engine
         self.max_events = max_events
         self.poll_seconds = poll_seconds
+        self.lease_seconds = lease_seconds
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -213,7 +218,7 @@ class CaptureJobRunner:
             for job_id in ids:
                 if self._stop.is_set():
                     break
-                finished += run_job(self.engine, job_id, max_events=self.max_events)
+                finished += run_job(self.engine, job_id, max_events=self.max_events, lease_seconds=self.lease_seconds)
             after = ids[-1]
         return finished
 

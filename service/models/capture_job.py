@@ -28,5 +28,6 @@ class CaptureJob(SQLModel, table=True):
     finished_at: datetime | None = Field(default=None, index=True)
     success: bool = Field(default=True, description="False once an error was found.")
     errors: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    started_at: datetime | None = Field(default=None, description="When a worker last began the job (others wait out its lease).")
     attempts: int = Field(default=0, description="Times a worker began the job: a job that keeps stopping its worker fails.")
     captured: int = Field(default=0, description="Events stored or found already stored.")

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("finished_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("success", sa.Boolean(), nullable=False),
         sa.Column("errors", sa.JSON(), nullable=False),
+        sa.Column("started_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("captured", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
