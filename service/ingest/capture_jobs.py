@@ -114,16 +114,8 @@ def _within(path: str, index: int, field: str | None) -> str:
 def run_job(engine: Engine, job_id: int, *, max_events: int, lease_seconds: float = LEASE_SECONDS) -> bool:
     """Run one unfinished job; False if it is finished, or was started by a worker less than
     ``lease_seconds`` ago (that worker may still be at it)."""
-    now = utcnow()
-    free = (CaptureJob.id == job_id, CaptureJob.finished_at.is_(None),
-            or_(CaptureJob.started_at.is_(None), CaptureJob.started_at < now - timedelta(seconds=lease_seconds)))
-    with Session(engine) as session:  # the start is committed first, so that it counts even if this worker dies
-        claimed = session.exec(select(CaptureJob.id).where(*free).with_for_update(skip_locked=True)).first()
-        started = session.execute(update(CaptureJob).where(*free).values(attempts=CaptureJob.attempts + 1, started_at=now))
-        if claimed is None or started.rowcount != 1:
-            session.rollback()
-            return False
-        session.commit()
+    if not _start(engine, job_id, lease_seconds=lease_seconds):
+        return False
     with Session(engine) as session:
         job = session.exec(select(CaptureJob).where(CaptureJob.id == job_id, CaptureJob.finished_at.is_(None))
                            .with_for_update()).first()
@@ -147,6 +139,22 @@ def run_job(engine: Engine, job_id: int, *, max_events: int, lease_seconds: floa
                 errors.append(_problem("ValidationException", ErrorItem(error.field or "$", error.message)))
                 captured = 0
         return _finish(session, job_id, errors=errors, captured=captured)
+
+
+def _start(engine: Engine, job_id: int, *, lease_seconds: float) -> bool:
+    """Claim the job for this worker: mark it started, committed at once so that the attempt counts
+    even if the worker dies; False if it is finished or another worker's lease holds it."""
+    now = utcnow()
+    free = (CaptureJob.id == job_id, CaptureJob.finished_at.is_(None),
+            or_(CaptureJob.started_at.is_(None), CaptureJob.started_at < now - timedelta(seconds=lease_seconds)))
+    with Session(engine) as session:
+        claimed = session.exec(select(CaptureJob.id).where(*free).with_for_update(skip_locked=True)).first()
+        started = session.execute(update(CaptureJob).where(*free).values(attempts=CaptureJob.attempts + 1, started_at=now))
+        if claimed is None or started.rowcount != 1:
+            session.rollback()
+            return False
+        session.commit()
+        return True
 
 
 def _finish(session: Session, job_id: int, *, errors: list[dict], captured: int = 0) -> bool:
