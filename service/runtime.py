@@ -24,6 +24,7 @@ from service.anchor.loop import AnchoringLoop
 from service.db import open_engine, session_scope
 from service.errors import ChainError
 from service.ingest.capture import CapturePool
+from service.ingest.capture_jobs import CaptureJobRunner
 from service.ingest.group_commit import GroupCommitWriter
 from service.ingest.candidates import Submission
 from service.ingest.records import store_submissions
@@ -73,6 +74,7 @@ class Runtime:
         self.anchoring = AnchoringLoop(self.settings, self.engine, chain=lambda: self.chain)
         self.keys = KeyCache(ttl=self.settings.key_cache_seconds)
         self.capture = CapturePool(self.settings.capture_processes)
+        self.capture_jobs = CaptureJobRunner(self.engine, max_events=self.settings.max_events)
         self.derivations = Derivations()
         self._insights: tuple[MiningCache, LoadedModels] | None = None
         self._insights_lock = threading.Lock()
@@ -181,8 +183,9 @@ class Runtime:
         )
 
     def close(self) -> None:
-        """Stop the capture workers, finish queued writes, release the chain (and its lock) and the connection pool."""
+        """Stop the capture workers and jobs, finish queued writes, release the chain (and its lock) and the connection pool."""
         self.capture.stop()
+        self.capture_jobs.stop()
         with self._writer_lock:
             if self._writer is not None:
                 self._writer.close()

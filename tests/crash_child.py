@@ -6,6 +6,8 @@ usage: python crash_child.py MODE [COUNT]   (settings come from TRACEANCHOR_* va
   kill-before-send  anchor, but die when about to broadcast the first transaction
   kill-after-send   anchor, but die right after broadcasting, before recording anything more
   anchor            anchor everything and print a JSON summary
+  kill-capture-job  run the unfinished capture jobs, but die once the first one's records are
+                    written, before its transaction commits
 """
 
 import json
@@ -44,6 +46,11 @@ def main() -> None:
 
         Chain.send = send_then_die
         ledger.anchoring.anchor_now()
+    elif mode == "kill-capture-job":
+        import service.ingest.capture_jobs as capture_jobs
+
+        capture_jobs._finish = lambda session, job_id, **outcome: die()
+        ledger.capture_jobs.run_pending()
     elif mode == "anchor":
         ledger.anchoring.anchor_now()
         print(json.dumps({"unfinished": ledger.anchoring.unfinished_batches()}))

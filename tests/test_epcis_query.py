@@ -143,7 +143,7 @@ def test_security_problems_for_missing_keys_and_wrong_roles(api):
     assert v1.status_code == 422 and v1.json()["error"] == "InvalidParameter"  # /v1 keeps its own shape
 
 
-@pytest.mark.parametrize("path, allowed", [("/epcis/", "GET, OPTIONS"), ("/epcis/events", "GET, OPTIONS"),
+@pytest.mark.parametrize("path, allowed", [("/epcis/", "GET, OPTIONS"), ("/epcis/events", "GET, OPTIONS, POST"),
                                            ("/epcis/events/x", "GET, OPTIONS"), ("/epcis/bizSteps", "GET, OPTIONS"),
                                            ("/epcis/readPoints/x/events", "GET, OPTIONS"), ("/epcis/epcs/x/events", "GET, OPTIONS")])
 def test_options_answers_allow_and_the_gs1_headers(api, path, allowed):
@@ -158,7 +158,7 @@ def test_options_answers_allow_and_the_gs1_headers(api, path, allowed):
 def test_index_lists_the_top_level_resources(api):
     response = api.client.get("/epcis/", headers=api.as_("farm"))
     assert response.status_code == 200 and response.json() == {"type": "Collection", "member": [
-        "events", "eventTypes", "bizSteps", "bizLocations", "readPoints", "dispositions", "epcs"]}
+        "events", "capture", "eventTypes", "bizSteps", "bizLocations", "readPoints", "dispositions", "epcs"]}
 
 
 def test_events_are_found_by_captured_event_id_or_by_hash_id(stocked):

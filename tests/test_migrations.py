@@ -12,7 +12,7 @@ from sqlmodel import Session, SQLModel, func, select
 
 from service.errors import SchemaError
 from service.migrations import config, downgrade, upgrade
-from service.models import Record, RecordStatus, RecordTerm
+from service.models import CaptureJob, Record, RecordStatus, RecordTerm
 
 
 @pytest.fixture
@@ -158,3 +158,18 @@ def test_event_terms_are_added_to_stored_events_so_their_rows_still_check(settin
                 derivations.checked_content_hash(record, terms[record.id])  # RowMismatch if a term were missing
     finally:
         engine.dispose()
+
+
+def test_capture_jobs_come_and_go_with_0006(engine, tmp_path):
+    """0006 adds ``capture_job`` (exactly the model's table) and its downgrade removes it, leaving 0005's schema."""
+    upgrade(engine, lock_file=tmp_path / "lock")
+    with Session(engine) as session:
+        session.add(CaptureJob(capture_id="c1", party="farm", error_behaviour="rollback", document=b"{}"))
+        session.commit()
+    downgrade(engine, revision="0005", lock_file=tmp_path / "lock")
+    assert "capture_job" not in inspect(engine).get_table_names()
+    assert {diff[0] for diff in schema_differences(engine)} == {"add_table", "add_index"}
+    upgrade(engine, lock_file=tmp_path / "lock")
+    assert schema_differences(engine) == []
+    with Session(engine) as session:
+        assert session.exec(select(CaptureJob)).all() == []

@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         except TraceAnchorError as error:
             log.warning("chain not available at start-up (records are accepted and anchored later): %s", error)
         app.state.runtime.capture.start()
+        app.state.runtime.capture_jobs.start()  # first runs the jobs a stopped process left unfinished
         if settings.anchor_in_background:
             worker = threading.Thread(target=app.state.runtime.anchoring.run, args=(stop,), name="anchoring", daemon=True)
             worker.start()
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         finally:
             stop.set()
             app.state.runtime.capture.stop()
+            app.state.runtime.capture_jobs.stop()
             if worker is not None:
                 worker.join(timeout=30)
             if runtime is None:

@@ -4,6 +4,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.api.epcis import problems
 from service.api.errors import error_body
 
 
@@ -24,7 +25,7 @@ class BodySizeLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(send)
+            await self._reject(scope, receive, send)
             return
         received = 0
         started = False
@@ -46,9 +47,13 @@ class BodySizeLimit:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._reject(send)
+                await self._reject(scope, receive, send)
 
-    async def _reject(self, send: Send) -> None:
-        body = json.dumps(error_body(error="BodyTooLarge", detail=f"request body is larger than {self.max_bytes} bytes")).encode()
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        detail = f"request body is larger than {self.max_bytes} bytes"
+        if problems.applies(scope["path"]):  # the binding's own error shape (CaptureLimitExceededException)
+            await problems.http_problem(413, detail)(scope, receive, send)
+            return
+        body = json.dumps(error_body(error="BodyTooLarge", detail=detail)).encode()
         await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": body})

@@ -54,6 +54,16 @@ def prepare_body(raw: bytes, *, max_events: int) -> list[Candidate]:
     return prepare_events(document)
 
 
+def prepare_event(raw: bytes) -> Candidate:
+    """One bare EPCIS event (the standard's ``POST /events``), validated and hashed; a document is refused."""
+    event = parse_json(raw)
+    if isinstance(event, dict) and ("epcisBody" in event or event.get("type") in ("EPCISDocument", "EPCISQueryDocument")):
+        raise InvalidRecord("one event is expected here; documents are captured through /epcis/capture", field="type")
+    validate_document(event, max_events=1)
+    [candidate] = prepare_events(event)
+    return candidate
+
+
 def transaction_submission(payload: object, *, party: str, max_items: int) -> Submission:
     """Validate the meaning of submitted transactions, check that ``party`` is a side of each, and
     hash them; the references they cite are checked when they are stored."""

@@ -3,10 +3,11 @@
 from service.models.api_key import ApiKey, Role
 from service.models.batch import Batch, BatchStatus
 from service.models.batch_tree import BatchTree
+from service.models.capture_job import CaptureJob
 from service.models.deployment import Deployment
 from service.models.fraud_model import FraudModelVersion
 from service.models.record import Record, RecordKind, RecordStatus
 from service.models.record_leaf import RecordLeaf
 from service.models.record_term import RecordTerm, TermName
 
-__all__ = ["ApiKey", "Batch", "BatchStatus", "BatchTree", "Deployment", "FraudModelVersion", "Record", "RecordKind", "RecordLeaf", "RecordStatus", "RecordTerm", "Role", "TermName"]
+__all__ = ["ApiKey", "Batch", "BatchStatus", "BatchTree", "CaptureJob", "Deployment", "FraudModelVersion", "Record", "RecordKind", "RecordLeaf", "RecordStatus", "RecordTerm", "Role", "TermName"]

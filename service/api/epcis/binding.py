@@ -5,13 +5,16 @@ Keys and roles are those of ``/v1`` (``service.api.deps``); so are the shared re
 character, no undeclared query parameter). Errors are problems (``service.api.epcis.problems``).
 """
 
-from fastapi import APIRouter, Depends, Response
+from collections.abc import Callable
+
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.routing import APIRoute
 
 from service.api.deps import Reader, plain_parameters, reject_unknown_query_parameters
-from service.api.epcis import browse, events
+from service.api.epcis import browse, capture, events
 from service.api.epcis.documents import DEFAULT_EPC_FORMAT, Collection
 from service.api.epcis.problems import Problem, problem_responses
+from service.settings import Settings
 
 GS1_HEADERS = {
     "GS1-EPCIS-Version": "2.0.0",
@@ -22,8 +25,10 @@ GS1_HEADERS = {
     "GS1-EPC-Format": DEFAULT_EPC_FORMAT,
     "GS1-Vendor-Version": "traceanchor-0.1.0",
 }
-RESOURCES = ("events", *browse.RESOURCES, "epcs")
-RESOURCE_ROUTERS = (events, browse)
+RESOURCES = ("events", "capture", *browse.RESOURCES, "epcs")
+RESOURCE_ROUTERS = (events, capture, browse)
+#: paths whose OPTIONS answer more headers, from the settings
+EXTRA_HEADERS = {"/capture": capture.capture_headers}
 MODELS = (Problem,)  # published in the OpenAPI components: the error responses refer to it
 
 
@@ -39,7 +44,7 @@ def build() -> APIRouter:
             if isinstance(route, APIRoute):
                 methods.setdefault(route.path, set()).update(route.methods)
     for path, allowed in methods.items():
-        router.add_api_route(path, _options(sorted(allowed | {"OPTIONS"})), methods=["OPTIONS"], status_code=204,
+        router.add_api_route(path, _options(sorted(allowed | {"OPTIONS"}), EXTRA_HEADERS.get(path)), methods=["OPTIONS"], status_code=204,
                              include_in_schema=False)
     return router
 
@@ -49,9 +54,10 @@ def index(caller: Reader) -> Collection:
     return Collection(member=list(RESOURCES))
 
 
-def _options(allowed: list[str]):
-    def options() -> Response:
+def _options(allowed: list[str], extra: Callable[[Settings], dict[str, str]] | None):
+    def options(request: Request) -> Response:
         """The methods allowed on this path and the versions and formats served (no key needed)."""
-        return Response(status_code=204, headers={"Allow": ", ".join(allowed), **GS1_HEADERS})
+        more = extra(request.app.state.runtime.settings) if extra else {}
+        return Response(status_code=204, headers={"Allow": ", ".join(allowed), **GS1_HEADERS, **more})
 
     return options

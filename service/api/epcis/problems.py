@@ -22,12 +22,14 @@ from service.errors import (
     TooManyResults,
     TraceAnchorError,
 )
+from service.ingest.validation.epcis import TooManyEvents
 
 PREFIX = "/epcis"
 MEDIA_TYPE = "application/problem+json"
 
 # Most specific class first: the first match decides.
 _DOMAIN = (
+    (TooManyEvents, 413, "CaptureLimitExceededException"),
     (InvalidParameter, 400, "QueryParameterException"),
     (InvalidInput, 400, "ValidationException"),
     (TooManyResults, 413, "QueryTooLargeException"),
@@ -64,7 +66,9 @@ _MEANING = {
     403: "SecurityException: the key's role may not do this.",
     404: "NoSuchResourceException.",
     406: "NotAcceptableException: a GS1-EPC-Format this server cannot give.",
-    413: "QueryTooLargeException: more events match than `maxEventCount`.",
+    413: "QueryTooLargeException: more events match than `maxEventCount`; CaptureLimitExceededException: a body over the capture limits.",
+    409: "ResourceAlreadyExistsException: the party already captured this event.",
+    415: "UnsupportedMediaTypeException: the body is not JSON.",
     429: "The key is over its rate limit; retry after `Retry-After` seconds.",
 }
 

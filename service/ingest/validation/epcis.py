@@ -84,12 +84,7 @@ def validate_document(document: object, *, max_events: int) -> None:
     if not isinstance(document, dict):
         raise SchemaViolation.of([_error(None, "$", f"expected a JSON object, got {_json_type(document)}")])
     if "epcisBody" in document or document.get("type") in _DOCUMENT_TYPES:
-        events_path, events = _event_list(document)
-        if len(events) > max_events:
-            raise TooManyEvents(
-                f"{len(events)} events in one document; at most {max_events} are accepted",
-                field=_field(events_path),
-            )
+        events_path, events = check_event_count(document, max_events=max_events)
     elif isinstance(document.get("type"), str) and document["type"].endswith("Event"):
         events_path, events = (), [document]
     else:
@@ -103,6 +98,20 @@ def validate_document(document: object, *, max_events: int) -> None:
         error for error in _schema_errors(document, events_path) if error.index not in type_errors
     )
     raise SchemaViolation.of(_first_unique([*type_errors.values()], schema_errors))
+
+
+def check_event_count(document: dict, *, max_events: int) -> tuple[tuple[str, ...], list]:
+    """The path to a document's event list and its events; ``TooManyEvents`` above ``max_events``
+    (checked alone where the schema is checked later, as capture jobs do)."""
+    events_path, events = _event_list(document)
+    if len(events) > max_events:
+        raise TooManyEvents(f"{len(events)} events in one document; at most {max_events} are accepted", field=_field(events_path))
+    return events_path, events
+
+
+def events_field(document: dict) -> str:
+    """The JSON path of a document's event list (``epcisBody.eventList``, or that of a query document)."""
+    return _field(_event_list(document)[0])
 
 
 @cache

@@ -1,0 +1,147 @@
+"""Capture in the binding: ``POST /epcis/events`` stores one event at once (201 with its
+``Location``; 409 if the party already captured it, the standard's rule, where ``/v1`` answers
+idempotently); ``POST /epcis/capture`` accepts a document as a durable capture job
+(``service.ingest.capture_jobs``, 202 with the job's ``Location``), ``GET /epcis/capture`` and
+``/epcis/capture/{captureID}`` show the jobs (a supplier its party's, auditors and admins every one)."""
+
+import asyncio
+from datetime import datetime
+from http import HTTPStatus
+from typing import Annotated, Literal
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Header, Path, Request, Response, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, RootModel
+from sqlalchemy import ColumnElement, true
+from sqlmodel import select
+
+from service.api.deps import EPCIS_MEDIA_TYPES, JobReader, RuntimeDep, SessionDep, Supplier, raw_body
+from service.api.epcis.problems import problem_responses
+from service.api.paging import PageDep
+from service.api.routers.events import EPCIS_EXAMPLE
+from service.errors import Conflict, NotFound
+from service.ingest.candidates import Submission
+from service.ingest.capture import prepare_event
+from service.ingest.capture_jobs import ERROR_BEHAVIOURS, ROLLBACK, accept_job
+from service.models import ApiKey, CaptureJob, Role, TermName
+from service.read.pagination import TOKEN_FIELD, fingerprint
+from service.settings import Settings
+
+router = APIRouter(tags=["epcis"])
+EventBody = Annotated[bytes, raw_body(Supplier, media_types=EPCIS_MEDIA_TYPES)]
+EVENT_EXAMPLE = {"@context": EPCIS_EXAMPLE["@context"], **EPCIS_EXAMPLE["epcisBody"]["eventList"][0]}
+EVENT_BODY = {"required": True, "content": {media: {
+    "schema": {"type": "object", "description": "One EPCIS event, as the official EPCIS 2.0 JSON Schema defines it."},
+    "examples": {"event": {"summary": "An ObjectEvent", "value": EVENT_EXAMPLE}}} for media in EPCIS_MEDIA_TYPES}}
+CAPTURE_BODY = {"required": True, "content": {media: {
+    "schema": {"type": "object", "description": "An EPCISDocument or EPCISQueryDocument, as the official EPCIS 2.0 JSON Schema defines them."},
+    "examples": {"document": {"summary": "An EPCISDocument with one ObjectEvent", "value": EPCIS_EXAMPLE}}} for media in EPCIS_MEDIA_TYPES}}
+ErrorBehaviour = Annotated[str, Header(alias="GS1-Capture-Error-Behaviour",
+                                       description="rollback (default: every event or none) or proceed (every valid event).")]
+CaptureId = Annotated[str, Path(min_length=1, max_length=64, description="The job's captureID.")]
+
+
+class JobProblem(BaseModel):
+    """An RFC 7807 problem of a capture job: one event (``index``) or the document, and the field at fault."""
+
+    type: str = Field(description="`epcisException:<name>`.")
+    title: str
+    status: int
+    detail: str
+    field: str | None = Field(default=None, description="The field at fault, as a JSON path in the document.")
+    index: int | None = Field(default=None, description="The event's position in the document's event list.")
+
+
+class CaptureJobPublic(BaseModel):
+    """The standard's CaptureJob."""
+
+    captureID: str
+    createdAt: datetime
+    finishedAt: datetime | None = Field(default=None, description="Absent while the job runs.")
+    running: bool
+    success: bool = Field(description="False once an error was found (with rollback: nothing was stored).")
+    captureErrorBehaviour: Literal["rollback", "proceed"]
+    errors: list[JobProblem]
+
+    @classmethod
+    def of(cls, job: CaptureJob) -> "CaptureJobPublic":
+        return cls(captureID=job.capture_id, createdAt=job.created_at, finishedAt=job.finished_at, running=job.finished_at is None,
+                   success=job.success, captureErrorBehaviour=job.error_behaviour, errors=[_problem(item) for item in job.errors])
+
+
+class CaptureJobs(RootModel[list[CaptureJobPublic]]):
+    """A page of capture jobs, oldest first (`Link` to the next)."""
+
+
+def _problem(item: dict) -> JobProblem:
+    status_code = 500 if item.get("exception") == "ImplementationException" else 400
+    return JobProblem(type=f"epcisException:{item.get('exception', 'ValidationException')}", title=HTTPStatus(status_code).phrase,
+                      status=status_code, detail=item.get("message", ""), field=item.get("field"), index=item.get("index"))
+
+
+def capture_headers(settings: Settings) -> dict[str, str]:
+    """What ``OPTIONS /epcis/capture`` adds to the GS1 headers: the capture limits and the default error behaviour."""
+    return {"GS1-EPCIS-Capture-Limit": str(settings.max_events), "GS1-EPCIS-Capture-File-Size-Limit": str(settings.max_body_bytes),
+            "GS1-Capture-Error-Behaviour": ", ".join(ERROR_BEHAVIOURS)}
+
+
+@router.post("/events", status_code=status.HTTP_201_CREATED, response_class=Response, openapi_extra={"requestBody": EVENT_BODY},
+             responses={201: {"description": "Captured; `Location` is the event's URL."}, **problem_responses(409, 415)})
+async def capture_event(caller: Supplier, body: EventBody, ledger: RuntimeDep) -> Response:
+    """Validate and store one event; its URL is `/epcis/events/{eventID}`, the eventID it carries or
+    else its CBV 2.0 event hash ID."""
+    candidate = await asyncio.to_thread(prepare_event, body)
+    [stored] = await asyncio.wrap_future(ledger.writer.submit(Submission(candidates=[candidate], party=caller.party)))
+    event_id = next((value for name, value in candidate.derived.terms if name == TermName.EVENT_ID), stored.record.business_id)
+    if not stored.created:
+        raise Conflict(f"event {event_id!r} was already captured", field="eventID")
+    return Response(status_code=status.HTTP_201_CREATED, headers={"Location": f"/epcis/events/{quote(event_id, safe='')}"})
+
+
+@router.post("/capture", status_code=status.HTTP_202_ACCEPTED, response_class=Response, openapi_extra={"requestBody": CAPTURE_BODY},
+             responses={202: {"description": "Accepted; `Location` is the capture job's URL."}, **problem_responses(413, 415)})
+async def capture_document(caller: Supplier, body: EventBody, ledger: RuntimeDep, behaviour: ErrorBehaviour = ROLLBACK) -> Response:
+    """Accept an EPCISDocument or EPCISQueryDocument of at most `GS1-EPCIS-Capture-Limit` events as a
+    capture job, run in the background; its schema and events are checked by the job (see its `errors`)."""
+
+    def accept() -> CaptureJob:
+        with ledger.session() as session:
+            return accept_job(session, body, party=caller.party, behaviour=behaviour.strip(), max_events=ledger.settings.max_events)
+
+    job = await asyncio.to_thread(accept)
+    ledger.capture_jobs.wake()
+    return Response(status_code=status.HTTP_202_ACCEPTED, headers={"Location": f"/epcis/capture/{job.capture_id}"})
+
+
+@router.get("/capture", response_model=CaptureJobs)
+def capture_jobs(request: Request, caller: JobReader, session: SessionDep, page: PageDep) -> JSONResponse:
+    """The capture jobs the key may see, oldest first; `perPage`, and `Link: <...nextPageToken=...>; rel="next"` while more remain."""
+    statement = select(CaptureJob).where(_visible(caller))
+    scope = fingerprint("epcis", "capture", [None if _sees_all(caller) else caller.party])
+    if page.token is not None:
+        statement = statement.where(CaptureJob.id > page.tokens.open(page.token, scope=scope)[0])
+    found = list(session.exec(statement.order_by(CaptureJob.id).limit(page.per_page + 1)))
+    jobs = found[: page.per_page]
+    response = JSONResponse(CaptureJobs([CaptureJobPublic.of(job) for job in jobs]).model_dump(mode="json", exclude_none=True))
+    if len(found) > page.per_page:
+        following = urlencode({"perPage": page.per_page, TOKEN_FIELD: page.tokens.issue([jobs[-1].id], scope=scope)})
+        response.headers["Link"] = f'<{request.url.path}?{following}>; rel="next"'
+    return response
+
+
+@router.get("/capture/{captureID}", response_model=CaptureJobPublic, response_model_exclude_none=True)
+def capture_job(captureID: CaptureId, caller: JobReader, session: SessionDep) -> CaptureJobPublic:
+    """One capture job: running, or finished with `success` and its `errors`."""
+    job = session.exec(select(CaptureJob).where(CaptureJob.capture_id == captureID, _visible(caller))).first()
+    if job is None:
+        raise NotFound(f"no capture job {captureID!r}", field="captureID")
+    return CaptureJobPublic.of(job)
+
+
+def _sees_all(caller: ApiKey) -> bool:
+    return caller.role in (Role.AUDITOR, Role.ADMIN)
+
+
+def _visible(caller: ApiKey) -> ColumnElement[bool]:
+    return true() if _sees_all(caller) else CaptureJob.party == caller.party
