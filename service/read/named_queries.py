@@ -12,6 +12,7 @@ from functools import cache
 from importlib.resources import files
 
 import jsonschema_rs
+from sqlalchemy import delete as sql_delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -80,7 +81,6 @@ def delete(session: Session, *, party: str, name: str) -> None:
     """Forget ``party``'s query ``name`` and end its subscriptions (the foreign key cascades; SQLite
     does not enforce it, so they are deleted here too)."""
     named = get(session, party=party, name=name)
-    for subscription in session.exec(select(Subscription).where(Subscription.query_id == named.id)):
-        session.delete(subscription)
+    session.exec(sql_delete(Subscription).where(Subscription.query_id == named.id))
     session.delete(named)
     session.commit()

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.routing import APIRoute
 
 from service.api.deps import Reader, plain_parameters, reject_unknown_query_parameters
-from service.api.epcis import browse, events, queries
+from service.api.epcis import browse, events, queries, subscriptions
 from service.api.epcis.documents import DEFAULT_EPC_FORMAT, Collection
 from service.api.epcis.problems import Problem, problem_responses
 
@@ -23,8 +23,8 @@ GS1_HEADERS = {
     "GS1-Vendor-Version": "traceanchor-0.1.0",
 }
 RESOURCES = ("events", *browse.RESOURCES, "epcs", "queries")
-RESOURCE_ROUTERS = (events, browse, queries)
-MODELS = (Problem, *queries.BODY_MODELS)  # published in the OpenAPI components: the error responses and bodies refer to them
+RESOURCE_ROUTERS = (events, browse, queries, subscriptions)
+MODELS = (Problem, *queries.BODY_MODELS, *subscriptions.BODY_MODELS)  # published in the OpenAPI components: the error responses and bodies refer to them
 
 
 def build() -> APIRouter:
