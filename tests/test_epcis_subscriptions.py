@@ -78,6 +78,24 @@ def wait_until(condition, what: str) -> None:
 
 
 @pytest.fixture
+def quiet(ledger):
+    """The API without its delivery loop: the test runs delivery steps itself."""
+    from api_helpers import STANDARD_KEYS, Api
+    from fastapi.testclient import TestClient
+
+    from service.api.app import create_app
+
+    settings = ledger.settings
+    settings.anchor_in_background = settings.deliver_in_background = False
+    settings.webhook_allow_hosts, settings.webhook_settle_seconds = "127.0.0.1", 0.0
+    with TestClient(create_app(runtime=ledger)) as client:
+        api = Api(client=client, ledger=ledger, headers={})
+        for who, (role, party) in STANDARD_KEYS.items():
+            api.key(who, role=role, party=party)
+        yield api
+
+
+@pytest.fixture
 def hooks(api):
     """The API with fast retries and polls, and 127.0.0.1 allowed as a webhook destination."""
     settings = api.ledger.settings
@@ -145,9 +163,8 @@ def test_413_cuts_the_batch_until_the_receiver_takes_it(hooks):
     assert [event["eventID"] for event in receiver.delivered()] == wanted
 
 
-def test_delivery_resumes_after_a_restart_and_never_resends_what_was_acknowledged(api):
-    settings = api.ledger.settings
-    settings.webhook_allow_hosts, settings.webhook_settle_seconds, settings.deliver_in_background = "127.0.0.1", 0.0, False
+def test_delivery_resumes_after_a_restart_and_never_resends_what_was_acknowledged(quiet):
+    api, settings = quiet, quiet.ledger.settings
     with Receiver(answers=[200, 500]) as receiver, httpx.Client() as client:
         subscribe(api, receiver.url)
         capture(api, "Example_9.6.1-ObjectEvent.jsonld")
@@ -217,3 +234,21 @@ def test_a_schedule_reports_even_when_empty_and_subscriptions_end_with_their_que
         sent = len(receiver.requests)
         time.sleep(1.2)
     assert len(receiver.requests) == sent
+
+
+def test_several_workers_deliver_different_subscriptions_at_once(quiet, database_url):
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite has one writer: delivery runs in one process there")
+    both = threading.Barrier(2, timeout=10)  # each request waits for the other: both workers must be sending at once
+    with Receiver(answer=lambda document: both.wait() * 0 + 200) as receiver, httpx.Client() as client:
+        subscriptions = {subscribe(quiet, receiver.url), subscribe(quiet, receiver.url)}
+        capture(quiet, "Example_9.6.1-ObjectEvent.jsonld")
+        settings = quiet.ledger.settings
+        workers = [threading.Thread(target=deliver_once, args=(quiet.ledger.engine, settings, client)) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=WAIT_SECONDS)
+    sent = [json.loads(body)["epcisBody"]["queryResults"]["subscriptionID"] for _, body, _ in receiver.requests]
+    assert sorted(sent) == sorted(subscriptions)
+    assert [status for *_, status in receiver.requests] == [200, 200]

@@ -64,6 +64,7 @@ _MEANING = {
     403: "SecurityException: the key's role may not do this.",
     404: "NoSuchResourceException.",
     406: "NotAcceptableException: a GS1-EPC-Format this server cannot give.",
+    409: "ResourceAlreadyExistsException: the caller has a resource of that name.",
     413: "QueryTooLargeException: more events match than `maxEventCount`.",
     429: "The key is over its rate limit; retry after `Retry-After` seconds.",
 }

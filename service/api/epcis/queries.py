@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from service.api.deps import Reader, SessionDep, ViewerDep, model_body, request_body
+from service.api.epcis.problems import problem_responses
 from service.api.epcis.events import QUERY_DOCUMENT, EpcFormat, QueryDocumentResponse, query_response
 from service.api.paging import PageTokensDep
 from service.read import named_queries
@@ -48,7 +49,7 @@ def _public(named) -> NamedQueryPublic:
     return NamedQueryPublic(name=named.name, query=json.loads(named.query), createdAt=named.created_at)
 
 
-@router.post("/queries", status_code=201, response_model=NamedQueryPublic, openapi_extra={"requestBody": request_body(NamedQueryCreate)})
+@router.post("/queries", status_code=201, response_model=NamedQueryPublic, responses=problem_responses(409), openapi_extra={"requestBody": request_body(NamedQueryCreate)})
 def create(caller: Reader, session: SessionDep, response: Response,
            body: Annotated[NamedQueryCreate, model_body(NamedQueryCreate, Reader)]) -> NamedQueryPublic:
     """Save ``query`` as ``name`` (409 if the caller has a query of that name)."""
