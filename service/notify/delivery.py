@@ -2,7 +2,8 @@
 ``EPCISQueryDocument``, and record the outcome in the same transaction.
 
 At least once, never again after a 2xx: the subscription's row is locked while its batch is sent
-(``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers share the work; SQLite has one writer),
+(``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers share the work; on SQLite, where one
+process delivers, the read ends before the request, so that writes meanwhile cannot block the outcome),
 and its ``position`` moves past the batch only when the receiver answered 2xx. A receiver that is down
 or answers anything else is retried with exponential backoff; a 413 halves the batch. A crash between
 the receiver's 2xx and the commit sends that batch again, which is what at-least-once allows.
@@ -39,7 +40,7 @@ def signature(body: bytes, token: str) -> str:
 def deliver_once(engine: Engine, settings: Settings, client: httpx.Client) -> bool:
     """Serve one due subscription, if any; whether there was one."""
     now = utcnow()
-    with Session(engine) as session:
+    with Session(engine, expire_on_commit=False) as session:
         claim = (select(Subscription).where(Subscription.next_attempt_at <= now).order_by(Subscription.next_attempt_at)
                  .limit(1).with_for_update(skip_locked=True))
         subscription = session.exec(claim).first()
@@ -66,6 +67,8 @@ def _serve(session: Session, subscription: Subscription, settings: Settings, cli
     while len(body) > settings.webhook_max_body_bytes and len(records) > 1:
         records = records[: len(records) // 2]
         body = _body(records, named.name, subscription.public_id)
+    if session.get_bind().dialect.name == "sqlite":  # hold no snapshot across the request: a write in between
+        session.commit()                             # would keep this one from recording the outcome
     status, error = _post(subscription, body, settings, client)
     if status is not None and 200 <= status < 300:
         if records:
