@@ -252,3 +252,18 @@ def test_several_workers_deliver_different_subscriptions_at_once(quiet, database
     sent = [json.loads(body)["epcisBody"]["queryResults"]["subscriptionID"] for _, body, _ in receiver.requests]
     assert sorted(sent) == sorted(subscriptions)
     assert [status for *_, status in receiver.requests] == [200, 200]
+
+
+def test_a_subscription_that_cannot_be_served_waits_while_the_others_are_served(quiet):
+    settings = quiet.ledger.settings
+    with Receiver() as receiver, httpx.Client() as client:
+        subscribe(quiet, receiver.url)
+        subscribe(quiet, receiver.url, who="processor")
+        capture(quiet, "Example_9.6.1-ObjectEvent.jsonld", who="processor")
+        with quiet.ledger.engine.begin() as connection:  # the farm's stored query no longer parses
+            connection.exec_driver_sql("UPDATE named_query SET query = '{\"eventType\": \"bogus\"}' WHERE party = 'farm'")
+        while deliver_once(quiet.ledger.engine, settings, client):
+            pass
+    assert [event["eventID"] for event in receiver.delivered()] == event_ids(quiet, "processor")
+    farm = quiet.client.get("/epcis/queries/objects/subscriptions", headers=quiet.as_("farm"))
+    assert "InvalidInput" in farm.json()[0]["lastError"]

@@ -46,10 +46,33 @@ def deliver_once(engine: Engine, settings: Settings, client: httpx.Client) -> bo
         subscription = session.exec(claim).first()
         if subscription is None:
             return False
-        _serve(session, subscription, settings, client)
-        session.add(subscription)
-        session.commit()
+        try:
+            _serve(session, subscription, settings, client)
+            session.add(subscription)
+            session.commit()
+        except Exception as error:  # e.g. a stored query the language no longer accepts: this one waits, the others go on
+            session.rollback()
+            log.exception("webhook %s: delivery step failed", subscription.public_id)
+            _postpone(engine, subscription.id, f"{type(error).__name__}: {error}", settings)
         return True
+
+
+def _postpone(engine: Engine, subscription_id: int, error: str, settings: Settings) -> None:
+    with Session(engine) as session:
+        subscription = session.get(Subscription, subscription_id)
+        if subscription is not None:
+            _back_off(subscription, error, settings)
+            session.add(subscription)
+            session.commit()
+
+
+def _back_off(subscription: Subscription, error: str, settings: Settings) -> None:
+    """Try again later, each failure doubling the delay up to the longest."""
+    subscription.attempts += 1
+    delay = min(settings.webhook_retry_max_seconds, settings.webhook_retry_seconds * 2 ** min(subscription.attempts - 1, 30))
+    subscription.last_error = error
+    subscription.next_attempt_at = utcnow() + timedelta(seconds=delay)
+    log.info("webhook %s to %s failed (%s), retry in %.1fs", subscription.public_id, subscription.dest, error, delay)
 
 
 def _serve(session: Session, subscription: Subscription, settings: Settings, client: httpx.Client) -> None:
@@ -80,11 +103,7 @@ def _serve(session: Session, subscription: Subscription, settings: Settings, cli
         subscription.batch_size = max(1, len(records) // 2)
         subscription.last_error, subscription.next_attempt_at = f"413: batch cut to {subscription.batch_size}", utcnow()
     else:
-        subscription.attempts += 1
-        delay = min(settings.webhook_retry_max_seconds, settings.webhook_retry_seconds * 2 ** (subscription.attempts - 1))
-        subscription.last_error = error or f"answered {status}"
-        subscription.next_attempt_at = utcnow() + timedelta(seconds=delay)
-        log.info("webhook %s to %s failed (%s), retry in %.1fs", subscription.public_id, subscription.dest, subscription.last_error, delay)
+        _back_off(subscription, error or f"answered {status}", settings)
 
 
 def _body(records, query_name: str, subscription_id: str) -> bytes:
