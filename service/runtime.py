@@ -1,5 +1,5 @@
 """The process container: settings, database engine, chain connection, writer, capture workers,
-the anchoring loop and the caches of one process, opened together and closed together.
+the anchoring loop, the webhook delivery loop and the caches of one process, opened together and closed together.
 
 Library functions take a session and a chain explicitly; this class only wires them up and decides
 which contract to use. The anchoring passes and their loop live in ``service.anchor.loop``.
@@ -29,6 +29,7 @@ from service.ingest.group_commit import GroupCommitWriter
 from service.ingest.candidates import Submission
 from service.ingest.records import store_submissions
 from service.models import ApiKey, Deployment
+from service.notify.loop import DeliveryLoop
 from service.verify.integrity import Derivations
 from service.settings import Settings
 from service.timeutil import utcnow
@@ -72,6 +73,7 @@ class Runtime:
         self._chain_status: tuple[float, ChainStatus] | None = None
         self._chain_status_lock = threading.Lock()
         self.anchoring = AnchoringLoop(self.settings, self.engine, chain=lambda: self.chain)
+        self.deliveries = DeliveryLoop(self.settings, self.engine)
         self.keys = KeyCache(ttl=self.settings.key_cache_seconds)
         self.capture = CapturePool(self.settings.capture_processes)
         self.capture_jobs = CaptureJobRunner(self.engine, max_events=self.settings.max_events)

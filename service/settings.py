@@ -48,6 +48,24 @@ class Settings(BaseSettings):
     key_cache_seconds: float = Field(
         5.0, ge=0, description="How long a worker trusts an API key it checked; a key revoked elsewhere stops working within this time."
     )
+    deliver_in_background: bool = Field(True, description="Run the webhook delivery loop inside the API process.")
+    webhook_allow_private: bool = Field(
+        False, description="Let subscriptions send to loopback, private and link-local addresses (tests, closed networks)."
+    )
+    webhook_allow_hosts: str = Field(
+        "", description="Comma-separated host names, addresses or networks (CIDR) a subscription may send to although not public."
+    )
+    webhook_timeout: float = Field(10.0, gt=0, le=300, description="Seconds a webhook request may take (connect, send, answer).")
+    webhook_max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest webhook body: a batch over it is split (a single larger event is sent alone)."
+    )
+    webhook_batch: int = Field(100, ge=1, le=10_000, description="Most events in one webhook request (halved on 413).")
+    webhook_retry_seconds: float = Field(1.0, gt=0, description="First retry delay of a failed delivery; doubled per failure.")
+    webhook_retry_max_seconds: float = Field(300.0, gt=0, description="Longest delay between retries of a failed delivery.")
+    webhook_poll_seconds: float = Field(1.0, gt=0, description="How often a stream subscription looks for new events.")
+    webhook_settle_seconds: float = Field(
+        1.0, ge=0, description="Events are delivered once stored this long, so that one committed later with a lower id is not skipped."
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:

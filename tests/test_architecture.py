@@ -22,6 +22,7 @@ LAYERS = (
     ("verify", ("service.verify",)),
     ("read", ("service.read",)),
     ("insights", ("service.insights",)),
+    ("notify", ("service.notify",)),  # webhook delivery of stored query results: reads through read/, run by the process
     ("process", ("service.runtime", "service.runtime", "service.health")),
     ("api", ("service.api",)),
     ("demo", ("service.demo",)),

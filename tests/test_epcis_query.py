@@ -158,7 +158,7 @@ def test_options_answers_allow_and_the_gs1_headers(api, path, allowed):
 def test_index_lists_the_top_level_resources(api):
     response = api.client.get("/epcis/", headers=api.as_("farm"))
     assert response.status_code == 200 and response.json() == {"type": "Collection", "member": [
-        "events", "capture", "eventTypes", "bizSteps", "bizLocations", "readPoints", "dispositions", "epcs"]}
+        "events", "capture", "eventTypes", "bizSteps", "bizLocations", "readPoints", "dispositions", "epcs", "queries"]}
 
 
 def test_events_are_found_by_captured_event_id_or_by_hash_id(stocked):

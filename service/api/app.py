@@ -1,4 +1,4 @@
-"""The application factory: routers under /v1, the EPCIS 2.0 binding under /epcis, the error handler, the body limit, the access log, the anchoring loop."""
+"""The application factory: routers under /v1, the EPCIS 2.0 binding under /epcis, the error handler, the body limit, the access log, the anchoring and webhook delivery loops."""
 
 import logging
 import threading
@@ -33,15 +33,18 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = runtime or Runtime(settings)
         stop = threading.Event()
-        worker = None
         try:
             app.state.runtime.connect()  # so the first request does not wait for a deployment
         except TraceAnchorError as error:
             log.warning("chain not available at start-up (records are accepted and anchored later): %s", error)
         app.state.runtime.capture.start()
         app.state.runtime.capture_jobs.start()  # first runs the jobs a stopped process left unfinished
+        workers = []
         if settings.anchor_in_background:
-            worker = threading.Thread(target=app.state.runtime.anchoring.run, args=(stop,), name="anchoring", daemon=True)
+            workers.append(threading.Thread(target=app.state.runtime.anchoring.run, args=(stop,), name="anchoring", daemon=True))
+        if settings.deliver_in_background:
+            workers.append(threading.Thread(target=app.state.runtime.deliveries.run, args=(stop,), name="webhooks", daemon=True))
+        for worker in workers:
             worker.start()
         try:
             yield
@@ -49,7 +52,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             stop.set()
             app.state.runtime.capture.stop()
             app.state.runtime.capture_jobs.stop()
-            if worker is not None:
+            for worker in workers:
                 worker.join(timeout=30)
             if runtime is None:
                 app.state.runtime.close()

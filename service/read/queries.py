@@ -160,6 +160,23 @@ def query_events(session: Session, *, query: EventQuery, viewer: Viewer, tokens:
 
     ``tokens`` signs the next page's token and checks the one in ``query``.
     """
+    statement = matching_events(query, viewer=viewer)
+    if query.max_event_count is not None:
+        _at_most(session, statement, query.max_event_count)
+    page = paginate(
+        session,
+        statement,
+        order=_EVENT_ORDERS[query.order_by],
+        descending=query.direction == Direction.DESC,
+        page=query.page(tokens),
+        scope=query.fingerprint(viewer=viewer),
+    )
+    return Page(items=page.items, next_page_token=None) if query.event_count_limit is not None else page
+
+
+def matching_events(query: EventQuery, *, viewer: Viewer):
+    """The statement selecting the EPCIS events ``viewer`` may read that match ``query``'s filters
+    (unordered, unpaged: webhook delivery walks it by record id)."""
     statement = select(Record).where(Record.kind == RecordKind.EPCIS_EVENT)
     for column, values in (
         (Record.record_type, query.event_types),
@@ -182,18 +199,7 @@ def query_events(session: Session, *, query: EventQuery, viewer: Viewer, tokens:
         statement = statement.where(or_(Record.business_id.in_(query.event_ids), Record.id.in_(captured)))
     for match in query.terms:
         statement = statement.where(Record.id.in_(_term_records(match)))
-    statement = statement.where(viewer.records(RecordKind.EPCIS_EVENT))
-    if query.max_event_count is not None:
-        _at_most(session, statement, query.max_event_count)
-    page = paginate(
-        session,
-        statement,
-        order=_EVENT_ORDERS[query.order_by],
-        descending=query.direction == Direction.DESC,
-        page=query.page(tokens),
-        scope=query.fingerprint(viewer=viewer),
-    )
-    return Page(items=page.items, next_page_token=None) if query.event_count_limit is not None else page
+    return statement.where(viewer.records(RecordKind.EPCIS_EVENT))
 
 
 def _at_most(session: Session, statement, limit: int) -> None:

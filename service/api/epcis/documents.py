@@ -1,27 +1,20 @@
-"""Stored events as the standard returns them: an ``EPCISQueryDocument``, EPCs in the form the
-client's ``GS1-EPC-Format`` header asks for.
+"""How ``/epcis`` answers: collections of names, and query documents (``service.read.documents``)
+with EPCs in the form the client's ``GS1-EPC-Format`` header asks for.
 
 ``Always_GS1_Digital_Link`` (the default, and ``No_Preference``) turns every EPC URN into its GS1
 Digital Link (``service.hashing.identifiers``); ``Never_Translates`` returns them as captured.
 ``Always_EPC_URN`` is refused (406): Digital Link to URN is not implemented.
 """
 
-from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from service.errors import TraceAnchorError
-from service.hashing.identifiers import canonical_identifier
-from service.models import Record
-from service.api.schemas.common import stored_body
+from service.read.documents import DEFAULT_EPC_FORMAT, event_of, query_document
 
-CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 EPC_FORMATS = ("No_Preference", "Always_GS1_Digital_Link", "Always_EPC_URN", "Never_Translates")
-DEFAULT_EPC_FORMAT = "Always_GS1_Digital_Link"
-_EPC_LISTS = ("epcList", "childEPCs", "inputEPCList", "outputEPCList")
-_QUANTITY_LISTS = ("quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList")
-_PLACES = ("readPoint", "bizLocation")
+__all__ = ["DEFAULT_EPC_FORMAT", "EPC_FORMATS", "Collection", "NotAcceptable", "epc_format", "event_of", "query_document"]
 
 
 class Collection(BaseModel):
@@ -47,54 +40,3 @@ def epc_format(header: str | None) -> str:
         raise NotAcceptable("GS1-EPC-Format: Always_EPC_URN is not supported; use Always_GS1_Digital_Link or Never_Translates",
                             field="GS1-EPC-Format")
     return DEFAULT_EPC_FORMAT if chosen == "No_Preference" else chosen
-
-
-def event_of(record: Record, *, form: str) -> dict[str, Any]:
-    """The stored event, with ``eventID`` (its CBV hash ID when it was captured without one), EPCs in ``form``."""
-    event = stored_body(record)
-    if not isinstance(event, dict):  # a row that no longer parses: its text, so that reading does not fail
-        return {"type": record.record_type, "eventID": record.business_id, "eventTime": _time(record.occurred_at),
-                "eventTimeZoneOffset": "+00:00", "unparsableBody": event}
-    event.setdefault("eventID", record.business_id)
-    if form == DEFAULT_EPC_FORMAT:
-        _to_digital_links(event)
-    return event
-
-
-def query_document(records: list[Record], *, form: str, query_name: str = "SimpleEventQuery") -> dict[str, Any]:
-    """An ``EPCISQueryDocument`` holding ``records`` in their order."""
-    return {
-        "@context": [CONTEXT],
-        "type": "EPCISQueryDocument",
-        "schemaVersion": "2.0",
-        "creationDate": _time(datetime.now(UTC)),
-        "epcisBody": {"queryResults": {"queryName": query_name,
-                                       "resultsBody": {"eventList": [event_of(record, form=form) for record in records]}}},
-    }
-
-
-def _to_digital_links(event: dict[str, Any]) -> None:
-    for name in _EPC_LISTS:
-        if isinstance(event.get(name), list):
-            event[name] = [_link(value) for value in event[name]]
-    if isinstance(event.get("parentID"), str):
-        event["parentID"] = _link(event["parentID"])
-    for name in _QUANTITY_LISTS:
-        for item in event.get(name) or ():
-            if isinstance(item, dict) and isinstance(item.get("epcClass"), str):
-                item["epcClass"] = _link(item["epcClass"])
-    for name in _PLACES:
-        place = event.get(name)
-        if isinstance(place, dict) and isinstance(place.get("id"), str):
-            place["id"] = _link(place["id"])
-
-
-def _link(value: object) -> object:
-    """A URN's Digital Link (other values, and URNs with none, as they are)."""
-    if isinstance(value, str) and value.startswith("urn:epc:"):
-        return canonical_identifier(value) or value
-    return value
-
-
-def _time(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

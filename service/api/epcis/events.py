@@ -53,18 +53,19 @@ def event(eventID: Annotated[str, Path(min_length=1, max_length=MAX_IDENTIFIER_C
 
 
 def query_response(request: Request, params: dict[str, str], *, viewer, session, tokens, form: str | None,
-                   fixed: str | None = None) -> JSONResponse:
+                   fixed: str | tuple[str, ...] | None = None, query_name: str = "SimpleEventQuery") -> JSONResponse:
     """The page of events ``params`` asks for, with the ``Link`` to the next page if there is one
-    (without ``fixed``, a parameter the path gives)."""
+    (without ``fixed``, the parameters the path gives)."""
     chosen = epc_format(form)
     page = query_events(session, query=parse_event_query(params), viewer=viewer, tokens=tokens)
-    response = _document(page.items, chosen)
+    response = _document(page.items, chosen, query_name=query_name)
     if page.next_page_token is not None:
-        following = urlencode({**{k: v for k, v in params.items() if k not in (TOKEN_FIELD, fixed)}, TOKEN_FIELD: page.next_page_token})
+        given = (TOKEN_FIELD, *((fixed,) if isinstance(fixed, str) else fixed or ()))
+        following = urlencode({**{k: v for k, v in params.items() if k not in given}, TOKEN_FIELD: page.next_page_token})
         response.headers["Link"] = f'<{request.url.path}?{following}>; rel="next"'
         response.headers["GS1-Next-Page-Token-Expires"] = PageTokens.expiry(page.next_page_token).isoformat().replace("+00:00", "Z")
     return response
 
 
-def _document(records, form: str) -> JSONResponse:
-    return QueryDocumentResponse(query_document(records, form=form), headers={"GS1-EPC-Format": form})
+def _document(records, form: str, *, query_name: str = "SimpleEventQuery") -> JSONResponse:
+    return QueryDocumentResponse(query_document(records, form=form, query_name=query_name), headers={"GS1-EPC-Format": form})

@@ -67,7 +67,7 @@ _MEANING = {
     404: "NoSuchResourceException.",
     406: "NotAcceptableException: a GS1-EPC-Format this server cannot give.",
     413: "QueryTooLargeException: more events match than `maxEventCount`; CaptureLimitExceededException: a body over the capture limits.",
-    409: "ResourceAlreadyExistsException: the party already captured this event.",
+    409: "ResourceAlreadyExistsException: the party already captured this event, or has a resource of that name.",
     415: "UnsupportedMediaTypeException: the body is not JSON.",
     429: "The key is over its rate limit; retry after `Retry-After` seconds.",
 }

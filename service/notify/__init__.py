@@ -1,0 +1,1 @@
+"""Webhook subscriptions: named queries' new events sent to the subscribers' endpoints, signed."""

@@ -1,0 +1,40 @@
+"""Named queries under /epcis/queries, through HTTP: validated against the standard's query schema,
+per party, run through the same query language as GET /epcis/events with the caller's visibility."""
+
+from test_epcis_query import capture, get_document
+
+
+def test_a_named_query_is_saved_listed_run_and_deleted_per_party(api):
+    capture(api, "Example_9.6.1-ObjectEvent.jsonld")
+    capture(api, "Example_9.6.3-AggregationEvent.jsonld", who="processor")
+    body = {"name": "objects", "query": {"eventType": ["ObjectEvent", "AggregationEvent"]}}
+    created = api.client.post("/epcis/queries", json=body, headers=api.as_("farm"))
+    assert created.status_code == 201, created.text
+    assert created.headers["Location"] == "/epcis/queries/objects"
+    assert api.client.post("/epcis/queries", json=body, headers=api.as_("farm")).status_code == 409
+    assert api.client.post("/epcis/queries", json=body, headers=api.as_("processor")).status_code == 201  # names are per party
+    assert [q["name"] for q in api.client.get("/epcis/queries", headers=api.as_("farm")).json()] == ["objects"]
+
+    _, farm = get_document(api, "/epcis/queries/objects/events")
+    _, direct = get_document(api, "/epcis/events", eventType="ObjectEvent,AggregationEvent")
+    assert farm == direct and farm and {e["type"] for e in farm} == {"ObjectEvent"}  # the farm's own only
+    response, first = get_document(api, "/epcis/queries/objects/events", perPage="1")
+    following = response.headers["Link"].split(">")[0][1:]
+    assert following.startswith("/epcis/queries/objects/events?") and "eventType" not in following
+    second = api.client.get(following, headers=api.as_("farm"))
+    assert second.status_code == 200, second.text
+    assert second.json()["epcisBody"]["queryResults"]["queryName"] == "objects"
+    assert [first[0], *second.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]][:2] == farm[:2]
+
+    assert api.client.delete("/epcis/queries/objects", headers=api.as_("farm")).status_code == 204
+    assert api.client.get("/epcis/queries/objects", headers=api.as_("farm")).status_code == 404
+    assert api.client.get("/epcis/queries/objects", headers=api.as_("processor")).status_code == 200
+
+
+def test_a_query_outside_the_schema_or_the_language_is_refused_naming_the_field(api):
+    for query, field in (({"eventType": "ObjectEvent"}, "query.eventType"), ({"nonsense": ["x"]}, "query"),
+                         ({"EQ_action": ["ADD"]}, "query.EQ_action")):
+        response = api.client.post("/epcis/queries", json={"name": "bad", "query": query}, headers=api.as_("farm"))
+        assert response.status_code == 400, response.text
+        assert response.json()["field"] == field, response.json()
+    assert api.client.get("/epcis/queries/bad", headers=api.as_("farm")).status_code == 404
