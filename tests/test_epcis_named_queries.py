@@ -33,8 +33,16 @@ def test_a_named_query_is_saved_listed_run_and_deleted_per_party(api):
 
 def test_a_query_outside_the_schema_or_the_language_is_refused_naming_the_field(api):
     for query, field in (({"eventType": "ObjectEvent"}, "query.eventType"), ({"nonsense": ["x"]}, "query"),
-                         ({"EQ_action": ["ADD"]}, "query.EQ_action")):
+                         ({"EQ_transformationID": ["urn:uuid:1"]}, "query.EQ_transformationID")):
         response = api.client.post("/epcis/queries", json={"name": "bad", "query": query}, headers=api.as_("farm"))
         assert response.status_code == 400, response.text
         assert response.json()["field"] == field, response.json()
     assert api.client.get("/epcis/queries/bad", headers=api.as_("farm")).status_code == 404
+
+
+def test_a_query_named_beyond_latin_1_gets_its_location_url_encoded(api):
+    """Found by schemathesis: a name outside Latin-1 cannot be a raw header value (it was a 500)."""
+    response = api.client.post("/epcis/queries", json={"name": "jus_d'orange_🍊", "query": {}}, headers=api.as_("farm"))
+    assert response.status_code == 201, response.text
+    assert response.headers["Location"] == "/epcis/queries/jus_d%27orange_%F0%9F%8D%8A"
+    assert api.client.get(response.headers["Location"], headers=api.as_("farm")).json()["name"] == "jus_d'orange_🍊"

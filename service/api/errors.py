@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from service.api.epcis import problems
-from service.api.schemas.errors import ErrorPublic
+from service.api.schemas.errors import RESPONSE_HEADERS, ErrorPublic
 from service.errors import ErrorItem, TraceAnchorError
 
 _MEANING = {
@@ -32,12 +32,6 @@ _MEANING = {
 }
 
 
-_HEADERS = {
-    429: {"Retry-After": {"description": "Seconds to wait before the key may send again.",
-                          "schema": {"type": "integer", "minimum": 1}}},
-}
-
-
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for these error statuses, all with the :class:`ErrorPublic` body.
 
@@ -45,7 +39,7 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """
     if 401 in codes:
         codes = (*codes, 429)
-    return {code: {"model": ErrorPublic, "description": _MEANING[code], **({"headers": _HEADERS[code]} if code in _HEADERS else {})}
+    return {code: {"model": ErrorPublic, "description": _MEANING[code], **({"headers": RESPONSE_HEADERS[code]} if code in RESPONSE_HEADERS else {})}
             for code in codes}
 
 

@@ -11,6 +11,7 @@ from http import HTTPStatus
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from service.api.schemas.errors import RESPONSE_HEADERS
 from service.errors import (
     ChainError,
     Conflict,
@@ -74,8 +75,10 @@ _MEANING = {
 
 
 def problem_responses(*codes: int) -> dict[int | str, dict]:
-    """OpenAPI ``responses`` for these statuses, each an ``application/problem+json`` :class:`Problem`."""
-    return {code: {"description": _MEANING[code], "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    """OpenAPI ``responses`` for these statuses, each an ``application/problem+json`` :class:`Problem`
+    (with the headers it comes with, e.g. 429's ``Retry-After``)."""
+    return {code: {"description": _MEANING[code], "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                   **({"headers": RESPONSE_HEADERS[code]} if code in RESPONSE_HEADERS else {})}
             for code in codes}
 
 

@@ -5,6 +5,7 @@ like ``GET /epcis/events``). Names are per party (``service.read.named_queries``
 import json
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -54,7 +55,7 @@ def create(caller: Reader, session: SessionDep, response: Response,
            body: Annotated[NamedQueryCreate, model_body(NamedQueryCreate, Reader)]) -> NamedQueryPublic:
     """Save ``query`` as ``name`` (409 if the caller has a query of that name)."""
     named = named_queries.create(session, party=caller.party, name=body.name, query=body.query)
-    response.headers["Location"] = f"/epcis/queries/{named.name}"
+    response.headers["Location"] = f"/epcis/queries/{quote(named.name, safe='')}"
     return _public(named)
 
 

@@ -5,6 +5,7 @@ returned."""
 import json
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field, RootModel
@@ -72,7 +73,7 @@ def create(queryName: QueryName, caller: Reader, session: SessionDep, runtime: R
     made = subscriptions.create(session, key=caller, query_name=queryName, dest=body.dest, signature_token=body.signatureToken,
                                 stream=body.stream, schedule=body.schedule, initial_record_time=body.initialRecordTime,
                                 report_if_empty=body.reportIfEmpty, settings=runtime.settings)
-    response.headers["Location"] = f"/epcis/queries/{queryName}/subscriptions/{made.public_id}"
+    response.headers["Location"] = f"/epcis/queries/{quote(queryName, safe='')}/subscriptions/{made.public_id}"
     return _public(made)
 
 

@@ -21,3 +21,10 @@ class ErrorPublic(BaseModel):
     field: str | None = Field(description="The parameter or record field at fault, when there is one.")
     errors: list[ErrorItemPublic] | None = Field(
         None, description="Every problem found, for invalid input (422): at least the first.")
+
+
+RESPONSE_HEADERS = {
+    429: {"Retry-After": {"description": "Seconds to wait before the key may send again.",
+                          "schema": {"type": "integer", "minimum": 1}}},
+}
+"""Headers documented with an error status, whatever the error's body (here, or RFC 7807 under /epcis)."""
