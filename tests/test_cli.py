@@ -79,9 +79,9 @@ def test_demo_on_the_embedded_chain_exports_valid_bundles(env, tmp_path, capsys)
 
 
 def _without_run_details(output: str) -> str:
-    """Demo output less what differs between runs: hashes, serial numbers, the port, tree positions, and gas
+    """Demo output less what differs between runs: hashes, serial numbers, ports, capture job ids, tree positions, and gas
     (salted roots differ per run, and calldata costs more for non-zero bytes)."""
-    output = re.sub(r"0x[0-9a-fA-F]+|sha-256;[0-9a-f]+|\d{12,}|127\.0\.0\.1:\d+|\d+ gas", "#", output)
+    output = re.sub(r"0x[0-9a-fA-F]+|sha-256;[0-9a-f]+|\d{12,}|127\.0\.0\.1:\d+|\d+ gas|/epcis/capture/[0-9a-f]+", "#", output)
     return re.sub(r"(proof of|tree position) \d+", r"\1 #", output)
 
 
@@ -101,6 +101,7 @@ def test_the_demo_twice_in_a_row_shows_the_same_and_no_warning(tmp_path):
     assert "batch 1: tampered: 2 records no longer match their leaves; 1 anchored record is gone" in second
     assert second.count("36 verified sales") == 3 and "80 % interval" in second and "95 % interval" in second
     assert "reads declared erroneous: reason incorrect_data" in second and "EQ_correctiveEventID=...: 1 event" in second
+    assert "the webhook got an EPCISQueryDocument: 1 event, receiving, GS1-Signature checks: True" in second
     assert (tmp_path / ".traceanchor" / "demo" / "traceanchor.db").is_file()
 
 

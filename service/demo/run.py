@@ -9,12 +9,16 @@ the database, as an attacker would: so with ``--url`` the database these setting
 server's, which is checked before anything is changed.
 """
 
+import hashlib
+import hmac
 import json
+import secrets
 import shutil
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -33,6 +37,7 @@ from service.settings import Settings
 
 SUPPLIERS = ("farm", "processor", "distributor", "retailer")
 ANCHOR_TIMEOUT = 120.0
+DELIVERY_TIMEOUT = 30.0  # seconds for a capture job to finish, and for the webhook to be called
 START_TIMEOUT = 60.0  # seconds for the in-process server to listen (the embedded chain deploys first)
 DEMO_DIR = "demo"
 DEMO_MARKER = ".traceanchor-demo"  # only a directory holding this file is ever emptied
@@ -94,7 +99,8 @@ def _in_process(settings: Settings) -> Iterator[tuple[httpx.Client, dict, Web3, 
     from service.runtime import Runtime
 
     demo_settings = Settings(data_dir=_fresh_directory(settings.data_dir / DEMO_DIR), database_url=None,
-                             anchor_in_background=False)  # the demo anchors when it wants to show it
+                             anchor_in_background=False,  # the demo anchors when it wants to show it
+                             webhook_allow_hosts="127.0.0.1")  # its own webhook receiver, on loopback
     migrate(demo_settings)  # a fresh database of its own, made like `traceanchor migrate` makes one
     ledger = Runtime(demo_settings)
     try:
@@ -252,6 +258,9 @@ class _Demo:
 
         _step("10. The retailer declares its sale event erroneous (EPCIS errorDeclaration) and records the correct one")
         self._correct(keys, sale=events[-1], data=data)
+
+        _step("11. The retailer's EPCIS software captures through the standard binding; its webhook hears of it")
+        self._capture_and_subscribe(keys["retailer"], document=data["receiving"])
         print("\nDemo " + ("passed: every expectation held." if self.ok else "FAILED: see above."))
         if own_data:
             print(f"Its data stays in {self.settings.data_dir} until the next run; the batch audit finds the deleted event "
@@ -290,6 +299,43 @@ class _Demo:
               f"declared {listed[0]['errorDeclaration']['declarationTime'] if listed else '-'}")
         self.check(len(listed) == 1 and "errorDeclaration" in listed[0], "the binding should find the declaration")
 
+    def _capture_and_subscribe(self, retailer: dict, *, document: dict) -> None:
+        with _receiver() as (dest, received):
+            token = secrets.token_hex(16)
+            self.call("POST", "/epcis/queries", who=retailer, json={"name": "deliveries", "query": {"EQ_bizStep": ["receiving"]}})
+            made = self.client.post("/epcis/queries/deliveries/subscriptions", headers=retailer,
+                                    json={"dest": dest, "signatureToken": token, "stream": True})
+            if made.status_code == 400:  # a server of its own that keeps webhooks off loopback, as it should
+                print(f"   the server refuses {dest} ({made.json()['detail']}); set TRACEANCHOR_WEBHOOK_ALLOW_HOSTS=127.0.0.1 there")
+                return
+            self.check(made.status_code == 201, f"the subscription should be made: {made.text}")
+            print(f"   query 'deliveries' (EQ_bizStep=receiving), subscribed: {dest}, stream")
+            accepted = self.client.post("/epcis/capture", headers=retailer, json=document)
+            self.check(accepted.status_code == 202, f"the capture job should be accepted: {accepted.text}")
+            job = self._finished(accepted.headers["Location"], who=retailer)
+            print(f"   POST /epcis/capture: 202, {accepted.headers['Location']}: success {job.get('success')}")
+            deadline = time.monotonic() + DELIVERY_TIMEOUT
+            while not received and time.monotonic() < deadline:
+                time.sleep(0.2)
+            self.check(bool(received), f"the webhook should be called within {DELIVERY_TIMEOUT:.0f} s")
+            for headers, body in received[:1]:
+                signed = hmac.compare_digest(hmac.new(token.encode(), body, hashlib.sha256).hexdigest(), headers.get("GS1-Signature", ""))
+                listed = json.loads(body)["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+                print(f"   the webhook got an EPCISQueryDocument: {_count(len(listed), 'event')}, "
+                      f"{listed[0]['bizStep'] if listed else '-'}, GS1-Signature checks: {signed}")
+                self.check(signed and len(listed) == 1, "the delivery should be signed and carry the captured event")
+
+    def _finished(self, location: str, *, who: dict) -> dict:
+        deadline = time.monotonic() + DELIVERY_TIMEOUT
+        while time.monotonic() < deadline:
+            job = self.call("GET", location, who=who)
+            if not job.get("running") and job.get("finishedAt"):
+                self.check(bool(job.get("success")), f"the capture job should succeed: {job}")
+                return job
+            time.sleep(0.2)
+        self.check(False, f"the capture job did not finish within {DELIVERY_TIMEOUT:.0f} s")
+        return {}
+
     def _anchor_all(self) -> None:
         deadline = time.monotonic() + ANCHOR_TIMEOUT
         while time.monotonic() < deadline:
@@ -323,6 +369,31 @@ class _Demo:
         self.check(result.valid, "the exported bundle should check on chain")
         if self.settings.chain_url:
             print(f"   the same from a shell: traceanchor verify BUNDLE.json --rpc {self.settings.chain_url}")
+
+
+@contextmanager
+def _receiver() -> Iterator[tuple[str, list[tuple[dict, bytes]]]]:
+    """A webhook receiver on a free loopback port, as a subscriber would run one; yields its URL and
+    what it received (headers, body), answering 204 to every POST."""
+    received: list[tuple[dict, bytes]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            received.append((dict(self.headers), self.rfile.read(int(self.headers.get("Content-Length", 0)))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.serve_forever, name="demo-webhook", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/deliveries", received
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def _step(title: str) -> None:

@@ -82,7 +82,13 @@ def supply_chain(run: int, start: datetime | None = None) -> dict:
                                              "correctiveEventIDs": [corrective_id]}},
         {**retailer[0], "eventID": corrective_id, "epcList": bottles[:2]},
     ]
+    # the retailer's next delivery, captured by its own EPCIS software through the standard binding
+    delivered = [f"urn:epc:id:sgtin:0614141.022222.{run}{n:03d}" for n in range(4, 10)]
+    receiving = {"@context": CONTEXT, "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": at(70),
+                 "epcisBody": {"eventList": [event("ObjectEvent", 70, epcList=delivered, action="OBSERVE", bizStep="receiving",
+                                                   disposition="in_progress", readPoint={"id": RETAILER}, bizLocation={"id": RETAILER})]}}
     return {"documents": documents, "transactions": {"processor": [order, invoice]}, "bottle": bottles[0], "run": run,
+            "receiving": receiving,
             "correction": {"@context": CONTEXT, "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": at(60),
                            "epcisBody": {"eventList": correction}}, "corrective_id": corrective_id}
 
