@@ -179,7 +179,7 @@ def test_event_query_parameters_are_documented_with_examples_and_each_example_wo
         "EQ_readPoint", "eventType", "status", "orderBy", "orderDirection", "perPage", "nextPageToken",
         "GE_recordTime", "LT_recordTime", "MATCH_parentID", "MATCH_inputEPC", "MATCH_outputEPC", "MATCH_anyEPCClass", "EQ_eventID",
         "eventCountLimit", "maxEventCount", "EQ_action", "EXISTS_errorDeclaration", "GE_errorDeclarationTime", "LT_errorDeclarationTime",
-        "EQ_errorReason", "EQ_correctiveEventID",
+        "EQ_errorReason", "EQ_correctiveEventID", "WD_bizLocation", "WD_readPoint",
     }
     assert all(p["description"] for p in parameters.values())
     assert "EQ_bizTransaction_<type>" in operation["description"] and operation["x-query-parameter-prefixes"] == ["EQ_bizTransaction_", "EQ_source_", "EQ_destination_"]

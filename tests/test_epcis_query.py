@@ -262,3 +262,19 @@ def test_order_by_record_time_and_direction(stocked):
     _, by_event = get_document(stocked, "/epcis/events", orderBy="eventTime")
     assert by_record[-1]["eventTime"] == by_event[0]["eventTime"] == "2000-01-01T00:00:00Z"
     assert [e["eventID"] for e in newest_first] == [e["eventID"] for e in by_record][::-1]
+
+
+def test_within_a_location_is_the_location_itself_while_no_hierarchy_is_kept(stocked):
+    """WD_readPoint / WD_bizLocation: the standard's rule when no master data names descendants."""
+    _, everything = get_document(stocked, "/epcis/events", who="auditor")  # locations as Digital Links, which queries take too
+    located = [e for e in everything if isinstance(e.get("bizLocation"), dict)]
+    assert located
+    location = located[0]["bizLocation"]["id"]
+    for name in ("EQ_bizLocation", "WD_bizLocation"):
+        _, found = get_document(stocked, "/epcis/events", who="auditor", **{name: location})
+        assert len(found) == sum(1 for e in located if e["bizLocation"]["id"] == location), name
+    point = next(e["readPoint"]["id"] for e in everything if isinstance(e.get("readPoint"), dict))
+    assert get_document(stocked, "/epcis/events", who="auditor", WD_readPoint=point)[1] == \
+        get_document(stocked, "/epcis/events", who="auditor", EQ_readPoint=point)[1]
+    both = stocked.client.get("/epcis/events", params={"EQ_readPoint": point, "WD_readPoint": point}, headers=stocked.as_("auditor"))
+    assert both.status_code == 400 and both.json()["field"] == "WD_readPoint"

@@ -146,6 +146,9 @@ def parse_event_query(params: Mapping[str, str]) -> EventQuery:
         parameter = EVENT_PARAMETERS[name]
         if parameter.target is None:
             terms.append(parameter.parse(name, raw))
+        elif parameter.target in fields:  # EQ_readPoint and WD_readPoint: one location filter at a time
+            other = next(other for other in params if other != name and EVENT_PARAMETERS.get(other, parameter).target == parameter.target)
+            raise InvalidParameter(f"{name}: give {other} or {name}, not both", field=name)
         else:
             fields[parameter.target] = parameter.parse(name, raw)
     if "event_count_limit" in fields and "max_event_count" in fields:
@@ -481,6 +484,14 @@ EVENT_PARAMETERS: dict[str, EventParameter] = {
                                      "Business location: SGLN URN or GS1 Digital Link." + _LIST,
                                      ("urn:epc:id:sgln:0614141.00888.0",)),
     "EQ_readPoint": EventParameter("read_points", _identifier_list, "Read point: SGLN URN or GS1 Digital Link." + _LIST,
+                                   ("urn:epc:id:sgln:0614141.00777.0",)),
+    "WD_bizLocation": EventParameter("biz_locations", _identifier_list,
+                                     "Business location or its descendants in the master data; no location hierarchy is "
+                                     "kept yet, so it matches the location itself, as the standard says when none is known." + _LIST,
+                                     ("urn:epc:id:sgln:0614141.00888.0",)),
+    "WD_readPoint": EventParameter("read_points", _identifier_list,
+                                   "Read point or its descendants in the master data; no location hierarchy is kept yet, "
+                                   "so it matches the location itself, as the standard says when none is known." + _LIST,
                                    ("urn:epc:id:sgln:0614141.00777.0",)),
     "EQ_action": EventParameter(None, _actions, "The event's `action`: ADD, OBSERVE or DELETE." + _LIST, ("OBSERVE",)),
     "EQ_eventID": EventParameter("event_ids", _strings,
