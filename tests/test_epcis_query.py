@@ -278,3 +278,4 @@ def test_within_a_location_is_the_location_itself_while_no_hierarchy_is_kept(sto
         get_document(stocked, "/epcis/events", who="auditor", EQ_readPoint=point)[1]
     both = stocked.client.get("/epcis/events", params={"EQ_readPoint": point, "WD_readPoint": point}, headers=stocked.as_("auditor"))
     assert both.status_code == 400 and both.json()["field"] == "WD_readPoint"
+    assert both.json()["detail"] == "WD_readPoint: give EQ_readPoint or WD_readPoint, not both"

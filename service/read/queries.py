@@ -128,6 +128,7 @@ class EventQuery:
 def parse_event_query(params: Mapping[str, str]) -> EventQuery:
     """Validate and normalise EPCIS query parameters; InvalidParameter (422) names the offending one."""
     fields: dict = {}
+    given_by: dict[str, str] = {}  # field -> the parameter that set it
     terms: list[TermMatch] = []
     for name, raw in params.items():
         if name.startswith(BIZ_TRANSACTION_PREFIX) and len(name) > len(BIZ_TRANSACTION_PREFIX):
@@ -146,11 +147,11 @@ def parse_event_query(params: Mapping[str, str]) -> EventQuery:
         parameter = EVENT_PARAMETERS[name]
         if parameter.target is None:
             terms.append(parameter.parse(name, raw))
-        elif parameter.target in fields:  # EQ_readPoint and WD_readPoint: one location filter at a time
-            other = next(other for other in params if other != name and EVENT_PARAMETERS.get(other, parameter).target == parameter.target)
-            raise InvalidParameter(f"{name}: give {other} or {name}, not both", field=name)
+        elif parameter.target in given_by:  # EQ_readPoint and WD_readPoint: one location filter at a time
+            raise InvalidParameter(f"{name}: give {given_by[parameter.target]} or {name}, not both", field=name)
         else:
             fields[parameter.target] = parameter.parse(name, raw)
+            given_by[parameter.target] = name
     if "event_count_limit" in fields and "max_event_count" in fields:
         raise InvalidParameter("eventCountLimit and maxEventCount exclude each other", field="maxEventCount")
     if "event_count_limit" in fields:  # one page of at most that many events
