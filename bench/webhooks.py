@@ -74,6 +74,7 @@ class Receiver:
                 pass
 
         self.port = free_loopback_port()
+        ThreadingHTTPServer.request_queue_size = 128  # a real server's listen backlog, not http.server's 5
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

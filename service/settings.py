@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     webhook_max_body_bytes: int = Field(
         1024 * 1024, ge=1024, description="Largest webhook body: a batch over it is split (a single larger event is sent alone)."
     )
+    webhook_concurrency: int = Field(
+        8, ge=1, le=64, description="Webhook requests a delivery loop sends in parallel (to different subscriptions)."
+    )
     webhook_batch: int = Field(100, ge=1, le=10_000, description="Most events in one webhook request (halved on 413).")
     webhook_retry_seconds: float = Field(1.0, gt=0, description="First retry delay of a failed delivery; doubled per failure.")
     webhook_retry_max_seconds: float = Field(300.0, gt=0, description="Longest delay between retries of a failed delivery.")

@@ -267,3 +267,66 @@ def test_a_subscription_that_cannot_be_served_waits_while_the_others_are_served(
     assert [event["eventID"] for event in receiver.delivered()] == event_ids(quiet, "processor")
     farm = quiet.client.get("/epcis/queries/objects/subscriptions", headers=quiet.as_("farm"))
     assert "InvalidInput" in farm.json()[0]["lastError"]
+
+
+def test_a_slow_receiver_holds_up_no_other_subscription(quiet):
+    settings = quiet.ledger.settings
+    release = threading.Event()
+    slow = Receiver(answer=lambda document: release.wait(WAIT_SECONDS) * 0 + 200)
+    with slow, Receiver() as fast, httpx.Client() as client:
+        subscribe(quiet, slow.url)
+        subscribe(quiet, fast.url, who="processor")
+        capture(quiet, "Example_9.6.1-ObjectEvent.jsonld")
+        capture(quiet, "Example_9.6.1-ObjectEvent.jsonld", who="processor")
+        step = threading.Thread(target=deliver_once, args=(quiet.ledger.engine, settings, client))
+        step.start()
+        wait_until(lambda: fast.delivered(), "the fast receiver's delivery while the slow one has not answered")
+        assert not slow.requests  # still waiting for its answer
+        release.set()
+        step.join(WAIT_SECONDS)
+    assert [event["eventID"] for event in slow.delivered()] == event_ids(quiet, "farm")
+
+
+def test_an_outcome_after_the_lease_was_lost_is_dropped(quiet, monkeypatch):
+    """A worker that outlived its lease (another served the subscription meanwhile) records nothing."""
+    from service.notify import delivery
+
+    settings = quiet.ledger.settings
+    with Receiver() as receiver, httpx.Client() as client:
+        subscribe(quiet, receiver.url)
+        capture(quiet, "Example_9.6.1-ObjectEvent.jsonld")
+        real_post = delivery._post
+
+        def post_then_lose_the_lease(*args):
+            answer = real_post(*args)
+            with quiet.ledger.engine.begin() as connection:  # as if the lease ran out and another worker took it
+                connection.exec_driver_sql("UPDATE subscription SET next_attempt_at = '2000-01-01 00:00:00'")
+            return answer
+
+        monkeypatch.setattr(delivery, "_post", post_then_lose_the_lease)
+        assert deliver_once(quiet.ledger.engine, settings, client)
+        monkeypatch.setattr(delivery, "_post", real_post)
+        assert deliver_once(quiet.ledger.engine, settings, client)  # due again, position unmoved: sent again
+    first, second = (_events(body) for _, body, _ in receiver.requests)
+    assert first == second and first
+    assert quiet.client.get("/epcis/queries/objects/subscriptions", headers=quiet.as_("farm")).json()[0].get("lastError") is None
+
+
+def test_subscribers_of_one_query_share_one_evaluation(quiet):
+    from sqlalchemy import event
+
+    settings = quiet.ledger.settings
+    with Receiver() as receiver, httpx.Client() as client:
+        made = {subscribe(quiet, receiver.url) for _ in range(5)}
+        capture(quiet, "Example_9.6.1-ObjectEvent.jsonld")
+        statements: list[str] = []
+        listen = lambda conn, cursor, statement, *rest: statements.append(statement)
+        event.listen(quiet.ledger.engine, "before_cursor_execute", listen)
+        try:
+            assert deliver_once(quiet.ledger.engine, settings, client)
+        finally:
+            event.remove(quiet.ledger.engine, "before_cursor_execute", listen)
+    sent = {json.loads(body)["epcisBody"]["queryResults"]["subscriptionID"]: _events(body) for _, body, _ in receiver.requests}
+    assert set(sent) == made
+    assert len({json.dumps(events) for events in sent.values()}) == 1 and next(iter(sent.values()))
+    assert sum("record.id > " in statement for statement in statements) == 1, statements  # the outbox query, once
