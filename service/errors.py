@@ -116,6 +116,12 @@ class IntegrityFailure(TraceAnchorError):
     status_code = 409
 
 
+class NotServed(TraceAnchorError):
+    """An optional part of a standard this server does not serve (the standard lets it answer 501)."""
+
+    status_code = 501
+
+
 class SchemaError(TraceAnchorError):
     """The database holds a schema this release cannot use or upgrade."""
 

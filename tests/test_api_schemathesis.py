@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
 from sqlmodel import select
 
 from service.api.app import ROUTERS, create_app
@@ -44,7 +45,8 @@ CALLERS = {
     "supplier": (Role.SUPPLIER, "processor"), "auditor": (Role.AUDITOR, "auditor"), "admin": (Role.ADMIN, "admin"),
     "retailer": (Role.RETAILER, "retailer"), "lender": (Role.LENDER, LENDER), "anonymous": None,
 }
-SEEDED_RUN, SUBMITTED_RUN = 7, 8  # demo runs: one stored before the test, one submitted by it
+SEEDED_RUN, SUBMITTED_RUN = 7, 8
+NOT_SERVED = {("DELETE", "/epcis/nextPageToken/{token}")}  # the standard's optional operation, answered 501 as it documents  # demo runs: one stored before the test, one submitted by it
 
 
 def _token(ledger: Runtime, *, role: Role, party: str) -> str:
@@ -155,12 +157,13 @@ def test_operation_honours_its_schema(api_schema, caller_headers, known_inputs, 
     if known := known_inputs.get((method, path)):
         sources.append(st.sampled_from(known).flatmap(lambda given_: operation.as_strategy(GenerationMode.POSITIVE, **given_)))
     requests = st.one_of(sources)
+    checks = [check for check in CHECKS if (method, path) not in NOT_SERVED or check is not not_a_server_error]
     admits = admitted is None or (CALLERS[caller] is not None and CALLERS[caller][0] in admitted)
 
     @settings(max_examples=MAX_EXAMPLES if admits else MAX_EXAMPLES_REFUSED, derandomize=True, deadline=None,
               database=None, suppress_health_check=list(HealthCheck))
     @given(case=requests)
     def call(case) -> None:
-        case.call_and_validate(headers=caller_headers[caller], checks=CHECKS)
+        case.call_and_validate(headers=caller_headers[caller], checks=checks)
 
     call()

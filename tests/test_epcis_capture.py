@@ -235,7 +235,7 @@ def test_jobs_are_seen_by_their_party_auditors_and_admins_only_and_paged(api):
         assert [job["captureID"] for job in api.client.get("/epcis/capture", headers=api.as_(who)).json()] == ids(farm + [processor])
         assert api.client.get(processor, headers=api.as_(who)).status_code == 200
     hidden = api.client.get(processor, headers=api.as_("farm"))
-    assert hidden.status_code == 404 and hidden.json()["type"] == "epcisException:NoSuchResourceException"
+    assert hidden.status_code == 404 and hidden.json()["type"] == "epcisException:NoSuchNameException"
     assert api.client.get("/epcis/capture", headers=api.as_("shop")).status_code == 403
     seen, url = [], "/epcis/capture?perPage=2"
     while url:

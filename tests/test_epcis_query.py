@@ -119,7 +119,7 @@ def test_one_event_by_its_url_encoded_hash_id(stocked):
     missing = stocked.client.get("/epcis/events/" + quote("ni:///sha-256;00?ver=CBV2.0", safe=""), headers=stocked.as_("farm"))
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
-    assert missing.json()["type"] == "epcisException:NoSuchResourceException"
+    assert missing.json()["type"] == "epcisException:NoSuchNameException"
     hidden = stocked.client.get("/epcis/events/" + quote(event_id, safe=""), headers=stocked.as_("processor"))
     assert hidden.status_code == 404
 
@@ -157,7 +157,8 @@ def test_options_answers_allow_and_the_gs1_headers(api, path, allowed):
 
 def test_index_lists_the_top_level_resources(api):
     response = api.client.get("/epcis/", headers=api.as_("farm"))
-    assert response.status_code == 200 and response.json() == {"type": "Collection", "member": [
+    assert response.status_code == 200 and response.json() == {
+        "@context": "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld", "type": "Collection", "member": [
         "events", "capture", "eventTypes", "bizSteps", "bizLocations", "readPoints", "dispositions", "epcs", "queries"]}
 
 

@@ -5,6 +5,7 @@ idempotently); ``POST /epcis/capture`` accepts a document as a durable capture j
 ``/epcis/capture/{captureID}`` show the jobs (a supplier its party's, auditors and admins every one)."""
 
 import asyncio
+import json
 from datetime import datetime
 from http import HTTPStatus
 from typing import Annotated, Literal
@@ -86,17 +87,19 @@ def capture_headers(settings: Settings) -> dict[str, str]:
             "GS1-Capture-Error-Behaviour": ", ".join(ERROR_BEHAVIOURS)}
 
 
-@router.post("/events", status_code=status.HTTP_201_CREATED, response_class=Response, openapi_extra={"requestBody": EVENT_BODY},
-             responses={201: {"description": "Captured; `Location` is the event's URL."}, **problem_responses(409, 415)})
+@router.post("/events", status_code=status.HTTP_201_CREATED, response_class=JSONResponse, openapi_extra={"requestBody": EVENT_BODY},
+             responses={201: {"description": "Captured: the event as stored (with its `eventID`); `Location` is its URL.",
+                              "content": {"application/json": {"schema": {"type": "object"}}}}, **problem_responses(409, 415)})
 async def capture_event(caller: Supplier, body: EventBody, ledger: RuntimeDep) -> Response:
-    """Validate and store one event; its URL is `/epcis/events/{eventID}`, the eventID it carries or
-    else its CBV 2.0 event hash ID."""
+    """Validate and store one event, answered as stored; its URL is `/epcis/events/{eventID}`, the
+    eventID it carries or else its CBV 2.0 event hash ID."""
     candidate = await asyncio.to_thread(prepare_event, body)
     [stored] = await asyncio.wrap_future(ledger.writer.submit(Submission(candidates=[candidate], party=caller.party)))
     event_id = next((value for name, value in candidate.derived.terms if name == TermName.EVENT_ID), stored.record.business_id)
     if not stored.created:
         raise Conflict(f"event {event_id!r} was already captured", field="eventID")
-    return Response(status_code=status.HTTP_201_CREATED, headers={"Location": f"/epcis/events/{quote(event_id, safe='')}"})
+    return JSONResponse({**json.loads(candidate.body), "eventID": event_id}, status_code=status.HTTP_201_CREATED,
+                        headers={"Location": f"/epcis/events/{quote(event_id, safe='')}"})
 
 
 @router.post("/capture", status_code=status.HTTP_202_ACCEPTED, response_class=Response, openapi_extra={"requestBody": CAPTURE_BODY},

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from service.errors import TraceAnchorError
-from service.read.documents import DEFAULT_EPC_FORMAT, event_of, query_document
+from service.read.documents import CONTEXT, DEFAULT_EPC_FORMAT, event_of, query_document
 
 EPC_FORMATS = ("No_Preference", "Always_GS1_Digital_Link", "Always_EPC_URN", "Never_Translates")
 __all__ = ["DEFAULT_EPC_FORMAT", "EPC_FORMATS", "Collection", "NotAcceptable", "epc_format", "event_of", "query_document"]
@@ -20,6 +20,7 @@ __all__ = ["DEFAULT_EPC_FORMAT", "EPC_FORMATS", "Collection", "NotAcceptable", "
 class Collection(BaseModel):
     """The standard's collection of names (``GET /epcis/``, ``/epcis/bizSteps``, ...)."""
 
+    context: str = Field(default=CONTEXT, serialization_alias="@context", description="The EPCIS 2.0 JSON-LD context.")
     type: Literal["Collection"] = "Collection"
     member: list[str] = Field(description="The names, each a path segment under the collection.")
     nextPageToken: str | None = Field(default=None, description="The token of the next page (absent on the last).")

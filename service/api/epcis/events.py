@@ -12,16 +12,17 @@ from service.api.deps import Reader, SessionDep, ViewerDep
 from service.api.epcis.documents import event_of, epc_format, query_document
 from service.api.paging import PageTokensDep
 from service.api.routers.events import EVENT_QUERY
-from service.errors import NotFound
+from service.api.epcis.problems import problem_responses
+from service.errors import NotFound, NotServed
 from service.ingest.validation.json_limits import MAX_IDENTIFIER_CHARS
 from service.read.pagination import MAX_PER_PAGE, TOKEN_FIELD, PageTokens
 from service.read.queries import EventQuery, parse_event_query, query_events
 
-MEDIA_TYPE = "application/ld+json"
+MEDIA_TYPE = "application/json"  # what GS1's OpenAPI documents for query documents
 
 
 class QueryDocumentResponse(JSONResponse):
-    """JSON-LD, the media type the standard answers queries with."""
+    """JSON (the document is JSON-LD), the media type GS1's OpenAPI gives query answers."""
 
     media_type = MEDIA_TYPE
 
@@ -50,6 +51,15 @@ def event(eventID: Annotated[str, Path(min_length=1, max_length=MAX_IDENTIFIER_C
     if not page.items:
         raise NotFound(f"no event {eventID!r}", field="eventID")
     return _document(page.items, chosen)
+
+
+@router.delete("/nextPageToken/{token}", status_code=204, responses=problem_responses(501))
+def release_page_token(token: Annotated[str, Path(max_length=4096, description="A nextPageToken.")], caller: Reader) -> None:
+    """The standard's optional release of what a page token holds on the server. A token here holds
+    nothing there (it is signed and carries its own expiry), so there is nothing to release: 501, as the
+    standard answers for an optional endpoint a server does not serve."""
+    raise NotServed("page tokens hold no server resources: they are signed and expire on their own "
+                    "(TRACEANCHOR_PAGE_TOKEN_SECONDS); there is nothing to release", field="token")
 
 
 def query_response(request: Request, params: dict[str, str], *, viewer, session, tokens, form: str | None,

@@ -20,6 +20,7 @@ from service.errors import (
     InvalidInput,
     InvalidParameter,
     NotFound,
+    NotServed,
     TooManyResults,
     TraceAnchorError,
 )
@@ -34,15 +35,16 @@ _DOMAIN = (
     (InvalidParameter, 400, "QueryParameterException"),
     (InvalidInput, 400, "ValidationException"),
     (TooManyResults, 413, "QueryTooLargeException"),
-    (NotFound, 404, "NoSuchResourceException"),
+    (NotFound, 404, "NoSuchNameException"),
     (Forbidden, 403, "SecurityException"),
     (Conflict, 409, "ResourceAlreadyExistsException"),
     (ChainError, None, "ImplementationException"),
+    (NotServed, 501, "ImplementationException"),
 )
 _BY_STATUS = {
     401: "SecurityException",
     403: "SecurityException",
-    404: "NoSuchResourceException",
+    404: "NoSuchNameException",
     406: "NotAcceptableException",
     413: "CaptureLimitExceededException",
     414: "URITooLongException",
@@ -65,12 +67,13 @@ _MEANING = {
     400: "QueryParameterException (a parameter unknown or malformed, named in `field`) or ValidationException.",
     401: "SecurityException: no valid API key.",
     403: "SecurityException: the key's role may not do this.",
-    404: "NoSuchResourceException.",
+    404: "NoSuchNameException.",
     406: "NotAcceptableException: a GS1-EPC-Format this server cannot give.",
     413: "QueryTooLargeException: more events match than `maxEventCount`; CaptureLimitExceededException: a body over the capture limits.",
     409: "ResourceAlreadyExistsException: the party already captured this event, or has a resource of that name.",
     415: "UnsupportedMediaTypeException: the body is not JSON.",
     429: "The key is over its rate limit; retry after `Retry-After` seconds.",
+    501: "ImplementationException: an optional part of the standard this server does not serve.",
 }
 
 
