@@ -46,3 +46,32 @@ def test_a_query_named_beyond_latin_1_gets_its_location_url_encoded(api):
     assert response.status_code == 201, response.text
     assert response.headers["Location"] == "/epcis/queries/jus_d%27orange_%F0%9F%8D%8A"
     assert api.client.get(response.headers["Location"], headers=api.as_("farm")).json()["name"] == "jus_d'orange_🍊"
+
+
+def _walk(api, path: str, who: str = "farm", per_page: int = 2) -> list[list]:
+    """Every page of a listing, following its Link headers (at most 10)."""
+    pages, url = [], f"{path}?perPage={per_page}"
+    for _ in range(10):
+        response = api.client.get(url, headers=api.as_(who))
+        assert response.status_code == 200, response.text
+        pages.append(response.json())
+        if "Link" not in response.headers:
+            return pages
+        url = response.headers["Link"].removeprefix("<").split(">;")[0]
+    raise AssertionError("more than 10 pages")
+
+
+def test_named_queries_and_their_subscriptions_are_listed_in_pages(api):
+    api.ledger.settings.webhook_allow_hosts = "127.0.0.1"
+    for name in ("c", "a", "b"):
+        assert api.client.post("/epcis/queries", json={"name": name, "query": {}}, headers=api.as_("farm")).status_code == 201
+    api.client.post("/epcis/queries", json={"name": "other", "query": {}}, headers=api.as_("processor"))
+    pages = _walk(api, "/epcis/queries")
+    assert [[query["name"] for query in page] for page in pages] == [["a", "b"], ["c"]]
+    made = [api.client.post("/epcis/queries/a/subscriptions", headers=api.as_("farm"),
+                            json={"dest": f"http://127.0.0.1:9/{n}", "signatureToken": "t", "stream": True}).json()["subscriptionID"]
+            for n in range(3)]
+    pages = _walk(api, "/epcis/queries/a/subscriptions")
+    assert [len(page) for page in pages] == [2, 1]
+    assert [one["subscriptionID"] for page in pages for one in page] == made
+    assert api.client.get("/epcis/queries?nextPageToken=forged", headers=api.as_("farm")).status_code == 400

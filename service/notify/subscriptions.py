@@ -18,6 +18,7 @@ from service.errors import InvalidInput, NotFound
 from service.models import ApiKey, NamedQuery, Record, Subscription
 from service.notify import destinations, schedule as schedules
 from service.read import named_queries
+from service.read.pagination import Page, PageRequest, fingerprint, paginate
 from service.read.queries import matching_events
 from service.settings import Settings
 from service.timeutil import utcnow
@@ -47,10 +48,11 @@ def create(session: Session, *, key: ApiKey, query_name: str, dest: str, signatu
     return subscription
 
 
-def listed(session: Session, *, party: str, query_name: str) -> list[Subscription]:
-    """The subscriptions to ``party``'s query, oldest first."""
+def listed(session: Session, *, party: str, query_name: str, page: PageRequest) -> Page:
+    """One page of the subscriptions to ``party``'s query, oldest first."""
     named = named_queries.get(session, party=party, name=query_name)
-    return list(session.exec(select(Subscription).where(Subscription.query_id == named.id).order_by(Subscription.id)))
+    return paginate(session, select(Subscription).where(Subscription.query_id == named.id), order=(Subscription.id,),
+                    descending=False, page=page, scope=fingerprint("subscriptions", party, named.id))
 
 
 def get(session: Session, *, party: str, query_name: str, public_id: str) -> Subscription:

@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from service.errors import Conflict, ErrorItem, InvalidInput, InvalidParameter, NotFound
 from service.models import NamedQuery, Subscription
+from service.read.pagination import Page, PageRequest, fingerprint, paginate
 from service.read.queries import EventQuery, parse_event_query
 
 _IGNORED = ("@context",)  # JSON-LD context: no filter
@@ -64,9 +65,10 @@ def create(session: Session, *, party: str, name: str, query: object) -> NamedQu
     return named
 
 
-def listed(session: Session, *, party: str) -> list[NamedQuery]:
-    """``party``'s named queries, by name."""
-    return list(session.exec(select(NamedQuery).where(NamedQuery.party == party).order_by(NamedQuery.name)))
+def listed(session: Session, *, party: str, page: PageRequest) -> Page:
+    """One page of ``party``'s named queries, by name."""
+    return paginate(session, select(NamedQuery).where(NamedQuery.party == party), order=(NamedQuery.name,), descending=False,
+                    page=page, scope=fingerprint("named_queries", party))
 
 
 def get(session: Session, *, party: str, name: str) -> NamedQuery:

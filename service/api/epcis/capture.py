@@ -9,7 +9,7 @@ import json
 from datetime import datetime
 from http import HTTPStatus
 from typing import Annotated, Literal
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Path, Request, Response, status
 from fastapi.responses import JSONResponse
@@ -19,14 +19,14 @@ from sqlmodel import select
 
 from service.api.deps import EPCIS_MEDIA_TYPES, JobReader, RuntimeDep, SessionDep, Supplier, raw_body
 from service.api.epcis.problems import problem_responses
-from service.api.paging import PageDep
+from service.api.paging import PageDep, next_page_link
 from service.api.routers.events import EPCIS_EXAMPLE
 from service.errors import Conflict, NotFound
 from service.ingest.candidates import Submission
 from service.ingest.capture import prepare_event
 from service.ingest.capture_jobs import ERROR_BEHAVIOURS, ROLLBACK, accept_job
 from service.models import ApiKey, CaptureJob, Role, TermName
-from service.read.pagination import TOKEN_FIELD, fingerprint
+from service.read.pagination import fingerprint, paginate
 from service.settings import Settings
 
 router = APIRouter(tags=["epcis"])
@@ -120,17 +120,10 @@ async def capture_document(caller: Supplier, body: EventBody, ledger: RuntimeDep
 @router.get("/capture", response_model=CaptureJobs)
 def capture_jobs(request: Request, caller: JobReader, session: SessionDep, page: PageDep) -> JSONResponse:
     """The capture jobs the key may see, oldest first; `perPage`, and `Link: <...nextPageToken=...>; rel="next"` while more remain."""
-    statement = select(CaptureJob).where(_visible(caller))
     scope = fingerprint("epcis", "capture", [None if _sees_all(caller) else caller.party])
-    if page.token is not None:
-        statement = statement.where(CaptureJob.id > page.tokens.open(page.token, scope=scope)[0])
-    found = list(session.exec(statement.order_by(CaptureJob.id).limit(page.per_page + 1)))
-    jobs = found[: page.per_page]
-    response = JSONResponse(CaptureJobs([CaptureJobPublic.of(job) for job in jobs]).model_dump(mode="json", exclude_none=True))
-    if len(found) > page.per_page:
-        following = urlencode({"perPage": page.per_page, TOKEN_FIELD: page.tokens.issue([jobs[-1].id], scope=scope)})
-        response.headers["Link"] = f'<{request.url.path}?{following}>; rel="next"'
-    return response
+    found = paginate(session, select(CaptureJob).where(_visible(caller)), order=(CaptureJob.id,), descending=False, page=page, scope=scope)
+    return JSONResponse(CaptureJobs([CaptureJobPublic.of(job) for job in found.items]).model_dump(mode="json", exclude_none=True),
+                        headers=next_page_link(request, page, found.next_page_token))
 
 
 @router.get("/capture/{captureID}", response_model=CaptureJobPublic, response_model_exclude_none=True)

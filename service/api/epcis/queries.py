@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 from service.api.deps import Reader, SessionDep, ViewerDep, model_body, request_body
 from service.api.epcis.problems import problem_responses
 from service.api.epcis.events import QUERY_DOCUMENT, EpcFormat, QueryDocumentResponse, query_response
-from service.api.paging import PageTokensDep
+from service.api.paging import PageDep, PageTokensDep, next_page_link
 from service.read import named_queries
 from service.read.pagination import PER_PAGE_FIELD, TOKEN_FIELD
 
@@ -60,9 +60,11 @@ def create(caller: Reader, session: SessionDep, response: Response,
 
 
 @router.get("/queries", response_model=NamedQueriesPublic)
-def listing(caller: Reader, session: SessionDep) -> NamedQueriesPublic:
-    """The caller's named queries."""
-    return NamedQueriesPublic([_public(named) for named in named_queries.listed(session, party=caller.party)])
+def listing(request: Request, caller: Reader, session: SessionDep, page: PageDep) -> JSONResponse:
+    """The caller's named queries, by name; `perPage`, and `Link: <...nextPageToken=...>; rel="next"` while more remain."""
+    found = named_queries.listed(session, party=caller.party, page=page)
+    return JSONResponse(NamedQueriesPublic([_public(named) for named in found.items]).model_dump(mode="json"),
+                        headers=next_page_link(request, page, found.next_page_token))
 
 
 @router.get("/queries/{queryName}", response_model=NamedQueryPublic)

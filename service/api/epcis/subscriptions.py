@@ -7,11 +7,13 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from service.api.deps import Reader, RuntimeDep, SessionDep, UtcTime, model_body, request_body
 from service.api.epcis.queries import QueryName
+from service.api.paging import PageDep, next_page_link
 from service.models import Subscription
 from service.notify import subscriptions
 
@@ -78,9 +80,12 @@ def create(queryName: QueryName, caller: Reader, session: SessionDep, runtime: R
 
 
 @router.get(_PATH, response_model=SubscriptionsPublic, response_model_exclude_none=True)
-def listing(queryName: QueryName, caller: Reader, session: SessionDep) -> SubscriptionsPublic:
-    """The subscriptions to one of the caller's queries."""
-    return SubscriptionsPublic([_public(found) for found in subscriptions.listed(session, party=caller.party, query_name=queryName)])
+def listing(request: Request, queryName: QueryName, caller: Reader, session: SessionDep, page: PageDep) -> JSONResponse:
+    """The subscriptions to one of the caller's queries, oldest first; `perPage`, and
+    `Link: <...nextPageToken=...>; rel="next"` while more remain."""
+    found = subscriptions.listed(session, party=caller.party, query_name=queryName, page=page)
+    return JSONResponse(SubscriptionsPublic([_public(one) for one in found.items]).model_dump(mode="json", exclude_none=True),
+                        headers=next_page_link(request, page, found.next_page_token))
 
 
 @router.get(_PATH + "/{subscriptionID}", response_model=SubscriptionPublic, response_model_exclude_none=True)
