@@ -11,7 +11,7 @@ from fastapi.routing import iter_route_contexts
 from service.api.app import create_app
 from service.demo.supply_chain import supply_chain
 from support.finance import generate_book
-from service.read.queries import EVENT_PARAMETERS
+from service.read.parameters import EVENT_PARAMETERS
 from service.settings import Settings
 from service.timeutil import from_unix, iso_utc
 from service.ingest.validation.transactions import Transaction, TransactionLine

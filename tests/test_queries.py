@@ -18,7 +18,8 @@ from sqlalchemy import event, text
 
 from service.errors import InvalidParameter
 from service.read.pagination import PageRequest, PageTokens
-from service.read.queries import parse_event_query, query_events, query_transactions
+from service.read.parameters import parse_event_query
+from service.read.queries import query_events, query_transactions
 from support.records import store_events, store_transactions
 from service.access.viewer import Viewer
 

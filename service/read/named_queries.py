@@ -18,7 +18,8 @@ from sqlmodel import Session, select
 
 from service.errors import Conflict, ErrorItem, InvalidInput, InvalidParameter, NotFound
 from service.models import NamedQuery, Subscription
-from service.read.queries import EventQuery, parse_event_query
+from service.read.parameters import parse_event_query
+from service.read.queries import EventQuery
 
 _IGNORED = ("@context",)  # JSON-LD context: no filter
 

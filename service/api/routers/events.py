@@ -25,7 +25,8 @@ from service.api.schemas.events import CapturedEventPublic, CapturedEventsPublic
 from service.api.schemas.verification import ProofBundlePublic, VerificationPublic
 from service.ingest.candidates import Submission
 from service.models import RecordKind
-from service.read.queries import EVENT_PARAMETERS, PARAMETER_PREFIXES, parse_event_query, query_events
+from service.read.parameters import EVENT_PARAMETERS, PARAMETER_PREFIXES, parse_event_query
+from service.read.queries import query_events
 from service.ingest.records import find_record
 from service.verify.declarations import declarations_of
 from service.verify.verification import VerificationCache, proof_bundle, verify_record
