@@ -299,7 +299,20 @@ def test_bad_forged_or_foreign_tokens_are_refused(ledger, events):
     "params, field",
     [
         ({"EQ_foo": "x"}, "EQ_foo"),
-        ({"EQ_quantity": "1"}, "EQ_quantity"),  # not served (no column or term): refused, never ignored
+        ({"EQ_quantity_KGM": "1"}, "EQ_quantity_KGM"),  # not served (no term per unit): refused, never ignored
+        ({"GT_quantity": "ten"}, "GT_quantity"),
+        ({"GT_quantity": "nan"}, "GT_quantity"),
+        ({"LE_quantity": "1e999"}, "LE_quantity"),
+        ({"EQ_quantity": "1|"}, "EQ_quantity"),
+        ({"GT_value_cel": "5"}, "GT_value_cel"),
+        ({"GT_value_": "5"}, "GT_value_"),
+        ({"GE_value_CEL": "warm"}, "GE_value_CEL"),
+        ({"GT_Temperature": "5"}, "GT_Temperature"),
+        ({"EQ_booleanValue": "yes"}, "EQ_booleanValue"),
+        ({"EQ_hexBinaryValue": "f0f"}, "EQ_hexBinaryValue"),
+        ({"GE_startTime": "soon"}, "GE_startTime"),
+        ({"MATCH_epcClass": "urn:epc:class:lgtin:4012345.0123*"}, "MATCH_epcClass"),
+        ({"EQ_bizStep": "shipping||receiving"}, "EQ_bizStep"),
         ({"EQ_bizTransaction_": "x"}, "EQ_bizTransaction_"),
         ({"perPage": "0"}, "perPage"),
         ({"perPage": "1001"}, "perPage"),

@@ -37,7 +37,7 @@ def parameters(query: object) -> dict[str, str]:
     if errors:
         raise InvalidInput(f"query: not a valid EPCIS query ({errors[0].field}: {errors[0].message})", field=errors[0].field,
                            errors=errors)
-    params = {name: ",".join(map(str, value)) if isinstance(value, list) else str(value)
+    params = {name: "|".join(map(str, value)) if isinstance(value, list) else str(value)
               for name, value in query.items() if name not in _IGNORED}
     try:
         parse_event_query(params)

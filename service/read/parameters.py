@@ -20,6 +20,8 @@ is refused with 422.
 documents them in OpenAPI (``GET /v1/events`` publishes it), so the two cannot drift apart.
 """
 
+import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,9 +29,20 @@ from datetime import datetime
 from service.errors import InvalidParameter
 from service.hashing.epcis import HASH_ID_PREFIX
 from service.hashing.vocabulary import BIZ_STEPS, BIZ_TRANSACTION_TYPES, DISPOSITIONS, ERROR_REASONS
-from service.ingest.indexing import biz_transaction_term, identifier, source_destination_term, time_term, vocabulary
+from service.ingest.indexing import (
+    PERC_RANK,
+    SENSOR_NUMBER_FIELDS,
+    biz_transaction_term,
+    identifier,
+    measurement_type,
+    number_term,
+    sensor_number_prefix,
+    source_destination_term,
+    time_term,
+    vocabulary,
+)
 from service.models import RecordStatus, TermName
-from service.models.record_term import ANY_EPC
+from service.models.record_term import ANY_EPC, ANY_EPC_CLASS
 from service.read.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE, PER_PAGE_FIELD, TOKEN_FIELD
 from service.read.queries import (
     EVENT_ORDERS,
@@ -43,9 +56,18 @@ from service.read.queries import (
 
 BIZ_TRANSACTION_PREFIX = "EQ_bizTransaction_"
 SOURCE_PREFIX, DESTINATION_PREFIX = "EQ_source_", "EQ_destination_"
-PARAMETER_PREFIXES = (BIZ_TRANSACTION_PREFIX, SOURCE_PREFIX, DESTINATION_PREFIX)
+COMPARISONS = ("EQ", "GT", "GE", "LT", "LE")
+#: ``<comparison>_<field>_<uom>``: a sensorReport number of that field in that unit (EPCIS 2.0 8.2.7.1).
+SENSOR_NUMBER_PREFIXES = tuple(f"{comparison}_{field}_" for field in SENSOR_NUMBER_FIELDS for comparison in COMPARISONS)
+PARAMETER_PREFIXES = (BIZ_TRANSACTION_PREFIX, SOURCE_PREFIX, DESTINATION_PREFIX, *SENSOR_NUMBER_PREFIXES)
 ACTIONS = ("ADD", "OBSERVE", "DELETE")
 _MAX_VALUES = 100  # alternatives per parameter: keeps IN lists (and query plans) small
+_SEPARATORS = re.compile(r"[|,]")  # `|` is the standard's (pipeDelimited); `,` this API's first one
+_PIPE = re.compile(r"\|")  # for values that may hold a comma (free text, arbitrary URIs)
+_SENSOR_NUMBER = re.compile(rf"({'|'.join(COMPARISONS)})_({'|'.join(SENSOR_NUMBER_FIELDS)})_([A-Z0-9]{{2,4}})")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_HEX = re.compile(r"(?:[0-9A-Fa-f]{2})*")
+_ABOVE_EVERY_NUMBER = "g"  # greater than any number term (hex digits) after the same prefix
 
 # Canonical Digital Link keys whose serial follows the key directly (no "/<AI>/" in between).
 _SERIAL_APPENDED = ("/8003/", "/253/", "/255/")
@@ -68,6 +90,9 @@ def parse_event_query(params: Mapping[str, str]) -> EventQuery:
             kind = name[len(family[0]):]
             terms.append(TermMatch((family[1],), tuple(source_destination_term(kind, v) for v in _values(name, raw))))
             continue
+        if name.startswith(SENSOR_NUMBER_PREFIXES):
+            terms.append(_sensor_number(name, raw))
+            continue
         if name not in EVENT_PARAMETERS:
             raise InvalidParameter(f"unknown query parameter {name!r}", field=name)
         parameter = EVENT_PARAMETERS[name]
@@ -85,8 +110,8 @@ def parse_event_query(params: Mapping[str, str]) -> EventQuery:
     return EventQuery(terms=tuple(sorted(terms, key=repr)), **fields)  # sorted: parameter order is no part of the query
 
 
-def _values(name: str, raw: str) -> list[str]:
-    values = [value.strip() for value in raw.split(",")]
+def _values(name: str, raw: str, separators: re.Pattern = _SEPARATORS) -> list[str]:
+    values = [value.strip() for value in separators.split(raw)]
     if not raw.strip() or any(not value for value in values):
         raise InvalidParameter(f"{name}: empty value", field=name)
     if len(values) > _MAX_VALUES:
@@ -102,12 +127,17 @@ def _identifier_list(name: str, raw: str) -> tuple[str, ...]:
     return tuple(identifier(value) for value in _values(name, raw))
 
 
-def _epc_match(names: Iterable[str]):
+def _epc_match(names: Iterable[str], *, classes: bool = False):
+    """MATCH_ parameters; a class pattern (``classes``) also matches the class it names itself, as a
+    quantity list may name a whole product (``urn:epc:idpat:sgtin:4012345.066666.*``)."""
     def parse(name: str, raw: str) -> TermMatch:
         values, prefixes = [], []
         for value in _values(name, raw):
             if "*" in value:
-                prefixes.append(_wildcard_prefix(name, value))
+                prefix = _wildcard_prefix(name, value)
+                prefixes.append(prefix)
+                if classes and prefix.endswith("/"):
+                    values.append(prefix[:-1])
             else:
                 values.append(identifier(value))
         return TermMatch(tuple(names), tuple(values), tuple(prefixes))
@@ -213,6 +243,80 @@ def _page_token(name: str, raw: str) -> str:
     return raw
 
 
+def _texts(term: TermName, normalise: Callable[[str], str] = str, separators: re.Pattern = _PIPE):
+    """Parameters matching a term's value among the given values, each normalised as the stored terms were."""
+    return lambda name, raw: TermMatch((term,), tuple(normalise(value) for value in _values(name, raw, separators)))
+
+
+def _hex_binary(value: str) -> str:
+    if not _HEX.fullmatch(value):
+        raise ValueError(value)
+    return value.upper()
+
+
+def _hex_binaries(name: str, raw: str) -> TermMatch:
+    try:
+        return _texts(TermName.HEX_BINARY_VALUE, _hex_binary)(name, raw)
+    except ValueError as error:
+        raise InvalidParameter(f"{name}: {error.args[0]!r} is not hexBinary (pairs of hex digits)", field=name) from None
+
+
+def _boolean(name: str, raw: str) -> TermMatch:
+    value = raw.strip().lower()
+    if value not in ("true", "false"):
+        raise InvalidParameter(f"{name}: true or false, not {raw!r}", field=name)
+    return TermMatch((TermName.BOOLEAN_VALUE,), (value,))
+
+
+def _time_bound(term: TermName, *, lower: bool):
+    """GE_ (``lower``) or LT_ a time term."""
+    def parse(name: str, raw: str) -> TermMatch:
+        moment = time_term(_timestamp(name, raw))
+        return TermMatch((term,), at_least=moment) if lower else TermMatch((term,), below=moment)
+
+    return parse
+
+
+def _number(name: str, raw: str) -> float:
+    text = raw.strip()
+    number = float(text) if _NUMBER.fullmatch(text) else math.nan
+    if not math.isfinite(number):
+        raise InvalidParameter(f"{name}: not a finite number: {raw!r}", field=name)
+    return number
+
+
+def _compared(term: TermName, comparison: str, name: str, raw: str, prefix: str = "") -> TermMatch:
+    """Terms ``prefix`` + :func:`number_term` compared with the parameter's number (EQ: one of its numbers).
+
+    Number terms order as their numbers, so every comparison is one range: GT x is GE the next float
+    above x, LE x is LT it."""
+    if comparison == "EQ":
+        return TermMatch((term,), tuple(prefix + number_term(_number(name, value)) for value in _values(name, raw)))
+    number = _number(name, raw)
+    bound = prefix + number_term(math.nextafter(number, math.inf) if comparison in ("GT", "LE") else number)
+    if comparison in ("GT", "GE"):
+        return TermMatch((term,), at_least=bound, below=prefix + _ABOVE_EVERY_NUMBER)
+    return TermMatch((term,), at_least=prefix, below=bound)
+
+
+def _quantity(comparison: str):
+    return lambda name, raw: _compared(TermName.QUANTITY, comparison, name, raw)
+
+
+def _perc_rank(comparison: str):
+    return lambda name, raw: _compared(TermName.SENSOR_NUMBER, comparison, name, raw, sensor_number_prefix(PERC_RANK, None))
+
+
+def _sensor_number(name: str, raw: str) -> TermMatch:
+    """``<comparison>_<field>_<uom>``: sensorReport numbers of that field reported in that unit."""
+    match = _SENSOR_NUMBER.fullmatch(name)
+    if match is None:
+        raise InvalidParameter(f"{name}: the unit after {name.rsplit('_', 1)[0]}_ is a UN/ECE Rec 20 code "
+                               "(2 to 4 upper-case letters or digits)", field=name)
+    comparison, number_field, uom = match.groups()
+    return _compared(TermName.SENSOR_NUMBER, comparison, name, raw, sensor_number_prefix(number_field, uom))
+
+
 @dataclass(frozen=True)
 class EventParameter:
     """One query parameter of ``GET /v1/events``: how it is parsed, and how it is documented."""
@@ -224,7 +328,16 @@ class EventParameter:
     schema: Mapping[str, object] = field(default_factory=lambda: {"type": "string"})
 
 
-_LIST = " Several values, separated by commas, are alternatives (OR)."
+_LIST = " Several values, separated by `|` (the standard's pipeDelimited form) or by commas, are alternatives (OR)."
+_PIPE_LIST = (" Several values, separated by `|` (the standard's pipeDelimited form), are alternatives (OR); a comma"
+              " belongs to the value, as these values are free text or URIs that may hold one.")
+_NUMBER_SCHEMA = {"type": "number"}
+_CLASS = (
+    " An EPC class URN or GS1 Digital Link; a pattern (`urn:epc:idpat:sgtin:4012345.012345.*`, or a Digital Link"
+    " primary key followed by `/*`) matches that product and every batch of it."
+)
+_QUANTITY = "Events with a `quantity` of a QuantityElement (any quantity list, any unit) "
+_SENSOR = "Events with a sensorElement whose "
 _TIME = " ISO 8601; without an offset the time is taken as UTC."
 _EPC = (
     " An EPC URN or GS1 Digital Link; a pure-identity pattern (`urn:epc:idpat:sgtin:0614141.107346.*`) or a"
@@ -261,10 +374,75 @@ EVENT_PARAMETERS: dict[str, EventParameter] = {
     "MATCH_outputEPC": EventParameter(None, _epc_match((TermName.OUTPUT,)),
                                       "Transformation events naming the EPC in `outputEPCList`." + _EPC + _LIST,
                                       ("urn:epc:id:sgtin:4012345.077889.25",)),
-    "MATCH_anyEPCClass": EventParameter(None, _epc_match((TermName.EPC_CLASS,)),
+    "MATCH_epcClass": EventParameter(None, _epc_match((TermName.EPC_CLASS,), classes=True),
+                                     "Events naming the class in `quantityList` or `childQuantityList`." + _CLASS + _LIST,
+                                     ("urn:epc:class:lgtin:4012345.012345.998877", "urn:epc:idpat:sgtin:4012345.012345.*")),
+    "MATCH_inputEPCClass": EventParameter(None, _epc_match((TermName.INPUT_CLASS,), classes=True),
+                                          "Transformation events naming the class in `inputQuantityList`." + _CLASS + _LIST,
+                                          ("urn:epc:class:lgtin:4012345.011111.4444",)),
+    "MATCH_outputEPCClass": EventParameter(None, _epc_match((TermName.OUTPUT_CLASS,), classes=True),
+                                           "Transformation events naming the class in `outputQuantityList`." + _CLASS + _LIST,
+                                           ("urn:epc:class:lgtin:4012345.011111.4444",)),
+    "MATCH_anyEPCClass": EventParameter(None, _epc_match(ANY_EPC_CLASS, classes=True),
                                         "Events naming the class in any quantity list (`quantityList`, `childQuantityList`, "
-                                        "`inputQuantityList`, `outputQuantityList`)." + _EPC + _LIST,
+                                        "`inputQuantityList`, `outputQuantityList`)." + _CLASS + _LIST,
                                         ("urn:epc:class:lgtin:4012345.012345.998877",)),
+    "EQ_quantity": EventParameter(None, _quantity("EQ"), _QUANTITY + "equal to the number.", ("200",), _NUMBER_SCHEMA),
+    "GT_quantity": EventParameter(None, _quantity("GT"), _QUANTITY + "greater than the number.", ("10",), _NUMBER_SCHEMA),
+    "GE_quantity": EventParameter(None, _quantity("GE"), _QUANTITY + "at least the number.", ("10",), _NUMBER_SCHEMA),
+    "LT_quantity": EventParameter(None, _quantity("LT"), _QUANTITY + "less than the number.", ("2.5",), _NUMBER_SCHEMA),
+    "LE_quantity": EventParameter(None, _quantity("LE"), _QUANTITY + "at most the number.", ("2.5",), _NUMBER_SCHEMA),
+    "EQ_transformationID": EventParameter(None, _texts(TermName.TRANSFORMATION_ID),
+                                          "Transformation events with this `transformationID`." + _PIPE_LIST,
+                                          ("urn:epc:id:gdti:0614141.12345.400",)),
+    "EQ_persistentDisposition_set": EventParameter(None, _texts(TermName.PERSISTENT_SET, lambda v: vocabulary(v, DISPOSITIONS), _SEPARATORS),
+                                                   "Events whose `persistentDisposition` sets this disposition: CBV short name, "
+                                                   "URN or CBV URI." + _LIST, ("completeness_verified",)),
+    "EQ_persistentDisposition_unset": EventParameter(None, _texts(TermName.PERSISTENT_UNSET, lambda v: vocabulary(v, DISPOSITIONS), _SEPARATORS),
+                                                     "Events whose `persistentDisposition` unsets this disposition: CBV short "
+                                                     "name, URN or CBV URI." + _LIST, ("completeness_inferred",)),
+    "EQ_type": EventParameter(None, _texts(TermName.SENSOR_TYPE, measurement_type),
+                              _SENSOR + "sensorReport has this measurement `type`: a GS1 type as a bare word (`Temperature`), "
+                              "`gs1:Temperature` or `https://gs1.org/voc/Temperature`, any other as its URI." + _PIPE_LIST,
+                              ("Temperature", "Temperature|RelativeHumidity")),
+    "EQ_deviceID": EventParameter(None, _texts(TermName.DEVICE_ID, identifier),
+                                  _SENSOR + "sensorMetadata or sensorReport has this `deviceID` (a GS1 key as URN or Digital "
+                                  "Link)." + _PIPE_LIST, ("urn:epc:id:giai:4000001.111",)),
+    "EQ_dataProcessingMethod": EventParameter(None, _texts(TermName.DATA_PROCESSING_METHOD),
+                                              _SENSOR + "sensorMetadata or sensorReport has this `dataProcessingMethod`." + _PIPE_LIST,
+                                              ("https://example.com/253/4012345000054987",)),
+    "EQ_bizRules": EventParameter(None, _texts(TermName.BIZ_RULES), _SENSOR + "sensorMetadata has these `bizRules`." + _PIPE_LIST,
+                                  ("https://example.com/253/4012345000054987",)),
+    "EQ_microorganism": EventParameter(None, _texts(TermName.MICROORGANISM),
+                                       _SENSOR + "sensorReport names this `microorganism`." + _PIPE_LIST,
+                                       ("https://www.ncbi.nlm.nih.gov/taxonomy/1126011",)),
+    "EQ_chemicalSubstance": EventParameter(None, _texts(TermName.CHEMICAL_SUBSTANCE),
+                                           _SENSOR + "sensorReport names this `chemicalSubstance`." + _PIPE_LIST,
+                                           ("https://identifiers.org/inchikey:CZMRCDWAGMRECN-UGDNZRGBSA-N",)),
+    "EQ_stringValue": EventParameter(None, _texts(TermName.STRING_VALUE),
+                                     _SENSOR + "sensorReport has this `stringValue` (exactly)." + _PIPE_LIST, ("SomeString",)),
+    "EQ_hexBinaryValue": EventParameter(None, _hex_binaries,
+                                        _SENSOR + "sensorReport has this `hexBinaryValue` (hex digits in either case)." + _PIPE_LIST,
+                                        ("f0f0f0",)),
+    "EQ_uriValue": EventParameter(None, _texts(TermName.URI_VALUE), _SENSOR + "sensorReport has this `uriValue`." + _PIPE_LIST,
+                                  ("https://id.gs1.org/8004/4000001111",)),
+    "EQ_booleanValue": EventParameter(None, _boolean, _SENSOR + "sensorReport has this `booleanValue`: `true` or `false`.",
+                                      ("true",), {"type": "boolean"}),
+    "GE_startTime": EventParameter(None, _time_bound(TermName.SENSOR_START, lower=True),
+                                   _SENSOR + "sensorMetadata `startTime` is at or after this time." + _TIME,
+                                   ("2019-04-02T12:00:00Z",), {"type": "string", "format": "date-time"}),
+    "LT_startTime": EventParameter(None, _time_bound(TermName.SENSOR_START, lower=False),
+                                   _SENSOR + "sensorMetadata `startTime` is before this time." + _TIME,
+                                   ("2019-04-03T00:00:00Z",), {"type": "string", "format": "date-time"}),
+    "GE_endTime": EventParameter(None, _time_bound(TermName.SENSOR_END, lower=True),
+                                 _SENSOR + "sensorMetadata `endTime` is at or after this time." + _TIME,
+                                 ("2019-04-02T12:00:00Z",), {"type": "string", "format": "date-time"}),
+    "LT_endTime": EventParameter(None, _time_bound(TermName.SENSOR_END, lower=False),
+                                 _SENSOR + "sensorMetadata `endTime` is before this time." + _TIME,
+                                 ("2019-04-03T00:00:00Z",), {"type": "string", "format": "date-time"}),
+    **{f"{comparison}_percRank": EventParameter(None, _perc_rank(comparison),
+                                                f"{_SENSOR}sensorReport `percRank` is {wording} the number.", ("50",), _NUMBER_SCHEMA)
+       for comparison, wording in (("GT", "greater than"), ("GE", "at least"), ("LT", "less than"), ("LE", "at most"))},
     "EQ_bizLocation": EventParameter("biz_locations", _identifier_list,
                                      "Business location: SGLN URN or GS1 Digital Link." + _LIST,
                                      ("urn:epc:id:sgln:0614141.00888.0",)),
@@ -311,4 +489,6 @@ EVENT_PARAMETERS: dict[str, EventParameter] = {
                                 "absent for the first page."),
 }
 """Every parameter ``parse_event_query`` knows, besides the families of ``PARAMETER_PREFIXES``
-(``EQ_bizTransaction_<type>``, ``EQ_source_<type>``, ``EQ_destination_<type>``)."""
+(``EQ_bizTransaction_<type>``, ``EQ_source_<type>``, ``EQ_destination_<type>``, and the sensorReport numbers
+``<EQ|GT|GE|LT|LE>_<value|minValue|maxValue|meanValue|sDev|percValue>_<uom>``, compared in that unit only:
+no unit is converted)."""

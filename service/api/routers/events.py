@@ -95,7 +95,7 @@ async def capture(caller: Supplier, body: EventBody, ledger: RuntimeDep, respons
 
 @router.get("", response_model=EventPage, openapi_extra=EVENT_QUERY, responses=error_responses(413))
 def list_events(request: Request, caller: Reader, viewer: ViewerDep, session: SessionDep, tokens: PageTokensDep) -> EventPage:
-    """The EPCIS 2.0 query interface, for the parameters below: one parameter's comma-separated values
+    """The EPCIS 2.0 query interface, for the parameters below: one parameter's values, separated by `|` (or commas, where said)
     are alternatives (OR), different parameters must all hold (AND). Vocabulary and identifiers match
     however they are spelt (short name, URN, CBV URI, GS1 Digital Link).
 
@@ -104,6 +104,9 @@ def list_events(request: Request, caller: Reader, viewer: ViewerDep, session: Se
     `EQ_bizTransaction_po=urn:epcglobal:cbv:bt:0614141000041:PO-1001`; **`EQ_source_<type>`** and
     **`EQ_destination_<type>`** by source or destination of a CBV type (`owning_party`,
     `possessing_party`, `location`), e.g. `EQ_destination_location=urn:epc:id:sgln:0614141.00777.0`.
+    The family **`<EQ|GT|GE|LT|LE>_<field>_<uom>`** compares sensorReport numbers (`value`, `minValue`,
+    `maxValue`, `meanValue`, `sDev`, `percValue`) reported in the UN/ECE Rec 20 unit `<uom>` (no unit is
+    converted), e.g. `GT_value_CEL=8`; `EQ_` takes several numbers separated by `|`.
 
     Suppliers see their own events and those shared with them (grants), auditors everyone's. Any
     other parameter is refused (422).
