@@ -95,9 +95,9 @@ async def capture(caller: Supplier, body: EventBody, ledger: RuntimeDep, respons
 
 @router.get("", response_model=EventPage, openapi_extra=EVENT_QUERY, responses=error_responses(413))
 def list_events(request: Request, caller: Reader, viewer: ViewerDep, session: SessionDep, tokens: PageTokensDep) -> EventPage:
-    """The EPCIS 2.0 query interface, for the parameters below: one parameter's values, separated by `|` (or commas, where said)
-    are alternatives (OR), different parameters must all hold (AND). Vocabulary and identifiers match
-    however they are spelt (short name, URN, CBV URI, GS1 Digital Link).
+    """The EPCIS 2.0 query interface, for the parameters below: one parameter's values, separated by `|`
+    (or by commas, where its description says so), are alternatives (OR), different parameters must all
+    hold (AND). Vocabulary and identifiers match however they are spelt (short name, URN, CBV URI, GS1 Digital Link).
 
     Besides the parameters listed, the family **`EQ_bizTransaction_<type>`** filters by business
     transaction of a CBV type (`po`, `inv`, `desadv`, `bol`, ...; short name or CBV URI), e.g.
