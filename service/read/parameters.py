@@ -1,7 +1,9 @@
 """The EPCIS query language's parameters: each one parsed, normalised and documented, once.
 
-Semantics follow the EPCIS 2.0 query interface for the subset we serve: a parameter's
-comma-separated values are alternatives (OR), different parameters must all hold (AND). Every
+Semantics follow the EPCIS 2.0 query interface: a parameter's values are alternatives (OR), different
+parameters must all hold (AND). Values are separated by ``|``, the standard's ``pipeDelimited`` form, and
+by commas, which this API took first, except where a value may hold a comma itself (free text, arbitrary
+URIs: ``EQ_transformationID`` and the sensor parameters), where only ``|`` separates. Every
 value is normalised exactly as the stored columns and terms were (``service.ingest.indexing``), so a
 query may spell a bizStep short, as a URN or as the CBV URI, and an EPC as a URN or any GS1
 Digital Link: all find the same events.
@@ -12,6 +14,12 @@ of a primary key followed by ``/*`` (``https://id.gs1.org/01/10614141073464/*``)
 canonicalised to the class's Digital Link and matched as a prefix of the stored canonical ids, an
 index range scan. Any other ``*`` (partial serials, partial keys) is refused with 422: a partial
 value has no canonical form, so it could not be matched reliably against canonical ids.
+The MATCH_*EPCClass parameters take the same patterns; there a pattern also matches the class it
+names itself, as a quantity list may name a whole product by that pattern.
+
+Numbers (quantities, sensor values) are compared through their order-preserving terms
+(``service.ingest.indexing.number_term``): every comparison is one range, GT x being GE the next float
+above x. Sensor numbers are compared in the unit the parameter names (``GT_value_CEL``), never converted.
 
 Timestamps without an offset are taken as UTC; one that does not exist in UTC (year 1 at +01:00)
 is refused with 422.

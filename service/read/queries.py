@@ -5,8 +5,8 @@ here it becomes one statement: different parameters must all hold (AND), a param
 alternatives (OR). Multi-valued facts (EPCs, classes, quantities, sensor data, ...) are matched through
 ``record_term`` (:class:`TermMatch`): one index range per value, prefix or bound on (name, value, record_id).
 The ranges rely on byte-order comparison of ``record_term.value`` (SQLite's BINARY, PostgreSQL's
-C / C.UTF-8 collation), which is what canonical ASCII ids and the fixed-width time terms of
-``service.ingest.indexing`` compare under anyway.
+C / C.UTF-8 collation), which is what canonical ASCII ids and the fixed-width time and number terms
+of ``service.ingest.indexing`` compare under anyway.
 """
 
 from dataclasses import asdict, dataclass
