@@ -448,6 +448,8 @@ def test_main_query_shapes_use_indexes_on_postgresql(ledger, events):
         {"MATCH_anyEPC": "urn:epc:idpat:sgtin:0614141.207346.*"},
         {"EQ_bizStep": "shipping", "GE_eventTime": "2026-03-01T09:00:00Z", "LT_eventTime": "2026-03-01T12:00:00Z"},
         {"EQ_bizTransaction_po": PO + "1"},
+        {"GT_quantity": "10", "LE_value_CEL": "8"},  # number terms: ranges on (name, value)
+        {"EQ_type": "Temperature", "GE_startTime": "2026-03-01T00:00:00Z"},
         {"orderDirection": "DESC", "perPage": "5", "nextPageToken": first_token(ledger, {"orderDirection": "DESC", "perPage": "5"}, party="farm")},
     ]
     event.listen(ledger.engine, "before_cursor_execute", capture)
