@@ -33,7 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.models import Record, RecordLeaf, RecordTerm  # noqa: E402
 from service.read.pagination import PageTokens  # noqa: E402
-from service.read.queries import parse_event_query, query_events  # noqa: E402
+from service.read.parameters import parse_event_query  # noqa: E402
+from service.read.queries import query_events  # noqa: E402
 from tests.support.servers import postgres_schema  # noqa: E402
 
 START = "2025-01-01 00:00:00+00"

@@ -11,7 +11,7 @@ from fastapi.routing import iter_route_contexts
 from service.api.app import create_app
 from service.demo.supply_chain import supply_chain
 from support.finance import generate_book
-from service.read.queries import EVENT_PARAMETERS
+from service.read.parameters import EVENT_PARAMETERS
 from service.settings import Settings
 from service.timeutil import from_unix, iso_utc
 from service.ingest.validation.transactions import Transaction, TransactionLine
@@ -180,9 +180,15 @@ def test_event_query_parameters_are_documented_with_examples_and_each_example_wo
         "GE_recordTime", "LT_recordTime", "MATCH_parentID", "MATCH_inputEPC", "MATCH_outputEPC", "MATCH_anyEPCClass", "EQ_eventID",
         "eventCountLimit", "maxEventCount", "EQ_action", "EXISTS_errorDeclaration", "GE_errorDeclarationTime", "LT_errorDeclarationTime",
         "EQ_errorReason", "EQ_correctiveEventID", "WD_bizLocation", "WD_readPoint",
+        "MATCH_epcClass", "MATCH_inputEPCClass", "MATCH_outputEPCClass", "EQ_quantity", "GT_quantity", "GE_quantity",
+        "LT_quantity", "LE_quantity", "EQ_transformationID", "EQ_persistentDisposition_set", "EQ_persistentDisposition_unset",
+        "EQ_type", "EQ_deviceID", "EQ_dataProcessingMethod", "EQ_bizRules", "EQ_microorganism", "EQ_chemicalSubstance",
+        "EQ_stringValue", "EQ_hexBinaryValue", "EQ_uriValue", "EQ_booleanValue", "GE_startTime", "LT_startTime", "GE_endTime",
+        "LT_endTime", "GT_percRank", "GE_percRank", "LT_percRank", "LE_percRank",
     }
     assert all(p["description"] for p in parameters.values())
-    assert "EQ_bizTransaction_<type>" in operation["description"] and operation["x-query-parameter-prefixes"] == ["EQ_bizTransaction_", "EQ_source_", "EQ_destination_"]
+    assert "EQ_bizTransaction_<type>" in operation["description"] and operation["x-query-parameter-prefixes"][:3] == ["EQ_bizTransaction_", "EQ_source_", "EQ_destination_"]
+    assert "GT_value_" in operation["x-query-parameter-prefixes"] and "<uom>" in operation["description"]
     for name, parameter in parameters.items():
         if name == "nextPageToken":
             continue

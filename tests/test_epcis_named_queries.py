@@ -33,11 +33,26 @@ def test_a_named_query_is_saved_listed_run_and_deleted_per_party(api):
 
 def test_a_query_outside_the_schema_or_the_language_is_refused_naming_the_field(api):
     for query, field in (({"eventType": "ObjectEvent"}, "query.eventType"), ({"nonsense": ["x"]}, "query"),
-                         ({"EQ_transformationID": ["urn:uuid:1"]}, "query.EQ_transformationID")):
+                         ({"GE_time": "2026-01-01T00:00:00Z"}, "query.GE_time"), ({"GT_quantity": "many"}, "query.GT_quantity")):
         response = api.client.post("/epcis/queries", json={"name": "bad", "query": query}, headers=api.as_("farm"))
         assert response.status_code == 400, response.text
         assert response.json()["field"] == field, response.json()
     assert api.client.get("/epcis/queries/bad", headers=api.as_("farm")).status_code == 404
+
+
+def test_list_values_keep_their_commas_and_numbers_compare(api):
+    """A JSON list's values are joined with `|`, the standard's separator, so a comma stays in its value."""
+    event = {"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"], "type": "ObjectEvent",
+             "eventTime": "2026-09-01T07:55:00Z", "eventTimeZoneOffset": "+00:00", "action": "OBSERVE",
+             "epcList": [], "quantityList": [{"epcClass": "urn:epc:class:lgtin:4012345.012345.1", "quantity": 7.5, "uom": "KGM"}],
+             "sensorElementList": [{"sensorReport": [{"type": "Temperature", "stringValue": "dry, cool"}]}]}
+    assert api.client.post("/v1/events", json=event, headers=api.as_("farm")).status_code == 201
+    for name, query, count in (("dry", {"EQ_stringValue": ["wet", "dry, cool"], "GT_quantity": 7}, 1),
+                               ("split", {"EQ_stringValue": ["dry", "cool"]}, 0), ("heavy", {"GT_quantity": 7.5}, 0)):
+        assert api.client.post("/epcis/queries", json={"name": name, "query": query}, headers=api.as_("farm")).status_code == 201
+        response = api.client.get(f"/epcis/queries/{name}/events", headers=api.as_("farm"))
+        assert response.status_code == 200, response.text
+        assert len(response.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]) == count, name
 
 
 def test_a_query_named_beyond_latin_1_gets_its_location_url_encoded(api):

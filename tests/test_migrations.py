@@ -173,3 +173,67 @@ def test_capture_jobs_come_and_go_with_0006(engine, tmp_path):
     assert schema_differences(engine) == []
     with Session(engine) as session:
         assert session.exec(select(CaptureJob)).all() == []
+
+
+def test_class_quantity_and_sensor_terms_are_derived_for_stored_events_by_0008(settings, tmp_path):
+    """0008 splits ``epc_class`` by role and derives the quantity, transformation, persistent disposition
+    and sensor terms of events stored before it: they are found by the new parameters and still check;
+    its downgrade gives back 0007's terms (one ``epc_class`` for every quantity list)."""
+    from support import DATA
+    from support.records import store_events
+
+    from service.access.viewer import Viewer
+    from service.read.pagination import PageTokens
+    from service.read.parameters import parse_event_query
+    from service.read.queries import query_events
+    from service.verify.integrity import Derivations, stored_terms
+
+    examples = DATA / "epcis" / "examples" / "WithFullCombinationOfFields"
+    engine = create_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            ids = [stored.record.id for name in ("transformation_event_all_possible_fields.jsonld", "object_event_all_possible_fields.jsonld")
+                   for stored in store_events(session, document=json.loads((examples / name).read_text()), party="farm")]
+            session.commit()
+        transformation, _ = ids
+        downgrade(engine, revision="0007", lock_file=tmp_path / "lock")
+        with Session(engine) as session:
+            old = stored_terms(session, ids)[transformation]
+        assert ("epc_class", "https://id.gs1.org/01/04012345111118/10/4444") in old
+        assert not {name for name, _ in old} & {"input_class", "output_class", "quantity", "sensor_type", "transformation_id"}
+        upgrade(engine, lock_file=tmp_path / "lock")
+        with Session(engine) as session:
+            terms = stored_terms(session, ids)
+            derivations = Derivations()
+            for record_id in ids:
+                derivations.checked_content_hash(session.get(Record, record_id), terms[record_id])  # RowMismatch if a term were off
+            for params, expected in (({"MATCH_inputEPCClass": "urn:epc:class:lgtin:4012345.011111.4444"}, [transformation]),
+                                     ({"MATCH_epcClass": "urn:epc:class:lgtin:4012345.011111.4444"}, []),
+                                     ({"GT_quantity": "200"}, [transformation]),
+                                     ({"EQ_transformationID": "urn:epc:id:gdti:0614141.12345.400"}, [transformation]),
+                                     ({"EQ_persistentDisposition_set": "completeness_verified", "GE_value_CEL": "26"}, ids),
+                                     ({"EQ_type": "Temperature", "EQ_deviceID": "urn:epc:id:giai:4000001.111"}, ids)):
+                page = query_events(session, query=parse_event_query(params), viewer=Viewer(party="farm"), tokens=PageTokens(b"k"))
+                assert sorted(record.id for record in page.items) == sorted(expected), params
+    finally:
+        engine.dispose()
+
+
+def test_0008_derives_its_terms_as_indexing_does_for_every_gs1_example():
+    """0008 keeps its own copy of the derivation; at its revision it must agree with indexing on every example event."""
+    import importlib
+
+    from support import DATA
+
+    from service.ingest.indexing import event_terms
+
+    migration = importlib.import_module("service.migrations.versions.0008_quantity_and_sensor_terms")
+    compared = 0
+    for path in sorted((DATA / "epcis" / "examples").rglob("*.jsonld")):
+        document = json.loads(path.read_text())
+        body = document.get("epcisBody", {})
+        for event in body.get("eventList") or body.get("queryResults", {}).get("resultsBody", {}).get("eventList") or []:
+            expected = {(str(name), value) for name, value in event_terms(event) if name in migration._NAMES}
+            assert migration._new_terms(json.dumps(event)) == expected, path.name
+            compared += bool(expected)
+    assert compared > 20

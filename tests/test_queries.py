@@ -18,7 +18,8 @@ from sqlalchemy import event, text
 
 from service.errors import InvalidParameter
 from service.read.pagination import PageRequest, PageTokens
-from service.read.queries import parse_event_query, query_events, query_transactions
+from service.read.parameters import parse_event_query
+from service.read.queries import query_events, query_transactions
 from support.records import store_events, store_transactions
 from service.access.viewer import Viewer
 
@@ -298,7 +299,20 @@ def test_bad_forged_or_foreign_tokens_are_refused(ledger, events):
     "params, field",
     [
         ({"EQ_foo": "x"}, "EQ_foo"),
-        ({"EQ_quantity": "1"}, "EQ_quantity"),  # not served (no column or term): refused, never ignored
+        ({"EQ_quantity_KGM": "1"}, "EQ_quantity_KGM"),  # not served (no term per unit): refused, never ignored
+        ({"GT_quantity": "ten"}, "GT_quantity"),
+        ({"GT_quantity": "nan"}, "GT_quantity"),
+        ({"LE_quantity": "1e999"}, "LE_quantity"),
+        ({"EQ_quantity": "1|"}, "EQ_quantity"),
+        ({"GT_value_cel": "5"}, "GT_value_cel"),
+        ({"GT_value_": "5"}, "GT_value_"),
+        ({"GE_value_CEL": "warm"}, "GE_value_CEL"),
+        ({"GT_Temperature": "5"}, "GT_Temperature"),
+        ({"EQ_booleanValue": "yes"}, "EQ_booleanValue"),
+        ({"EQ_hexBinaryValue": "f0f"}, "EQ_hexBinaryValue"),
+        ({"GE_startTime": "soon"}, "GE_startTime"),
+        ({"MATCH_epcClass": "urn:epc:class:lgtin:4012345.0123*"}, "MATCH_epcClass"),
+        ({"EQ_bizStep": "shipping||receiving"}, "EQ_bizStep"),
         ({"EQ_bizTransaction_": "x"}, "EQ_bizTransaction_"),
         ({"perPage": "0"}, "perPage"),
         ({"perPage": "1001"}, "perPage"),
@@ -434,6 +448,8 @@ def test_main_query_shapes_use_indexes_on_postgresql(ledger, events):
         {"MATCH_anyEPC": "urn:epc:idpat:sgtin:0614141.207346.*"},
         {"EQ_bizStep": "shipping", "GE_eventTime": "2026-03-01T09:00:00Z", "LT_eventTime": "2026-03-01T12:00:00Z"},
         {"EQ_bizTransaction_po": PO + "1"},
+        {"GT_quantity": "10", "LE_value_CEL": "8"},  # number terms: ranges on (name, value)
+        {"EQ_type": "Temperature", "GE_startTime": "2026-03-01T00:00:00Z"},
         {"orderDirection": "DESC", "perPage": "5", "nextPageToken": first_token(ledger, {"orderDirection": "DESC", "perPage": "5"}, party="farm")},
     ]
     event.listen(ledger.engine, "before_cursor_execute", capture)

@@ -6,11 +6,34 @@ finds an event that spelt it ``https://id.gs1.org/01/00614141073467/21/2017`` an
 """
 
 
-from service.hashing.identifiers import canonical_identifier
+import math
+import struct
 from datetime import UTC, datetime
 
-from service.hashing.vocabulary import BIZ_STEPS, BIZ_TRANSACTION_TYPES, DISPOSITIONS, ERROR_REASONS, SOURCE_DESTINATION_TYPES, web_vocabulary
+from service.hashing.identifiers import canonical_identifier
+from service.hashing.vocabulary import (
+    BIZ_STEPS,
+    BIZ_TRANSACTION_TYPES,
+    DISPOSITIONS,
+    ERROR_REASONS,
+    GS1_VOC,
+    MEASUREMENT_TYPES,
+    SOURCE_DESTINATION_TYPES,
+    web_vocabulary,
+)
 from service.models import TermName
+
+#: sensorReport numbers that are compared per unit of measure (``<field> <uom> <number>`` terms).
+SENSOR_NUMBER_FIELDS = ("value", "minValue", "maxValue", "meanValue", "sDev", "percValue")
+PERC_RANK = "percRank"  # a rank, without unit
+_QUANTITY_LISTS = ((TermName.EPC_CLASS, ("quantityList", "childQuantityList")),
+                   (TermName.INPUT_CLASS, ("inputQuantityList",)), (TermName.OUTPUT_CLASS, ("outputQuantityList",)))
+#: sensorReport and sensorMetadata fields indexed as given (deviceID: canonical when a GS1 key).
+_REPORT_TEXTS = ((TermName.DEVICE_ID, "deviceID"), (TermName.DATA_PROCESSING_METHOD, "dataProcessingMethod"),
+                 (TermName.MICROORGANISM, "microorganism"), (TermName.CHEMICAL_SUBSTANCE, "chemicalSubstance"),
+                 (TermName.STRING_VALUE, "stringValue"), (TermName.URI_VALUE, "uriValue"))
+_METADATA_TEXTS = ((TermName.DEVICE_ID, "deviceID"), (TermName.DATA_PROCESSING_METHOD, "dataProcessingMethod"),
+                   (TermName.BIZ_RULES, "bizRules"))
 
 
 def identifier(value: str) -> str:
@@ -63,15 +86,76 @@ def event_terms(event: dict) -> set[tuple[str, str]]:
             terms.update((name, identifier(epc)) for epc in _strings(event.get(field)))
     if isinstance(event.get("parentID"), str):
         terms.add((TermName.PARENT, identifier(event["parentID"])))
-    for field in ("quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"):
-        for quantity in event.get(field) or []:
-            if isinstance(quantity, dict) and isinstance(quantity.get("epcClass"), str):
-                terms.add((TermName.EPC_CLASS, identifier(quantity["epcClass"])))
+    for name, fields in _QUANTITY_LISTS:
+        for quantity in (item for field in fields for item in _objects(event.get(field))):
+            if isinstance(quantity.get("epcClass"), str):
+                terms.add((name, identifier(quantity["epcClass"])))
+            if _is_number(quantity.get("quantity")):
+                terms.add((TermName.QUANTITY, number_term(quantity["quantity"])))
+    if isinstance(event.get("transformationID"), str):
+        terms.add((TermName.TRANSFORMATION_ID, event["transformationID"]))
+    persistent = event.get("persistentDisposition")
+    if isinstance(persistent, dict):
+        for name, field in ((TermName.PERSISTENT_SET, "set"), (TermName.PERSISTENT_UNSET, "unset")):
+            terms.update((name, vocabulary(value, DISPOSITIONS)) for value in _strings(persistent.get(field)))
+    for element in _objects(event.get("sensorElementList")):
+        terms |= _sensor_terms(element)
     for transaction in event.get("bizTransactionList") or []:
         if isinstance(transaction, dict) and isinstance(transaction.get("bizTransaction"), str):
             terms.add((TermName.BIZ_TRANSACTION, biz_transaction_term(transaction.get("type"), transaction["bizTransaction"])))
             terms.add((TermName.CITES, transaction["bizTransaction"]))
     return terms
+
+
+def _sensor_terms(element: dict) -> set[tuple[str, str]]:
+    """Search terms of one sensorElement: its metadata's device, method, rules and time span, and
+    each report's type, device, texts and numbers (:func:`sensor_number_term`)."""
+    terms: set[tuple[str, str]] = set()
+    metadata = element.get("sensorMetadata") if isinstance(element.get("sensorMetadata"), dict) else {}
+    terms.update(_texts(metadata, _METADATA_TEXTS))
+    for name, field in ((TermName.SENSOR_START, "startTime"), (TermName.SENSOR_END, "endTime")):
+        moment = _moment(metadata.get(field))
+        if moment is not None:
+            terms.add((name, time_term(moment)))
+    for report in _objects(element.get("sensorReport")):
+        terms.update(_texts(report, _REPORT_TEXTS))
+        if isinstance(report.get("type"), str):
+            terms.add((TermName.SENSOR_TYPE, measurement_type(report["type"])))
+        if isinstance(report.get("hexBinaryValue"), str):
+            terms.add((TermName.HEX_BINARY_VALUE, report["hexBinaryValue"].upper()))
+        if isinstance(report.get("booleanValue"), bool):
+            terms.add((TermName.BOOLEAN_VALUE, "true" if report["booleanValue"] else "false"))
+        if isinstance(report.get("uom"), str):
+            terms.update((TermName.SENSOR_NUMBER, sensor_number_term(field, report["uom"], report[field]))
+                         for field in SENSOR_NUMBER_FIELDS if _is_number(report.get(field)))
+        if _is_number(report.get(PERC_RANK)):
+            terms.add((TermName.SENSOR_NUMBER, sensor_number_term(PERC_RANK, None, report[PERC_RANK])))
+    return terms
+
+
+def measurement_type(value: str) -> str:
+    """A sensor measurement type as one spelling: a GS1 type (``Temperature``, ``gs1:Temperature``,
+    ``https://gs1.org/voc/Temperature``) as its https://gs1.org/voc/ URI, any other type as given."""
+    local = value.removeprefix("gs1:")
+    return MEASUREMENT_TYPES.get(local) or (GS1_VOC + local if value.startswith("gs1:") else value)
+
+
+def number_term(number: float) -> str:
+    """A number as a term value whose text order is numeric order: the float64's IEEE-754 bits, the
+    sign bit flipped for positives and every bit for negatives, as 16 lower-case hex digits
+    (so a comparison becomes an index range; -0.0 is 0.0)."""
+    bits = struct.unpack(">Q", struct.pack(">d", float(number) + 0.0))[0]
+    return f"{bits ^ 0xFFFF_FFFF_FFFF_FFFF if bits >> 63 else bits | 1 << 63:016x}"
+
+
+def sensor_number_term(field: str, uom: str | None, number: float) -> str:
+    """The stored value of a sensorReport number: the field, its unit (none for percRank) and the
+    :func:`number_term`; a query by field and unit is a range under that prefix."""
+    return f"{sensor_number_prefix(field, uom)}{number_term(number)}"
+
+
+def sensor_number_prefix(field: str, uom: str | None) -> str:
+    return f"{field} {uom} " if uom is not None else f"{field} "
 
 
 def time_term(moment: datetime) -> str:
@@ -119,6 +203,31 @@ def _location(value: object) -> str | None:
     if isinstance(value, dict) and isinstance(value.get("id"), str):
         return identifier(value["id"])
     return None
+
+
+def _objects(value: object) -> list[dict]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _texts(source: dict, fields: tuple[tuple[str, str], ...]) -> set[tuple[str, str]]:
+    return {(name, identifier(source[field]) if name == TermName.DEVICE_ID else source[field])
+            for name, field in fields if isinstance(source.get(field), str)}
+
+
+def _is_number(value: object) -> bool:
+    """A finite JSON number (not a boolean, which Python counts as an int)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _moment(value: object) -> datetime | None:
+    """A body's timestamp as an aware datetime (None when it is none: the schema checked its format)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def _strings(value: object) -> list[str]:

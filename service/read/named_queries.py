@@ -19,7 +19,8 @@ from sqlmodel import Session, select
 from service.errors import Conflict, ErrorItem, InvalidInput, InvalidParameter, NotFound
 from service.models import NamedQuery, Subscription
 from service.read.pagination import Page, PageRequest, fingerprint, paginate
-from service.read.queries import EventQuery, parse_event_query
+from service.read.parameters import parse_event_query
+from service.read.queries import EventQuery
 
 _IGNORED = ("@context",)  # JSON-LD context: no filter
 
@@ -37,7 +38,7 @@ def parameters(query: object) -> dict[str, str]:
     if errors:
         raise InvalidInput(f"query: not a valid EPCIS query ({errors[0].field}: {errors[0].message})", field=errors[0].field,
                            errors=errors)
-    params = {name: ",".join(map(str, value)) if isinstance(value, list) else str(value)
+    params = {name: "|".join(map(str, value)) if isinstance(value, list) else str(value)
               for name, value in query.items() if name not in _IGNORED}
     try:
         parse_event_query(params)

@@ -1,29 +1,15 @@
 """EPCIS-style event queries and transaction listings, keyset-paginated and visibility-scoped.
 
-Semantics follow the EPCIS 2.0 query interface for the subset we serve: a parameter's
-comma-separated values are alternatives (OR), different parameters must all hold (AND). Every
-value is normalised exactly as the stored columns and terms were (``service.ingest.indexing``), so a
-query may spell a bizStep short, as a URN or as the CBV URI, and an EPC as a URN or any GS1
-Digital Link: all find the same events.
-
-MATCH_epc / MATCH_anyEPC accept a trailing ``*`` in two forms that denote "every instance of this
-class": an EPC pure-identity pattern (``urn:epc:idpat:sgtin:0614141.107346.*``) and a Digital Link
-of a primary key followed by ``/*`` (``https://id.gs1.org/01/10614141073464/*``). Both are
-canonicalised to the class's Digital Link and matched as a prefix of the stored canonical ids, an
-index range scan. Any other ``*`` (partial serials, partial keys) is refused with 422: a partial
-value has no canonical form, so it could not be matched reliably against canonical ids.
-The range relies on byte-order comparison of ``record_term.value`` (SQLite's BINARY, PostgreSQL's
-C / C.UTF-8 collation), which is what canonical ASCII ids compare under anyway.
-
-Timestamps without an offset are taken as UTC; one that does not exist in UTC (year 1 at +01:00)
-is refused with 422.
-
-``EVENT_PARAMETERS`` is the one table of the event query's parameters: it parses them here and
-documents them in OpenAPI (``GET /v1/events`` publishes it), so the two cannot drift apart.
+An :class:`EventQuery` is parsed and normalised from the query language by ``service.read.parameters``;
+here it becomes one statement: different parameters must all hold (AND), a parameter's values are
+alternatives (OR). Multi-valued facts (EPCs, classes, quantities, sensor data, ...) are matched through
+``record_term`` (:class:`TermMatch`): one index range per value, prefix or bound on (name, value, record_id).
+The ranges rely on byte-order comparison of ``record_term.value`` (SQLite's BINARY, PostgreSQL's
+C / C.UTF-8 collation), which is what canonical ASCII ids and the fixed-width time and number terms
+of ``service.ingest.indexing`` compare under anyway.
 """
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -32,9 +18,6 @@ from sqlmodel import Session, select
 
 from service.access.viewer import Viewer
 from service.errors import InvalidParameter, TooManyResults
-from service.hashing.epcis import HASH_ID_PREFIX
-from service.hashing.vocabulary import BIZ_STEPS, BIZ_TRANSACTION_TYPES, DISPOSITIONS, ERROR_REASONS
-from service.ingest.indexing import biz_transaction_term, identifier, source_destination_term, time_term, vocabulary
 from service.models import (
     Batch,
     BatchStatus,
@@ -45,12 +28,8 @@ from service.models import (
     RecordTerm,
     TermName,
 )
-from service.models.record_term import ANY_EPC
 from service.read.pagination import (
     DEFAULT_PER_PAGE,
-    MAX_PER_PAGE,
-    PER_PAGE_FIELD,
-    TOKEN_FIELD,
     Page,
     PageRequest,
     PageTokens,
@@ -59,18 +38,11 @@ from service.read.pagination import (
 )
 
 EVENT_TYPES = ("ObjectEvent", "AggregationEvent", "TransactionEvent", "TransformationEvent", "AssociationEvent")
-BIZ_TRANSACTION_PREFIX = "EQ_bizTransaction_"
-SOURCE_PREFIX, DESTINATION_PREFIX = "EQ_source_", "EQ_destination_"
-PARAMETER_PREFIXES = (BIZ_TRANSACTION_PREFIX, SOURCE_PREFIX, DESTINATION_PREFIX)
-ACTIONS = ("ADD", "OBSERVE", "DELETE")
-_MAX_VALUES = 100  # alternatives per parameter: keeps IN lists (and query plans) small
 
-# Canonical Digital Link keys whose serial follows the key directly (no "/<AI>/" in between).
-_SERIAL_APPENDED = ("/8003/", "/253/", "/255/")
 _RECORD_ORDER = (Record.occurred_at, Record.id)  # the index order of ix_record_kind_time and ix_record_party_time
 #: orderBy: eventTime follows the time indexes; recordTime is the order of storing (ids ascend with created_at
 #: within one writer, and ties are broken by id).
-_EVENT_ORDERS = {"eventTime": _RECORD_ORDER, "recordTime": (Record.created_at, Record.id)}
+EVENT_ORDERS = {"eventTime": _RECORD_ORDER, "recordTime": (Record.created_at, Record.id)}
 
 
 class Direction(StrEnum):
@@ -125,40 +97,6 @@ class EventQuery:
         return PageRequest(tokens=tokens, per_page=self.per_page, token=self.page_token)
 
 
-def parse_event_query(params: Mapping[str, str]) -> EventQuery:
-    """Validate and normalise EPCIS query parameters; InvalidParameter (422) names the offending one."""
-    fields: dict = {}
-    given_by: dict[str, str] = {}  # field -> the parameter that set it
-    terms: list[TermMatch] = []
-    for name, raw in params.items():
-        if name.startswith(BIZ_TRANSACTION_PREFIX) and len(name) > len(BIZ_TRANSACTION_PREFIX):
-            kind = vocabulary(name[len(BIZ_TRANSACTION_PREFIX):], BIZ_TRANSACTION_TYPES)
-            values = _values(name, raw)
-            terms.append(TermMatch((TermName.BIZ_TRANSACTION,), tuple(biz_transaction_term(kind, v) for v in values)))
-            continue
-        family = next(((prefix, term) for prefix, term in ((SOURCE_PREFIX, TermName.SOURCE), (DESTINATION_PREFIX, TermName.DESTINATION))
-                       if name.startswith(prefix) and len(name) > len(prefix)), None)
-        if family is not None:
-            kind = name[len(family[0]):]
-            terms.append(TermMatch((family[1],), tuple(source_destination_term(kind, v) for v in _values(name, raw))))
-            continue
-        if name not in EVENT_PARAMETERS:
-            raise InvalidParameter(f"unknown query parameter {name!r}", field=name)
-        parameter = EVENT_PARAMETERS[name]
-        if parameter.target is None:
-            terms.append(parameter.parse(name, raw))
-        elif parameter.target in given_by:  # EQ_readPoint and WD_readPoint: one location filter at a time
-            raise InvalidParameter(f"{name}: give {given_by[parameter.target]} or {name}, not both", field=name)
-        else:
-            fields[parameter.target] = parameter.parse(name, raw)
-            given_by[parameter.target] = name
-    if "event_count_limit" in fields and "max_event_count" in fields:
-        raise InvalidParameter("eventCountLimit and maxEventCount exclude each other", field="maxEventCount")
-    if "event_count_limit" in fields:  # one page of at most that many events
-        fields["per_page"] = fields["event_count_limit"]
-    return EventQuery(terms=tuple(sorted(terms, key=repr)), **fields)  # sorted: parameter order is no part of the query
-
-
 def query_events(session: Session, *, query: EventQuery, viewer: Viewer, tokens: PageTokens) -> Page:
     """One page of the EPCIS events ``viewer`` may read that match ``query``.
 
@@ -170,7 +108,7 @@ def query_events(session: Session, *, query: EventQuery, viewer: Viewer, tokens:
     page = paginate(
         session,
         statement,
-        order=_EVENT_ORDERS[query.order_by],
+        order=EVENT_ORDERS[query.order_by],
         descending=query.direction == Direction.DESC,
         page=query.page(tokens),
         scope=query.fingerprint(viewer=viewer),
@@ -231,8 +169,8 @@ def query_transactions(
 
     ``party_filter`` is a filter (either side of the deal); ``viewer`` is visibility (``service.access.viewer``).
     """
-    since, until = (None if t is None else _utc(name, t) for name, t in (("since", since), ("until", until)))
-    status = _status("status", status) if status is not None else None
+    since, until = (None if t is None else parameter_utc(name, t) for name, t in (("since", since), ("until", until)))
+    status = parameter_status("status", status) if status is not None else None
     statement = select(Record).where(Record.kind == RecordKind.TRANSACTION)
     if kind is not None:
         statement = statement.where(Record.record_type == kind)
@@ -283,248 +221,16 @@ def _successor(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-# ---- parameter parsers ------------------------------------------------------------------------
-
-
-def _values(name: str, raw: str) -> list[str]:
-    values = [value.strip() for value in raw.split(",")]
-    if not raw.strip() or any(not value for value in values):
-        raise InvalidParameter(f"{name}: empty value", field=name)
-    if len(values) > _MAX_VALUES:
-        raise InvalidParameter(f"{name}: at most {_MAX_VALUES} values", field=name)
-    return list(dict.fromkeys(values))
-
-
-def _vocabulary_list(terms: dict[str, str]):
-    return lambda name, raw: tuple(vocabulary(value, terms) for value in _values(name, raw))
-
-
-def _identifier_list(name: str, raw: str) -> tuple[str, ...]:
-    return tuple(identifier(value) for value in _values(name, raw))
-
-
-def _epc_match(names: Iterable[str]):
-    def parse(name: str, raw: str) -> TermMatch:
-        values, prefixes = [], []
-        for value in _values(name, raw):
-            if "*" in value:
-                prefixes.append(_wildcard_prefix(name, value))
-            else:
-                values.append(identifier(value))
-        return TermMatch(tuple(names), tuple(values), tuple(prefixes))
-
-    return parse
-
-
-def _wildcard_prefix(name: str, pattern: str) -> str:
-    """The canonical-id prefix every instance matching ``pattern`` starts with (see module docstring)."""
-    if pattern.startswith("urn:epc:idpat:"):
-        key = identifier(pattern)
-    elif pattern.endswith("/*") and "*" not in pattern[:-1]:
-        key = identifier(pattern[:-2])
-    else:
-        key = pattern
-    if key == pattern or not key.startswith("https://") or "*" in key:
-        raise InvalidParameter(
-            f"{name}: unsupported wildcard {pattern!r}: use an EPC pattern URN (urn:epc:idpat:...) "
-            "or a Digital Link primary key followed by '/*'",
-            field=name,
-        )
-    return key if any(marker in key for marker in _SERIAL_APPENDED) else key + "/"
-
-
-def _strings(name: str, raw: str) -> tuple[str, ...]:
-    return tuple(_values(name, raw))
-
-
-def _actions(name: str, raw: str) -> TermMatch:
-    values = _values(name, raw)
-    unknown = [value for value in values if value not in ACTIONS]
-    if unknown:
-        raise InvalidParameter(f"{name}: unknown action {unknown[0]!r} (one of {', '.join(ACTIONS)})", field=name)
-    return TermMatch((TermName.ACTION,), tuple(values))
-
-
-def _declares_error(name: str, raw: str) -> TermMatch:
-    """Error declarations (records whose event carries ``errorDeclaration``): whatever the value."""
-    return TermMatch((TermName.DECLARES,), prefixes=(HASH_ID_PREFIX,))
-
-
-def _declared_at_least(name: str, raw: str) -> TermMatch:
-    return TermMatch((TermName.DECLARED_AT,), at_least=time_term(_timestamp(name, raw)))
-
-
-def _declared_before(name: str, raw: str) -> TermMatch:
-    return TermMatch((TermName.DECLARED_AT,), below=time_term(_timestamp(name, raw)))
-
-
-def _error_reasons(name: str, raw: str) -> TermMatch:
-    return TermMatch((TermName.ERROR_REASON,), tuple(vocabulary(value, ERROR_REASONS) for value in _values(name, raw)))
-
-
-def _corrective_events(name: str, raw: str) -> TermMatch:
-    return TermMatch((TermName.CORRECTIVE_EVENT,), tuple(_values(name, raw)))
-
-
-def _event_types(name: str, raw: str) -> tuple[str, ...]:
-    values = _values(name, raw)
-    unknown = [value for value in values if value not in EVENT_TYPES]
-    if unknown:
-        raise InvalidParameter(f"{name}: unknown event type {unknown[0]!r} (one of {', '.join(EVENT_TYPES)})", field=name)
-    return tuple(values)
-
-
-def _status(name: str, raw: str) -> RecordStatus:
+def parameter_status(name: str, raw: str) -> RecordStatus:
     try:
         return RecordStatus(raw)
     except ValueError:
         raise InvalidParameter(f"{name}: {raw!r} is not one of {', '.join(RecordStatus)}", field=name) from None
 
 
-def _statuses(name: str, raw: str) -> tuple[RecordStatus, ...]:
-    return tuple(_status(name, value) for value in _values(name, raw))
-
-
-def _timestamp(name: str, raw: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidParameter(f"{name}: not an ISO 8601 timestamp: {raw!r}", field=name) from None
-    return _utc(name, moment)
-
-
-def _utc(name: str, moment: datetime) -> datetime:
+def parameter_utc(name: str, moment: datetime) -> datetime:
     """The moment in UTC (naive: taken as UTC); 422 naming ``name`` when it is in no year 1-9999 there."""
     try:
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00, which is in year 0 in UTC
         raise InvalidParameter(f"{name}: {moment.isoformat()} is outside years 1 to 9999 in UTC", field=name) from None
-
-
-def _order_by(name: str, raw: str) -> str:
-    if raw not in _EVENT_ORDERS:
-        raise InvalidParameter(f"{name}: eventTime or recordTime, not {raw!r}", field=name)
-    return raw
-
-
-def _direction(name: str, raw: str) -> Direction:
-    try:
-        return Direction(raw.upper())
-    except ValueError:
-        raise InvalidParameter(f"{name}: ASC or DESC", field=name) from None
-
-
-def _per_page(name: str, raw: str) -> int:
-    text = raw.strip()
-    if not (text.isascii() and text.isdigit() and len(text) <= len(str(MAX_PER_PAGE)) and 1 <= int(text) <= MAX_PER_PAGE):
-        raise InvalidParameter(f"{name}: an integer between 1 and {MAX_PER_PAGE}, not {raw!r}", field=name)
-    return int(text)
-
-
-def _count(name: str, raw: str) -> int:
-    return _per_page(name, raw)
-
-
-def _page_token(name: str, raw: str) -> str:
-    return raw
-
-
-@dataclass(frozen=True)
-class EventParameter:
-    """One query parameter of ``GET /v1/events``: how it is parsed, and how it is documented."""
-
-    target: str | None  # the EventQuery field it sets, or None for a term match
-    parse: Callable[[str, str], object]
-    description: str
-    examples: tuple[str, ...] = ()
-    schema: Mapping[str, object] = field(default_factory=lambda: {"type": "string"})
-
-
-_LIST = " Several values, separated by commas, are alternatives (OR)."
-_TIME = " ISO 8601; without an offset the time is taken as UTC."
-_EPC = (
-    " An EPC URN or GS1 Digital Link; a pure-identity pattern (`urn:epc:idpat:sgtin:0614141.107346.*`) or a"
-    " Digital Link primary key followed by `/*` matches every instance of that class."
-)
-EVENT_PARAMETERS: dict[str, EventParameter] = {
-    "eventType": EventParameter("event_types", _event_types, f"Event types ({', '.join(EVENT_TYPES)})." + _LIST,
-                                ("ObjectEvent", "ObjectEvent,AggregationEvent")),
-    "EQ_bizStep": EventParameter("biz_steps", _vocabulary_list(BIZ_STEPS),
-                                 "CBV business step: short name, URN or CBV URI." + _LIST,
-                                 ("shipping", "urn:epcglobal:cbv:bizstep:receiving", "shipping,receiving")),
-    "EQ_disposition": EventParameter("dispositions", _vocabulary_list(DISPOSITIONS),
-                                     "CBV disposition: short name, URN or CBV URI." + _LIST, ("in_transit",)),
-    "GE_eventTime": EventParameter("since", _timestamp, "Events at or after this time." + _TIME,
-                                   ("2026-03-01T00:00:00Z",), {"type": "string", "format": "date-time"}),
-    "LT_eventTime": EventParameter("before", _timestamp, "Events before this time." + _TIME,
-                                   ("2026-04-01T00:00:00+02:00",), {"type": "string", "format": "date-time"}),
-    "MATCH_epc": EventParameter(None, _epc_match((TermName.EPC,)),
-                                "Events naming the EPC in `epcList` or `childEPCs`." + _EPC + _LIST,
-                                ("urn:epc:id:sgtin:0614141.107346.2017", "https://id.gs1.org/01/10614141073464/*")),
-    "MATCH_anyEPC": EventParameter(None, _epc_match(ANY_EPC),
-                                   "Events naming the EPC anywhere: `epcList`, `childEPCs`, `parentID`, "
-                                   "`inputEPCList`, `outputEPCList`." + _EPC + _LIST,
-                                   ("urn:epc:idpat:sgtin:0614141.107346.*",)),
-    "GE_recordTime": EventParameter("recorded_since", _timestamp, "Events stored at or after this time." + _TIME,
-                                    ("2026-03-01T00:00:00Z",), {"type": "string", "format": "date-time"}),
-    "LT_recordTime": EventParameter("recorded_before", _timestamp, "Events stored before this time." + _TIME,
-                                    ("2026-04-01T00:00:00Z",), {"type": "string", "format": "date-time"}),
-    "MATCH_parentID": EventParameter(None, _epc_match((TermName.PARENT,)),
-                                     "Events whose `parentID` is the EPC." + _EPC + _LIST, ("urn:epc:id:sscc:0614141.1234567890",)),
-    "MATCH_inputEPC": EventParameter(None, _epc_match((TermName.INPUT,)),
-                                     "Transformation events naming the EPC in `inputEPCList`." + _EPC + _LIST,
-                                     ("urn:epc:id:sgtin:4012345.011122.25",)),
-    "MATCH_outputEPC": EventParameter(None, _epc_match((TermName.OUTPUT,)),
-                                      "Transformation events naming the EPC in `outputEPCList`." + _EPC + _LIST,
-                                      ("urn:epc:id:sgtin:4012345.077889.25",)),
-    "MATCH_anyEPCClass": EventParameter(None, _epc_match((TermName.EPC_CLASS,)),
-                                        "Events naming the class in any quantity list (`quantityList`, `childQuantityList`, "
-                                        "`inputQuantityList`, `outputQuantityList`)." + _EPC + _LIST,
-                                        ("urn:epc:class:lgtin:4012345.012345.998877",)),
-    "EQ_bizLocation": EventParameter("biz_locations", _identifier_list,
-                                     "Business location: SGLN URN or GS1 Digital Link." + _LIST,
-                                     ("urn:epc:id:sgln:0614141.00888.0",)),
-    "EQ_readPoint": EventParameter("read_points", _identifier_list, "Read point: SGLN URN or GS1 Digital Link." + _LIST,
-                                   ("urn:epc:id:sgln:0614141.00777.0",)),
-    "WD_bizLocation": EventParameter("biz_locations", _identifier_list,
-                                     "Business location or its descendants in the master data; no location hierarchy is "
-                                     "kept yet, so it matches the location itself, as the standard says when none is known." + _LIST,
-                                     ("urn:epc:id:sgln:0614141.00888.0",)),
-    "WD_readPoint": EventParameter("read_points", _identifier_list,
-                                   "Read point or its descendants in the master data; no location hierarchy is kept yet, "
-                                   "so it matches the location itself, as the standard says when none is known." + _LIST,
-                                   ("urn:epc:id:sgln:0614141.00777.0",)),
-    "EQ_action": EventParameter(None, _actions, "The event's `action`: ADD, OBSERVE or DELETE." + _LIST, ("OBSERVE",)),
-    "EQ_eventID": EventParameter("event_ids", _strings,
-                                 "Events by `eventID` as captured, or by CBV 2.0 event hash ID (the ID of an event "
-                                 "captured without one)." + _LIST, ("ni:///sha-256;df7bb3c352fef055578554f09f5e2aa41782150ced7bd0b8af24dd3ccb30ba69?ver=CBV2.0",)),
-    "EXISTS_errorDeclaration": EventParameter(None, _declares_error,
-                                              "Only error declarations (events carrying `errorDeclaration`); the value is ignored.", ("",)),
-    "GE_errorDeclarationTime": EventParameter(None, _declared_at_least, "Error declarations declared at or after this time." + _TIME,
-                                              ("2026-03-01T00:00:00Z",), {"type": "string", "format": "date-time"}),
-    "LT_errorDeclarationTime": EventParameter(None, _declared_before, "Error declarations declared before this time." + _TIME,
-                                              ("2026-04-01T00:00:00Z",), {"type": "string", "format": "date-time"}),
-    "EQ_errorReason": EventParameter(None, _error_reasons, "Error declarations for this reason: CBV short name, URN or URI." + _LIST,
-                                     ("did_not_occur", "urn:epcglobal:cbv:er:incorrect_data")),
-    "EQ_correctiveEventID": EventParameter(None, _corrective_events,
-                                           "Error declarations naming this corrective event ID." + _LIST, ("urn:uuid:1",)),
-    "status": EventParameter("statuses", _statuses, "Anchoring status: `anchored` or `pending`." + _LIST,
-                             ("anchored",)),
-    "orderBy": EventParameter("order_by", _order_by, "Sort key: `eventTime` or `recordTime` (ties broken by record id).",
-                              ("eventTime", "recordTime"), {"type": "string", "enum": ["eventTime", "recordTime"], "default": "eventTime"}),
-    "orderDirection": EventParameter("direction", _direction, "`ASC` (oldest first, the default) or `DESC`.",
-                                     ("DESC",), {"type": "string", "enum": ["ASC", "DESC"], "default": "ASC"}),
-    "eventCountLimit": EventParameter("event_count_limit", _count,
-                                      f"At most this many events (1 to {MAX_PER_PAGE}), in one page; excludes `maxEventCount`.",
-                                      ("10",), {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}),
-    "maxEventCount": EventParameter("max_event_count", _count,
-                                    f"Refuse (413) a query matching more than this many events (1 to {MAX_PER_PAGE}).",
-                                    ("1000",), {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}),
-    PER_PAGE_FIELD: EventParameter("per_page", _per_page, f"Events per page, 1 to {MAX_PER_PAGE}.", ("100",),
-                                   {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE}),
-    TOKEN_FIELD: EventParameter("page_token", _page_token,
-                                "The `nextPageToken` of the previous page, unchanged, with the same filters; "
-                                "absent for the first page."),
-}
-"""Every parameter ``parse_event_query`` knows, besides the families of ``PARAMETER_PREFIXES``
-(``EQ_bizTransaction_<type>``, ``EQ_source_<type>``, ``EQ_destination_<type>``)."""

@@ -16,7 +16,8 @@ from service.api.epcis.problems import problem_responses
 from service.errors import NotFound, NotServed
 from service.ingest.validation.json_limits import MAX_IDENTIFIER_CHARS
 from service.read.pagination import MAX_PER_PAGE, TOKEN_FIELD, PageTokens
-from service.read.queries import EventQuery, parse_event_query, query_events
+from service.read.parameters import parse_event_query
+from service.read.queries import EventQuery, query_events
 
 MEDIA_TYPE = "application/json"  # what GS1's OpenAPI documents for query documents
 

@@ -25,7 +25,8 @@ from service.api.schemas.events import CapturedEventPublic, CapturedEventsPublic
 from service.api.schemas.verification import ProofBundlePublic, VerificationPublic
 from service.ingest.candidates import Submission
 from service.models import RecordKind
-from service.read.queries import EVENT_PARAMETERS, PARAMETER_PREFIXES, parse_event_query, query_events
+from service.read.parameters import EVENT_PARAMETERS, PARAMETER_PREFIXES, parse_event_query
+from service.read.queries import query_events
 from service.ingest.records import find_record
 from service.verify.declarations import declarations_of
 from service.verify.verification import VerificationCache, proof_bundle, verify_record
@@ -94,15 +95,18 @@ async def capture(caller: Supplier, body: EventBody, ledger: RuntimeDep, respons
 
 @router.get("", response_model=EventPage, openapi_extra=EVENT_QUERY, responses=error_responses(413))
 def list_events(request: Request, caller: Reader, viewer: ViewerDep, session: SessionDep, tokens: PageTokensDep) -> EventPage:
-    """The EPCIS 2.0 query interface, for the parameters below: one parameter's comma-separated values
-    are alternatives (OR), different parameters must all hold (AND). Vocabulary and identifiers match
-    however they are spelt (short name, URN, CBV URI, GS1 Digital Link).
+    """The EPCIS 2.0 query interface, for the parameters below: one parameter's values, separated by `|`
+    (or by commas, where its description says so), are alternatives (OR), different parameters must all
+    hold (AND). Vocabulary and identifiers match however they are spelt (short name, URN, CBV URI, GS1 Digital Link).
 
     Besides the parameters listed, the family **`EQ_bizTransaction_<type>`** filters by business
     transaction of a CBV type (`po`, `inv`, `desadv`, `bol`, ...; short name or CBV URI), e.g.
     `EQ_bizTransaction_po=urn:epcglobal:cbv:bt:0614141000041:PO-1001`; **`EQ_source_<type>`** and
     **`EQ_destination_<type>`** by source or destination of a CBV type (`owning_party`,
     `possessing_party`, `location`), e.g. `EQ_destination_location=urn:epc:id:sgln:0614141.00777.0`.
+    The family **`<EQ|GT|GE|LT|LE>_<field>_<uom>`** compares sensorReport numbers (`value`, `minValue`,
+    `maxValue`, `meanValue`, `sDev`, `percValue`) reported in the UN/ECE Rec 20 unit `<uom>` (no unit is
+    converted), e.g. `GT_value_CEL=8`; `EQ_` takes several numbers separated by `|`.
 
     Suppliers see their own events and those shared with them (grants), auditors everyone's. Any
     other parameter is refused (422).

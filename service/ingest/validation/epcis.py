@@ -48,6 +48,14 @@ _INDEXED_FIELDS = {
                                         "correctiveEventIDs": _IDENTIFIERS}},
     "sourceList": {"items": {"properties": {"type": _IDENTIFIER, "source": _IDENTIFIER}}},
     "destinationList": {"items": {"properties": {"type": _IDENTIFIER, "destination": _IDENTIFIER}}},
+    "transformationID": _IDENTIFIER,
+    "persistentDisposition": {"properties": {"set": _IDENTIFIERS, "unset": _IDENTIFIERS}},
+    "sensorElementList": {"items": {"properties": {
+        "sensorMetadata": {"properties": {name: _IDENTIFIER for name in ("deviceID", "dataProcessingMethod", "bizRules")}},
+        "sensorReport": {"items": {"properties": {name: _IDENTIFIER for name in (
+            "type", "deviceID", "dataProcessingMethod", "microorganism", "chemicalSubstance", "stringValue",
+            "hexBinaryValue", "uriValue", "uom")}}},
+    }}},
 }
 _EVENT_LIMITS = {"properties": _INDEXED_FIELDS}
 _EVENTS_LIMITS = {"properties": {"eventList": {"items": _EVENT_LIMITS}}}
