@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, func, literal, or_
 from sqlmodel import Session, select
 
 from service.access.viewer import Viewer
@@ -38,6 +38,8 @@ from service.ingest.indexing import biz_transaction_term, identifier, source_des
 from service.models import (
     Batch,
     BatchStatus,
+    LocationEdge,
+    LocationVocabulary,
     Record,
     RecordKind,
     RecordLeaf,
@@ -64,6 +66,10 @@ SOURCE_PREFIX, DESTINATION_PREFIX = "EQ_source_", "EQ_destination_"
 PARAMETER_PREFIXES = (BIZ_TRANSACTION_PREFIX, SOURCE_PREFIX, DESTINATION_PREFIX)
 ACTIONS = ("ADD", "OBSERVE", "DELETE")
 _MAX_VALUES = 100  # alternatives per parameter: keeps IN lists (and query plans) small
+#: WD_bizLocation / WD_readPoint: levels walked below the given locations, and the most locations found
+#: there (beyond: 413 naming the parameter); bounds the work a hierarchy in master data can cause.
+MAX_LOCATION_DEPTH = 32
+MAX_DESCENDANTS = 10_000
 
 # Canonical Digital Link keys whose serial follows the key directly (no "/<AI>/" in between).
 _SERIAL_APPENDED = ("/8003/", "/253/", "/255/")
@@ -100,6 +106,8 @@ class EventQuery:
     dispositions: tuple[str, ...] = ()
     biz_locations: tuple[str, ...] = ()
     read_points: tuple[str, ...] = ()
+    biz_locations_within: tuple[str, ...] = ()  # WD_bizLocation: these or their descendants
+    read_points_within: tuple[str, ...] = ()  # WD_readPoint
     event_ids: tuple[str, ...] = ()
     statuses: tuple[RecordStatus, ...] = ()
     since: datetime | None = None
@@ -128,7 +136,6 @@ class EventQuery:
 def parse_event_query(params: Mapping[str, str]) -> EventQuery:
     """Validate and normalise EPCIS query parameters; InvalidParameter (422) names the offending one."""
     fields: dict = {}
-    given_by: dict[str, str] = {}  # field -> the parameter that set it
     terms: list[TermMatch] = []
     for name, raw in params.items():
         if name.startswith(BIZ_TRANSACTION_PREFIX) and len(name) > len(BIZ_TRANSACTION_PREFIX):
@@ -147,11 +154,8 @@ def parse_event_query(params: Mapping[str, str]) -> EventQuery:
         parameter = EVENT_PARAMETERS[name]
         if parameter.target is None:
             terms.append(parameter.parse(name, raw))
-        elif parameter.target in given_by:  # EQ_readPoint and WD_readPoint: one location filter at a time
-            raise InvalidParameter(f"{name}: give {given_by[parameter.target]} or {name}, not both", field=name)
         else:
             fields[parameter.target] = parameter.parse(name, raw)
-            given_by[parameter.target] = name
     if "event_count_limit" in fields and "max_event_count" in fields:
         raise InvalidParameter("eventCountLimit and maxEventCount exclude each other", field="maxEventCount")
     if "event_count_limit" in fields:  # one page of at most that many events
@@ -165,8 +169,11 @@ def query_events(session: Session, *, query: EventQuery, viewer: Viewer, tokens:
     ``tokens`` signs the next page's token and checks the one in ``query``.
     """
     statement = matching_events(query, viewer=viewer)
+    for name, roots, vocabulary in _within(query):
+        _at_most(session, _descendants(roots, vocabulary, viewer=viewer), MAX_DESCENDANTS,
+                 f"{name}: the locations below exceed {MAX_DESCENDANTS} in the master data you may read", field=name)
     if query.max_event_count is not None:
-        _at_most(session, statement, query.max_event_count)
+        _at_most(session, statement.with_only_columns(Record.id), query.max_event_count)
     page = paginate(
         session,
         statement,
@@ -191,6 +198,9 @@ def matching_events(query: EventQuery, *, viewer: Viewer):
     ):
         if values:
             statement = statement.where(column.in_(values))
+    for name, roots, vocabulary in _within(query):
+        column = Record.biz_location if vocabulary == LocationVocabulary.BIZ_LOCATION else Record.read_point
+        statement = statement.where(or_(column.in_(roots), column.in_(_descendants(roots, vocabulary, viewer=viewer))))
     if len(set(query.statuses)) == 1:  # both statuses: no constraint
         statement = statement.where(_has_status(query.statuses[0]))
     statement = _time_range(statement, since=query.since, before=query.before)
@@ -206,12 +216,34 @@ def matching_events(query: EventQuery, *, viewer: Viewer):
     return statement.where(viewer.records(RecordKind.EPCIS_EVENT))
 
 
-def _at_most(session: Session, statement, limit: int) -> None:
-    """TooManyResults (413) when ``statement`` matches more than ``limit`` rows (counting stops there)."""
-    matched = session.exec(select(func.count()).select_from(statement.with_only_columns(Record.id).limit(limit + 1).subquery())).one()
+def _at_most(session: Session, statement, limit: int, message: str | None = None, *, field: str = "maxEventCount") -> None:
+    """TooManyResults (413) when ``statement`` (one column) matches more than ``limit`` rows (counting stops there)."""
+    matched = session.exec(select(func.count()).select_from(statement.limit(limit + 1).subquery())).one()
     if matched > limit:
-        raise TooManyResults(f"maxEventCount: more than {limit} events match; narrow the query or raise the limit",
-                             field="maxEventCount")
+        raise TooManyResults(message or f"maxEventCount: more than {limit} events match; narrow the query or raise the limit",
+                             field=field)
+
+
+def _within(query: EventQuery) -> list[tuple[str, tuple[str, ...], LocationVocabulary]]:
+    """The WD_ filters of ``query``: parameter name, the locations given, the vocabulary walked."""
+    return [(name, roots, vocabulary) for name, roots, vocabulary in (
+        ("WD_bizLocation", query.biz_locations_within, LocationVocabulary.BIZ_LOCATION),
+        ("WD_readPoint", query.read_points_within, LocationVocabulary.READ_POINT),
+    ) if roots]
+
+
+def _descendants(roots: tuple[str, ...], vocabulary: LocationVocabulary, *, viewer: Viewer):
+    """The distinct locations below ``roots`` in the master data of parties ``viewer`` may read: a
+    recursive walk of ``location_edge`` down to :data:`MAX_LOCATION_DEPTH` levels. UNION drops rows
+    already found and the depth bound stops any cycle, so a cyclic hierarchy ends."""
+    edge = LocationEdge.__table__.c
+    visible = and_(edge.vocabulary == vocabulary.value, viewer.declared(edge.party))
+    tree = (select(edge.child.label("location"), literal(1).label("depth"))
+            .where(edge.parent.in_(roots), visible).cte("location_tree", recursive=True))
+    below = (select(edge.child, tree.c.depth + 1).join(tree, edge.parent == tree.c.location)
+             .where(tree.c.depth < MAX_LOCATION_DEPTH, visible))
+    tree = tree.union(below)
+    return select(tree.c.location).distinct()
 
 
 def query_transactions(
@@ -441,6 +473,7 @@ class EventParameter:
 
 
 _LIST = " Several values, separated by commas, are alternatives (OR)."
+_WITHIN = f" At most {MAX_LOCATION_DEPTH} levels down; more than {MAX_DESCENDANTS} locations below is a 413."
 _TIME = " ISO 8601; without an offset the time is taken as UTC."
 _EPC = (
     " An EPC URN or GS1 Digital Link; a pure-identity pattern (`urn:epc:idpat:sgtin:0614141.107346.*`) or a"
@@ -486,13 +519,13 @@ EVENT_PARAMETERS: dict[str, EventParameter] = {
                                      ("urn:epc:id:sgln:0614141.00888.0",)),
     "EQ_readPoint": EventParameter("read_points", _identifier_list, "Read point: SGLN URN or GS1 Digital Link." + _LIST,
                                    ("urn:epc:id:sgln:0614141.00777.0",)),
-    "WD_bizLocation": EventParameter("biz_locations", _identifier_list,
-                                     "Business location or its descendants in the master data; no location hierarchy is "
-                                     "kept yet, so it matches the location itself, as the standard says when none is known." + _LIST,
+    "WD_bizLocation": EventParameter("biz_locations_within", _identifier_list,
+                                     "Business location or any location below it (the `children` of BusinessLocation "
+                                     "elements in captured master data of parties whose events you may read)." + _WITHIN + _LIST,
                                      ("urn:epc:id:sgln:0614141.00888.0",)),
-    "WD_readPoint": EventParameter("read_points", _identifier_list,
-                                   "Read point or its descendants in the master data; no location hierarchy is kept yet, "
-                                   "so it matches the location itself, as the standard says when none is known." + _LIST,
+    "WD_readPoint": EventParameter("read_points_within", _identifier_list,
+                                   "Read point or any read point below it (the `children` of ReadPoint elements in captured "
+                                   "master data of parties whose events you may read)." + _WITHIN + _LIST,
                                    ("urn:epc:id:sgln:0614141.00777.0",)),
     "EQ_action": EventParameter(None, _actions, "The event's `action`: ADD, OBSERVE or DELETE." + _LIST, ("OBSERVE",)),
     "EQ_eventID": EventParameter("event_ids", _strings,
