@@ -79,7 +79,9 @@ def test_epcs_are_digital_links_by_default_and_as_captured_on_request(stocked):
     assert response.headers["GS1-EPC-Format"] == "Never_Translates"
     raw = [epc for event in response.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"] for epc in event.get("epcList", [])]
     assert all(epc.startswith("urn:epc:id:") for epc in raw)
-    refused = stocked.client.get("/epcis/events", headers={**stocked.as_("farm"), "GS1-EPC-Format": "Always_EPC_URN"})
+    urns = stocked.client.get("/epcis/events", params={"eventType": "ObjectEvent"}, headers={**stocked.as_("farm"), "GS1-EPC-Format": "Always_EPC_URN"})
+    assert urns.json()["epcisBody"] == response.json()["epcisBody"]  # captured as URNs: as captured
+    refused = stocked.client.get("/epcis/events", headers={**stocked.as_("farm"), "GS1-EPC-Format": "Always_Something"})
     assert refused.status_code == 406 and refused.json()["type"] == "epcisException:NotAcceptableException"
 
 
