@@ -200,7 +200,8 @@ def matching_events(query: EventQuery, *, viewer: Viewer):
             statement = statement.where(column.in_(values))
     for name, roots, vocabulary in _within(query):
         column = Record.biz_location if vocabulary == LocationVocabulary.BIZ_LOCATION else Record.read_point
-        statement = statement.where(or_(column.in_(roots), column.in_(_descendants(roots, vocabulary, viewer=viewer))))
+        below = _descendants(roots, vocabulary, viewer=viewer).limit(MAX_DESCENDANTS)  # query_events refuses more (413)
+        statement = statement.where(or_(column.in_(roots), column.in_(below)))
     if len(set(query.statuses)) == 1:  # both statuses: no constraint
         statement = statement.where(_has_status(query.statuses[0]))
     statement = _time_range(statement, since=query.since, before=query.before)
