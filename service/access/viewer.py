@@ -49,6 +49,11 @@ class Viewer:
         """SQL condition on ``Record``: recorded by this party or a party sharing with it (analytics input)."""
         return true() if self.everything else Record.party.in_(self.owners)
 
+    def declared(self, party: ColumnElement[str]) -> ColumnElement[bool]:
+        """SQL condition: a row declared by ``party`` (master data) is one whose party this viewer may read,
+        so that what one party declares never shapes another's answers."""
+        return true() if self.everything else party.in_(self.owners)
+
     @property
     def scope(self) -> "DataScope":
         """Whose records an analytics answer covers: every party's, or these parties'."""

@@ -31,6 +31,7 @@ from service.ingest.indexing import (
     label_terms,
     transaction_terms,
 )
+from service.ingest.master_data import Edge
 from service.models import Record, RecordKind, TermName
 
 TransactionKind = Literal["order", "sale", "invoice", "payment"]
@@ -102,6 +103,15 @@ class Submission:
     candidates: list[Candidate]
     party: str
     references: tuple[Reference, ...] = field(default=())
+    hierarchy: tuple[Edge, ...] = field(default=())  # location edges of the document's master data
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A captured document ready to store: its events' candidates and its master data's location edges."""
+
+    candidates: list[Candidate]
+    hierarchy: tuple[Edge, ...] = ()
 
 
 def derive(kind: RecordKind | str, body: object) -> Derived:

@@ -30,8 +30,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from service.errors import Forbidden, InvalidRecord
-from service.ingest.candidates import Candidate, Submission, prepare_events, prepare_transactions
+from service.ingest.candidates import Candidate, Prepared, Submission, prepare_events, prepare_transactions
 from service.ingest.fair import FairQueue
+from service.ingest.master_data import Edge, hierarchy_of
 from service.ingest.validation.epcis import validate_document
 from service.ingest.validation.json_limits import RECURSION_LIMIT, parse_json
 from service.ingest.validation.transactions import references_of, validate_transactions
@@ -47,11 +48,12 @@ MAX_RESTARTS = 3
 PARENT_CHECK_SECONDS = 1.0
 
 
-def prepare_body(raw: bytes, *, max_events: int) -> list[Candidate]:
-    """Parse, validate (the whole document, before anything is hashed) and hash a submitted body."""
+def prepare_body(raw: bytes, *, max_events: int) -> Prepared:
+    """Parse, validate (the whole document, before anything is hashed) and hash a submitted body;
+    its master data's location hierarchy comes along."""
     document = parse_json(raw)
     validate_document(document, max_events=max_events)
-    return prepare_events(document)
+    return Prepared(prepare_events(document), hierarchy_of(document))
 
 
 def prepare_event(raw: bytes) -> Candidate:
@@ -79,10 +81,12 @@ def transaction_submission(payload: object, *, party: str, max_items: int) -> Su
 CHUNK = 500
 
 
-def prepare_in_worker(raw: bytes, *, max_events: int) -> list[bytes]:
-    """In a worker: :func:`prepare_body`, its result pickled in chunks (see the module docstring)."""
-    candidates = prepare_body(raw, max_events=max_events)
-    return [pickle.dumps(candidates[start : start + CHUNK], pickle.HIGHEST_PROTOCOL) for start in range(0, len(candidates), CHUNK)]
+def prepare_in_worker(raw: bytes, *, max_events: int) -> tuple[list[bytes], tuple[Edge, ...]]:
+    """In a worker: :func:`prepare_body`, its candidates pickled in chunks (see the module docstring)."""
+    prepared = prepare_body(raw, max_events=max_events)
+    candidates = prepared.candidates
+    chunks = [pickle.dumps(candidates[start : start + CHUNK], pickle.HIGHEST_PROTOCOL) for start in range(0, len(candidates), CHUNK)]
+    return chunks, prepared.hierarchy
 
 
 def unpickle_chunks(chunks: list[bytes]) -> list[Candidate]:
@@ -141,7 +145,7 @@ class CapturePool:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    async def prepare(self, raw: bytes, *, max_events: int, submitter: str = "") -> list[Candidate]:
+    async def prepare(self, raw: bytes, *, max_events: int, submitter: str = "") -> Prepared:
         """:func:`prepare_body` for a small body here, for a large one in a worker process, in
         ``submitter``'s turn (or, without workers or with a pool that keeps breaking, in a thread, so
         that the event loop stays free)."""
@@ -150,8 +154,8 @@ class CapturePool:
         if self.processes == 0 or self.restarts > MAX_RESTARTS:
             return await asyncio.to_thread(prepare_body, raw, max_events=max_events)
         try:
-            chunks = await asyncio.wrap_future(self._submit(submitter, raw, max_events=max_events))
-            return await asyncio.to_thread(unpickle_chunks, chunks)
+            chunks, hierarchy = await asyncio.wrap_future(self._submit(submitter, raw, max_events=max_events))
+            return Prepared(await asyncio.to_thread(unpickle_chunks, chunks), hierarchy)
         except BrokenProcessPool:  # a worker died (killed, out of memory): the pool was discarded, do this one in a thread
             return await asyncio.to_thread(prepare_body, raw, max_events=max_events)
 

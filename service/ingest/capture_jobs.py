@@ -27,6 +27,7 @@ from sqlmodel import Session, select
 from service.errors import ErrorItem, InvalidInput, InvalidRecord, TraceAnchorError
 from service.hashing.epcis import events_of
 from service.ingest.candidates import Candidate, candidate, prepare_events
+from service.ingest.master_data import Edge, hierarchy_of, store_hierarchy
 from service.ingest.records import store_candidates
 from service.ingest.validation.epcis import check_event_count, events_field, validate_document
 from service.ingest.validation.json_limits import parse_json
@@ -50,6 +51,7 @@ class Outcome:
 
     candidates: list[Candidate]
     errors: list[ErrorItem]
+    hierarchy: tuple[Edge, ...] = ()  # the location edges of the document's master data
 
 
 def accept_job(session: Session, raw: bytes, *, party: str, behaviour: str, max_events: int) -> CaptureJob:
@@ -79,11 +81,11 @@ def outcome(raw: bytes, *, behaviour: str, max_events: int) -> Outcome:
     except InvalidRecord as error:
         if behaviour == ROLLBACK or any(item.index is None for item in error.errors):
             return Outcome([], error.errors)
-        return _each_event(document, validate=True)
+        return _with_hierarchy(_each_event(document, validate=True), document)
     if behaviour == PROCEED:
-        return _each_event(document, validate=False)
+        return _with_hierarchy(_each_event(document, validate=False), document)
     try:
-        return Outcome(prepare_events(document), [])
+        return _with_hierarchy(Outcome(prepare_events(document), []), document)
     except InvalidRecord as error:
         return Outcome([], error.errors)
 
@@ -101,6 +103,14 @@ def _each_event(document: dict, *, validate: bool) -> Outcome:
             errors.extend(ErrorItem(field=_within(path, index, item.field), message=item.message, index=index)
                           for item in error.errors)
     return Outcome(candidates, errors)
+
+
+def _with_hierarchy(outcome: Outcome, document: dict) -> Outcome:
+    """``outcome`` with the document's location edges; a fault in them rejects every event."""
+    try:
+        return Outcome(outcome.candidates, outcome.errors, hierarchy_of(document))
+    except InvalidRecord as error:
+        return Outcome([], error.errors)
 
 
 def _within(path: str, index: int, field: str | None) -> str:
@@ -133,6 +143,7 @@ def run_job(engine: Engine, job_id: int, *, max_events: int, lease_seconds: floa
         captured = 0
         if result.candidates and (behaviour == PROCEED or not errors):
             try:
+                store_hierarchy(session, result.hierarchy, party=party)
                 captured = len(store_candidates(session, candidates=result.candidates, party=party))
             except TraceAnchorError as error:  # a conflict with what the party stored: nothing of this job is kept
                 session.rollback()

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from service.access.viewer import Viewer, granting_parties
 from service.ingest.candidates import Candidate, Reference, Submission
+from service.ingest.master_data import store_hierarchy
 from service.models.record import parsed_body
 from service.errors import Conflict, InvalidRecord, NotFound
 from service.models import (
@@ -69,6 +70,7 @@ def store_submissions(session: Session, submissions: Sequence[Submission]) -> li
             # submission is then judged by itself (service.ingest.group_commit)
             viewer = Viewer(party=party, owners=granting_parties(session, grantee=party))
             check_references(session, references=references, viewer=viewer)
+        store_hierarchy(session, (edge for i in indexes for edge in submissions[i].hierarchy), party=party)
         stored = store_candidates(
             session, candidates=[c for i in indexes for c in submissions[i].candidates], party=party
         )

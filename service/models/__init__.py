@@ -6,10 +6,11 @@ from service.models.batch_tree import BatchTree
 from service.models.capture_job import CaptureJob
 from service.models.deployment import Deployment
 from service.models.fraud_model import FraudModelVersion
+from service.models.location_edge import LocationEdge, LocationVocabulary
 from service.models.named_query import NamedQuery
 from service.models.record import Record, RecordKind, RecordStatus
 from service.models.record_leaf import RecordLeaf
 from service.models.record_term import RecordTerm, TermName
 from service.models.subscription import Subscription
 
-__all__ = ["ApiKey", "Batch", "BatchStatus", "BatchTree", "CaptureJob", "Deployment", "FraudModelVersion", "NamedQuery", "Record", "RecordKind", "RecordLeaf", "RecordStatus", "RecordTerm", "Role", "Subscription", "TermName"]
+__all__ = ["ApiKey", "Batch", "BatchStatus", "BatchTree", "CaptureJob", "Deployment", "FraudModelVersion", "LocationEdge", "LocationVocabulary", "NamedQuery", "Record", "RecordKind", "RecordLeaf", "RecordStatus", "RecordTerm", "Role", "Subscription", "TermName"]

@@ -3,17 +3,27 @@ Digital Links. Shared by the ``/epcis`` query answers and webhook deliveries (``
 
 ``Always_GS1_Digital_Link`` (the default) turns every EPC URN into its GS1 Digital Link
 (``service.hashing.identifiers``); ``Never_Translates`` returns them as captured.
+
+``Always_EPC_URN`` keeps every URN as captured and turns a Digital Link into its URN when the event
+names its GS1 Company Prefix: the URN needs to know where the prefix ends inside the key, which a
+Digital Link does not say, and the URNs of the same event (any of its EPCs, classes, parent and
+locations) state their companies' prefixes. GS1 Company Prefixes are prefix-free, so a
+key starting with one of those prefixes has that one. A Digital Link whose prefix the event does not
+state is returned as captured, a Digital Link, rather than guessed.
 """
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from service.hashing.epc_urns import digital_link_to_urn
 from service.hashing.identifiers import canonical_identifier
 from service.ingest.validation.json_limits import stored_object
 from service.models import Record
 
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 DEFAULT_EPC_FORMAT = "Always_GS1_Digital_Link"
+URN_FORMAT = "Always_EPC_URN"
 _EPC_LISTS = ("epcList", "childEPCs", "inputEPCList", "outputEPCList")
 _QUANTITY_LISTS = ("quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList")
 _PLACES = ("readPoint", "bizLocation")
@@ -28,7 +38,11 @@ def event_of(record: Record, *, form: str) -> dict[str, Any]:
                 "eventTimeZoneOffset": "+00:00", "unparsableBody": event}
     event.setdefault("eventID", record.business_id)
     if form == DEFAULT_EPC_FORMAT:
-        _to_digital_links(event)
+        _translate(event, _link)
+    elif form == URN_FORMAT:
+        prefixes = set()
+        _translate(event, lambda value: _learn_prefix(value, prefixes))
+        _translate(event, lambda value: _urn(value, sorted(prefixes)))
     return event
 
 
@@ -44,26 +58,45 @@ def query_document(records: list[Record], *, form: str = DEFAULT_EPC_FORMAT, que
     }
 
 
-def _to_digital_links(event: dict[str, Any]) -> None:
+def _translate(event: dict[str, Any], change: Callable[[str], str]) -> None:
+    """Apply ``change`` to every identifier of ``event``: EPCs, classes, ``parentID``, locations."""
     for name in _EPC_LISTS:
         if isinstance(event.get(name), list):
-            event[name] = [_link(value) for value in event[name]]
+            event[name] = [change(value) if isinstance(value, str) else value for value in event[name]]
     if isinstance(event.get("parentID"), str):
-        event["parentID"] = _link(event["parentID"])
+        event["parentID"] = change(event["parentID"])
     for name in _QUANTITY_LISTS:
         for item in event.get(name) or ():
             if isinstance(item, dict) and isinstance(item.get("epcClass"), str):
-                item["epcClass"] = _link(item["epcClass"])
+                item["epcClass"] = change(item["epcClass"])
     for name in _PLACES:
         place = event.get(name)
         if isinstance(place, dict) and isinstance(place.get("id"), str):
-            place["id"] = _link(place["id"])
+            place["id"] = change(place["id"])
 
 
-def _link(value: object) -> object:
+def _link(value: str) -> str:
     """A URN's Digital Link (other values, and URNs with none, as they are)."""
-    if isinstance(value, str) and value.startswith("urn:epc:"):
+    if value.startswith("urn:epc:"):
         return canonical_identifier(value) or value
+    return value
+
+
+def _learn_prefix(value: str, prefixes: set[str]) -> str:
+    """Note the GS1 Company Prefix of a GS1 key URN (``urn:epc:id:sgtin:0614141.107346.2017``: 0614141)."""
+    if value.startswith("urn:epc:") and canonical_identifier(value) is not None:
+        prefixes.add(value.rsplit(":", 1)[1].split(".", 1)[0])
+    return value
+
+
+def _urn(value: str, prefixes: list[str]) -> str:
+    """A Digital Link's URN, given the GS1 Company Prefix its key starts with (other values as they are)."""
+    if value.startswith("urn:"):
+        return value
+    for prefix in prefixes:
+        urn = digital_link_to_urn(value, len(prefix))
+        if urn is not None and urn.rsplit(":", 1)[1].split(".", 1)[0] == prefix:
+            return urn
     return value
 
 

@@ -56,6 +56,8 @@ from service.read.queries import (
     EVENT_ORDERS,
     EVENT_TYPES,
     Direction,
+    MAX_DESCENDANTS,
+    MAX_LOCATION_DEPTH,
     EventQuery,
     TermMatch,
     parameter_status,
@@ -84,7 +86,6 @@ _SERIAL_APPENDED = ("/8003/", "/253/", "/255/")
 def parse_event_query(params: Mapping[str, str]) -> EventQuery:
     """Validate and normalise EPCIS query parameters; InvalidParameter (422) names the offending one."""
     fields: dict = {}
-    given_by: dict[str, str] = {}  # field -> the parameter that set it
     terms: list[TermMatch] = []
     for name, raw in params.items():
         if name.startswith(BIZ_TRANSACTION_PREFIX) and len(name) > len(BIZ_TRANSACTION_PREFIX):
@@ -106,11 +107,8 @@ def parse_event_query(params: Mapping[str, str]) -> EventQuery:
         parameter = EVENT_PARAMETERS[name]
         if parameter.target is None:
             terms.append(parameter.parse(name, raw))
-        elif parameter.target in given_by:  # EQ_readPoint and WD_readPoint: one location filter at a time
-            raise InvalidParameter(f"{name}: give {given_by[parameter.target]} or {name}, not both", field=name)
         else:
             fields[parameter.target] = parameter.parse(name, raw)
-            given_by[parameter.target] = name
     if "event_count_limit" in fields and "max_event_count" in fields:
         raise InvalidParameter("eventCountLimit and maxEventCount exclude each other", field="maxEventCount")
     if "event_count_limit" in fields:  # one page of at most that many events
@@ -336,6 +334,7 @@ class EventParameter:
     schema: Mapping[str, object] = field(default_factory=lambda: {"type": "string"})
 
 
+_WITHIN = f" At most {MAX_LOCATION_DEPTH} levels down; more than {MAX_DESCENDANTS} locations below is a 413."
 _LIST = " Several values, separated by `|` (the standard's pipeDelimited form) or by commas, are alternatives (OR)."
 _PIPE_LIST = (" Several values, separated by `|` (the standard's pipeDelimited form), are alternatives (OR); a comma"
               " belongs to the value, as these values are free text or URIs that may hold one.")
@@ -456,13 +455,13 @@ EVENT_PARAMETERS: dict[str, EventParameter] = {
                                      ("urn:epc:id:sgln:0614141.00888.0",)),
     "EQ_readPoint": EventParameter("read_points", _identifier_list, "Read point: SGLN URN or GS1 Digital Link." + _LIST,
                                    ("urn:epc:id:sgln:0614141.00777.0",)),
-    "WD_bizLocation": EventParameter("biz_locations", _identifier_list,
-                                     "Business location or its descendants in the master data; no location hierarchy is "
-                                     "kept yet, so it matches the location itself, as the standard says when none is known." + _LIST,
+    "WD_bizLocation": EventParameter("biz_locations_within", _identifier_list,
+                                     "Business location or any location below it (the `children` of BusinessLocation "
+                                     "elements in captured master data of parties whose events you may read)." + _WITHIN + _LIST,
                                      ("urn:epc:id:sgln:0614141.00888.0",)),
-    "WD_readPoint": EventParameter("read_points", _identifier_list,
-                                   "Read point or its descendants in the master data; no location hierarchy is kept yet, "
-                                   "so it matches the location itself, as the standard says when none is known." + _LIST,
+    "WD_readPoint": EventParameter("read_points_within", _identifier_list,
+                                   "Read point or any read point below it (the `children` of ReadPoint elements in captured "
+                                   "master data of parties whose events you may read)." + _WITHIN + _LIST,
                                    ("urn:epc:id:sgln:0614141.00777.0",)),
     "EQ_action": EventParameter(None, _actions, "The event's `action`: ADD, OBSERVE or DELETE." + _LIST, ("OBSERVE",)),
     "EQ_eventID": EventParameter("event_ids", _strings,

@@ -13,13 +13,15 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, func, literal, or_
 from sqlmodel import Session, select
 
 from service.access.viewer import Viewer
 from service.errors import InvalidParameter, TooManyResults
 from service.models import (
     Batch,
+    LocationEdge,
+    LocationVocabulary,
     BatchStatus,
     Record,
     RecordKind,
@@ -38,6 +40,10 @@ from service.read.pagination import (
 )
 
 EVENT_TYPES = ("ObjectEvent", "AggregationEvent", "TransactionEvent", "TransformationEvent", "AssociationEvent")
+#: WD_bizLocation / WD_readPoint: levels walked below the given locations, and the most locations found
+#: there (beyond: 413 naming the parameter); bounds the work a hierarchy in master data can cause.
+MAX_LOCATION_DEPTH = 32
+MAX_DESCENDANTS = 10_000
 
 _RECORD_ORDER = (Record.occurred_at, Record.id)  # the index order of ix_record_kind_time and ix_record_party_time
 #: orderBy: eventTime follows the time indexes; recordTime is the order of storing (ids ascend with created_at
@@ -72,6 +78,8 @@ class EventQuery:
     dispositions: tuple[str, ...] = ()
     biz_locations: tuple[str, ...] = ()
     read_points: tuple[str, ...] = ()
+    biz_locations_within: tuple[str, ...] = ()  # WD_bizLocation: these or their descendants
+    read_points_within: tuple[str, ...] = ()  # WD_readPoint
     event_ids: tuple[str, ...] = ()
     statuses: tuple[RecordStatus, ...] = ()
     since: datetime | None = None
@@ -103,8 +111,11 @@ def query_events(session: Session, *, query: EventQuery, viewer: Viewer, tokens:
     ``tokens`` signs the next page's token and checks the one in ``query``.
     """
     statement = matching_events(query, viewer=viewer)
+    for name, roots, vocabulary in _within(query):
+        _at_most(session, _descendants(roots, vocabulary, viewer=viewer), MAX_DESCENDANTS,
+                 f"{name}: the locations below exceed {MAX_DESCENDANTS} in the master data you may read", field=name)
     if query.max_event_count is not None:
-        _at_most(session, statement, query.max_event_count)
+        _at_most(session, statement.with_only_columns(Record.id), query.max_event_count)
     page = paginate(
         session,
         statement,
@@ -129,6 +140,10 @@ def matching_events(query: EventQuery, *, viewer: Viewer):
     ):
         if values:
             statement = statement.where(column.in_(values))
+    for name, roots, vocabulary in _within(query):
+        column = Record.biz_location if vocabulary == LocationVocabulary.BIZ_LOCATION else Record.read_point
+        below = _descendants(roots, vocabulary, viewer=viewer).limit(MAX_DESCENDANTS)  # query_events refuses more (413)
+        statement = statement.where(or_(column.in_(roots), column.in_(below)))
     if len(set(query.statuses)) == 1:  # both statuses: no constraint
         statement = statement.where(_has_status(query.statuses[0]))
     statement = _time_range(statement, since=query.since, before=query.before)
@@ -144,12 +159,34 @@ def matching_events(query: EventQuery, *, viewer: Viewer):
     return statement.where(viewer.records(RecordKind.EPCIS_EVENT))
 
 
-def _at_most(session: Session, statement, limit: int) -> None:
-    """TooManyResults (413) when ``statement`` matches more than ``limit`` rows (counting stops there)."""
-    matched = session.exec(select(func.count()).select_from(statement.with_only_columns(Record.id).limit(limit + 1).subquery())).one()
+def _at_most(session: Session, statement, limit: int, message: str | None = None, *, field: str = "maxEventCount") -> None:
+    """TooManyResults (413) when ``statement`` (one column) matches more than ``limit`` rows (counting stops there)."""
+    matched = session.exec(select(func.count()).select_from(statement.limit(limit + 1).subquery())).one()
     if matched > limit:
-        raise TooManyResults(f"maxEventCount: more than {limit} events match; narrow the query or raise the limit",
-                             field="maxEventCount")
+        raise TooManyResults(message or f"maxEventCount: more than {limit} events match; narrow the query or raise the limit",
+                             field=field)
+
+
+def _within(query: EventQuery) -> list[tuple[str, tuple[str, ...], LocationVocabulary]]:
+    """The WD_ filters of ``query``: parameter name, the locations given, the vocabulary walked."""
+    return [(name, roots, vocabulary) for name, roots, vocabulary in (
+        ("WD_bizLocation", query.biz_locations_within, LocationVocabulary.BIZ_LOCATION),
+        ("WD_readPoint", query.read_points_within, LocationVocabulary.READ_POINT),
+    ) if roots]
+
+
+def _descendants(roots: tuple[str, ...], vocabulary: LocationVocabulary, *, viewer: Viewer):
+    """The distinct locations below ``roots`` in the master data of parties ``viewer`` may read: a
+    recursive walk of ``location_edge`` down to :data:`MAX_LOCATION_DEPTH` levels. UNION drops rows
+    already found and the depth bound stops any cycle, so a cyclic hierarchy ends."""
+    edge = LocationEdge.__table__.c
+    visible = and_(edge.vocabulary == vocabulary.value, viewer.declared(edge.party))
+    tree = (select(edge.child.label("location"), literal(1).label("depth"))
+            .where(edge.parent.in_(roots), visible).cte("location_tree", recursive=True))
+    below = (select(edge.child, tree.c.depth + 1).join(tree, edge.parent == tree.c.location)
+             .where(tree.c.depth < MAX_LOCATION_DEPTH, visible))
+    tree = tree.union(below)
+    return select(tree.c.location).distinct()
 
 
 def query_transactions(

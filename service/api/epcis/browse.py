@@ -1,6 +1,10 @@
 """The browse resources of the binding: ``/epcis/eventTypes``, ``bizSteps``, ``bizLocations``,
-``readPoints``, ``dispositions`` (each a collection of the values found in the events the key may
-read; ``/{x}`` names its one sub-resource, ``/{x}/events`` its events) and ``/epcis/epcs/{epc}/events``.
+``readPoints``, ``dispositions`` and ``epcs`` (each a collection of the values found in the events the
+key may read; ``/{x}`` names its one sub-resource, ``/{x}/events`` its events).
+
+``/epcis/epcs`` lists EPCs in their canonical form (``service.read.epcs``): a GS1 key as its Digital
+Link, whatever ``GS1-EPC-Format`` asks, since no captured URN is at hand there to give the company
+prefix a URN needs. It answers GS1's ``UriCollection`` (with ``@context``).
 
 ``/{x}/events`` is ``GET /epcis/events`` with the path's value as one more filter (``EQ_bizStep``,
 ``MATCH_anyEPC``, ...), so it takes the same query parameters, except that filter's own.
@@ -9,18 +13,20 @@ read; ``/{x}`` names its one sub-resource, ``/{x}/events`` its events) and ``/ep
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import Field
 from sqlmodel import select
 
 from service.api.deps import Reader, SessionDep, ViewerDep
-from service.api.epcis.documents import Collection
+from service.api.epcis.documents import CONTEXT, DEFAULT_EPC_FORMAT, Collection, epc_format
 from service.api.epcis.events import QUERY_DOCUMENT, EpcFormat, QueryDocumentResponse, query_response
 from service.api.paging import PageDep, PageTokensDep
 from service.api.routers.events import EVENT_QUERY
 from service.errors import InvalidParameter, NotFound
 from service.ingest.validation.json_limits import MAX_IDENTIFIER_CHARS
 from service.models import Record, RecordKind
+from service.read.epcs import is_known_epc, known_epcs
 from service.read.pagination import fingerprint
 from service.read.queries import EVENT_TYPES
 
@@ -84,5 +90,33 @@ for _name, (_, _parameter) in RESOURCES.items():
                          response_class=QueryDocumentResponse, responses=QUERY_DOCUMENT, name=f"epcis_{_name}_events")
     router.add_api_route(f"/{_name}/{{value:path}}", _member(_name), methods=["GET"], response_model=Collection, response_model_exclude_none=True,
                          name=f"epcis_{_name}_member")
+
+
+class UriCollection(Collection):
+    """GS1's ``UriCollection``: a collection of URIs, with the JSON-LD context."""
+
+    context: list[str] = Field(default=[CONTEXT], alias="@context", description="The JSON-LD context.")
+
+
+@router.get("/epcs", response_model=UriCollection, response_model_exclude_none=True, name="epcis_epcs")
+def epcs(caller: Reader, viewer: ViewerDep, session: SessionDep, page: PageDep, response: Response,
+         form: EpcFormat = None) -> UriCollection:
+    """The EPCs named in the events the key may read (`epcList`, `childEPCs`, `parentID`, inputs and
+    outputs), in order, each once, GS1 keys as canonical Digital Links whatever `GS1-EPC-Format` asks
+    (the answer's header says so); `perPage` and `nextPageToken` page them."""
+    epc_format(form)
+    response.headers["GS1-EPC-Format"] = DEFAULT_EPC_FORMAT
+    found = known_epcs(session, viewer=viewer, page=page)
+    return UriCollection(member=found.items, nextPageToken=found.next_page_token)
+
+
 router.add_api_route("/epcs/{value:path}/events", _events("MATCH_anyEPC"), methods=["GET"], openapi_extra=EVENT_QUERY,
                      response_class=QueryDocumentResponse, responses=QUERY_DOCUMENT, name="epcis_epc_events")
+
+
+@router.get("/epcs/{value:path}", response_model=Collection, response_model_exclude_none=True, name="epcis_epc")
+def epc(value: Value, caller: Reader, viewer: ViewerDep, session: SessionDep) -> Collection:
+    """The sub-resources of an EPC (URN or Digital Link, URL-encoded) named in an event the key may read: its events."""
+    if not is_known_epc(session, value, viewer=viewer):
+        raise NotFound(f"no EPC {value!r} in the events you may read", field="epc")
+    return Collection(member=["events"])

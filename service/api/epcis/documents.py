@@ -3,7 +3,8 @@ with EPCs in the form the client's ``GS1-EPC-Format`` header asks for.
 
 ``Always_GS1_Digital_Link`` (the default, and ``No_Preference``) turns every EPC URN into its GS1
 Digital Link (``service.hashing.identifiers``); ``Never_Translates`` returns them as captured.
-``Always_EPC_URN`` is refused (406): Digital Link to URN is not implemented.
+``Always_EPC_URN`` keeps URNs as captured and turns a Digital Link into its URN where the event names
+its GS1 Company Prefix (``service.read.documents`` says why only there).
 """
 
 from typing import Literal
@@ -14,7 +15,7 @@ from service.errors import TraceAnchorError
 from service.read.documents import CONTEXT, DEFAULT_EPC_FORMAT, event_of, query_document
 
 EPC_FORMATS = ("No_Preference", "Always_GS1_Digital_Link", "Always_EPC_URN", "Never_Translates")
-__all__ = ["DEFAULT_EPC_FORMAT", "EPC_FORMATS", "Collection", "NotAcceptable", "epc_format", "event_of", "query_document"]
+__all__ = ["CONTEXT", "DEFAULT_EPC_FORMAT", "EPC_FORMATS", "Collection", "NotAcceptable", "epc_format", "event_of", "query_document"]
 
 
 class Collection(BaseModel):
@@ -37,7 +38,4 @@ def epc_format(header: str | None) -> str:
     chosen = (header or DEFAULT_EPC_FORMAT).strip()
     if chosen not in EPC_FORMATS:
         raise NotAcceptable(f"GS1-EPC-Format: one of {', '.join(EPC_FORMATS)}, not {chosen!r}", field="GS1-EPC-Format")
-    if chosen == "Always_EPC_URN":
-        raise NotAcceptable("GS1-EPC-Format: Always_EPC_URN is not supported; use Always_GS1_Digital_Link or Never_Translates",
-                            field="GS1-EPC-Format")
     return DEFAULT_EPC_FORMAT if chosen == "No_Preference" else chosen

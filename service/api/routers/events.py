@@ -86,8 +86,9 @@ async def capture(caller: Supplier, body: EventBody, ledger: RuntimeDep, respons
     supplier's large documents do not hold up another supplier's writes.
     """
     settings = ledger.settings
-    candidates = await ledger.capture.prepare(body, max_events=settings.max_events, submitter=caller.party)
-    stored = await asyncio.wrap_future(ledger.writer.submit(Submission(candidates=candidates, party=caller.party)))
+    prepared = await ledger.capture.prepare(body, max_events=settings.max_events, submitter=caller.party)
+    stored = await asyncio.wrap_future(ledger.writer.submit(Submission(candidates=prepared.candidates, party=caller.party,
+                                                                       hierarchy=prepared.hierarchy)))
     response.status_code = status.HTTP_201_CREATED if any(item.created for item in stored) else status.HTTP_200_OK
     return await answer(lambda: CapturedEventsPublic(events=[CapturedEventPublic.of(item) for item in stored]),
                         items=len(stored), status_code=response.status_code)
