@@ -65,7 +65,7 @@ def test_an_epc_is_a_resource_only_where_the_key_sees_it(api):
         assert events and all(canonical_identifier(urn) in e["epcList"] for e in events)
     for who, epc in (("processor", urn), ("farm", "urn:epc:id:sgtin:0614141.107346.1")):
         missing = api.client.get("/epcis/epcs/" + quote(epc, safe=""), headers=api.as_(who))
-        assert missing.status_code == 404 and missing.json()["type"] == "epcisException:NoSuchResourceException"
+        assert missing.status_code == 404 and missing.json()["type"] == "epcisException:NoSuchNameException"
 
 
 def test_always_epc_urn_keeps_urns_and_translates_links_whose_company_prefix_the_event_names(api):

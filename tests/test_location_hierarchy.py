@@ -12,7 +12,7 @@ from service.errors import Conflict
 from service.hashing.identifiers import canonical_identifier
 from service.ingest import records
 from service.models import LocationEdge
-from service.read import queries
+from service.read import parameters, queries
 
 CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
 BUSINESS_LOCATION, READ_POINT = "urn:epcglobal:epcis:vtype:BusinessLocation", "urn:epcglobal:epcis:vtype:ReadPoint"
@@ -72,6 +72,8 @@ def test_a_document_captured_with_master_data_through_epcis_capture_answers_desc
     assert places(api, EQ_bizLocation=SITE) == [SITE]
     assert places(api, EQ_bizLocation=AISLE, WD_bizLocation=SITE) == [AISLE]
     assert places(api, EQ_bizLocation=ELSEWHERE, WD_bizLocation=SITE) == []
+    # both walks in one query (each its own recursive CTE) must both hold
+    assert places(api, WD_bizLocation=SITE, WD_readPoint=DOCK) == sorted([DOCK, AISLE])
 
 
 def test_the_v1_capture_stores_master_data_with_its_events_or_neither(api, monkeypatch):
@@ -120,7 +122,7 @@ def test_the_walk_is_bounded_in_depth_and_in_locations(api, monkeypatch):
     assert refused.status_code == 413 and refused.json()["field"] == "WD_bizLocation"
     assert api.client.get("/epcis/events", params={"WD_bizLocation": chain[-6]}, headers=api.as_("farm")).status_code == 200
     with api.ledger.session() as session:  # what a webhook delivery runs: no 413 there, at most that many locations below
-        statement = queries.matching_events(queries.parse_event_query({"WD_bizLocation": chain[0]}), viewer=Viewer(party="farm"))
+        statement = queries.matching_events(parameters.parse_event_query({"WD_bizLocation": chain[0]}), viewer=Viewer(party="farm"))
         assert len(session.exec(statement).all()) == 1 + 5
 
 

@@ -182,7 +182,7 @@ def _descendants(roots: tuple[str, ...], vocabulary: LocationVocabulary, *, view
     edge = LocationEdge.__table__.c
     visible = and_(edge.vocabulary == vocabulary.value, viewer.declared(edge.party))
     tree = (select(edge.child.label("location"), literal(1).label("depth"))
-            .where(edge.parent.in_(roots), visible).cte("location_tree", recursive=True))
+            .where(edge.parent.in_(roots), visible).cte(f"{vocabulary.name.lower()}_tree", recursive=True))
     below = (select(edge.child, tree.c.depth + 1).join(tree, edge.parent == tree.c.location)
              .where(tree.c.depth < MAX_LOCATION_DEPTH, visible))
     tree = tree.union(below)

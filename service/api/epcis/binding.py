@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 
 from service.api.deps import Reader, plain_parameters, reject_unknown_query_parameters
 from service.api.epcis import browse, capture, events, queries, subscriptions
-from service.api.epcis.documents import DEFAULT_EPC_FORMAT, Collection
+from service.api.epcis.documents import DEFAULT_EPC_FORMAT, CapturedEvent, Collection, QueryDocument
 from service.api.epcis.problems import Problem, problem_responses
 from service.settings import Settings
 
@@ -29,7 +29,7 @@ RESOURCES = ("events", "capture", *browse.RESOURCES, "epcs", "queries")
 RESOURCE_ROUTERS = (events, capture, browse, queries, subscriptions)
 #: paths whose OPTIONS answer more headers, from the settings
 EXTRA_HEADERS = {"/capture": capture.capture_headers}
-MODELS = (Problem, *queries.BODY_MODELS, *subscriptions.BODY_MODELS)  # published in the OpenAPI components: the error responses and bodies refer to them
+MODELS = (Problem, QueryDocument, CapturedEvent, *queries.BODY_MODELS, *subscriptions.BODY_MODELS)  # published in the OpenAPI components: the error responses and bodies refer to them
 
 
 def build() -> APIRouter:

@@ -89,7 +89,7 @@ def capture_headers(settings: Settings) -> dict[str, str]:
 
 @router.post("/events", status_code=status.HTTP_201_CREATED, response_class=JSONResponse, openapi_extra={"requestBody": EVENT_BODY},
              responses={201: {"description": "Captured: the event as stored (with its `eventID`); `Location` is its URL.",
-                              "content": {"application/json": {"schema": {"type": "object"}}}}, **problem_responses(409, 415)})
+                              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CapturedEvent"}}}}, **problem_responses(409, 415)})
 async def capture_event(caller: Supplier, body: EventBody, ledger: RuntimeDep) -> Response:
     """Validate and store one event, answered as stored; its URL is `/epcis/events/{eventID}`, the
     eventID it carries or else its CBV 2.0 event hash ID."""

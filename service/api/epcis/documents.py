@@ -7,9 +7,9 @@ Digital Link (``service.hashing.identifiers``); ``Never_Translates`` returns the
 its GS1 Company Prefix (``service.read.documents`` says why only there).
 """
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, RootModel
 
 from service.errors import TraceAnchorError
 from service.read.documents import CONTEXT, DEFAULT_EPC_FORMAT, event_of, query_document
@@ -25,6 +25,15 @@ class Collection(BaseModel):
     type: Literal["Collection"] = "Collection"
     member: list[str] = Field(description="The names, each a path segment under the collection.")
     nextPageToken: str | None = Field(default=None, description="The token of the next page (absent on the last).")
+
+
+class QueryDocument(RootModel[dict[str, Any]]):
+    """An EPCISQueryDocument, as the official EPCIS 2.0 JSON Schema defines it (the tests validate every
+    answer against that schema, which OpenAPI 3.0 cannot embed)."""
+
+
+class CapturedEvent(RootModel[dict[str, Any]]):
+    """One EPCIS event as stored, with its ``eventID`` (the official EPCIS 2.0 JSON Schema's event)."""
 
 
 class NotAcceptable(TraceAnchorError):

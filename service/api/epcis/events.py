@@ -28,8 +28,7 @@ class QueryDocumentResponse(JSONResponse):
     media_type = MEDIA_TYPE
 
 
-QUERY_DOCUMENT = {200: {"description": "An EPCISQueryDocument.", "content": {MEDIA_TYPE: {"schema": {
-    "type": "object", "description": "An EPCISQueryDocument, as the official EPCIS 2.0 JSON Schema defines it."}}}}}
+QUERY_DOCUMENT = {200: {"description": "An EPCISQueryDocument.", "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/QueryDocument"}}}}}
 router = APIRouter(tags=["epcis"], default_response_class=QueryDocumentResponse, responses=QUERY_DOCUMENT)
 EpcFormat = Annotated[str | None, Header(alias="GS1-EPC-Format", description="How EPCs are returned (default Always_GS1_Digital_Link).")]
 
