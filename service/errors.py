@@ -116,6 +116,12 @@ class IntegrityFailure(TraceAnchorError):
     status_code = 409
 
 
+class ConfigurationError(TraceAnchorError):
+    """A setting cannot be used as given (``field`` names it): the process does not start with it."""
+
+    status_code = 500
+
+
 class SchemaError(TraceAnchorError):
     """The database holds a schema this release cannot use or upgrade."""
 
