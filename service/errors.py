@@ -122,6 +122,12 @@ class NotServed(TraceAnchorError):
     status_code = 501
 
 
+class ConfigurationError(TraceAnchorError):
+    """A setting cannot be used as given (``field`` names it): the process does not start with it."""
+
+    status_code = 500
+
+
 class SchemaError(TraceAnchorError):
     """The database holds a schema this release cannot use or upgrade."""
 

@@ -23,6 +23,7 @@ from service.anchor.chain import Chain
 from service.anchor.loop import AnchoringLoop
 from service.db import open_engine, session_scope
 from service.errors import ChainError
+from service.hashing.company_prefixes import CompanyPrefixLengths
 from service.ingest.capture import CapturePool
 from service.ingest.capture_jobs import CaptureJobRunner
 from service.ingest.group_commit import GroupCommitWriter
@@ -80,6 +81,8 @@ class Runtime:
         self.derivations = Derivations()
         self._insights: tuple[MiningCache, LoadedModels] | None = None
         self._insights_lock = threading.Lock()
+        self.company_prefixes = (CompanyPrefixLengths.load(self.settings.gcp_length_table) if self.settings.gcp_length_table
+                                 else CompanyPrefixLengths())
         self.rate_limits = RateLimiter(rate=self.settings.rate_limit, burst=self.settings.rate_limit_burst)
 
     @property

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     key_cache_seconds: float = Field(
         5.0, ge=0, description="How long a worker trusts an API key it checked; a key revoked elsewhere stops working within this time."
     )
+    gcp_length_table: Path | None = Field(
+        None, description="GS1's GCP length table (gcpprefixformatlist.json or .xml from gs1.org): with it, "
+        "GS1-EPC-Format Always_EPC_URN turns any Digital Link of a listed company prefix into its EPC URN."
+    )
     deliver_in_background: bool = Field(True, description="Run the webhook delivery loop inside the API process.")
     webhook_allow_private: bool = Field(
         False, description="Let subscriptions send to loopback, private and link-local addresses (tests, closed networks)."

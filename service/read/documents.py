@@ -4,18 +4,20 @@ Digital Links. Shared by the ``/epcis`` query answers and webhook deliveries (``
 ``Always_GS1_Digital_Link`` (the default) turns every EPC URN into its GS1 Digital Link
 (``service.hashing.identifiers``); ``Never_Translates`` returns them as captured.
 
-``Always_EPC_URN`` keeps every URN as captured and turns a Digital Link into its URN when the event
-names its GS1 Company Prefix: the URN needs to know where the prefix ends inside the key, which a
-Digital Link does not say, and the URNs of the same event (any of its EPCs, classes, parent and
-locations) state their companies' prefixes. GS1 Company Prefixes are prefix-free, so a
-key starting with one of those prefixes has that one. A Digital Link whose prefix the event does not
-state is returned as captured, a Digital Link, rather than guessed.
+``Always_EPC_URN`` keeps every URN as captured and turns a Digital Link into its URN when its GS1
+Company Prefix is known: the URN needs to know where the prefix ends inside the key, which a Digital
+Link does not say. It is known from the URNs of the same event (any of its EPCs, classes, parent and
+locations state their companies' prefixes; GS1 Company Prefixes are prefix-free, so a key starting
+with one of those has that one), else from GS1's GCP length table when the operator configured it
+(``service.hashing.company_prefixes``). A Digital Link whose prefix neither gives is returned as
+captured, a Digital Link, rather than guessed.
 """
 
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from service.hashing.company_prefixes import CompanyPrefixLengths
 from service.hashing.epc_urns import digital_link_to_urn
 from service.hashing.identifiers import canonical_identifier
 from service.ingest.validation.json_limits import stored_object
@@ -29,8 +31,9 @@ _QUANTITY_LISTS = ("quantityList", "childQuantityList", "inputQuantityList", "ou
 _PLACES = ("readPoint", "bizLocation")
 
 
-def event_of(record: Record, *, form: str) -> dict[str, Any]:
-    """The stored event, with ``eventID`` (its CBV hash ID when it was captured without one), EPCs in ``form``."""
+def event_of(record: Record, *, form: str, lengths: CompanyPrefixLengths | None = None) -> dict[str, Any]:
+    """The stored event, with ``eventID`` (its CBV hash ID when it was captured without one), EPCs in
+    ``form`` (``Always_EPC_URN``: company prefixes from the event's URNs, else from ``lengths``)."""
     parsed = stored_object(record.body)
     event = record.body if parsed is None else parsed
     if not isinstance(event, dict):  # a row that no longer parses: its text, so that reading does not fail
@@ -40,13 +43,14 @@ def event_of(record: Record, *, form: str) -> dict[str, Any]:
     if form == DEFAULT_EPC_FORMAT:
         _translate(event, _link)
     elif form == URN_FORMAT:
-        prefixes = set()
+        prefixes: set[str] = set()
         _translate(event, lambda value: _learn_prefix(value, prefixes))
-        _translate(event, lambda value: _urn(value, sorted(prefixes)))
+        _translate(event, lambda value: _urn(value, sorted(prefixes), lengths or CompanyPrefixLengths()))
     return event
 
 
-def query_document(records: list[Record], *, form: str = DEFAULT_EPC_FORMAT, query_name: str = "SimpleEventQuery") -> dict[str, Any]:
+def query_document(records: list[Record], *, form: str = DEFAULT_EPC_FORMAT, query_name: str = "SimpleEventQuery",
+                   lengths: CompanyPrefixLengths | None = None) -> dict[str, Any]:
     """An ``EPCISQueryDocument`` holding ``records`` in their order."""
     return {
         "@context": [CONTEXT],
@@ -54,7 +58,7 @@ def query_document(records: list[Record], *, form: str = DEFAULT_EPC_FORMAT, que
         "schemaVersion": "2.0",
         "creationDate": _time(datetime.now(UTC)),
         "epcisBody": {"queryResults": {"queryName": query_name,
-                                       "resultsBody": {"eventList": [event_of(record, form=form) for record in records]}}},
+                                       "resultsBody": {"eventList": [event_of(record, form=form, lengths=lengths) for record in records]}}},
     }
 
 
@@ -89,15 +93,22 @@ def _learn_prefix(value: str, prefixes: set[str]) -> str:
     return value
 
 
-def _urn(value: str, prefixes: list[str]) -> str:
-    """A Digital Link's URN, given the GS1 Company Prefix its key starts with (other values as they are)."""
+def _urn(value: str, prefixes: list[str], lengths: CompanyPrefixLengths) -> str:
+    """A Digital Link's URN, by a GS1 Company Prefix its key starts with, else by ``lengths`` (other
+    values, and Digital Links of unknown prefix, as they are)."""
     if value.startswith("urn:"):
         return value
     for prefix in prefixes:
         urn = digital_link_to_urn(value, len(prefix))
         if urn is not None and urn.rsplit(":", 1)[1].split(".", 1)[0] == prefix:
             return urn
-    return value
+    return epc_urn(value, lengths)
+
+
+def epc_urn(link: str, lengths: CompanyPrefixLengths) -> str:
+    """``link``'s EPC URN when ``lengths`` knows its company prefix, else ``link`` as it is."""
+    length = lengths.length_of(link)
+    return (digital_link_to_urn(link, length) if length is not None else None) or link
 
 
 def _time(moment: datetime | None) -> str | None:

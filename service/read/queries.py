@@ -140,7 +140,7 @@ def matching_events(query: EventQuery, *, viewer: Viewer):
     ):
         if values:
             statement = statement.where(column.in_(values))
-    for name, roots, vocabulary in _within(query):
+    for _, roots, vocabulary in _within(query):
         column = Record.biz_location if vocabulary == LocationVocabulary.BIZ_LOCATION else Record.read_point
         below = _descendants(roots, vocabulary, viewer=viewer).limit(MAX_DESCENDANTS)  # query_events refuses more (413)
         statement = statement.where(or_(column.in_(roots), column.in_(below)))
@@ -177,8 +177,8 @@ def _within(query: EventQuery) -> list[tuple[str, tuple[str, ...], LocationVocab
 
 def _descendants(roots: tuple[str, ...], vocabulary: LocationVocabulary, *, viewer: Viewer):
     """The distinct locations below ``roots`` in the master data of parties ``viewer`` may read: a
-    recursive walk of ``location_edge`` down to :data:`MAX_LOCATION_DEPTH` levels. UNION drops rows
-    already found and the depth bound stops any cycle, so a cyclic hierarchy ends."""
+    recursive walk of ``location_edge`` down to :data:`MAX_LOCATION_DEPTH` levels. The depth bound ends
+    any cycle (UNION keeps each location once per level, so a walk does at most that many levels' work)."""
     edge = LocationEdge.__table__.c
     visible = and_(edge.vocabulary == vocabulary.value, viewer.declared(edge.party))
     tree = (select(edge.child.label("location"), literal(1).label("depth"))

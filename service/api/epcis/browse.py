@@ -3,8 +3,9 @@
 key may read; ``/{x}`` names its one sub-resource, ``/{x}/events`` its events).
 
 ``/epcis/epcs`` lists EPCs in their canonical form (``service.read.epcs``): a GS1 key as its Digital
-Link, whatever ``GS1-EPC-Format`` asks, since no captured URN is at hand there to give the company
-prefix a URN needs. It answers GS1's ``UriCollection`` (with ``@context``).
+Link; with ``GS1-EPC-Format: Always_EPC_URN`` as its URN where GS1's GCP length table (configured by
+the operator) gives its company prefix, since no captured URN is at hand there to give it. It answers
+GS1's ``UriCollection`` (with ``@context``).
 
 ``/{x}/events`` is ``GET /epcis/events`` with the path's value as one more filter (``EQ_bizStep``,
 ``MATCH_anyEPC``, ...), so it takes the same query parameters, except that filter's own.
@@ -18,8 +19,8 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 from sqlmodel import select
 
-from service.api.deps import Reader, SessionDep, ViewerDep
-from service.api.epcis.documents import CONTEXT, DEFAULT_EPC_FORMAT, Collection, epc_format
+from service.api.deps import Reader, RuntimeDep, SessionDep, ViewerDep
+from service.api.epcis.documents import CONTEXT, DEFAULT_EPC_FORMAT, URN_FORMAT, Collection, epc_format, epc_urn
 from service.api.epcis.events import QUERY_DOCUMENT, EpcFormat, QueryDocumentResponse, query_response
 from service.api.paging import PageDep, PageTokensDep
 from service.api.routers.events import EVENT_QUERY
@@ -99,15 +100,19 @@ class UriCollection(Collection):
 
 
 @router.get("/epcs", response_model=UriCollection, response_model_exclude_none=True, name="epcis_epcs")
-def epcs(caller: Reader, viewer: ViewerDep, session: SessionDep, page: PageDep, response: Response,
+def epcs(caller: Reader, viewer: ViewerDep, session: SessionDep, page: PageDep, ledger: RuntimeDep, response: Response,
          form: EpcFormat = None) -> UriCollection:
     """The EPCs named in the events the key may read (`epcList`, `childEPCs`, `parentID`, inputs and
-    outputs), in order, each once, GS1 keys as canonical Digital Links whatever `GS1-EPC-Format` asks
-    (the answer's header says so); `perPage` and `nextPageToken` page them."""
-    epc_format(form)
-    response.headers["GS1-EPC-Format"] = DEFAULT_EPC_FORMAT
+    outputs), in order of their Digital Links, each once, GS1 keys as canonical Digital Links; with
+    `GS1-EPC-Format: Always_EPC_URN`, as URNs where the server's GCP length table knows the company
+    prefix. `perPage` and `nextPageToken` page them."""
+    chosen = epc_format(form)
     found = known_epcs(session, viewer=viewer, page=page)
-    return UriCollection(member=found.items, nextPageToken=found.next_page_token)
+    members = found.items
+    if chosen == URN_FORMAT:
+        members = [epc_urn(epc, ledger.company_prefixes) for epc in members]
+    response.headers["GS1-EPC-Format"] = chosen if chosen == URN_FORMAT else DEFAULT_EPC_FORMAT
+    return UriCollection(member=members, nextPageToken=found.next_page_token)
 
 
 router.add_api_route("/epcs/{value:path}/events", _events("MATCH_anyEPC"), methods=["GET"], openapi_extra=EVENT_QUERY,

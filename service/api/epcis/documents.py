@@ -12,10 +12,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, RootModel
 
 from service.errors import TraceAnchorError
-from service.read.documents import CONTEXT, DEFAULT_EPC_FORMAT, event_of, query_document
+from service.read.documents import CONTEXT, DEFAULT_EPC_FORMAT, URN_FORMAT, epc_urn, event_of, query_document
 
 EPC_FORMATS = ("No_Preference", "Always_GS1_Digital_Link", "Always_EPC_URN", "Never_Translates")
-__all__ = ["CONTEXT", "DEFAULT_EPC_FORMAT", "EPC_FORMATS", "Collection", "NotAcceptable", "epc_format", "event_of", "query_document"]
+__all__ = ["CONTEXT", "DEFAULT_EPC_FORMAT", "EPC_FORMATS", "URN_FORMAT", "Collection", "NotAcceptable", "epc_format", "epc_urn",
+           "event_of", "query_document"]
 
 
 class Collection(BaseModel):

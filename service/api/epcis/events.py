@@ -8,12 +8,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import JSONResponse
 
-from service.api.deps import Reader, SessionDep, ViewerDep
+from service.api.deps import Reader, RuntimeDep, SessionDep, ViewerDep
 from service.api.epcis.documents import event_of, epc_format, query_document
 from service.api.paging import PageTokensDep
 from service.api.routers.events import EVENT_QUERY
 from service.api.epcis.problems import problem_responses
 from service.errors import NotFound, NotServed
+from service.hashing.company_prefixes import CompanyPrefixLengths
 from service.ingest.validation.json_limits import MAX_IDENTIFIER_CHARS
 from service.read.pagination import MAX_PER_PAGE, TOKEN_FIELD, PageTokens
 from service.read.parameters import parse_event_query
@@ -42,7 +43,8 @@ def events(request: Request, caller: Reader, viewer: ViewerDep, session: Session
 
 @router.get("/events/{eventID:path}")
 def event(eventID: Annotated[str, Path(min_length=1, max_length=MAX_IDENTIFIER_CHARS, description="The event's ID (URL-encoded).")],
-          caller: Reader, viewer: ViewerDep, session: SessionDep, tokens: PageTokensDep, form: EpcFormat = None) -> JSONResponse:
+          caller: Reader, viewer: ViewerDep, session: SessionDep, tokens: PageTokensDep, ledger: RuntimeDep,
+          form: EpcFormat = None) -> JSONResponse:
     """The event with this ``eventID`` (as captured, or its CBV event hash ID), as an EPCISQueryDocument;
     every party's the key may read, where several captured one ID."""
     chosen = epc_format(form)
@@ -50,7 +52,7 @@ def event(eventID: Annotated[str, Path(min_length=1, max_length=MAX_IDENTIFIER_C
     page = query_events(session, query=query, viewer=viewer, tokens=tokens)
     if not page.items:
         raise NotFound(f"no event {eventID!r}", field="eventID")
-    return _document(page.items, chosen)
+    return _document(page.items, chosen, lengths=ledger.company_prefixes)
 
 
 @router.delete("/nextPageToken/{token}", status_code=204, responses=problem_responses(501))
@@ -68,7 +70,7 @@ def query_response(request: Request, params: dict[str, str], *, viewer, session,
     (without ``fixed``, the parameters the path gives)."""
     chosen = epc_format(form)
     page = query_events(session, query=parse_event_query(params), viewer=viewer, tokens=tokens)
-    response = _document(page.items, chosen, query_name=query_name)
+    response = _document(page.items, chosen, query_name=query_name, lengths=request.app.state.runtime.company_prefixes)
     if page.next_page_token is not None:
         given = (TOKEN_FIELD, *((fixed,) if isinstance(fixed, str) else fixed or ()))
         following = urlencode({**{k: v for k, v in params.items() if k not in given}, TOKEN_FIELD: page.next_page_token})
@@ -77,5 +79,6 @@ def query_response(request: Request, params: dict[str, str], *, viewer, session,
     return response
 
 
-def _document(records, form: str, *, query_name: str = "SimpleEventQuery") -> JSONResponse:
-    return QueryDocumentResponse(query_document(records, form=form, query_name=query_name), headers={"GS1-EPC-Format": form})
+def _document(records, form: str, *, lengths: CompanyPrefixLengths, query_name: str = "SimpleEventQuery") -> JSONResponse:
+    return QueryDocumentResponse(query_document(records, form=form, query_name=query_name, lengths=lengths),
+                                 headers={"GS1-EPC-Format": form})
