@@ -69,6 +69,8 @@ def test_quantity_and_sensor_comparisons_agree_with_python(ledger):
         value = repr(float(threshold))
         assert found(ledger, {f"{comparison}_quantity": value}) == {
             record_id for record_id, (quantities, _) in stored.items() if any(compare(float(q), float(threshold)) for q in quantities)}
+        assert found(ledger, {f"{comparison}_quantity_KGM": value}) == found(ledger, {f"{comparison}_quantity": value})  # all in KGM
+        assert found(ledger, {f"{comparison}_quantity_LTR": value}) == set()
         assert found(ledger, {f"{comparison}_value_CEL": value}) == {
             record_id for record_id, (_, reading) in stored.items() if compare(float(reading), float(threshold))}
         assert found(ledger, {f"{comparison}_value_FAH": value}) == {  # another unit: its own values, never the other's

@@ -92,6 +92,8 @@ def event_terms(event: dict) -> set[tuple[str, str]]:
                 terms.add((name, identifier(quantity["epcClass"])))
             if _is_number(quantity.get("quantity")):
                 terms.add((TermName.QUANTITY, number_term(quantity["quantity"])))
+                if isinstance(quantity.get("uom"), str):
+                    terms.add((TermName.QUANTITY_IN, f"{quantity['uom']} {number_term(quantity['quantity'])}"))
     if isinstance(event.get("transformationID"), str):
         terms.add((TermName.TRANSFORMATION_ID, event["transformationID"]))
     persistent = event.get("persistentDisposition")
@@ -108,16 +110,19 @@ def event_terms(event: dict) -> set[tuple[str, str]]:
 
 
 def _sensor_terms(element: dict) -> set[tuple[str, str]]:
-    """Search terms of one sensorElement: its metadata's device, method, rules and time span, and
-    each report's type, device, texts and numbers (:func:`sensor_number_term`)."""
+    """Search terms of one sensorElement: its metadata's device, method, rules, time and time span, and
+    each report's type, time, device, texts and numbers (:func:`sensor_number_term`)."""
     terms: set[tuple[str, str]] = set()
     metadata = element.get("sensorMetadata") if isinstance(element.get("sensorMetadata"), dict) else {}
     terms.update(_texts(metadata, _METADATA_TEXTS))
-    for name, field in ((TermName.SENSOR_START, "startTime"), (TermName.SENSOR_END, "endTime")):
+    for name, field in ((TermName.SENSOR_TIME, "time"), (TermName.SENSOR_START, "startTime"), (TermName.SENSOR_END, "endTime")):
         moment = _moment(metadata.get(field))
         if moment is not None:
             terms.add((name, time_term(moment)))
     for report in _objects(element.get("sensorReport")):
+        moment = _moment(report.get("time"))
+        if moment is not None:
+            terms.add((TermName.SENSOR_TIME, time_term(moment)))
         terms.update(_texts(report, _REPORT_TEXTS))
         if isinstance(report.get("type"), str):
             terms.add((TermName.SENSOR_TYPE, measurement_type(report["type"])))
