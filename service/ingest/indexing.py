@@ -93,7 +93,7 @@ def event_terms(event: dict) -> set[tuple[str, str]]:
             if _is_number(quantity.get("quantity")):
                 terms.add((TermName.QUANTITY, number_term(quantity["quantity"])))
                 if isinstance(quantity.get("uom"), str):
-                    terms.add((TermName.QUANTITY_IN, f"{quantity['uom']} {number_term(quantity['quantity'])}"))
+                    terms.add((TermName.QUANTITY_IN, unit_prefix(quantity["uom"]) + number_term(quantity["quantity"])))
     if isinstance(event.get("transformationID"), str):
         terms.add((TermName.TRANSFORMATION_ID, event["transformationID"]))
     persistent = event.get("persistentDisposition")
@@ -160,7 +160,13 @@ def sensor_number_term(field: str, uom: str | None, number: float) -> str:
 
 
 def sensor_number_prefix(field: str, uom: str | None) -> str:
-    return f"{field} {uom} " if uom is not None else f"{field} "
+    """What precedes the number term of a sensorReport ``field`` given in ``uom`` (none: percRank)."""
+    return f"{field} " + (unit_prefix(uom) if uom is not None else "")
+
+
+def unit_prefix(uom: str) -> str:
+    """What precedes a :func:`number_term` given in unit ``uom`` (quantities, sensor numbers)."""
+    return f"{uom} "
 
 
 def time_term(moment: datetime) -> str:

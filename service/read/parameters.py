@@ -47,6 +47,7 @@ from service.ingest.indexing import (
     sensor_number_prefix,
     source_destination_term,
     time_term,
+    unit_prefix,
     vocabulary,
 )
 from service.models import RecordStatus, TermName
@@ -325,7 +326,7 @@ def _number_in_unit(name: str, raw: str) -> TermMatch:
                                "(2 to 4 upper-case letters or digits)", field=name)
     comparison, number_field, uom = match.groups()
     if number_field == "quantity":
-        return _compared(TermName.QUANTITY_IN, comparison, name, raw, f"{uom} ")
+        return _compared(TermName.QUANTITY_IN, comparison, name, raw, unit_prefix(uom))
     return _compared(TermName.SENSOR_NUMBER, comparison, name, raw, sensor_number_prefix(number_field, uom))
 
 
