@@ -169,3 +169,18 @@ def test_malformed_values_are_refused_naming_the_parameter(api, params, field):
     assert problem.json()["type"] == "epcisException:QueryParameterException" and problem.json()["field"] == field
     v1 = api.client.get("/v1/events", params=params, headers=api.as_("farm"))
     assert v1.status_code == 422 and v1.json()["field"] == field
+
+
+@pytest.mark.parametrize("field", ["stringValue", "uom", "deviceID"])
+def test_indexed_sensor_values_are_held_to_the_identifier_limit(api, field):
+    """A sensor value that becomes a search term is at most 250 characters, like every identifier."""
+    value = "urn:x:" + "x" * 244  # 250 characters
+    report = {"type": "Temperature", "value": 1.5, "uom": "CEL", field: value}
+    event = {"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"], "type": "ObjectEvent",
+             "eventTime": "2026-09-01T07:55:00Z", "eventTimeZoneOffset": "+00:00", "action": "OBSERVE", "epcList": [],
+             "sensorElementList": [{"sensorReport": [report]}]}
+    accepted = api.client.post("/v1/events", json=event, headers=api.as_("farm"))
+    assert accepted.status_code == 201, accepted.text
+    report[field] = value + "x"
+    refused = api.client.post("/v1/events", json=event, headers=api.as_("farm"))
+    assert refused.status_code == 422 and refused.json()["field"].endswith(f"sensorReport[0].{field}"), refused.text
