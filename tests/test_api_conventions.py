@@ -184,11 +184,11 @@ def test_event_query_parameters_are_documented_with_examples_and_each_example_wo
         "LT_quantity", "LE_quantity", "EQ_transformationID", "EQ_persistentDisposition_set", "EQ_persistentDisposition_unset",
         "EQ_type", "EQ_deviceID", "EQ_dataProcessingMethod", "EQ_bizRules", "EQ_microorganism", "EQ_chemicalSubstance",
         "EQ_stringValue", "EQ_hexBinaryValue", "EQ_uriValue", "EQ_booleanValue", "GE_startTime", "LT_startTime", "GE_endTime",
-        "LT_endTime", "GT_percRank", "GE_percRank", "LT_percRank", "LE_percRank",
+        "LT_endTime", "GE_time", "LT_time", "GT_percRank", "GE_percRank", "LT_percRank", "LE_percRank",
     }
     assert all(p["description"] for p in parameters.values())
     assert "EQ_bizTransaction_<type>" in operation["description"] and operation["x-query-parameter-prefixes"][:3] == ["EQ_bizTransaction_", "EQ_source_", "EQ_destination_"]
-    assert "GT_value_" in operation["x-query-parameter-prefixes"] and "<uom>" in operation["description"]
+    assert {"GT_value_", "LE_quantity_"} <= set(operation["x-query-parameter-prefixes"]) and "<uom>" in operation["description"]
     for name, parameter in parameters.items():
         if name == "nextPageToken":
             continue

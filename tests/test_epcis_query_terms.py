@@ -61,6 +61,12 @@ def test_class_patterns_match_the_product_and_its_batches(examples):
     ({"LE_quantity": "10"}, {TRANSFORMATION, INPUTS_ONLY}),
     ({"LT_quantity": "-1"}, set()),
     ({"GT_quantity": "-1e300"}, {OBJECT, TRANSFORMATION, INPUTS_ONLY}),
+    ({"GE_quantity_KGM": "10"}, {OBJECT, TRANSFORMATION, INPUTS_ONLY}),  # 200 KGM and 10 KGM
+    ({"GT_quantity_KGM": "10"}, {OBJECT}),
+    ({"EQ_quantity_KGM": "30|220"}, set()),  # given without a unit
+    ({"EQ_quantity_KGM": "10"}, {TRANSFORMATION, INPUTS_ONLY}),
+    ({"LT_quantity_KGM": "1000"}, {OBJECT, TRANSFORMATION, INPUTS_ONLY}),
+    ({"LT_quantity_LTR": "1000"}, set()),
 ])
 def test_quantities_compare_as_numbers(examples, params, expected):
     assert found(examples, **params) == expected
@@ -106,6 +112,11 @@ def test_measurement_types_match_however_spelt(examples):
     ({"LT_startTime": "2019-04-02T12:55:01Z"}, set()),
     ({"GE_endTime": "2019-04-02T13:55:00Z", "LT_endTime": "2019-04-02T13:55:01Z"}, FULL_SENSORS),
     ({"LT_endTime": "2019-04-02T13:55:00Z"}, set()),
+    ({"GE_time": "2019-04-02T13:50:00Z"}, FULL_SENSORS | {SENSORS}),  # reports of July; metadata at 13:55
+    ({"LT_time": "2019-04-02T14:06:00+01:00"}, FULL_SENSORS | {SENSORS}),  # metadata at 13:05
+    ({"LT_time": "2019-04-02T13:05:00Z"}, set()),
+    ({"GE_time": "2019-07-19T13:00:00Z"}, FULL_SENSORS),
+    ({"GE_time": "2019-07-19T13:00:00.001Z"}, set()),
 ])
 def test_sensor_metadata_and_report_fields(examples, params, expected):
     assert found(examples, **params) == expected
@@ -149,7 +160,8 @@ def test_pipes_separate_values_and_commas_stay_in_free_text(api):
     ({"GT_Temperature": "5"}, "GT_Temperature"), ({"GT_value_cel": "5"}, "GT_value_cel"), ({"GE_value_CEL": ""}, "GE_value_CEL"),
     ({"EQ_booleanValue": "1"}, "EQ_booleanValue"), ({"EQ_hexBinaryValue": "xyz"}, "EQ_hexBinaryValue"),
     ({"GE_startTime": "noon"}, "GE_startTime"), ({"MATCH_inputEPCClass": "urn:epc:class:lgtin:40*"}, "MATCH_inputEPCClass"),
-    ({"EQ_persistentDisposition_set": "a||b"}, "EQ_persistentDisposition_set"), ({"EQ_quantity_KGM": "1"}, "EQ_quantity_KGM"),
+    ({"EQ_persistentDisposition_set": "a||b"}, "EQ_persistentDisposition_set"), ({"EQ_quantity_kgm": "1"}, "EQ_quantity_kgm"),
+    ({"GT_quantity_KGM": "heavy"}, "GT_quantity_KGM"), ({"LT_time": "later"}, "LT_time"),
 ])
 def test_malformed_values_are_refused_naming_the_parameter(api, params, field):
     problem = api.client.get("/epcis/events", params=params, headers=api.as_("farm"))
@@ -157,3 +169,18 @@ def test_malformed_values_are_refused_naming_the_parameter(api, params, field):
     assert problem.json()["type"] == "epcisException:QueryParameterException" and problem.json()["field"] == field
     v1 = api.client.get("/v1/events", params=params, headers=api.as_("farm"))
     assert v1.status_code == 422 and v1.json()["field"] == field
+
+
+@pytest.mark.parametrize("field", ["stringValue", "uom", "deviceID"])
+def test_indexed_sensor_values_are_held_to_the_identifier_limit(api, field):
+    """A sensor value that becomes a search term is at most 250 characters, like every identifier."""
+    value = "urn:x:" + "x" * 244  # 250 characters
+    report = {"type": "Temperature", "value": 1.5, "uom": "CEL", field: value}
+    event = {"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"], "type": "ObjectEvent",
+             "eventTime": "2026-09-01T07:55:00Z", "eventTimeZoneOffset": "+00:00", "action": "OBSERVE", "epcList": [],
+             "sensorElementList": [{"sensorReport": [report]}]}
+    accepted = api.client.post("/v1/events", json=event, headers=api.as_("farm"))
+    assert accepted.status_code == 201, accepted.text
+    report[field] = value + "x"
+    refused = api.client.post("/v1/events", json=event, headers=api.as_("farm"))
+    assert refused.status_code == 422 and refused.json()["field"].endswith(f"sensorReport[0].{field}"), refused.text

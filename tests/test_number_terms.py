@@ -69,9 +69,22 @@ def test_quantity_and_sensor_comparisons_agree_with_python(ledger):
         value = repr(float(threshold))
         assert found(ledger, {f"{comparison}_quantity": value}) == {
             record_id for record_id, (quantities, _) in stored.items() if any(compare(float(q), float(threshold)) for q in quantities)}
+        assert found(ledger, {f"{comparison}_quantity_KGM": value}) == found(ledger, {f"{comparison}_quantity": value})  # all in KGM
+        assert found(ledger, {f"{comparison}_quantity_LTR": value}) == set()
         assert found(ledger, {f"{comparison}_value_CEL": value}) == {
             record_id for record_id, (_, reading) in stored.items() if compare(float(reading), float(threshold))}
         assert found(ledger, {f"{comparison}_value_FAH": value}) == {  # another unit: its own values, never the other's
             record_id for record_id, (_, reading) in stored.items() if compare(-float(reading), float(threshold))}
 
     check()
+
+
+def test_numbers_and_times_beyond_a_double_or_utc_are_no_terms():
+    """Capture refuses them; a body edited by hand may hold them, and deriving its terms must still work
+    (verification then reports the row, never fails)."""
+    from service.ingest.indexing import event_terms
+
+    terms = event_terms({"quantityList": [{"epcClass": "urn:epc:class:lgtin:4012345.012345.1", "quantity": 10**400}],
+                         "sensorElementList": [{"sensorMetadata": {"startTime": "0001-01-01T00:00:00+01:00"},
+                                                "sensorReport": [{"type": "Temperature", "value": 10**400, "uom": "CEL"}]}]})
+    assert {name for name, _ in terms} == {"epc_class", "sensor_type"}

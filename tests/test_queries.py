@@ -299,7 +299,8 @@ def test_bad_forged_or_foreign_tokens_are_refused(ledger, events):
     "params, field",
     [
         ({"EQ_foo": "x"}, "EQ_foo"),
-        ({"EQ_quantity_KGM": "1"}, "EQ_quantity_KGM"),  # not served (no term per unit): refused, never ignored
+        ({"EQ_quantity_kg": "1"}, "EQ_quantity_kg"),  # not a unit code
+        ({"EQ_minValue": "1"}, "EQ_minValue"),  # not served (a unit is needed): refused, never ignored
         ({"GT_quantity": "ten"}, "GT_quantity"),
         ({"GT_quantity": "nan"}, "GT_quantity"),
         ({"LE_quantity": "1e999"}, "LE_quantity"),

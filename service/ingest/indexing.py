@@ -92,6 +92,8 @@ def event_terms(event: dict) -> set[tuple[str, str]]:
                 terms.add((name, identifier(quantity["epcClass"])))
             if _is_number(quantity.get("quantity")):
                 terms.add((TermName.QUANTITY, number_term(quantity["quantity"])))
+                if isinstance(quantity.get("uom"), str):
+                    terms.add((TermName.QUANTITY_IN, unit_prefix(quantity["uom"]) + number_term(quantity["quantity"])))
     if isinstance(event.get("transformationID"), str):
         terms.add((TermName.TRANSFORMATION_ID, event["transformationID"]))
     persistent = event.get("persistentDisposition")
@@ -108,16 +110,19 @@ def event_terms(event: dict) -> set[tuple[str, str]]:
 
 
 def _sensor_terms(element: dict) -> set[tuple[str, str]]:
-    """Search terms of one sensorElement: its metadata's device, method, rules and time span, and
-    each report's type, device, texts and numbers (:func:`sensor_number_term`)."""
+    """Search terms of one sensorElement: its metadata's device, method, rules, time and time span, and
+    each report's type, time, device, texts and numbers (:func:`sensor_number_term`)."""
     terms: set[tuple[str, str]] = set()
     metadata = element.get("sensorMetadata") if isinstance(element.get("sensorMetadata"), dict) else {}
     terms.update(_texts(metadata, _METADATA_TEXTS))
-    for name, field in ((TermName.SENSOR_START, "startTime"), (TermName.SENSOR_END, "endTime")):
+    for name, field in ((TermName.SENSOR_TIME, "time"), (TermName.SENSOR_START, "startTime"), (TermName.SENSOR_END, "endTime")):
         moment = _moment(metadata.get(field))
         if moment is not None:
             terms.add((name, time_term(moment)))
     for report in _objects(element.get("sensorReport")):
+        moment = _moment(report.get("time"))
+        if moment is not None:
+            terms.add((TermName.SENSOR_TIME, time_term(moment)))
         terms.update(_texts(report, _REPORT_TEXTS))
         if isinstance(report.get("type"), str):
             terms.add((TermName.SENSOR_TYPE, measurement_type(report["type"])))
@@ -155,7 +160,13 @@ def sensor_number_term(field: str, uom: str | None, number: float) -> str:
 
 
 def sensor_number_prefix(field: str, uom: str | None) -> str:
-    return f"{field} {uom} " if uom is not None else f"{field} "
+    """What precedes the number term of a sensorReport ``field`` given in ``uom`` (none: percRank)."""
+    return f"{field} " + (unit_prefix(uom) if uom is not None else "")
+
+
+def unit_prefix(uom: str) -> str:
+    """What precedes a :func:`number_term` given in unit ``uom`` (quantities, sensor numbers)."""
+    return f"{uom} "
 
 
 def time_term(moment: datetime) -> str:
@@ -216,7 +227,12 @@ def _texts(source: dict, fields: tuple[tuple[str, str], ...]) -> set[tuple[str, 
 
 def _is_number(value: object) -> bool:
     """A finite JSON number (not a boolean, which Python counts as an int)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond a double (refused at capture; a body edited by hand)
+        return False
 
 
 def _moment(value: object) -> datetime | None:
@@ -225,8 +241,8 @@ def _moment(value: object) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    except ValueError:
+        return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: not in years 1 to 9999 in UTC
         return None
 
 

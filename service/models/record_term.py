@@ -22,6 +22,7 @@ class TermName(StrEnum):
     INPUT_CLASS = "input_class"  # epcClass of inputQuantityList
     OUTPUT_CLASS = "output_class"  # epcClass of outputQuantityList
     QUANTITY = "quantity"  # quantity of any QuantityElement, as an order-preserving number term
+    QUANTITY_IN = "quantity_in"  # "<uom> <number term>" of a QuantityElement that gives its uom
     TRANSFORMATION_ID = "transformation_id"
     PERSISTENT_SET = "persistent_set"  # persistentDisposition.set, as CBV 2.0 URIs
     PERSISTENT_UNSET = "persistent_unset"  # persistentDisposition.unset, as CBV 2.0 URIs
@@ -49,6 +50,7 @@ class TermName(StrEnum):
     HEX_BINARY_VALUE = "hex_binary_value"
     URI_VALUE = "uri_value"
     BOOLEAN_VALUE = "boolean_value"  # "true" or "false"
+    SENSOR_TIME = "sensor_time"  # time of sensorMetadata or sensorReport, as a time term
     SENSOR_START = "sensor_start"  # sensorMetadata startTime, as a time term
     SENSOR_END = "sensor_end"  # sensorMetadata endTime, as a time term
     SENSOR_NUMBER = "sensor_number"  # "<field> <uom> <number term>" of a sensorReport (value, minValue, ...); percRank without uom

@@ -47,6 +47,7 @@ from service.ingest.indexing import (
     sensor_number_prefix,
     source_destination_term,
     time_term,
+    unit_prefix,
     vocabulary,
 )
 from service.models import RecordStatus, TermName
@@ -69,12 +70,14 @@ SOURCE_PREFIX, DESTINATION_PREFIX = "EQ_source_", "EQ_destination_"
 COMPARISONS = ("EQ", "GT", "GE", "LT", "LE")
 #: ``<comparison>_<field>_<uom>``: a sensorReport number of that field in that unit (EPCIS 2.0 8.2.7.1).
 SENSOR_NUMBER_PREFIXES = tuple(f"{comparison}_{field}_" for field in SENSOR_NUMBER_FIELDS for comparison in COMPARISONS)
-PARAMETER_PREFIXES = (BIZ_TRANSACTION_PREFIX, SOURCE_PREFIX, DESTINATION_PREFIX, *SENSOR_NUMBER_PREFIXES)
+#: ``<comparison>_quantity_<uom>``: a QuantityElement's quantity given in that unit.
+QUANTITY_PREFIXES = tuple(f"{comparison}_quantity_" for comparison in COMPARISONS)
+PARAMETER_PREFIXES = (BIZ_TRANSACTION_PREFIX, SOURCE_PREFIX, DESTINATION_PREFIX, *SENSOR_NUMBER_PREFIXES, *QUANTITY_PREFIXES)
 ACTIONS = ("ADD", "OBSERVE", "DELETE")
 _MAX_VALUES = 100  # alternatives per parameter: keeps IN lists (and query plans) small
 _SEPARATORS = re.compile(r"[|,]")  # `|` is the standard's (pipeDelimited); `,` this API's first one
 _PIPE = re.compile(r"\|")  # for values that may hold a comma (free text, arbitrary URIs)
-_SENSOR_NUMBER = re.compile(rf"({'|'.join(COMPARISONS)})_({'|'.join(SENSOR_NUMBER_FIELDS)})_([A-Z0-9]{{2,4}})")
+_UNIT_NUMBER = re.compile(rf"({'|'.join(COMPARISONS)})_({'|'.join(SENSOR_NUMBER_FIELDS)}|quantity)_([A-Z0-9]{{2,4}})")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _HEX = re.compile(r"(?:[0-9A-Fa-f]{2})*")
 _ABOVE_EVERY_NUMBER = "g"  # greater than any number term (hex digits) after the same prefix
@@ -99,8 +102,8 @@ def parse_event_query(params: Mapping[str, str]) -> EventQuery:
             kind = name[len(family[0]):]
             terms.append(TermMatch((family[1],), tuple(source_destination_term(kind, v) for v in _values(name, raw))))
             continue
-        if name.startswith(SENSOR_NUMBER_PREFIXES):
-            terms.append(_sensor_number(name, raw))
+        if name.startswith(SENSOR_NUMBER_PREFIXES + QUANTITY_PREFIXES):
+            terms.append(_number_in_unit(name, raw))
             continue
         if name not in EVENT_PARAMETERS:
             raise InvalidParameter(f"unknown query parameter {name!r}", field=name)
@@ -313,13 +316,15 @@ def _perc_rank(comparison: str):
     return lambda name, raw: _compared(TermName.SENSOR_NUMBER, comparison, name, raw, sensor_number_prefix(PERC_RANK, None))
 
 
-def _sensor_number(name: str, raw: str) -> TermMatch:
-    """``<comparison>_<field>_<uom>``: sensorReport numbers of that field reported in that unit."""
-    match = _SENSOR_NUMBER.fullmatch(name)
+def _number_in_unit(name: str, raw: str) -> TermMatch:
+    """``<comparison>_<field>_<uom>``: sensorReport numbers of that field, or quantities, given in that unit."""
+    match = _UNIT_NUMBER.fullmatch(name)
     if match is None:
         raise InvalidParameter(f"{name}: the unit after {name.rsplit('_', 1)[0]}_ is a UN/ECE Rec 20 code "
                                "(2 to 4 upper-case letters or digits)", field=name)
     comparison, number_field, uom = match.groups()
+    if number_field == "quantity":
+        return _compared(TermName.QUANTITY_IN, comparison, name, raw, unit_prefix(uom))
     return _compared(TermName.SENSOR_NUMBER, comparison, name, raw, sensor_number_prefix(number_field, uom))
 
 
@@ -343,7 +348,8 @@ _CLASS = (
     " An EPC class URN or GS1 Digital Link; a pattern (`urn:epc:idpat:sgtin:4012345.012345.*`, or a Digital Link"
     " primary key followed by `/*`) matches that product and every batch of it."
 )
-_QUANTITY = "Events with a `quantity` of a QuantityElement (any quantity list, any unit) "
+_QUANTITY = ("Events with a `quantity` of a QuantityElement (any quantity list, any unit; `<EQ|GT|GE|LT|LE>_quantity_<uom>`"
+             " compares only quantities given in that unit) ")
 _SENSOR = "Events with a sensorElement whose "
 _TIME = " ISO 8601; without an offset the time is taken as UTC."
 _EPC = (
@@ -435,6 +441,12 @@ EVENT_PARAMETERS: dict[str, EventParameter] = {
                                   ("https://id.gs1.org/8004/4000001111",)),
     "EQ_booleanValue": EventParameter(None, _boolean, _SENSOR + "sensorReport has this `booleanValue`: `true` or `false`.",
                                       ("true",), {"type": "boolean"}),
+    "GE_time": EventParameter(None, _time_bound(TermName.SENSOR_TIME, lower=True),
+                              _SENSOR + "sensorMetadata or sensorReport `time` is at or after this time." + _TIME,
+                              ("2019-04-02T12:00:00Z",), {"type": "string", "format": "date-time"}),
+    "LT_time": EventParameter(None, _time_bound(TermName.SENSOR_TIME, lower=False),
+                              _SENSOR + "sensorMetadata or sensorReport `time` is before this time." + _TIME,
+                              ("2019-04-03T00:00:00Z",), {"type": "string", "format": "date-time"}),
     "GE_startTime": EventParameter(None, _time_bound(TermName.SENSOR_START, lower=True),
                                    _SENSOR + "sensorMetadata `startTime` is at or after this time." + _TIME,
                                    ("2019-04-02T12:00:00Z",), {"type": "string", "format": "date-time"}),
@@ -497,5 +509,5 @@ EVENT_PARAMETERS: dict[str, EventParameter] = {
 }
 """Every parameter ``parse_event_query`` knows, besides the families of ``PARAMETER_PREFIXES``
 (``EQ_bizTransaction_<type>``, ``EQ_source_<type>``, ``EQ_destination_<type>``, and the sensorReport numbers
-``<EQ|GT|GE|LT|LE>_<value|minValue|maxValue|meanValue|sDev|percValue>_<uom>``, compared in that unit only:
-no unit is converted)."""
+``<EQ|GT|GE|LT|LE>_<value|minValue|maxValue|meanValue|sDev|percValue>_<uom>`` and the quantities
+``<EQ|GT|GE|LT|LE>_quantity_<uom>``, compared in that unit only: no unit is converted)."""

@@ -107,7 +107,8 @@ def list_events(request: Request, caller: Reader, viewer: ViewerDep, session: Se
     `possessing_party`, `location`), e.g. `EQ_destination_location=urn:epc:id:sgln:0614141.00777.0`.
     The family **`<EQ|GT|GE|LT|LE>_<field>_<uom>`** compares sensorReport numbers (`value`, `minValue`,
     `maxValue`, `meanValue`, `sDev`, `percValue`) reported in the UN/ECE Rec 20 unit `<uom>` (no unit is
-    converted), e.g. `GT_value_CEL=8`; `EQ_` takes several numbers separated by `|`.
+    converted), e.g. `GT_value_CEL=8`; **`<EQ|GT|GE|LT|LE>_quantity_<uom>`** compares the quantities
+    given in that unit, e.g. `GE_quantity_KGM=100`; `EQ_` takes several numbers separated by `|`.
 
     Suppliers see their own events and those shared with them (grants), auditors everyone's. Any
     other parameter is refused (422).

@@ -35,7 +35,7 @@ _MAX_ECHO = 60
 _LIMITS_ID = "https://traceanchor.invalid/schema/limits.json"
 _IDENTIFIER = {"maxLength": MAX_IDENTIFIER_CHARS}  # what is not a string, the official schema refuses
 _IDENTIFIERS = {"items": _IDENTIFIER}
-_QUANTITIES = {"items": {"properties": {"epcClass": _IDENTIFIER}}}
+_QUANTITIES = {"items": {"properties": {"epcClass": _IDENTIFIER, "uom": _IDENTIFIER}}}
 _LOCATION = {"properties": {"id": _IDENTIFIER}}
 #: The event fields that service.ingest.indexing turns into columns and search terms.
 _INDEXED_FIELDS = {

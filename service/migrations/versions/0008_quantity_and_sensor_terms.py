@@ -1,6 +1,6 @@
 """Events are found by their classes per role, quantities, transformationID, persistent dispositions
 and sensor data: ``epc_class`` now names only ``quantityList``/``childQuantityList`` classes, beside
-``input_class`` and ``output_class``; ``quantity``, ``transformation_id``, ``persistent_set``,
+``input_class`` and ``output_class``; ``quantity``, ``quantity_in``, ``transformation_id``, ``persistent_set``,
 ``persistent_unset`` and the sensor terms are new (``service.ingest.indexing.event_terms`` derives them
 from new events). This derives them for the stored events, as indexing derives them at this revision
 (a migration keeps its own copy: it must not change when indexing does later), so that the integrity
@@ -37,9 +37,9 @@ _REPORT_TEXTS = (("device_id", "deviceID"), ("data_processing_method", "dataProc
                  ("string_value", "stringValue"), ("uri_value", "uriValue"))
 _METADATA_TEXTS = (("device_id", "deviceID"), ("data_processing_method", "dataProcessingMethod"), ("biz_rules", "bizRules"))
 _NUMBER_FIELDS = ("value", "minValue", "maxValue", "meanValue", "sDev", "percValue")
-_NAMES = ("epc_class", "input_class", "output_class", "quantity", "transformation_id", "persistent_set", "persistent_unset",
+_NAMES = ("epc_class", "input_class", "output_class", "quantity", "quantity_in", "transformation_id", "persistent_set", "persistent_unset",
           "sensor_type", "device_id", "data_processing_method", "biz_rules", "microorganism", "chemical_substance",
-          "string_value", "hex_binary_value", "uri_value", "boolean_value", "sensor_start", "sensor_end", "sensor_number")
+          "string_value", "hex_binary_value", "uri_value", "boolean_value", "sensor_time", "sensor_start", "sensor_end", "sensor_number")
 
 
 def upgrade() -> None:
@@ -88,6 +88,8 @@ def _new_terms(text: str) -> set[tuple[str, str]]:
                 terms.add((name, _identifier(quantity["epcClass"])))
             if _is_number(quantity.get("quantity")):
                 terms.add(("quantity", _number(quantity["quantity"])))
+                if isinstance(quantity.get("uom"), str):
+                    terms.add(("quantity_in", f"{quantity['uom']} {_number(quantity['quantity'])}"))
     if isinstance(event.get("transformationID"), str):
         terms.add(("transformation_id", event["transformationID"]))
     persistent = event.get("persistentDisposition")
@@ -105,11 +107,14 @@ def _sensor_terms(element: dict) -> set[tuple[str, str]]:
     terms: set[tuple[str, str]] = set()
     metadata = element.get("sensorMetadata") if isinstance(element.get("sensorMetadata"), dict) else {}
     terms.update(_texts(metadata, _METADATA_TEXTS))
-    for name, field in (("sensor_start", "startTime"), ("sensor_end", "endTime")):
+    for name, field in (("sensor_time", "time"), ("sensor_start", "startTime"), ("sensor_end", "endTime")):
         moment = _moment(metadata.get(field))
         if moment is not None:
-            terms.add((name, moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"))
+            terms.add((name, _time(moment)))
     for report in _objects(element.get("sensorReport")):
+        moment = _moment(report.get("time"))
+        if moment is not None:
+            terms.add(("sensor_time", _time(moment)))
         terms.update(_texts(report, _REPORT_TEXTS))
         if isinstance(report.get("type"), str):
             local = report["type"].removeprefix("gs1:")
@@ -124,6 +129,10 @@ def _sensor_terms(element: dict) -> set[tuple[str, str]]:
         if _is_number(report.get("percRank")):
             terms.add(("sensor_number", f"percRank {_number(report['percRank'])}"))
     return terms
+
+
+def _time(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def _identifier(value: str) -> str:
@@ -141,7 +150,12 @@ def _number(number: float) -> str:
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond a double (refused at capture; a body edited by hand)
+        return False
 
 
 def _moment(value: object) -> datetime | None:
@@ -149,8 +163,8 @@ def _moment(value: object) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    except ValueError:
+        return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: not in years 1 to 9999 in UTC
         return None
 
 
