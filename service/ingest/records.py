@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from service.access.viewer import Viewer, granting_parties
 from service.ingest.candidates import Candidate, Reference, Submission
+from service.ingest.sources import keep_source
 from service.models.record import parsed_body
 from service.errors import Conflict, InvalidRecord, NotFound
 from service.models import (
@@ -76,6 +77,9 @@ def store_submissions(session: Session, submissions: Sequence[Submission]) -> li
         for i in indexes:
             results[i] = stored[start : start + len(submissions[i].candidates)]
             start += len(submissions[i].candidates)
+            if submissions[i].source is not None:
+                keep_source(session, submissions[i].source, party=party,
+                            stored=[(item.record.id, item.created) for item in results[i]])
     return results
 
 

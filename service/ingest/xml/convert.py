@@ -226,7 +226,7 @@ class _Converter:
         XML values are never CURIEs: ``example:x`` is a URI of the scheme ``example`` even where
         ``xmlns:example`` is declared. Bound in the ``@context``, the prefix would make JSON-LD read
         the value as a CURIE and expand it, so such a namespace gets another prefix."""
-        return re.search(rb"['\">]\s*" + re.escape(prefix.encode()) + rb":", self.raw) is not None
+        return re.search(rb"(?:=\s*['\"]|>\s*)" + re.escape(prefix.encode()) + rb":", self.raw) is not None
 
     def quantity(self, element: etree._Element) -> dict:
         item: dict = {}
