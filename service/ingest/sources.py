@@ -13,8 +13,10 @@ from hashlib import sha256
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
+from service.ingest.bulk import insert_rows
 from service.ingest.candidates import Source
 from service.models import RecordSource, SourceDocument
+from service.timeutil import utcnow
 
 
 def keep_source(session: Session, source: Source, *, party: str, stored: Sequence[tuple[int, bool]]) -> None:
@@ -25,12 +27,11 @@ def keep_source(session: Session, source: Source, *, party: str, stored: Sequenc
     links = [(record_id, position) for (record_id, created), position in zip(stored, positions, strict=True) if created]
     if not links:
         return
-    document = SourceDocument(party=party, media_type=source.media_type, sha256=sha256(source.content).hexdigest(),
-                              content=source.content)
-    session.add(document)
-    session.flush()
-    session.execute(insert(RecordSource), [{"record_id": record_id, "source_id": document.id, "position": position}
-                                           for record_id, position in links])
+    connection = session.connection()
+    source_id = connection.execute(insert(SourceDocument.__table__).returning(SourceDocument.__table__.c.id), {
+        "party": party, "media_type": source.media_type, "sha256": sha256(source.content).hexdigest(),
+        "content": source.content, "created_at": utcnow()}).scalar_one()
+    insert_rows(connection, "record_source", [(record_id, source_id, position) for record_id, position in links])
 
 
 def source_of(session: Session, record_id: int) -> tuple[SourceDocument, int] | None:

@@ -156,11 +156,11 @@ class _Converter:
 
     def value(self, element: etree._Element) -> object:
         """An element's JSON value: an object of its children and attributes, else its (typed) text."""
-        children = list(_unfolded(element))
         members: dict = {}
-        self.attributes(element, members, unqualified=True)
-        if children:
-            for child in children:
+        if element.attrib:
+            self.attributes(element, members, unqualified=True)
+        if len(element):  # child elements (comments and processing instructions are dropped by the parser)
+            for child in _unfolded(element):
                 self.put(members, child)
             return members
         if element.get(names.XSI_NIL) in ("true", "1"):
