@@ -356,3 +356,9 @@ def test_xml_values_are_never_read_as_curies_of_the_documents_prefixes():
                   for element in event.get("sensorElementList", []) for report in element["sensorReport"]}
     assert "example:x" in components
     assert XSI not in json.dumps(document)
+
+
+def test_the_openapi_xml_example_is_the_json_example_in_xml():
+    from service.api.routers.events import EPCIS_EXAMPLE, XML_EXAMPLE
+
+    assert our_hashes(XML_EXAMPLE.encode()) == hash_document(EPCIS_EXAMPLE)

@@ -18,7 +18,6 @@ from sqlmodel import select
 
 from service.api.deps import (
     EPCIS_MEDIA_TYPES,
-    XML_MEDIA_TYPES,
     CapturedBody,
     JobReader,
     RuntimeDep,
@@ -28,7 +27,7 @@ from service.api.deps import (
 )
 from service.api.epcis.problems import problem_responses
 from service.api.paging import PageDep
-from service.api.routers.events import EPCIS_EXAMPLE
+from service.api.routers.events import EPCIS_EXAMPLE, XML_BODY
 from service.errors import Conflict, NotFound
 from service.ingest.candidates import Submission
 from service.ingest.capture import prepare_event
@@ -39,16 +38,14 @@ from service.settings import Settings
 
 router = APIRouter(tags=["epcis"])
 EventBody = Annotated[CapturedBody, capture_body(Supplier)]
-_XML_BODY = {media: {"schema": {"type": "string", "description": "EPCIS XML (2.0, or 1.2 upgraded to 2.0), valid against the "
-                                "official XSDs; kept byte for byte beside the events (`GET /v1/events/{id}/source`)."}}
-             for media in XML_MEDIA_TYPES}
+
 EVENT_EXAMPLE = {"@context": EPCIS_EXAMPLE["@context"], **EPCIS_EXAMPLE["epcisBody"]["eventList"][0]}
 EVENT_BODY = {"required": True, "content": {media: {
     "schema": {"type": "object", "description": "One EPCIS event, as the official EPCIS 2.0 JSON Schema defines it."},
-    "examples": {"event": {"summary": "An ObjectEvent", "value": EVENT_EXAMPLE}}} for media in EPCIS_MEDIA_TYPES} | _XML_BODY}
+    "examples": {"event": {"summary": "An ObjectEvent", "value": EVENT_EXAMPLE}}} for media in EPCIS_MEDIA_TYPES} | XML_BODY}
 CAPTURE_BODY = {"required": True, "content": {media: {
     "schema": {"type": "object", "description": "An EPCISDocument or EPCISQueryDocument, as the official EPCIS 2.0 JSON Schema defines them."},
-    "examples": {"document": {"summary": "An EPCISDocument with one ObjectEvent", "value": EPCIS_EXAMPLE}}} for media in EPCIS_MEDIA_TYPES} | _XML_BODY}
+    "examples": {"document": {"summary": "An EPCISDocument with one ObjectEvent", "value": EPCIS_EXAMPLE}}} for media in EPCIS_MEDIA_TYPES} | XML_BODY}
 ErrorBehaviour = Annotated[str, Header(alias="GS1-Capture-Error-Behaviour",
                                        description="rollback (default: every event or none) or proceed (every valid event).")]
 CaptureId = Annotated[str, Path(min_length=1, max_length=64, description="The job's captureID.")]

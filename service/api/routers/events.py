@@ -49,6 +49,26 @@ EPCIS_EXAMPLE = {
          "bizTransactionList": [{"type": "po", "bizTransaction": "urn:epcglobal:cbv:bt:0614141000041:PO-1001"}]},
     ]},
 }
+#: EPCIS_EXAMPLE in XML (the same event, so the same Event Hash ID).
+XML_EXAMPLE = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVersion="2.0" creationDate="2026-09-01T08:00:00Z">\n'
+    '  <EPCISBody><EventList><ObjectEvent>\n'
+    '    <eventTime>2026-09-01T07:55:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset>\n'
+    '    <epcList><epc>urn:epc:id:sgtin:0614141.107346.2017</epc></epcList><action>OBSERVE</action>\n'
+    '    <bizStep>shipping</bizStep><disposition>in_transit</disposition>\n'
+    '    <readPoint><id>urn:epc:id:sgln:0614141.00777.0</id></readPoint>\n'
+    '    <bizTransactionList><bizTransaction type="po">urn:epcglobal:cbv:bt:0614141000041:PO-1001</bizTransaction></bizTransactionList>\n'
+    '  </ObjectEvent></EventList></EPCISBody>\n'
+    '</epcis:EPCISDocument>\n'
+)
+XML_BODY = {
+    media: {"schema": {"type": "string", "description": "An EPCIS 2.0 EPCISDocument or EPCISQueryDocument in XML, valid "
+                       "against the official XSDs, or an EPCIS 1.2 one (upgraded to 2.0); kept byte for byte "
+                       "(`GET /v1/events/{id}/source`)."},
+            "examples": {"document": {"summary": "An EPCISDocument with one ObjectEvent, in XML", "value": XML_EXAMPLE}}}
+    for media in XML_MEDIA_TYPES
+}
 EPCIS_BODY = {
     "required": True,
     "content": {
@@ -61,12 +81,7 @@ EPCIS_BODY = {
             "examples": {"document": {"summary": "An EPCISDocument with one ObjectEvent", "value": EPCIS_EXAMPLE}},
         }
         for media in EPCIS_MEDIA_TYPES
-    } | {
-        media: {"schema": {"type": "string", "description": "An EPCIS 2.0 EPCISDocument or EPCISQueryDocument in XML, valid "
-                           "against the official XSDs, or an EPCIS 1.2 one (upgraded to 2.0); kept byte for byte "
-                           "(`GET /v1/events/{id}/source`)."}}
-        for media in XML_MEDIA_TYPES
-    },
+    } | XML_BODY,
 }
 EVENT_QUERY = {
     "parameters": [
