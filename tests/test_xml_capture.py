@@ -362,3 +362,29 @@ def test_the_openapi_xml_example_is_the_json_example_in_xml():
     from service.api.routers.events import EPCIS_EXAMPLE, XML_EXAMPLE
 
     assert our_hashes(XML_EXAMPLE.encode()) == hash_document(EPCIS_EXAMPLE)
+
+
+def test_the_event_at_fault_is_found_in_a_document_on_one_line():
+    one_line = b" ".join(line.strip() for line in invalid_document().splitlines())
+    with pytest.raises(XmlInvalid) as refused:
+        xml_document(one_line, max_events=10)
+    [error] = refused.value.errors
+    assert error.index == 1 and error.field.endswith("EventList/AggregationEvent[2]/action")
+
+
+def test_a_proceeding_xml_job_stores_the_valid_events_and_links_each_to_its_position(api):
+    raw = (XML / "Example-PersistentDisposition.xml").read_bytes()
+    first_epc = raw.index(b"<epc>") + len(b"<epc>")
+    too_long = raw[:first_epc] + b"urn:epc:id:sgtin:0614141.107346." + b"9" * 300 + raw[raw.index(b"</epc>", first_epc):]
+    response = api.client.post("/epcis/capture", content=too_long, headers={
+        **api.as_("farm"), "Content-Type": "application/xml", "GS1-Capture-Error-Behaviour": "proceed"})
+    assert response.status_code == 202
+    for _ in range(100):
+        job = api.client.get(response.headers["Location"], headers=api.as_("farm")).json()
+        if not job["running"]:
+            break
+        time.sleep(0.05)
+    assert not job["success"] and {error["index"] for error in job["errors"]} == {0}
+    [event] = api.client.get("/v1/events", headers=api.as_("farm")).json()["events"]
+    source = api.client.get(f"/v1/events/{event['id']}/source", headers=api.as_("farm"))
+    assert source.content == too_long and source.headers["x-epcis-event-position"] == "1"
