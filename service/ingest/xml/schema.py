@@ -34,8 +34,9 @@ def validate_xml(root: etree._Element, events: list[etree._Element]) -> None:
     if schema.validate(root.getroottree()):
         return
     errors = []
+    positions = {event: index for index, event in enumerate(events)}
     for entry in schema.error_log:
-        index = _event_index(root, entry, events)
+        index = _event_index(root, entry, positions)
         where = f"event {index}" if index is not None else "document"
         errors.append(ErrorItem(field=entry.path or "$", message=f"{where} (line {entry.line}): {entry.message}", index=index))
         if len(errors) >= MAX_REPORTED_ERRORS:
@@ -43,10 +44,9 @@ def validate_xml(root: etree._Element, events: list[etree._Element]) -> None:
     raise XmlInvalid.of(errors)
 
 
-def _event_index(root: etree._Element, entry: etree._LogEntry, events: list[etree._Element]) -> int | None:
-    """The position of the event an error is in: found by the error's XPath, else by its line (a
-    document on one line has every event on line 1)."""
-    positions = {event: index for index, event in enumerate(events)}
+def _event_index(root: etree._Element, entry: etree._LogEntry, positions: dict[etree._Element, int]) -> int | None:
+    """The position of the event an error is in: found by the error's XPath (a document on one line
+    has every event on line 1), else by its line."""
     try:
         found = root.getroottree().xpath(entry.path, namespaces={k: v for k, v in root.nsmap.items() if k}) if entry.path else []
     except etree.XPathError:
@@ -56,7 +56,7 @@ def _event_index(root: etree._Element, entry: etree._LogEntry, events: list[etre
             if ancestor in positions:
                 return positions[ancestor]
         return None
-    lines = [event.sourceline or 0 for event in events]
+    lines = [event.sourceline or 0 for event in positions]
     return bisect_right(lines, entry.line) - 1 if lines and entry.line >= lines[0] else None
 
 
