@@ -201,8 +201,12 @@ def test_an_xsd_violation_is_a_422_naming_the_event_and_element_and_stores_nothi
     assert problem.status_code == 422 and problem.headers["content-type"].startswith("application/problem+json")
     assert problem.json()["type"] == "epcisException:ValidationException" and problem.json()["errors"][0]["index"] == 1
     assert api.client.get("/epcis/capture", headers=api.as_("farm")).json() == []  # no job was made
-    single = api.client.post("/epcis/events", content=invalid_document(), headers={**api.as_("farm"), "Content-Type": "application/xml"})
-    assert single.status_code in (413, 422)
+    one = (XML / "Mimasu" / "Example2.xml").read_bytes()
+    one = one[:one.index(b"<action>")] + b"<action>MAYBE</action>" + one[one.index(b"</action>") + len(b"</action>"):]
+    single = api.client.post("/epcis/events", content=one, headers={**api.as_("farm"), "Content-Type": "application/xml"})
+    assert single.status_code == 422 and single.json()["errors"][0]["index"] == 0
+    two = api.client.post("/epcis/events", content=invalid_document(), headers={**api.as_("farm"), "Content-Type": "application/xml"})
+    assert two.status_code == 400 and "one event is expected" in two.json()["detail"]  # as a JSON document there
     assert api.client.get("/v1/events", headers=api.as_("auditor")).json()["events"] == []
 
 

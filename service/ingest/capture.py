@@ -35,7 +35,7 @@ from concurrent.futures.process import BrokenProcessPool
 from service.errors import Forbidden, InvalidRecord
 from service.ingest.candidates import Candidate, Submission, prepare_events, prepare_transactions
 from service.ingest.fair import FairQueue
-from service.ingest.validation.epcis import validate_document
+from service.ingest.validation.epcis import TooManyEvents, validate_document
 from service.ingest.validation.json_limits import RECURSION_LIMIT, parse_json
 from service.ingest.validation.transactions import references_of, validate_transactions
 from service.ingest.xml.convert import xml_document
@@ -68,9 +68,13 @@ def prepare_event(raw: bytes, *, xml: bool = False) -> Candidate:
     """One bare EPCIS event (the standard's ``POST /events``), validated and hashed; a document is
     refused (in XML, a document of exactly one event is the event: XML has no bare event)."""
     if xml:
-        candidates = prepare_body(raw, max_events=1, xml=True)
-        if not candidates:
-            raise InvalidRecord("one event is expected here; the document has none", field="EventList")
+        try:
+            candidates = prepare_body(raw, max_events=1, xml=True)
+        except TooManyEvents:
+            candidates = []
+        if len(candidates) != 1:
+            raise InvalidRecord("one event is expected here (a document of exactly one); documents are captured "
+                                "through /epcis/capture", field="EventList")
         return candidates[0]
     event = parse_json(raw)
     if isinstance(event, dict) and ("epcisBody" in event or event.get("type") in ("EPCISDocument", "EPCISQueryDocument")):

@@ -22,6 +22,7 @@ import re
 from lxml import etree
 
 from service.errors import ErrorItem
+from service.ingest.validation.epcis import TooManyEvents
 from service.ingest.xml import names
 from service.ingest.xml.parser import XmlInvalid, parse_xml
 from service.ingest.xml.schema import validate_xml
@@ -40,8 +41,6 @@ def xml_document(raw: bytes, *, max_events: int) -> dict:
         upgrade(root, event_lists)
     events = [event for event_list in event_lists for event in _unfolded(event_list)]
     if len(events) > max_events:
-        from service.ingest.validation.epcis import TooManyEvents  # noqa: PLC0415 - one error class for both syntaxes
-
         raise TooManyEvents(f"{len(events)} events in one document; at most {max_events} are accepted", field="EventList")
     validate_xml(root, events)
     return _Converter(raw).document(root, events)
@@ -102,12 +101,9 @@ class _Converter:
         converted = [self.event(event) for event in events]
         kind = etree.QName(root).localname
         body: dict = {"eventList": converted}
-        if kind == names.QUERY_DOCUMENT:
-            results = next((child for child in root.iterfind("EPCISBody/*") if etree.QName(child).localname == "QueryResults"), None)
-            query: dict = {"queryName": _text(results.find("queryName")) if results is not None and results.find("queryName") is not None else ""}
-            subscription = results.find("subscriptionID") if results is not None else None
-            if subscription is not None:
-                query["subscriptionID"] = _text(subscription)
+        if kind == names.QUERY_DOCUMENT:  # the XSD requires QueryResults and its queryName
+            results = next(child for child in root.iterfind("EPCISBody/*") if etree.QName(child).localname == "QueryResults")
+            query = {name: _text(found) for name in ("queryName", "subscriptionID") if (found := results.find(name)) is not None}
             body = {"queryResults": {**query, "resultsBody": {"eventList": converted}}}
         context: list = [names.EPCIS_CONTEXT]
         if self.uri_of:

@@ -60,8 +60,8 @@ def parse_xml(raw: bytes) -> etree._Element:
 
 
 def is_xml(raw: bytes) -> bool:
-    """Whether a body is XML rather than JSON (a JSON text never starts with ``<``); capture jobs keep
-    the raw body only, and this tells which reader it needs."""
+    """Whether a file is XML rather than JSON (a JSON text never starts with ``<``): ``traceanchor
+    hash`` reads either, where HTTP requests say which by their media type."""
     start = raw[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
     return start.startswith(b"<")
 
