@@ -392,3 +392,32 @@ def test_a_proceeding_xml_job_stores_the_valid_events_and_links_each_to_its_posi
     [event] = api.client.get("/v1/events", headers=api.as_("farm")).json()["events"]
     source = api.client.get(f"/v1/events/{event['id']}/source", headers=api.as_("farm"))
     assert source.content == too_long and source.headers["x-epcis-event-position"] == "1"
+
+
+LEGACY_EXAMPLES = DATA / "epcis" / "xml-1.2"
+
+
+@pytest.mark.parametrize("name", ["AggregationEvent.xml", "TransformationEvent.xml"])
+def test_openepcis_1_2_examples_are_upgraded_and_hashed_as_the_reference_hashes_the_1_2_xml(name):
+    raw = (LEGACY_EXAMPLES / name).read_bytes()
+    assert our_hashes(raw) == reference_hashes(raw)
+
+
+def test_a_1_2_transaction_event_gets_its_sources_and_destinations_out_of_the_extension_wrapper():
+    # (the reference cannot hash this one: it crashes on a bizTransaction without a type)
+    document = xml_document((LEGACY_EXAMPLES / "TransactionEvent.xml").read_bytes(), max_events=10)
+    [first, second] = document["epcisBody"]["eventList"]
+    assert first["type"] == second["type"] == "TransactionEvent"
+    assert second["sourceList"] and second["destinationList"] and "extension" not in json.dumps(document)
+    assert {"rail:trainAxleCount", "rail:vehicle"} <= set(second)
+
+
+@pytest.mark.parametrize("name, index, element", [
+    ("ObjectEvent.xml", 1, "myField"),  # 1.2's extension/extension held unqualified elements: 2.0 has no place for them
+    ("AssociationEvent.xml", 5, "sensorMetaData"),  # a misspelt sensorMetadata
+])
+def test_openepcis_1_2_examples_that_do_not_fit_2_0_are_refused_naming_event_and_element(name, index, element):
+    with pytest.raises(XmlInvalid) as refused:
+        xml_document((LEGACY_EXAMPLES / name).read_bytes(), max_events=10)
+    [error] = refused.value.errors
+    assert error.index == index and error.field.endswith(f"/{element}")
