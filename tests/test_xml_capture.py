@@ -421,3 +421,11 @@ def test_openepcis_1_2_examples_that_do_not_fit_2_0_are_refused_naming_event_and
         xml_document((LEGACY_EXAMPLES / name).read_bytes(), max_events=10)
     [error] = refused.value.errors
     assert error.index == index and error.field.endswith(f"/{element}")
+
+
+def test_a_1_2_document_is_captured_through_http_with_its_2_0_hash_ids(api):
+    response = api.client.post("/v1/events", content=LEGACY, headers={**api.as_("farm"), "Content-Type": "text/xml"})
+    assert response.status_code == 201
+    assert [event["event_hash_id"] for event in response.json()["events"]] == reference_hashes(LEGACY)
+    stored = api.client.get(f"/v1/events/{response.json()['events'][0]['id']}", headers=api.as_("farm")).json()["event"]
+    assert stored["quantityList"][0]["quantity"] == 200 and stored["eventID"].startswith("urn:uuid:")

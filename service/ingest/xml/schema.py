@@ -2,13 +2,15 @@
 
 libxml2's validator (lxml) is used: it runs in C on the tree the parser already built, where the
 pure-Python ``xmlschema`` would walk every node in Python again; capture throughput of XML has to
-stay near JSON's. Each schema is compiled once per process, from the files on disk only: the
+stay near JSON's (validation takes milliseconds, so the threads of a process take turns at it: a
+compiled schema keeps the error log of its last run). Each schema is compiled once per process, from the files on disk only: the
 parser that reads the XSDs resolves ``schemaLocation`` from the bundle and never the network.
 
 Every error found (up to ``MAX_REPORTED_ERRORS``) is reported, each naming the event's position in
 the document's event list (``index``) and the element at fault (``field``, libxml2's XPath to it).
 """
 
+import threading
 from bisect import bisect_right
 from functools import cache
 from importlib.resources import as_file, files
@@ -20,6 +22,7 @@ from service.ingest.xml.names import DOCUMENT, EPCIS_2, EPCIS_QUERY_2, QUERY_DOC
 from service.ingest.xml.parser import XmlInvalid
 
 MAX_REPORTED_ERRORS = 20
+_VALIDATING = threading.Lock()
 _ROOTS = {f"{{{EPCIS_2}}}{DOCUMENT}": "EPCglobal-epcis-2_0.xsd", f"{{{EPCIS_QUERY_2}}}{QUERY_DOCUMENT}": "EPCglobal-epcis-query-2_0.xsd"}
 
 
@@ -31,11 +34,13 @@ def validate_xml(root: etree._Element, events: list[etree._Element]) -> None:
         expected = " or ".join(f"{{{ns}}}{name}" for ns, name in ((EPCIS_2, DOCUMENT), (EPCIS_QUERY_2, QUERY_DOCUMENT)))
         raise XmlInvalid.of([ErrorItem(field=f"/{root.tag}", message=f"the root element is {root.tag}; expected {expected}")])
     schema = _schema(schema_file)
-    if schema.validate(root.getroottree()):
-        return
+    with _VALIDATING:  # a schema keeps the error log of its last validation: one at a time per process
+        if schema.validate(root.getroottree()):
+            return
+        log = list(schema.error_log)
     errors = []
     positions = {event: index for index, event in enumerate(events)}
-    for entry in schema.error_log:
+    for entry in log:
         index = _event_index(root, entry, positions)
         where = f"event {index}" if index is not None else "document"
         errors.append(ErrorItem(field=entry.path or "$", message=f"{where} (line {entry.line}): {entry.message}", index=index))
