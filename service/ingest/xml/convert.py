@@ -2,9 +2,10 @@
 
 The order of work: parse (hardened, ``parser``), upgrade 1.x to 2.0 (``upgrade``), validate against
 the 2.0 XSDs (``schema``), then map each event to its JSON-LD form with the tables of ``names``. The
-JSON document that comes out is captured exactly as a JSON submission would be (the JSON rules, the
-JSON Schema, hashing), so an event sent as XML and the same event sent as JSON-LD are one record
-with one Event Hash ID.
+JSON document that comes out is captured as a JSON submission would be (the JSON rules, our limits
+on identifiers, hashing; the XSDs stand in for the JSON Schema, which refuses the CBV URNs that XML
+allows), so an event sent as XML and the same event sent as JSON-LD are one record with one Event
+Hash ID.
 
 The mapping follows GS1's: standard fields by name (lists lose their item element, ``<epc>``,
 ``<quantityElement>``...), EPCs and vocabulary values exactly as given (URN or Web URI, short or
@@ -128,7 +129,7 @@ class _Converter:
                 event[name] = [self.typed(item, names.TYPED_LISTS[name]) for item in child if item.tag == names.TYPED_LISTS[name]]
             elif name in names.LOCATIONS:
                 event[name] = self.location(child)
-            elif name == "persistentDisposition":
+            elif name == names.PERSISTENT_DISPOSITION_FIELD:
                 event[name] = self.persistent_disposition(child)
             elif name == names.ERROR_DECLARATION:
                 event[name] = self.error_declaration(child)

@@ -60,6 +60,7 @@ TYPED_LISTS = {"bizTransactionList": "bizTransaction", "sourceList": "source", "
 #: readPoint and bizLocation: ``<id>`` is ``{"id": ...}``, extensions beside it.
 LOCATIONS = frozenset({"readPoint", "bizLocation"})
 #: persistentDisposition: repeated ``<set>``/``<unset>`` are arrays, in this order.
+PERSISTENT_DISPOSITION_FIELD = "persistentDisposition"
 PERSISTENT_DISPOSITION = ("unset", "set")
 ERROR_DECLARATION = "errorDeclaration"
 #: errorDeclaration: ``<correctiveEventIDs><correctiveEventID>`` is an array under ``correctiveEventIDs``.
