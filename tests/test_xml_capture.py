@@ -429,3 +429,33 @@ def test_a_1_2_document_is_captured_through_http_with_its_2_0_hash_ids(api):
     assert [event["event_hash_id"] for event in response.json()["events"]] == reference_hashes(LEGACY)
     stored = api.client.get(f"/v1/events/{response.json()['events'][0]['id']}", headers=api.as_("farm")).json()["event"]
     assert stored["quantityList"][0]["quantity"] == 200 and stored["eventID"].startswith("urn:uuid:")
+
+
+def large_xml_document(events: int) -> bytes:
+    """An XML document well above service.ingest.capture.INLINE_BYTES, so that a worker process prepares it."""
+    body = "".join(
+        f"<ObjectEvent><eventTime>2026-09-01T10:{n // 60:02d}:{n % 60:02d}Z</eventTime><eventTimeZoneOffset>+00:00"
+        f"</eventTimeZoneOffset><epcList><epc>urn:epc:id:sgtin:0614141.011111.77{n:06d}</epc></epcList><action>OBSERVE</action>"
+        "<bizStep>urn:epcglobal:cbv:bizstep:shipping</bizStep><readPoint><id>urn:epc:id:sgln:0614141.00001.0</id></readPoint>"
+        '<x:note xmlns:x="https://ns.example.com/x/">large</x:note></ObjectEvent>\n' for n in range(events))
+    return ('<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVersion="2.0" creationDate="2026-09-01T00:00:00Z">'
+            f"<EPCISBody><EventList>{body}</EventList></EPCISBody></epcis:EPCISDocument>").encode()
+
+
+def test_large_xml_documents_are_prepared_in_a_worker_process_with_the_same_outcome(api):
+    from service.ingest.capture import INLINE_BYTES
+
+    raw = large_xml_document(300)
+    assert len(raw) > INLINE_BYTES
+    headers = {**api.as_("farm"), "Content-Type": "application/xml"}
+    api.ledger.settings.capture_processes = 1  # the test settings prepare everything in process
+    in_worker = api.client.post("/v1/events", content=raw, headers=headers)
+    assert in_worker.status_code == 201
+    api.ledger.settings.capture_processes = 0
+    in_process = api.client.post("/v1/events", content=raw, headers=headers)
+    assert in_process.status_code == 200, "the same events, already stored"
+    assert [e["event_hash_id"] for e in in_worker.json()["events"]] == [e["event_hash_id"] for e in in_process.json()["events"]] == our_hashes(raw)
+    api.ledger.settings.capture_processes = 1
+    broken = raw.replace(b"<action>OBSERVE</action>", b"<action>NEVER</action>", 1)
+    refused = api.client.post("/v1/events", content=broken.replace(b"77000000", b"88000000"), headers=headers)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["index"] == 0
