@@ -36,7 +36,8 @@ def extension(draw, depth: int = 0) -> str:
     name = f"x:{draw(NAMES)}"
     if depth < 2 and draw(st.booleans()):
         return element(name, "".join(draw(st.lists(extension(depth + 1), min_size=1, max_size=3))))
-    return element(name, escape(draw(TEXT)))
+    attributes = draw(st.dictionaries(st.sampled_from(["unit", "x:scale"]), TEXT, max_size=2))
+    return element(name, escape(draw(TEXT)), **attributes)
 
 
 EPCS = st.integers(1, 9999).map(lambda n: f"urn:epc:id:sgtin:0614141.107346.{n}")

@@ -166,7 +166,7 @@ class _Converter:
         typed = self.typed_text(element, text)
         if members:
             if text:
-                members["#text"] = typed
+                members[names.TEXT_KEY] = typed
             return members
         return typed
 

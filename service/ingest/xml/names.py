@@ -84,6 +84,13 @@ SENSOR_REPORT_ATTRIBUTES = ("type", "exception", "deviceID", "deviceMetadata", "
                             "hexBinaryValue", "uriValue", "minValue", "maxValue", "meanValue", "sDev", "percRank",
                             "percValue", "uom", "coordinateReferenceSystem")
 
+#: The member holding the text of a user extension element that also has attributes
+#: (``<cbvmda:netWeight measurementUnitCode="KGM">3.5</cbvmda:netWeight>`` is
+#: ``{"measurementUnitCode": "KGM", "": 3.5}``). The empty name is no JSON-LD term (processors drop it,
+#: as they drop every other rendering of XML text beside attributes), and the CBV hash renders it as
+#: ``=3.5`` before the attributes, which is exactly how the reference hashes the XML element.
+TEXT_KEY = ""
+
 #: ``xsi:type`` of a user extension element -> the JSON type of its value (others stay strings).
 XSD_INTEGERS = frozenset({"integer", "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger",
                           "negativeInteger", "nonPositiveInteger", "unsignedLong", "unsignedInt", "unsignedShort",
