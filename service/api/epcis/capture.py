@@ -38,7 +38,6 @@ from service.settings import Settings
 
 router = APIRouter(tags=["epcis"])
 EventBody = Annotated[CapturedBody, capture_body(Supplier)]
-
 EVENT_EXAMPLE = {"@context": EPCIS_EXAMPLE["@context"], **EPCIS_EXAMPLE["epcisBody"]["eventList"][0]}
 EVENT_BODY = {"required": True, "content": {media: {
     "schema": {"type": "object", "description": "One EPCIS event, as the official EPCIS 2.0 JSON Schema defines it."},

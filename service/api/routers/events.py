@@ -105,7 +105,8 @@ async def capture(caller: Supplier, body: EventBody, ledger: RuntimeDep, respons
     """Validate a whole document against the EPCIS 2.0 schema, then store every event or none.
 
     XML documents (`application/xml`, `text/xml`) are validated against the EPCIS XSDs and stored in
-    their EPCIS 2.0 JSON-LD form, the submitted XML kept beside them byte for byte. Large documents are parsed, validated and hashed in worker processes (see service.ingest.capture).
+    their EPCIS 2.0 JSON-LD form, the submitted XML kept beside them byte for byte. Large documents
+    are parsed, validated and hashed in worker processes (see service.ingest.capture).
     Storing goes through the group-commit writer: concurrent submissions share one transaction,
     and each still gets its own all-or-nothing outcome. Suppliers take turns at both stages, so one
     supplier's large documents do not hold up another supplier's writes.
