@@ -107,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="log what the ledger does (INFO; serve logs INFO anyway, and DEBUG with -v)")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    hash_ = commands.add_parser("hash", help="print the CBV 2.0 event hash ID of each event of an EPCIS document")
+    hash_ = commands.add_parser("hash", help="print the CBV 2.0 event hash ID of each event of an EPCIS document (JSON-LD or XML)")
     hash_.add_argument("document", type=Path)
     hash_.set_defaults(run=_hash)
 
@@ -199,9 +199,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def _hash(args: argparse.Namespace) -> int:
     from service.hashing import HashingError, hash_document
+    from service.ingest.xml.convert import xml_document
+    from service.ingest.xml.parser import is_xml
 
+    raw = args.document.read_bytes()
     try:
-        hash_ids = hash_document(_read_json(args.document))
+        # XML: the EPCIS 2.0 JSON-LD form the ledger would store (no limit on the number of events here)
+        hash_ids = hash_document(xml_document(raw, max_events=sys.maxsize) if is_xml(raw) else _read_json(args.document))
     except HashingError as error:
         raise InvalidRecord(f"{args.document}: {error}", field=str(args.document)) from None
     print("\n".join(hash_ids))

@@ -23,7 +23,7 @@ LOOKS_LIKE_A_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 TIMESTAMP_KEY = re.compile(r"(_at|_time|^timestamp)$")
 SUBMITTED = {"id",  # business ids are opaque (a label's embeds its time)
             "event", "transaction", "record"}  # records as their suppliers sent them, hashed as sent
-NOT_JSON = {("GET", "/v1/analytics/forecast/chart")}  # a PNG
+NOT_JSON = {("GET", "/v1/analytics/forecast/chart"), ("GET", "/v1/events/{id}/source")}  # a PNG; the XML a supplier sent
 
 
 def v1_operations() -> set[tuple[str, str]]:

@@ -23,6 +23,12 @@ def test_hash_prints_one_hash_id_per_event_in_document_order(capsys):
     assert capsys.readouterr().out.split() == expected
 
 
+def test_hash_reads_xml_documents_too(capsys):
+    vector = DATA / "epcis" / "hash-vectors" / "epcisDocWithVariousEventTypes.xml"
+    assert main(["hash", str(vector)]) == 0
+    assert capsys.readouterr().out.split() == vector.with_suffix(".hashes").read_text().split()
+
+
 @pytest.fixture
 def bare_env(monkeypatch, tmp_path):
     """The environment of a fresh installation: a data directory of its own, no database yet."""

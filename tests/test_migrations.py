@@ -237,3 +237,25 @@ def test_0008_derives_its_terms_as_indexing_does_for_every_gs1_example():
             assert migration._new_terms(json.dumps(event)) == expected, path.name
             compared += bool(expected)
     assert compared > 20
+
+
+def test_source_documents_come_and_go_with_0010(engine, tmp_path):
+    """0010 adds ``source_document``, ``record_source`` and ``capture_job.media_type`` (exactly the models');
+    its downgrade removes them and keeps the capture jobs."""
+    from service.models import RecordSource, SourceDocument
+
+    upgrade(engine, lock_file=tmp_path / "lock")
+    with Session(engine) as session:
+        session.add(CaptureJob(capture_id="c1", party="farm", error_behaviour="rollback", document=b"<x/>", media_type="text/xml"))
+        session.add(SourceDocument(party="farm", media_type="text/xml", sha256="0" * 64, content=b"<x/>"))
+        session.commit()
+    downgrade(engine, revision="0007", lock_file=tmp_path / "lock")
+    tables = inspect(engine).get_table_names()
+    assert "source_document" not in tables and "record_source" not in tables
+    assert "media_type" not in {column["name"] for column in inspect(engine).get_columns("capture_job")}
+    upgrade(engine, lock_file=tmp_path / "lock")
+    assert schema_differences(engine) == []
+    with Session(engine) as session:
+        assert session.exec(select(SourceDocument)).all() == [] and session.exec(select(RecordSource)).all() == []
+        [job] = session.exec(select(CaptureJob)).all()
+        assert job.capture_id == "c1" and job.media_type is None

@@ -27,6 +27,7 @@ route, through :func:`plain_parameters`) no NUL character.
 """
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -45,6 +46,7 @@ from service.anchor.chain import Chain
 from service.errors import InvalidParameter, TraceAnchorError
 from service.runtime import Runtime
 from service.models import ApiKey, Role
+from service.ingest.candidates import Source
 from service.ingest.validation.json_limits import MAX_IDENTIFIER_CHARS, parse_json
 
 
@@ -140,6 +142,25 @@ class UnsupportedMediaType(TraceAnchorError):
 
 JSON_MEDIA_TYPES = ("application/json",)
 EPCIS_MEDIA_TYPES = ("application/json", "application/ld+json")
+#: EPCIS XML (2.0 and 1.x documents), accepted where events are captured.
+XML_MEDIA_TYPES = ("application/xml", "text/xml")
+CAPTURE_MEDIA_TYPES = (*EPCIS_MEDIA_TYPES, *XML_MEDIA_TYPES)
+
+
+@dataclass(frozen=True)
+class CapturedBody:
+    """A capture request's body, unparsed, and the media type it was sent as."""
+
+    raw: bytes
+    media_type: str
+
+    @property
+    def xml(self) -> bool:
+        return self.media_type in XML_MEDIA_TYPES
+
+    def source(self) -> Source | None:
+        """What to keep of the submission byte for byte beside its records: an XML document."""
+        return Source(content=self.raw, media_type=self.media_type) if self.xml else None
 
 
 def raw_body(role: Any, *, media_types: tuple[str, ...] = JSON_MEDIA_TYPES) -> Any:
@@ -149,6 +170,17 @@ def raw_body(role: Any, *, media_types: tuple[str, ...] = JSON_MEDIA_TYPES) -> A
     async def read(request: Request, caller: role) -> bytes:
         _check_media_type(request, media_types)
         return await request.body()
+
+    return Depends(read)
+
+
+def capture_body(role: Any) -> Any:
+    """A dependency giving an EPCIS capture body (JSON, JSON-LD or XML) unparsed with its media type,
+    read only once the caller holds ``role``."""
+
+    async def read(request: Request, caller: role) -> CapturedBody:
+        _check_media_type(request, CAPTURE_MEDIA_TYPES)
+        return CapturedBody(raw=await request.body(), media_type=_media_type(request))
 
     return Depends(read)
 
@@ -181,8 +213,12 @@ def request_body(model: type[BaseModel]) -> dict:
     return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}
 
 
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").partition(";")[0].strip().lower()
+
+
 def _check_media_type(request: Request, accepted: tuple[str, ...]) -> None:
-    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    media_type = _media_type(request)
     if media_type not in accepted:
         raise UnsupportedMediaType(
             f"Content-Type {media_type or '(none)'} is not accepted here; send {' or '.join(accepted)}", field="Content-Type"

@@ -96,14 +96,27 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class Source:
+    """A submitted document exactly as sent (an XML document), kept beside the records it became;
+    ``positions`` are the event positions in it of the submission's candidates, in their order
+    (None: every event, in document order)."""
+
+    content: bytes
+    media_type: str
+    positions: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
 class Submission:
     """One caller's records, prepared for ``service.ingest.records.store_submissions``; ``references`` must
-    name records the caller may see (checked in the transaction that stores these)."""
+    name records the caller may see (checked in the transaction that stores these); ``source`` is the
+    document they came from when it is kept (``service.ingest.sources``)."""
 
     candidates: list[Candidate]
     party: str
     references: tuple[Reference, ...] = field(default=())
     hierarchy: tuple[Edge, ...] = field(default=())  # location edges of the document's master data
+    source: Source | None = None  # the submitted XML, kept beside the records
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,13 @@ puts another supplier's document behind its whole backlog, only behind the docum
 being prepared.
 
 Every body is parsed by ``service.ingest.validation.json_limits.parse_json``, which bounds its nesting
-depth before parsing (here and in the workers alike).
+depth before parsing (here and in the workers alike). An XML body is first parsed, validated and
+converted to its EPCIS 2.0 JSON-LD document by ``service.ingest.xml`` (in the worker, like the rest),
+and that document then takes exactly the path of a JSON body, so both syntaxes obey the same rules.
 """
 
 import asyncio
+import json
 import logging
 import multiprocessing
 import os
@@ -33,9 +36,10 @@ from service.errors import Forbidden, InvalidRecord
 from service.ingest.candidates import Candidate, Prepared, Submission, prepare_events, prepare_transactions
 from service.ingest.fair import FairQueue
 from service.ingest.master_data import Edge, hierarchy_of
-from service.ingest.validation.epcis import validate_document
+from service.ingest.validation.epcis import TooManyEvents, validate_document
 from service.ingest.validation.json_limits import RECURSION_LIMIT, parse_json
 from service.ingest.validation.transactions import references_of, validate_transactions
+from service.ingest.xml.convert import xml_document
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +52,31 @@ MAX_RESTARTS = 3
 PARENT_CHECK_SECONDS = 1.0
 
 
-def prepare_body(raw: bytes, *, max_events: int) -> Prepared:
-    """Parse, validate (the whole document, before anything is hashed) and hash a submitted body;
-    its master data's location hierarchy comes along."""
-    document = parse_json(raw)
-    validate_document(document, max_events=max_events)
+def prepare_body(raw: bytes, *, max_events: int, xml: bool = False) -> Prepared:
+    """Parse, validate (the whole document, before anything is hashed) and hash a submitted body (an
+    XML document where ``xml``); its master data's location hierarchy comes along."""
+    document = parse_json(json_form(raw, max_events=max_events) if xml else raw)
+    validate_document(document, max_events=max_events, official=not xml)
     return Prepared(prepare_events(document), hierarchy_of(document))
 
 
-def prepare_event(raw: bytes) -> Candidate:
-    """One bare EPCIS event (the standard's ``POST /events``), validated and hashed; a document is refused."""
+def json_form(raw: bytes, *, max_events: int) -> bytes:
+    """An XML document's EPCIS 2.0 JSON-LD form as a JSON body, to be read like one."""
+    return json.dumps(xml_document(raw, max_events=max_events), ensure_ascii=False).encode()
+
+
+def prepare_event(raw: bytes, *, xml: bool = False) -> Candidate:
+    """One bare EPCIS event (the standard's ``POST /events``), validated and hashed; a document is
+    refused (in XML, a document of exactly one event is the event: XML has no bare event)."""
+    if xml:
+        try:
+            candidates = prepare_body(raw, max_events=1, xml=True)
+        except TooManyEvents:
+            candidates = []
+        if len(candidates) != 1:
+            raise InvalidRecord("one event is expected here (a document of exactly one); documents are captured "
+                                "through /epcis/capture", field="EventList")
+        return candidates[0]
     event = parse_json(raw)
     if isinstance(event, dict) and ("epcisBody" in event or event.get("type") in ("EPCISDocument", "EPCISQueryDocument")):
         raise InvalidRecord("one event is expected here; documents are captured through /epcis/capture", field="type")
@@ -81,9 +100,9 @@ def transaction_submission(payload: object, *, party: str, max_items: int) -> Su
 CHUNK = 500
 
 
-def prepare_in_worker(raw: bytes, *, max_events: int) -> tuple[list[bytes], tuple[Edge, ...]]:
+def prepare_in_worker(raw: bytes, *, max_events: int, xml: bool = False) -> tuple[list[bytes], tuple[Edge, ...]]:
     """In a worker: :func:`prepare_body`, its candidates pickled in chunks (see the module docstring)."""
-    prepared = prepare_body(raw, max_events=max_events)
+    prepared = prepare_body(raw, max_events=max_events, xml=xml)
     candidates = prepared.candidates
     chunks = [pickle.dumps(candidates[start : start + CHUNK], pickle.HIGHEST_PROTOCOL) for start in range(0, len(candidates), CHUNK)]
     return chunks, prepared.hierarchy
@@ -128,7 +147,7 @@ class CapturePool:
         self._lock = threading.Lock()
         # large documents waiting for a worker, handed to the pool in turns per submitter, no more at
         # a time than there are workers (so that the pool's own FIFO queue stays empty)
-        self._waiting: FairQueue[tuple[bytes, int, Future]] = FairQueue()
+        self._waiting: FairQueue[tuple[bytes, int, bool, Future]] = FairQueue()
         self._turns_lock = threading.RLock()  # a job finishing at once calls back into _pump on this thread
         self._running = 0
 
@@ -145,38 +164,38 @@ class CapturePool:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    async def prepare(self, raw: bytes, *, max_events: int, submitter: str = "") -> Prepared:
+    async def prepare(self, raw: bytes, *, max_events: int, submitter: str = "", xml: bool = False) -> Prepared:
         """:func:`prepare_body` for a small body here, for a large one in a worker process, in
         ``submitter``'s turn (or, without workers or with a pool that keeps breaking, in a thread, so
         that the event loop stays free)."""
         if len(raw) <= INLINE_BYTES:
-            return prepare_body(raw, max_events=max_events)
+            return prepare_body(raw, max_events=max_events, xml=xml)
         if self.processes == 0 or self.restarts > MAX_RESTARTS:
-            return await asyncio.to_thread(prepare_body, raw, max_events=max_events)
+            return await asyncio.to_thread(prepare_body, raw, max_events=max_events, xml=xml)
         try:
-            chunks, hierarchy = await asyncio.wrap_future(self._submit(submitter, raw, max_events=max_events))
+            chunks, hierarchy = await asyncio.wrap_future(self._submit(submitter, raw, max_events=max_events, xml=xml))
             return Prepared(await asyncio.to_thread(unpickle_chunks, chunks), hierarchy)
         except BrokenProcessPool:  # a worker died (killed, out of memory): the pool was discarded, do this one in a thread
-            return await asyncio.to_thread(prepare_body, raw, max_events=max_events)
+            return await asyncio.to_thread(prepare_body, raw, max_events=max_events, xml=xml)
 
-    def _submit(self, submitter: str, raw: bytes, *, max_events: int) -> Future:
+    def _submit(self, submitter: str, raw: bytes, *, max_events: int, xml: bool) -> Future:
         """A future of :func:`prepare_in_worker`'s result, handed to the pool in ``submitter``'s turn;
         BrokenProcessPool if its pool broke."""
         job: Future = Future()
-        self._waiting.put(submitter, (raw, max_events, job))
+        self._waiting.put(submitter, (raw, max_events, xml, job))
         self._pump()
         return job
 
     def _pump(self) -> None:
         with self._turns_lock:
             while self._running < self.processes and (taken := self._waiting.take(max_items=1, max_weight=0, timeout=0)):
-                raw, max_events, job = taken[0]
+                raw, max_events, xml, job = taken[0]
                 if not job.set_running_or_notify_cancel():
                     continue
                 pool = self.workers()
                 self._running += 1
                 try:
-                    work = pool.submit(prepare_in_worker, raw, max_events=max_events)
+                    work = pool.submit(prepare_in_worker, raw, max_events=max_events, xml=xml)
                 except BaseException as error:  # noqa: BLE001 - a broken or stopped pool: this job's outcome
                     self._finish(job, pool, error=error)
                     continue

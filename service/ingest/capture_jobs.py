@@ -26,9 +26,11 @@ from sqlmodel import Session, select
 
 from service.errors import ErrorItem, InvalidInput, InvalidRecord, TraceAnchorError
 from service.hashing.epcis import events_of
-from service.ingest.candidates import Candidate, candidate, prepare_events
+from service.ingest.candidates import Candidate, Source, candidate, prepare_events
+from service.ingest.capture import json_form
 from service.ingest.master_data import Edge, hierarchy_of, store_hierarchy
 from service.ingest.records import store_candidates
+from service.ingest.sources import keep_source
 from service.ingest.validation.epcis import check_event_count, events_field, validate_document
 from service.ingest.validation.json_limits import parse_json
 from service.models import CaptureJob, RecordKind
@@ -47,41 +49,49 @@ _PAGE = 100
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a job's document gives: the records to store and the problems found."""
+    """What a job's document gives: the records to store and the problems found; ``positions`` are
+    the candidates' event positions in the document (None: every event, in order)."""
 
     candidates: list[Candidate]
     errors: list[ErrorItem]
     hierarchy: tuple[Edge, ...] = ()  # the location edges of the document's master data
+    positions: tuple[int, ...] | None = None
 
 
-def accept_job(session: Session, raw: bytes, *, party: str, behaviour: str, max_events: int) -> CaptureJob:
+def accept_job(session: Session, raw: bytes, *, party: str, behaviour: str, max_events: int,
+               media_type: str | None = None) -> CaptureJob:
     """Keep ``raw`` as a new job of ``party`` if it is an EPCIS document of at most ``max_events``
-    events (its schema is checked by the job); ``InvalidInput`` or ``TooManyEvents`` otherwise."""
+    events (its schema is checked by the job); ``InvalidInput`` or ``TooManyEvents`` otherwise.
+
+    An XML document (``media_type`` given) is checked whole here, XSD included, so that a document
+    that is not well-formed, hostile or invalid is refused at once (422) and never stored; the job
+    then captures its JSON-LD form, keeping the XML beside the records."""
     if behaviour not in ERROR_BEHAVIOURS:
         raise InvalidInput(f"GS1-Capture-Error-Behaviour: one of {', '.join(ERROR_BEHAVIOURS)}, not {behaviour!r}",
                            field="GS1-Capture-Error-Behaviour")
-    document = parse_json(raw)
+    document = parse_json(json_form(raw, max_events=max_events) if media_type is not None else raw)
     if not isinstance(document, dict) or document.get("type") not in DOCUMENT_TYPES:
         raise InvalidRecord("type: an EPCISDocument or EPCISQueryDocument is captured here (one event: POST /epcis/events)",
                             field="type")
     check_event_count(document, max_events=max_events)
-    job = CaptureJob(capture_id=secrets.token_hex(16), party=party, error_behaviour=behaviour, document=raw)
+    job = CaptureJob(capture_id=secrets.token_hex(16), party=party, error_behaviour=behaviour, document=raw, media_type=media_type)
     session.add(job)
     session.commit()
     session.refresh(job)
     return job
 
 
-def outcome(raw: bytes, *, behaviour: str, max_events: int) -> Outcome:
-    """Validate and hash a job's document: every event or none (``rollback``), or every valid one
-    (``proceed``; a fault of the document itself, outside its events, still rejects them all)."""
-    document = parse_json(raw)
+def outcome(raw: bytes, *, behaviour: str, max_events: int, xml: bool = False) -> Outcome:
+    """Validate and hash a job's document (XML where ``xml``): every event or none (``rollback``), or
+    every valid one (``proceed``; a fault of the document itself, outside its events, still rejects
+    them all)."""
+    document = parse_json(json_form(raw, max_events=max_events) if xml else raw)
     try:
-        validate_document(document, max_events=max_events)
+        validate_document(document, max_events=max_events, official=not xml)
     except InvalidRecord as error:
         if behaviour == ROLLBACK or any(item.index is None for item in error.errors):
             return Outcome([], error.errors)
-        return _with_hierarchy(_each_event(document, validate=True), document)
+        return _with_hierarchy(_each_event(document, validate=True, official=not xml), document)
     if behaviour == PROCEED:
         return _with_hierarchy(_each_event(document, validate=False), document)
     try:
@@ -90,25 +100,26 @@ def outcome(raw: bytes, *, behaviour: str, max_events: int) -> Outcome:
         return Outcome([], error.errors)
 
 
-def _each_event(document: dict, *, validate: bool) -> Outcome:
+def _each_event(document: dict, *, validate: bool, official: bool = True) -> Outcome:
     """Each event on its own: the valid ones' candidates, the others' errors (by their index in the document)."""
     path = events_field(document)
-    candidates, errors = [], []
+    candidates, errors, positions = [], [], []
     for index, event in enumerate(events_of(document)):
         try:
             if validate:
-                validate_document(event, max_events=1)
+                validate_document(event, max_events=1, official=official)
             candidates.append(candidate(RecordKind.EPCIS_EVENT, event, field=f"{path}[{index}]"))
+            positions.append(index)
         except InvalidRecord as error:
             errors.extend(ErrorItem(field=_within(path, index, item.field), message=item.message, index=index)
                           for item in error.errors)
-    return Outcome(candidates, errors)
+    return Outcome(candidates, errors, positions=tuple(positions))
 
 
 def _with_hierarchy(outcome: Outcome, document: dict) -> Outcome:
     """``outcome`` with the document's location edges; a fault in them rejects every event."""
     try:
-        return Outcome(outcome.candidates, outcome.errors, hierarchy_of(document))
+        return Outcome(outcome.candidates, outcome.errors, hierarchy=hierarchy_of(document), positions=outcome.positions)
     except InvalidRecord as error:
         return Outcome([], error.errors)
 
@@ -134,9 +145,9 @@ def run_job(engine: Engine, job_id: int, *, max_events: int, lease_seconds: floa
         if job.attempts > MAX_ATTEMPTS:
             message = f"the job stopped its worker {MAX_ATTEMPTS} times; it is not tried again"
             return _finish(session, job_id, errors=[_problem("ImplementationException", ErrorItem("$", message))])
-        behaviour, party = job.error_behaviour, job.party
+        behaviour, party, media_type = job.error_behaviour, job.party, job.media_type
         try:
-            result = outcome(job.document or b"", behaviour=behaviour, max_events=max_events)
+            result = outcome(job.document or b"", behaviour=behaviour, max_events=max_events, xml=media_type is not None)
         except TraceAnchorError as error:  # not JSON any more (limits lowered since): the job fails, saying why
             result = Outcome([], getattr(error, "errors", None) or [ErrorItem(error.field or "$", error.message)])
         errors = [_problem("ValidationException", item) for item in result.errors]
@@ -144,7 +155,11 @@ def run_job(engine: Engine, job_id: int, *, max_events: int, lease_seconds: floa
         if result.candidates and (behaviour == PROCEED or not errors):
             try:
                 store_hierarchy(session, result.hierarchy, party=party)
-                captured = len(store_candidates(session, candidates=result.candidates, party=party))
+                stored = store_candidates(session, candidates=result.candidates, party=party)
+                captured = len(stored)
+                if media_type is not None:
+                    keep_source(session, Source(job.document or b"", media_type, result.positions), party=party,
+                                stored=[(item.record.id, item.created) for item in stored])
             except TraceAnchorError as error:  # a conflict with what the party stored: nothing of this job is kept
                 session.rollback()
                 errors.append(_problem("ValidationException", ErrorItem(error.field or "$", error.message)))

@@ -9,17 +9,15 @@ alike, each get their own record, and no answer tells one about the other's.
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 
-from sqlalchemy import Connection, bindparam, func, insert
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, bindparam
 from sqlmodel import Session, select
 
 from service.access.viewer import Viewer, granting_parties
+from service.ingest.bulk import insert_rows
 from service.ingest.candidates import Candidate, Reference, Submission
 from service.ingest.master_data import store_hierarchy
+from service.ingest.sources import keep_source
 from service.models.record import parsed_body
 from service.errors import Conflict, InvalidRecord, NotFound
 from service.models import (
@@ -29,7 +27,6 @@ from service.models import (
     RecordKind,
     RecordLeaf,
     RecordStatus,
-    RecordTerm,
 )
 from service.timeutil import utcnow
 
@@ -78,6 +75,9 @@ def store_submissions(session: Session, submissions: Sequence[Submission]) -> li
         for i in indexes:
             results[i] = stored[start : start + len(submissions[i].candidates)]
             start += len(submissions[i].candidates)
+            if submissions[i].source is not None:
+                keep_source(session, submissions[i].source, party=party,
+                            stored=[(item.record.id, item.created) for item in results[i]])
     return results
 
 
@@ -103,9 +103,9 @@ def store_candidates(session: Session, *, candidates: Iterable[Candidate], party
     for key, (_, stored_hash) in known.items():
         if stored_hash != unique[key].derived.content_hash:
             raise Conflict(f"{_describe(key)} already exists with different content", field="id")
-    _insert_rows(connection, "record_leaf", [(record_id,) for record_id in inserted.values()])
+    insert_rows(connection, "record_leaf", [(record_id,) for record_id in inserted.values()])
     terms = [(record_id, name, value) for key, record_id in inserted.items() for name, value in unique[key].derived.terms]
-    _insert_rows(connection, "record_term", terms)
+    insert_rows(connection, "record_term", terms)
     refs = {ref_key: ref for ref_key, (ref, _) in known.items()} | {
         key: RecordRef(record_id, key[0], unique[key].derived.record_type, key[1], RecordStatus.PENDING)
         for key, record_id in inserted.items()
@@ -128,18 +128,6 @@ def _describe(key: tuple[RecordKind, str]) -> str:
     return f"{kind.replace('_', ' ')} {business_id!r}"
 
 
-_TABLES = {"record": Record.__table__, "record_leaf": RecordLeaf.__table__, "record_term": RecordTerm.__table__}
-#: Columns written by this module, per table, in the order of the row tuples.
-_COLUMNS = {
-    "record": (
-        "kind", "record_type", "business_id", "party", "body", "content_hash", "salt", "occurred_at",
-        "biz_step", "disposition", "biz_location", "read_point", "created_at",
-    ),
-    "record_leaf": ("record_id",),
-    "record_term": ("record_id", "name", "value"),
-}
-
-
 def _row(candidate: Candidate, *, party: str, now: datetime) -> tuple:
     derived = candidate.derived
     return (
@@ -150,49 +138,8 @@ def _row(candidate: Candidate, *, party: str, now: datetime) -> tuple:
 
 def _insert_new(connection: Connection, rows: list[tuple]) -> dict[tuple[RecordKind, str], int]:
     """Insert the records whose (business id, kind) the party has not stored yet; the ids of those inserted."""
-    result = _insert_rows(connection, "record", rows)
+    result = insert_rows(connection, "record", rows)
     return {(RecordKind(row.kind), row.business_id): row.id for row in result} if result is not None else {}
-
-
-def _insert_rows(connection: Connection, table: str, rows: list[tuple]):
-    """Insert ``rows`` (tuples in ``_COLUMNS[table]`` order); for ``record``, the result of ``RETURNING``.
-
-    On PostgreSQL one ``INSERT ... SELECT FROM unnest(column arrays)`` per table: a single statement
-    for the whole submission, where an executemany runs the insert once per row (per 1,000 events
-    that cost more server time than everything else of the insert). Elsewhere SQLAlchemy's batched
-    multi-row ``VALUES``.
-    """
-    if not rows:
-        return None
-    dialect = connection.dialect.name
-    if dialect == "postgresql":
-        parameters = dict(zip(_COLUMNS[table], zip(*rows), strict=True))
-    else:
-        parameters = [dict(zip(_COLUMNS[table], row)) for row in rows]
-    return connection.execute(_bulk_insert(dialect, table), parameters)
-
-
-@cache
-def _bulk_insert(dialect: str, table_name: str):
-    """The statement of :func:`_insert_rows`, built once per dialect and table and run as Core, like
-    every statement of this path: for a single event, building statements and the ORM's
-    per-statement work cost more than the SQL itself. Records already stored are skipped
-    (``ON CONFLICT DO NOTHING`` on PostgreSQL and SQLite), and their inserted ids returned."""
-    table = _TABLES[table_name]
-    columns = _COLUMNS[table_name]
-    if dialect == "postgresql":
-        arrays = func.unnest(*(bindparam(name, type_=ARRAY(table.c[name].type)) for name in columns))
-        source = arrays.table_valued(*columns).render_derived()
-        statement = postgresql_insert(table).from_select(columns, select(*(source.c[name] for name in columns)))
-    elif dialect == "sqlite":
-        statement = sqlite_insert(table)
-    else:
-        statement = insert(table)
-    if table_name != "record":
-        return statement
-    if dialect in ("postgresql", "sqlite"):
-        statement = statement.on_conflict_do_nothing(index_elements=["business_id", "kind", "party"])
-    return statement.returning(table.c.id, table.c.kind, table.c.business_id)
 
 
 #: By business id (and party), so that the planner cannot prefer the (kind, time) index on a table

@@ -24,6 +24,8 @@ class CaptureJob(SQLModel, table=True):
     party: str = Field(index=True, description="The submitter's party: the only one (with auditors, admins) to see the job.")
     error_behaviour: str = Field(max_length=16, description="rollback (all or nothing) or proceed (every valid event).")
     document: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    media_type: str | None = Field(default=None, max_length=64,
+                                   description="An XML document's media type (kept with its records); None for JSON.")
     created_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = Field(default=None, index=True)
     success: bool = Field(default=True, description="False once an error was found.")

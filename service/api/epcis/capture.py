@@ -17,10 +17,18 @@ from pydantic import BaseModel, Field, RootModel
 from sqlalchemy import ColumnElement, true
 from sqlmodel import select
 
-from service.api.deps import EPCIS_MEDIA_TYPES, JobReader, RuntimeDep, SessionDep, Supplier, raw_body
+from service.api.deps import (
+    EPCIS_MEDIA_TYPES,
+    CapturedBody,
+    JobReader,
+    RuntimeDep,
+    SessionDep,
+    Supplier,
+    capture_body,
+)
 from service.api.epcis.problems import problem_responses
 from service.api.paging import PageDep, next_page_link
-from service.api.routers.events import EPCIS_EXAMPLE
+from service.api.routers.events import EPCIS_EXAMPLE, XML_BODY
 from service.errors import Conflict, NotFound
 from service.ingest.candidates import Submission
 from service.ingest.capture import prepare_event
@@ -30,14 +38,14 @@ from service.read.pagination import fingerprint, paginate
 from service.settings import Settings
 
 router = APIRouter(tags=["epcis"])
-EventBody = Annotated[bytes, raw_body(Supplier, media_types=EPCIS_MEDIA_TYPES)]
+EventBody = Annotated[CapturedBody, capture_body(Supplier)]
 EVENT_EXAMPLE = {"@context": EPCIS_EXAMPLE["@context"], **EPCIS_EXAMPLE["epcisBody"]["eventList"][0]}
 EVENT_BODY = {"required": True, "content": {media: {
     "schema": {"type": "object", "description": "One EPCIS event, as the official EPCIS 2.0 JSON Schema defines it."},
-    "examples": {"event": {"summary": "An ObjectEvent", "value": EVENT_EXAMPLE}}} for media in EPCIS_MEDIA_TYPES}}
+    "examples": {"event": {"summary": "An ObjectEvent", "value": EVENT_EXAMPLE}}} for media in EPCIS_MEDIA_TYPES} | XML_BODY}
 CAPTURE_BODY = {"required": True, "content": {media: {
     "schema": {"type": "object", "description": "An EPCISDocument or EPCISQueryDocument, as the official EPCIS 2.0 JSON Schema defines them."},
-    "examples": {"document": {"summary": "An EPCISDocument with one ObjectEvent", "value": EPCIS_EXAMPLE}}} for media in EPCIS_MEDIA_TYPES}}
+    "examples": {"document": {"summary": "An EPCISDocument with one ObjectEvent", "value": EPCIS_EXAMPLE}}} for media in EPCIS_MEDIA_TYPES} | XML_BODY}
 ErrorBehaviour = Annotated[str, Header(alias="GS1-Capture-Error-Behaviour",
                                        description="rollback (default: every event or none) or proceed (every valid event).")]
 CaptureId = Annotated[str, Path(min_length=1, max_length=64, description="The job's captureID.")]
@@ -89,12 +97,15 @@ def capture_headers(settings: Settings) -> dict[str, str]:
 
 @router.post("/events", status_code=status.HTTP_201_CREATED, response_class=JSONResponse, openapi_extra={"requestBody": EVENT_BODY},
              responses={201: {"description": "Captured: the event as stored (with its `eventID`); `Location` is its URL.",
-                              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CapturedEvent"}}}}, **problem_responses(409, 415)})
+                              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CapturedEvent"}}}},
+                        **problem_responses(409, 415, 422)})
 async def capture_event(caller: Supplier, body: EventBody, ledger: RuntimeDep) -> Response:
     """Validate and store one event, answered as stored; its URL is `/epcis/events/{eventID}`, the
-    eventID it carries or else its CBV 2.0 event hash ID."""
-    candidate = await asyncio.to_thread(prepare_event, body)
-    [stored] = await asyncio.wrap_future(ledger.writer.submit(Submission(candidates=[candidate], party=caller.party)))
+    eventID it carries or else its CBV 2.0 event hash ID. In XML, which has no bare event, a document
+    of exactly one event."""
+    candidate = await asyncio.to_thread(prepare_event, body.raw, xml=body.xml)
+    submission = Submission(candidates=[candidate], party=caller.party, source=body.source())
+    [stored] = await asyncio.wrap_future(ledger.writer.submit(submission))
     event_id = next((value for name, value in candidate.derived.terms if name == TermName.EVENT_ID), stored.record.business_id)
     if not stored.created:
         raise Conflict(f"event {event_id!r} was already captured", field="eventID")
@@ -103,14 +114,17 @@ async def capture_event(caller: Supplier, body: EventBody, ledger: RuntimeDep) -
 
 
 @router.post("/capture", status_code=status.HTTP_202_ACCEPTED, response_class=Response, openapi_extra={"requestBody": CAPTURE_BODY},
-             responses={202: {"description": "Accepted; `Location` is the capture job's URL."}, **problem_responses(413, 415)})
+             responses={202: {"description": "Accepted; `Location` is the capture job's URL."}, **problem_responses(413, 415, 422)})
 async def capture_document(caller: Supplier, body: EventBody, ledger: RuntimeDep, behaviour: ErrorBehaviour = ROLLBACK) -> Response:
     """Accept an EPCISDocument or EPCISQueryDocument of at most `GS1-EPCIS-Capture-Limit` events as a
-    capture job, run in the background; its schema and events are checked by the job (see its `errors`)."""
+    capture job, run in the background; its schema and events are checked by the job (see its `errors`).
+    An XML document is checked against the XSDs first: one that is not well-formed or not valid is
+    refused at once (422, naming the event's `index` and the element at fault) and no job is made."""
 
     def accept() -> CaptureJob:
         with ledger.session() as session:
-            return accept_job(session, body, party=caller.party, behaviour=behaviour.strip(), max_events=ledger.settings.max_events)
+            return accept_job(session, body.raw, party=caller.party, behaviour=behaviour.strip(),
+                              max_events=ledger.settings.max_events, media_type=body.media_type if body.xml else None)
 
     job = await asyncio.to_thread(accept)
     ledger.capture_jobs.wake()

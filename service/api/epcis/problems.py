@@ -25,6 +25,7 @@ from service.errors import (
     TraceAnchorError,
 )
 from service.ingest.validation.epcis import TooManyEvents
+from service.ingest.xml.parser import XmlInvalid
 
 PREFIX = "/epcis"
 MEDIA_TYPE = "application/problem+json"
@@ -33,6 +34,7 @@ MEDIA_TYPE = "application/problem+json"
 _DOMAIN = (
     (TooManyEvents, 413, "CaptureLimitExceededException"),
     (InvalidParameter, 400, "QueryParameterException"),
+    (XmlInvalid, 422, "ValidationException"),  # XML not well-formed, hostile or against the XSDs (as the XML capture issue asks)
     (InvalidInput, 400, "ValidationException"),
     (TooManyResults, 413, "QueryTooLargeException"),
     (NotFound, 404, "NoSuchNameException"),
@@ -71,7 +73,9 @@ _MEANING = {
     406: "NotAcceptableException: a GS1-EPC-Format this server cannot give.",
     413: "QueryTooLargeException: more events match than `maxEventCount`; CaptureLimitExceededException: a body over the capture limits.",
     409: "ResourceAlreadyExistsException: the party already captured this event, or has a resource of that name.",
-    415: "UnsupportedMediaTypeException: the body is not JSON.",
+    415: "UnsupportedMediaTypeException: the body is neither JSON nor XML.",
+    422: "ValidationException: an XML body that is not well-formed, refused as hostile or beyond the bounds, or "
+         "against the EPCIS XSDs (`errors` name each event's `index` and the element at fault).",
     429: "The key is over its rate limit; retry after `Retry-After` seconds.",
     501: "ImplementationException: an optional part of the standard this server does not serve.",
 }

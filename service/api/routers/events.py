@@ -1,12 +1,15 @@
 """EPCIS 2.0 capture and query, verification and proof bundles of events."""
 
 import asyncio
+import base64
 from typing import Annotated
 
 from fastapi import APIRouter, Request, Response, status
 
 from service.api.deps import (
     EPCIS_MEDIA_TYPES,
+    XML_MEDIA_TYPES,
+    CapturedBody,
     QUERY_PARAMETER_PREFIXES,
     ChainDep,
     RuntimeDep,
@@ -16,7 +19,7 @@ from service.api.deps import (
     Supplier,
     Verifier,
     ViewerDep,
-    raw_body,
+    capture_body,
 )
 from service.api.errors import error_responses
 from service.api.paging import PageTokensDep
@@ -27,7 +30,9 @@ from service.ingest.candidates import Submission
 from service.models import RecordKind
 from service.read.parameters import EVENT_PARAMETERS, PARAMETER_PREFIXES, parse_event_query
 from service.read.queries import query_events
+from service.errors import NotFound
 from service.ingest.records import find_record
+from service.ingest.sources import source_of
 from service.verify.declarations import declarations_of
 from service.verify.verification import VerificationCache, proof_bundle, verify_record
 
@@ -45,6 +50,26 @@ EPCIS_EXAMPLE = {
          "bizTransactionList": [{"type": "po", "bizTransaction": "urn:epcglobal:cbv:bt:0614141000041:PO-1001"}]},
     ]},
 }
+#: EPCIS_EXAMPLE in XML (the same event, so the same Event Hash ID).
+XML_EXAMPLE = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVersion="2.0" creationDate="2026-09-01T08:00:00Z">\n'
+    '  <EPCISBody><EventList><ObjectEvent>\n'
+    '    <eventTime>2026-09-01T07:55:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset>\n'
+    '    <epcList><epc>urn:epc:id:sgtin:0614141.107346.2017</epc></epcList><action>OBSERVE</action>\n'
+    '    <bizStep>shipping</bizStep><disposition>in_transit</disposition>\n'
+    '    <readPoint><id>urn:epc:id:sgln:0614141.00777.0</id></readPoint>\n'
+    '    <bizTransactionList><bizTransaction type="po">urn:epcglobal:cbv:bt:0614141000041:PO-1001</bizTransaction></bizTransactionList>\n'
+    '  </ObjectEvent></EventList></EPCISBody>\n'
+    '</epcis:EPCISDocument>\n'
+)
+XML_BODY = {
+    media: {"schema": {"type": "string", "description": "An EPCIS 2.0 EPCISDocument or EPCISQueryDocument in XML, valid "
+                       "against the official XSDs, or an EPCIS 1.2 one (upgraded to 2.0); kept byte for byte "
+                       "(`GET /v1/events/{id}/source`)."},
+            "examples": {"document": {"summary": "An EPCISDocument with one ObjectEvent, in XML", "value": XML_EXAMPLE}}}
+    for media in XML_MEDIA_TYPES
+}
 EPCIS_BODY = {
     "required": True,
     "content": {
@@ -57,7 +82,7 @@ EPCIS_BODY = {
             "examples": {"document": {"summary": "An EPCISDocument with one ObjectEvent", "value": EPCIS_EXAMPLE}},
         }
         for media in EPCIS_MEDIA_TYPES
-    },
+    } | XML_BODY,
 }
 EVENT_QUERY = {
     "parameters": [
@@ -67,7 +92,7 @@ EVENT_QUERY = {
     ],
     QUERY_PARAMETER_PREFIXES: list(PARAMETER_PREFIXES),
 }
-EventBody = Annotated[bytes, raw_body(Supplier, media_types=EPCIS_MEDIA_TYPES)]
+EventBody = Annotated[CapturedBody, capture_body(Supplier)]
 
 
 @router.post(
@@ -80,15 +105,17 @@ EventBody = Annotated[bytes, raw_body(Supplier, media_types=EPCIS_MEDIA_TYPES)]
 async def capture(caller: Supplier, body: EventBody, ledger: RuntimeDep, response: Response) -> CapturedEventsPublic | Response:
     """Validate a whole document against the EPCIS 2.0 schema, then store every event or none.
 
-    Large documents are parsed, validated and hashed in worker processes (see service.ingest.capture).
+    XML documents (`application/xml`, `text/xml`) are validated against the EPCIS XSDs and stored in
+    their EPCIS 2.0 JSON-LD form, the submitted XML kept beside them byte for byte. Large documents
+    are parsed, validated and hashed in worker processes (see service.ingest.capture).
     Storing goes through the group-commit writer: concurrent submissions share one transaction,
     and each still gets its own all-or-nothing outcome. Suppliers take turns at both stages, so one
     supplier's large documents do not hold up another supplier's writes.
     """
     settings = ledger.settings
-    prepared = await ledger.capture.prepare(body, max_events=settings.max_events, submitter=caller.party)
-    stored = await asyncio.wrap_future(ledger.writer.submit(Submission(candidates=prepared.candidates, party=caller.party,
-                                                                       hierarchy=prepared.hierarchy)))
+    prepared = await ledger.capture.prepare(body.raw, max_events=settings.max_events, submitter=caller.party, xml=body.xml)
+    submission = Submission(candidates=prepared.candidates, party=caller.party, hierarchy=prepared.hierarchy, source=body.source())
+    stored = await asyncio.wrap_future(ledger.writer.submit(submission))
     response.status_code = status.HTTP_201_CREATED if any(item.created for item in stored) else status.HTTP_200_OK
     return await answer(lambda: CapturedEventsPublic(events=[CapturedEventPublic.of(item) for item in stored]),
                         items=len(stored), status_code=response.status_code)
@@ -125,6 +152,23 @@ def get_event(id: RecordId, caller: Reader, viewer: ViewerDep, session: SessionD
     """One stored event."""
     record = find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, viewer=viewer)
     return EventPublic.of(record, declaration=declarations_of(session, [record]).get(record.id))
+
+
+@router.get("/{id}/source", response_class=Response, responses={
+    200: {"content": {media: {"schema": {"type": "string"}} for media in XML_MEDIA_TYPES},
+          "description": "The submitted document, byte for byte, with the media type it was sent as."},
+    **error_responses(404)})
+def event_source(id: RecordId, caller: Reader, viewer: ViewerDep, session: SessionDep) -> Response:
+    """The document the event was captured from, exactly as the supplier sent it (XML submissions;
+    an event captured as JSON is stored as sent, and has none: 404). `X-EPCIS-Event-Position` is the
+    event's position in the document's event list, `Digest` the document's SHA-256."""
+    record = find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, viewer=viewer)
+    found = source_of(session, record.id)
+    if found is None:
+        raise NotFound(f"event {id} was captured as JSON: its stored body is what was sent", field="id")
+    document, position = found
+    return Response(content=document.content, media_type=document.media_type,
+                    headers={"X-EPCIS-Event-Position": str(position), "Digest": f"sha-256={base64.b64encode(bytes.fromhex(document.sha256)).decode()}"})
 
 
 @router.get("/{id}/verification", response_model=VerificationPublic, responses=error_responses(404, 502, 503))

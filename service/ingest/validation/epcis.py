@@ -84,10 +84,13 @@ class TooManyEvents(InvalidRecord):
     status_code = 413
 
 
-def validate_document(document: object, *, max_events: int) -> None:
+def validate_document(document: object, *, max_events: int, official: bool = True) -> None:
     """Accept an EPCISDocument, an EPCISQueryDocument or one bare event, or raise.
 
     Raises ``TooManyEvents`` above ``max_events`` events, ``SchemaViolation`` on any schema error.
+    Without ``official`` only our limits and the event types are checked: the JSON-LD form of an XML
+    document, which the official XSDs have validated, keeps the values as the XML gave them (CBV
+    URNs such as ``urn:epcglobal:cbv:bizstep:shipping``, which XML allows and the JSON Schema does not).
     """
     if not isinstance(document, dict):
         raise SchemaViolation.of([_error(None, "$", f"expected a JSON object, got {_json_type(document)}")])
@@ -100,10 +103,11 @@ def validate_document(document: object, *, max_events: int) -> None:
             [_error(None, "type", "neither an EPCIS document (type EPCISDocument or EPCISQueryDocument) nor an event")]
         )
     type_errors = dict(_event_type_errors(events_path, events))
-    if not type_errors and _validator().is_valid(document):
+    validator = _validator(official)
+    if not type_errors and validator.is_valid(document):
         return
     schema_errors = (
-        error for error in _schema_errors(document, events_path) if error.index not in type_errors
+        error for error in _schema_errors(validator, document, events_path) if error.index not in type_errors
     )
     raise SchemaViolation.of(_first_unique([*type_errors.values()], schema_errors))
 
@@ -123,8 +127,9 @@ def events_field(document: dict) -> str:
 
 
 @cache
-def _validator() -> jsonschema_rs.Draft7Validator:
-    """The root schema and our limits, compiled against a registry of every bundled file (once per process)."""
+def _validator(official: bool = True) -> jsonschema_rs.Draft7Validator:
+    """The root schema and our limits (``official``; else our limits alone), compiled against a
+    registry of every bundled file (once per process)."""
     schema_dir = files(__package__) / "schema"
     resources = [
         json.loads(entry.read_text(encoding="utf-8"))
@@ -134,7 +139,7 @@ def _validator() -> jsonschema_rs.Draft7Validator:
     ]
     registry = jsonschema_rs.Registry([(resource["$id"], resource) for resource in [*resources, _LIMITS]])
     root = json.loads((schema_dir / _ROOT_SCHEMA).read_text(encoding="utf-8"))
-    schema = {"allOf": [{"$ref": root["$id"]}, {"$ref": _LIMITS_ID}]}
+    schema = {"allOf": [{"$ref": root["$id"]}, {"$ref": _LIMITS_ID}] if official else [{"$ref": _LIMITS_ID}]}
     return jsonschema_rs.Draft7Validator(schema, registry=registry, validate_formats=True, offline=True)
 
 
@@ -166,9 +171,9 @@ def _event_type_errors(events_path: tuple[str, ...], events: list) -> Iterator[t
             yield index, _error(index, _field((*event_path, "type")), message)
 
 
-def _schema_errors(document: dict, events_path: tuple[str, ...]) -> Iterator[ErrorItem]:
+def _schema_errors(validator: jsonschema_rs.Draft7Validator, document: dict, events_path: tuple[str, ...]) -> Iterator[ErrorItem]:
     """Schema errors, the most specific cause of each."""
-    for raw in _validator().iter_errors(document):
+    for raw in validator.iter_errors(document):
         error = _most_specific(raw)
         path = list(error.instance_path)
         message = _short_message(error)
