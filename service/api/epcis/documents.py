@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from service.errors import TraceAnchorError
+from service.errors import NotAcceptable
 from service.read.documents import DEFAULT_EPC_FORMAT, event_of, query_document
 
 EPC_FORMATS = ("No_Preference", "Always_GS1_Digital_Link", "Always_EPC_URN", "Never_Translates")
@@ -23,12 +23,6 @@ class Collection(BaseModel):
     type: Literal["Collection"] = "Collection"
     member: list[str] = Field(description="The names, each a path segment under the collection.")
     nextPageToken: str | None = Field(default=None, description="The token of the next page (absent on the last).")
-
-
-class NotAcceptable(TraceAnchorError):
-    """The client asks for a representation this server cannot give."""
-
-    status_code = 406
 
 
 def epc_format(header: str | None) -> str:
