@@ -20,9 +20,10 @@ EPCIS_QUERY = "urn:epcglobal:epcis-query:xsd:2"
 SCHEMA_VERSION = "2.0"
 
 
-def document_xml(document: Mapping[str, object]) -> bytes:
+def document_xml(document: Mapping[str, object], *, indent: bool = False) -> bytes:
     """``document`` (an EPCISDocument, an EPCISQueryDocument or a single event, in JSON-LD) as
-    UTF-8 XML with its declaration; an EPCISQueryDocument keeps ``queryName`` and ``subscriptionID``."""
+    UTF-8 XML with its declaration; an EPCISQueryDocument keeps ``queryName`` and ``subscriptionID``.
+    ``indent`` lays it out for people (files); answers stay compact."""
     try:
         events = events_of(dict(document))
     except HashingError as error:
@@ -45,7 +46,7 @@ def document_xml(document: Mapping[str, object]) -> bytes:
     for index, event in enumerate(events):
         write_event(event_list, event, namespaces=namespaces_of(event.get("@context")), where=f"{where}[{index}]")
     etree.cleanup_namespaces(root, top_nsmap=_shared_prefixes(root))
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=indent)
 
 
 def _query_results(document: Mapping[str, object]) -> Mapping[str, object]:
