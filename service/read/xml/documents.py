@@ -2,7 +2,7 @@
 
 The JSON document is the one source: the query answers of ``service.read.documents`` (EPCs already
 in the form the client asked for) and the stored events are written as they are, so the XML says
-what the JSON says. Prefixes that mean one namespace throughout are declared once on the root.
+what the JSON says. Prefixes that name one namespace throughout are declared once, on the root.
 """
 
 from collections.abc import Mapping
@@ -43,9 +43,12 @@ def document_xml(document: Mapping[str, object], *, indent: bool = False) -> byt
         body = etree.SubElement(holder, "resultsBody")
     event_list = etree.SubElement(body, "EventList")
     where = "epcisBody.queryResults.resultsBody.eventList" if query else "epcisBody.eventList"
+    declared: dict[str, set[str]] = {}
     for index, event in enumerate(events):
-        write_event(event_list, event, namespaces=namespaces_of(event.get("@context")), where=f"{where}[{index}]")
-    etree.cleanup_namespaces(root, top_nsmap=_shared_prefixes(root))
+        write_event(event_list, event, namespaces=namespaces_of(event.get("@context")), where=f"{where}[{index}]",
+                    declared=declared)
+    shared = {prefix: namespaces.pop() for prefix, namespaces in declared.items() if len(namespaces) == 1}
+    etree.cleanup_namespaces(root, top_nsmap=shared)  # each shared prefix declared once, on the root
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=indent)
 
 
@@ -53,16 +56,6 @@ def _query_results(document: Mapping[str, object]) -> Mapping[str, object]:
     body = document.get("epcisBody")
     results = body.get("queryResults") if isinstance(body, Mapping) else None
     return results if isinstance(results, Mapping) else {}
-
-
-def _shared_prefixes(root: etree._Element) -> dict[str, str]:
-    """The prefixes declared below the root that name one namespace everywhere (to declare once)."""
-    seen: dict[str, set[str]] = {}
-    for element in root.iter():
-        for prefix, namespace in element.nsmap.items():
-            if prefix is not None:
-                seen.setdefault(prefix, set()).add(namespace)
-    return {prefix: namespaces.pop() for prefix, namespaces in seen.items() if len(namespaces) == 1}
 
 
 def _text(value: object) -> str | None:

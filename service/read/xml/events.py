@@ -62,9 +62,10 @@ _COMMENT = "comment"
 class _Writer:
     """Writes one event: holds its namespaces and the field path of what it is writing, for errors."""
 
-    def __init__(self, namespaces: Namespaces, *, where: str) -> None:
+    def __init__(self, namespaces: Namespaces, *, where: str, declared: dict[str, set[str]]) -> None:
         self.namespaces = namespaces
         self.where = where
+        self.declared = declared
 
     # ---- values -----------------------------------------------------------------------------
 
@@ -79,12 +80,14 @@ class _Writer:
     def name(self, key: str, field: str) -> tuple[str, dict[str, str]]:
         """The XML name (Clark notation) of an extension key and the prefix it declares."""
         if key == _COMMENT:
+            self.declared.setdefault("rdfs", set()).add(RDFS)
             return f"{{{RDFS}}}comment", {"rdfs": RDFS}
         prefix, colon, local = key.partition(":")
         if not colon:
             return key, {}
         namespace = self.namespaces.get(prefix)
         if namespace is not None and not local.startswith("//"):
+            self.declared.setdefault(prefix, set()).add(namespace)
             return f"{{{namespace}}}{local}", {prefix: namespace}
         cut = max(key.rfind("/"), key.rfind("#"))
         if "://" in key and 0 < cut < len(key) - 1:  # a full IRI as the key: its namespace and local name
@@ -263,14 +266,16 @@ FIELDS: Mapping[str, Field] = {
 }
 
 
-def write_event(parent: etree._Element, event: Mapping[str, object], *, namespaces: Namespaces, where: str) -> etree._Element:
+def write_event(parent: etree._Element, event: Mapping[str, object], *, namespaces: Namespaces, where: str,
+                declared: dict[str, set[str]]) -> etree._Element:
     """Append ``event`` (its ``type`` one of the five EPCIS 2.0 event types) to ``parent``, the
-    ``EventList``; ``where`` names the event in errors (e.g. ``eventList[3]``)."""
+    ``EventList``; ``where`` names the event in errors (e.g. ``eventList[3]``); the prefixes its
+    extensions use are added to ``declared`` (prefix: namespaces)."""
     event_type = event.get("type")
     order = ORDER.get(event_type)  # type: ignore[arg-type]
     if order is None:
         raise NotAcceptable(f"{where}.type: {event_type!r} is not an EPCIS 2.0 event type", field=f"{where}.type")
-    writer = _Writer(namespaces, where=where)
+    writer = _Writer(namespaces, where=where, declared=declared)
     element = etree.SubElement(parent, event_type)
     for name in order:
         value = event.get(name)
