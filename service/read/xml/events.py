@@ -5,9 +5,9 @@ metadata and reports as attributes, lists as repeated elements and user extensio
 their own namespace. Namespaces come from the event's ``@context``: ``"ext1:float"`` with
 ``{"ext1": "http://example.com/ext1/"}`` becomes ``<ext1:float xmlns:ext1="http://example.com/ext1/">``,
 so the Event Hash ID of the XML equals that of the JSON (both write extension names
-``{namespace}local``). CBV short terms become the ``urn:epcglobal:cbv:...`` URNs that EPCIS 1.2 and
-2.0 XML readers both know, other GS1 terms their web URI (XML has no JSON-LD context to expand them),
-CURIEs of IRI-typed fields their full IRI.
+``{namespace}local``). CBV terms (short, CURIE or web URI) become the ``urn:epcglobal:cbv:...`` URNs
+that EPCIS 1.2 and 2.0 XML readers both know, other GS1 terms their web URI (XML has no JSON-LD
+context to expand them), CURIEs of IRI-typed fields their full IRI.
 """
 
 from collections.abc import Callable, Mapping
@@ -52,11 +52,16 @@ _URNS = {  # CBV 2.0 term lists whose terms have an EPCIS 1.x URN
     id(BIZ_TRANSACTION_TYPES): "urn:epcglobal:cbv:btt:", id(SOURCE_DESTINATION_TYPES): "urn:epcglobal:cbv:sdt:",
     id(ERROR_REASONS): "urn:epcglobal:cbv:er:",
 }
+_TERM_OF_URI = {id(terms): {uri: term for term, uri in terms.items()} for terms in (
+    BIZ_STEPS, DISPOSITIONS, BIZ_TRANSACTION_TYPES, SOURCE_DESTINATION_TYPES, ERROR_REASONS)}
 _SENSOR_METADATA_IRIS = ("deviceID", "deviceMetadata", "rawData", "bizRules", "dataProcessingMethod")
 _SENSOR_REPORT_TERMS = {"type": MEASUREMENT_TYPES, "component": SENSOR_COMPONENTS, "exception": SENSOR_EXCEPTIONS}
 _SENSOR_REPORT_IRIS = ("deviceID", "deviceMetadata", "rawData", "dataProcessingMethod", "microorganism",
                        "chemicalSubstance", "uriValue", "coordinateReferenceSystem")
 _COMMENT = "comment"
+TEXT_KEY = ""
+"""The member holding the text of an extension element that also has attributes
+(``{"measurementUnitCode": "KGM", "": 3.5}``), as the capture side maps such XML elements."""
 
 
 class _Writer:
@@ -70,12 +75,16 @@ class _Writer:
     # ---- values -----------------------------------------------------------------------------
 
     def iri(self, value: object, terms: Mapping[str, str] | None = None) -> str:
-        """An IRI-typed value: a CBV short term as its URN (or web URI), a CURIE expanded."""
-        text = _text(value)
-        if terms is not None and text in terms:
-            prefix = _URNS.get(id(terms))
-            return prefix + text if prefix else terms[text]
-        return expand_curie(text, self.namespaces, gs1_only=False)
+        """An IRI-typed value: a CBV term (short, CURIE or web URI) as its URN where it has one, else
+        its web URI; any other CURIE expanded. One spelling per term, whichever the JSON used."""
+        text = expand_curie(_text(value), self.namespaces, gs1_only=False)
+        if terms is None:
+            return text
+        term = text if text in terms else _TERM_OF_URI.get(id(terms), {}).get(text)
+        if term is None:
+            return text
+        prefix = _URNS.get(id(terms))
+        return prefix + term if prefix else terms[term]
 
     def name(self, key: str, field: str) -> tuple[str, dict[str, str]]:
         """The XML name (Clark notation) of an extension key and the prefix it declares."""
@@ -97,10 +106,11 @@ class _Writer:
 
     # ---- elements ---------------------------------------------------------------------------
 
-    def element(self, parent: etree._Element, key: str, field: str) -> etree._Element:
-        tag, declared = self.name(key, field)
+    def element(self, parent: etree._Element, key: str, field: str, *,
+                declared: Mapping[str, str] | None = None) -> etree._Element:
+        tag, own = self.name(key, field)
         try:
-            return etree.SubElement(parent, tag, nsmap=declared or None)
+            return etree.SubElement(parent, tag, nsmap={**own, **(declared or {})} or None)
         except ValueError:
             raise NotAcceptable(f"{field}: {key!r} is not an XML name", field=field) from None
 
@@ -111,12 +121,20 @@ class _Writer:
                 self.extension(parent, key, value, f"{field}.{key}")
 
     def extension(self, parent: etree._Element, key: str, value: object, field: str) -> None:
-        """A JSON value under ``key``: a list repeats the element, an object nests, null is left out."""
+        """A JSON value under ``key``: a list repeats the element, an object nests, null is left out;
+        an object with the text member ``""`` is an element with attributes and text."""
         if isinstance(value, list):
             for item in value:
                 self.extension(parent, key, item, field)
             return
         if value is None:
+            return
+        if isinstance(value, dict) and TEXT_KEY in value:
+            attributes, declared = self.attributes(value, field, iris=(), terms={})
+            child = self.element(parent, key, field, declared=declared)
+            for name, text in attributes.items():
+                child.set(name, text)
+            child.text = _text(value[TEXT_KEY])
             return
         child = self.element(parent, key, field)
         if isinstance(value, dict):
@@ -127,9 +145,17 @@ class _Writer:
     def attributed(self, parent: etree._Element, tag: str, node: Mapping[str, object], field: str, *,
                    iris: tuple[str, ...], terms: Mapping[str, Mapping[str, str]]) -> None:
         """sensorMetadata and sensorReport: every member an attribute, extensions in their namespace."""
+        attributes, declared = self.attributes(node, field, iris=iris, terms=terms)
+        element = etree.SubElement(parent, tag, nsmap=declared or None)
+        for name, text in attributes.items():
+            element.set(name, text)
+
+    def attributes(self, node: Mapping[str, object], field: str, *, iris: tuple[str, ...],
+                   terms: Mapping[str, Mapping[str, str]]) -> tuple[dict[str, str], dict[str, str]]:
+        """The members of ``node`` (besides the text member) as attributes, and the prefixes they declare."""
         attributes, declared = {}, {}
         for key, value in node.items():
-            if key[:1] == "@" or value is None:
+            if key[:1] == "@" or key == TEXT_KEY or value is None:
                 continue
             if isinstance(value, (dict, list)):
                 raise NotAcceptable(f"{field}.{key}: XML holds only a single value here (an attribute)",
@@ -137,9 +163,7 @@ class _Writer:
             name, prefixes = self.name(key, f"{field}.{key}") if ":" in key else (key, {})
             declared.update(prefixes)
             attributes[name] = self.iri(value, terms.get(key)) if key in terms or key in iris else _text(value)
-        element = etree.SubElement(parent, tag, nsmap=declared or None)
-        for name, text in attributes.items():
-            element.set(name, text)
+        return attributes, declared
 
 
 def _text(value: object) -> str:
