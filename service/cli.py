@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from service.errors import InvalidRecord, TraceAnchorError
 from service.models.api_key import Role
 from service.ingest.validation.json_limits import sane_recursion_limit
+from service.ingest.xml.parser import is_xml
 
 if TYPE_CHECKING:
     from analytics.forecast import ForecastPoint
@@ -111,6 +112,16 @@ def _parser() -> argparse.ArgumentParser:
     hash_.add_argument("document", type=Path)
     hash_.set_defaults(run=_hash)
 
+    convert = commands.add_parser(
+        "convert", help="convert an EPCIS 2.0 document between JSON-LD and XML",
+        description="Convert an EPCIS document (EPCIS 2.0 JSON-LD; EPCIS 2.0 or 1.2 XML) to EPCIS 2.0 XML or JSON-LD, "
+                    "the events unchanged in meaning (the same hash IDs). The input's syntax is read from its content; "
+                    "the output's from --to, else OUT's extension (.xml; .json, .jsonld). OUT '-' writes to stdout.")
+    convert.add_argument("input", type=Path, metavar="IN")
+    convert.add_argument("output", metavar="OUT")
+    convert.add_argument("--to", choices=["xml", "json"], help="the output syntax (default: from OUT's extension)")
+    convert.set_defaults(run=_convert)
+
     anchor = commands.add_parser("anchor", help="batch and anchor every pending record now")
     anchor.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for confirmations")
     anchor.add_argument("--follow", action="store_true",
@@ -199,17 +210,55 @@ def _parser() -> argparse.ArgumentParser:
 
 def _hash(args: argparse.Namespace) -> int:
     from service.hashing import HashingError, hash_document
-    from service.ingest.xml.convert import xml_document
-    from service.ingest.xml.parser import is_xml
 
-    raw = args.document.read_bytes()
+    data = args.document.read_bytes()
+    document = _read_xml(args.document, data) if is_xml(data) else _read_json(args.document)
     try:
-        # XML: the EPCIS 2.0 JSON-LD form the ledger would store (no limit on the number of events here)
-        hash_ids = hash_document(xml_document(raw, max_events=sys.maxsize) if is_xml(raw) else _read_json(args.document))
+        hash_ids = hash_document(document)
     except HashingError as error:
         raise InvalidRecord(f"{args.document}: {error}", field=str(args.document)) from None
     print("\n".join(hash_ids))
     return EXIT_OK
+
+
+_SYNTAX_OF_EXTENSION = {".xml": "xml", ".json": "json", ".jsonld": "json"}
+
+
+def _convert(args: argparse.Namespace) -> int:
+    """EPCIS JSON-LD to XML and back: a JSON input is checked against the EPCIS 2.0 JSON Schema
+    first, so that what is written is a document capture would accept."""
+    from service.ingest.validation.epcis import validate_document
+    from service.read.xml import document_xml
+
+    target = args.to or _SYNTAX_OF_EXTENSION.get(Path(args.output).suffix.lower())
+    if target is None:
+        raise InvalidRecord(f"{args.output}: say --to xml or --to json (the extension names neither)", field="--to")
+    data = args.input.read_bytes()
+    if is_xml(data):
+        document = _read_xml(args.input, data)
+    else:
+        document = _read_json(args.input)
+        try:
+            validate_document(document, max_events=sys.maxsize)
+        except InvalidRecord as error:
+            raise InvalidRecord(f"{args.input}: {error.message}", field=error.field) from None
+    written = document_xml(document, indent=True) if target == "xml" else (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
+    if args.output == "-":
+        sys.stdout.buffer.write(written)
+        sys.stdout.flush()
+    else:
+        Path(args.output).write_bytes(written)
+    return EXIT_OK
+
+
+def _read_xml(path: Path, data: bytes) -> dict:
+    """An EPCIS XML document (2.0, or 1.2 upgraded) as the EPCIS 2.0 JSON-LD document capture reads."""
+    from service.ingest.xml.convert import xml_document
+
+    try:
+        return xml_document(data, max_events=sys.maxsize)  # a file here, not a request: no limit on its events
+    except TraceAnchorError as error:
+        raise InvalidRecord(f"{path}: {error.message}", field=error.field) from None
 
 
 def _anchor(args: argparse.Namespace) -> int:

@@ -80,6 +80,13 @@ class NotFound(TraceAnchorError):
     status_code = 404
 
 
+class NotAcceptable(TraceAnchorError):
+    """The client asks for a representation this server cannot give (``Accept``, ``GS1-EPC-Format``),
+    or a record cannot be written in the one asked for; ``field`` names the header or the record's field."""
+
+    status_code = 406
+
+
 class TooManyResults(TraceAnchorError):
     """A query matches more results than the caller allowed (EPCIS ``maxEventCount``); ``field`` names the limit."""
 

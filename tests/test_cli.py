@@ -29,6 +29,58 @@ def test_hash_reads_xml_documents_too(capsys):
     assert capsys.readouterr().out.split() == vector.with_suffix(".hashes").read_text().split()
 
 
+EXAMPLES = DATA / "epcis" / "examples"
+CONVERTED = ["Example_9.6.1-ObjectEvent.jsonld", "EPCISQueryDocument.jsonld", "PersistentDisposition-example.jsonld",
+             "WithFullCombinationOfFields/transformation_event_all_possible_fields.jsonld",
+             "WithSensorData/SensorDataExample1.jsonld", "AssociationEvent/AssociationEvent-a.jsonld"]
+
+
+@pytest.mark.parametrize("name", CONVERTED)
+def test_convert_writes_xsd_valid_xml_that_hashes_like_the_json(tmp_path, capsys, name):
+    from lxml import etree
+    from test_xml_answers import DOCUMENT_SCHEMA, QUERY_SCHEMA, _as_document, _oracle_hashes
+
+    source = EXAMPLES / name
+    assert main(["convert", str(source), str(tmp_path / "out.xml")]) == 0
+    written = (tmp_path / "out.xml").read_bytes()
+    root = etree.fromstring(written)
+    schema = QUERY_SCHEMA if root.tag.endswith("}EPCISQueryDocument") else DOCUMENT_SCHEMA
+    assert schema.validate(root), schema.error_log
+    assert main(["hash", str(source)]) == 0
+    json_hashes = capsys.readouterr().out.split()
+    assert main(["convert", str(_write(tmp_path / "flat.json", json.dumps(_as_document(json.loads(source.read_bytes()))).encode())),
+                 "-", "--to", "xml"]) == 0
+    assert _oracle_hashes(capsys.readouterr().out.encode()) == json_hashes
+
+
+def test_convert_names_the_output_syntax_and_refuses_what_capture_would(tmp_path, capsys):
+    source = EXAMPLES / "Example_9.6.1-ObjectEvent.jsonld"
+    assert main(["convert", str(source), str(tmp_path / "out.txt")]) == 2
+    assert "--to" in capsys.readouterr().err
+    assert main(["convert", str(source), str(tmp_path / "out.txt"), "--to", "xml"]) == 0
+    assert (tmp_path / "out.txt").read_bytes().startswith(b"<?xml")
+    bad = _write(tmp_path / "bad.json", b'{"type": "EPCISDocument", "epcisBody": {"eventList": [{"type": "ObjectEvent"}]}}')
+    assert main(["convert", str(bad), str(tmp_path / "bad.xml")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: {bad}: ") and error.count("\n") == 1
+    assert not (tmp_path / "bad.xml").exists()
+
+
+@pytest.mark.parametrize("name", CONVERTED)
+def test_convert_both_ways_and_hash_xml_keep_the_hash_ids(tmp_path, capsys, name):
+    """JSON-LD -> XML -> JSON-LD, and ``hash`` of the XML: the hash IDs of the JSON input."""
+    pytest.importorskip("service.ingest.xml")
+    source = EXAMPLES / name
+    assert main(["hash", str(source)]) == 0
+    expected = capsys.readouterr().out.split()
+    assert main(["convert", str(source), str(tmp_path / "doc.xml")]) == 0
+    assert main(["hash", str(tmp_path / "doc.xml")]) == 0
+    assert capsys.readouterr().out.split() == expected
+    assert main(["convert", str(tmp_path / "doc.xml"), str(tmp_path / "back.jsonld")]) == 0
+    assert main(["hash", str(tmp_path / "back.jsonld")]) == 0
+    assert capsys.readouterr().out.split() == expected
+
+
 @pytest.fixture
 def bare_env(monkeypatch, tmp_path):
     """The environment of a fresh installation: a data directory of its own, no database yet."""

@@ -22,6 +22,7 @@ _MEANING = {
     401: "No valid API key was presented.",
     403: "The key's role (or party) may not do this.",
     404: "No such record, batch or key.",
+    406: "The `Accept` header names no representation this endpoint answers with (`field` is Accept).",
     409: "The request contradicts the stored state (e.g. a proof of a record not anchored yet).",
     413: "The body, or the number of records in it, is over the limit (or, for a query, more events match than `maxEventCount`).",
     415: "The body's Content-Type is not one this endpoint reads (`field` is Content-Type).",

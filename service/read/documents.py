@@ -1,5 +1,5 @@
-"""Stored events as the standard returns them: an ``EPCISQueryDocument``, EPCs as captured or as GS1
-Digital Links. Shared by the ``/epcis`` query answers and webhook deliveries (``service.notify``).
+"""Stored events as the standard returns them: an ``EPCISQueryDocument`` (or ``EPCISDocument``), EPCs
+as captured or as GS1 Digital Links. Shared by the ``/epcis`` query answers and webhook deliveries (``service.notify``).
 
 ``Always_GS1_Digital_Link`` (the default) turns every EPC URN into its GS1 Digital Link
 (``service.hashing.identifiers``); ``Never_Translates`` returns them as captured.
@@ -59,6 +59,17 @@ def query_document(records: list[Record], *, form: str = DEFAULT_EPC_FORMAT, que
         "creationDate": _time(datetime.now(UTC)),
         "epcisBody": {"queryResults": {"queryName": query_name,
                                        "resultsBody": {"eventList": [event_of(record, form=form, lengths=lengths) for record in records]}}},
+    }
+
+
+def epcis_document(records: list[Record]) -> dict[str, Any]:
+    """An ``EPCISDocument`` holding ``records`` in their order, EPCs as captured (``/v1``'s XML answers)."""
+    return {
+        "@context": [CONTEXT],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": _time(datetime.now(UTC)),
+        "epcisBody": {"eventList": [event_of(record, form="Never_Translates") for record in records]},
     }
 
 

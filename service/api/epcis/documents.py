@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, RootModel
 
-from service.errors import TraceAnchorError
+from service.errors import NotAcceptable
 from service.read.documents import CONTEXT, DEFAULT_EPC_FORMAT, URN_FORMAT, epc_urn, event_of, query_document
 
 EPC_FORMATS = ("No_Preference", "Always_GS1_Digital_Link", "Always_EPC_URN", "Never_Translates")
@@ -35,12 +35,6 @@ class QueryDocument(RootModel[dict[str, Any]]):
 
 class CapturedEvent(RootModel[dict[str, Any]]):
     """One EPCIS event as stored, with its ``eventID`` (the official EPCIS 2.0 JSON Schema's event)."""
-
-
-class NotAcceptable(TraceAnchorError):
-    """The client asks for a representation this server cannot give."""
-
-    status_code = 406
 
 
 def epc_format(header: str | None) -> str:

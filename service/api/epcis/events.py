@@ -5,11 +5,12 @@ language of ``service.read.queries`` (``/v1/events`` parses and runs the same), 
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Header, Path, Request
+from fastapi import APIRouter, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from service.api.deps import Reader, RuntimeDep, SessionDep, ViewerDep
-from service.api.epcis.documents import event_of, epc_format, query_document
+from service.api.epcis.documents import epc_format, query_document
+from service.api.negotiation import XML_ANSWER, wants_xml, xml_response
 from service.api.paging import PageTokensDep
 from service.api.routers.events import EVENT_QUERY
 from service.api.epcis.problems import problem_responses
@@ -20,7 +21,8 @@ from service.read.pagination import MAX_PER_PAGE, TOKEN_FIELD, PageTokens
 from service.read.parameters import parse_event_query
 from service.read.queries import EventQuery, query_events
 
-MEDIA_TYPE = "application/json"  # what GS1's OpenAPI documents for query documents
+MEDIA_TYPE = "application/json"  # what GS1's OpenAPI documents for query documents (JSON-LD, with its @context)
+JSON_TYPES = (MEDIA_TYPE, "application/ld+json")
 
 
 class QueryDocumentResponse(JSONResponse):
@@ -29,30 +31,33 @@ class QueryDocumentResponse(JSONResponse):
     media_type = MEDIA_TYPE
 
 
-QUERY_DOCUMENT = {200: {"description": "An EPCISQueryDocument.", "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/QueryDocument"}}}}}
+QUERY_DOCUMENT = {200: {"description": "An EPCISQueryDocument: JSON-LD, or EPCIS 2.0 XML with `Accept: application/xml` "
+                                       "(or `text/xml`).", "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/QueryDocument"}},
+                                                                    **XML_ANSWER["content"]}}}
 router = APIRouter(tags=["epcis"], default_response_class=QueryDocumentResponse, responses=QUERY_DOCUMENT)
 EpcFormat = Annotated[str | None, Header(alias="GS1-EPC-Format", description="How EPCs are returned (default Always_GS1_Digital_Link).")]
 
 
 @router.get("/events", openapi_extra=EVENT_QUERY)
 def events(request: Request, caller: Reader, viewer: ViewerDep, session: SessionDep, tokens: PageTokensDep,
-           form: EpcFormat = None) -> JSONResponse:
+           form: EpcFormat = None) -> Response:
     """Every event the key may read that matches the query (the parameters of `GET /v1/events`)."""
     return query_response(request, dict(request.query_params), viewer=viewer, session=session, tokens=tokens, form=form)
 
 
 @router.get("/events/{eventID:path}")
 def event(eventID: Annotated[str, Path(min_length=1, max_length=MAX_IDENTIFIER_CHARS, description="The event's ID (URL-encoded).")],
-          caller: Reader, viewer: ViewerDep, session: SessionDep, tokens: PageTokensDep, ledger: RuntimeDep,
-          form: EpcFormat = None) -> JSONResponse:
+          request: Request, caller: Reader, viewer: ViewerDep, session: SessionDep, tokens: PageTokensDep, ledger: RuntimeDep,
+          form: EpcFormat = None) -> Response:
     """The event with this ``eventID`` (as captured, or its CBV event hash ID), as an EPCISQueryDocument;
     every party's the key may read, where several captured one ID."""
     chosen = epc_format(form)
+    xml = wants_xml(request, json_types=JSON_TYPES)
     query = EventQuery(event_ids=(eventID,), per_page=MAX_PER_PAGE)
     page = query_events(session, query=query, viewer=viewer, tokens=tokens)
     if not page.items:
         raise NotFound(f"no event {eventID!r}", field="eventID")
-    return _document(page.items, chosen, lengths=ledger.company_prefixes)
+    return _document(page.items, chosen, xml=xml, lengths=ledger.company_prefixes)
 
 
 @router.delete("/nextPageToken/{token}", status_code=204, responses=problem_responses(501))
@@ -65,12 +70,13 @@ def release_page_token(token: Annotated[str, Path(max_length=4096, description="
 
 
 def query_response(request: Request, params: dict[str, str], *, viewer, session, tokens, form: str | None,
-                   fixed: str | tuple[str, ...] | None = None, query_name: str = "SimpleEventQuery") -> JSONResponse:
-    """The page of events ``params`` asks for, with the ``Link`` to the next page if there is one
-    (without ``fixed``, the parameters the path gives)."""
+                   fixed: str | tuple[str, ...] | None = None, query_name: str = "SimpleEventQuery") -> Response:
+    """The page of events ``params`` asks for, in the representation ``Accept`` asks for, with the
+    ``Link`` to the next page if there is one (without ``fixed``, the parameters the path gives)."""
     chosen = epc_format(form)
+    xml = wants_xml(request, json_types=JSON_TYPES)
     page = query_events(session, query=parse_event_query(params), viewer=viewer, tokens=tokens)
-    response = _document(page.items, chosen, query_name=query_name, lengths=request.app.state.runtime.company_prefixes)
+    response = _document(page.items, chosen, query_name=query_name, xml=xml, lengths=request.app.state.runtime.company_prefixes)
     if page.next_page_token is not None:
         given = (TOKEN_FIELD, *((fixed,) if isinstance(fixed, str) else fixed or ()))
         following = urlencode({**{k: v for k, v in params.items() if k not in given}, TOKEN_FIELD: page.next_page_token})
@@ -79,6 +85,7 @@ def query_response(request: Request, params: dict[str, str], *, viewer, session,
     return response
 
 
-def _document(records, form: str, *, lengths: CompanyPrefixLengths, query_name: str = "SimpleEventQuery") -> JSONResponse:
-    return QueryDocumentResponse(query_document(records, form=form, query_name=query_name, lengths=lengths),
-                                 headers={"GS1-EPC-Format": form})
+def _document(records, form: str, *, lengths: CompanyPrefixLengths, xml: bool, query_name: str = "SimpleEventQuery") -> Response:
+    document = query_document(records, form=form, query_name=query_name, lengths=lengths)
+    headers = {"GS1-EPC-Format": form}
+    return xml_response(document, headers=headers) if xml else QueryDocumentResponse(document, headers=headers)

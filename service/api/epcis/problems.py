@@ -70,7 +70,7 @@ _MEANING = {
     401: "SecurityException: no valid API key.",
     403: "SecurityException: the key's role may not do this.",
     404: "NoSuchNameException.",
-    406: "NotAcceptableException: a GS1-EPC-Format this server cannot give.",
+    406: "NotAcceptableException: an `Accept` (JSON-LD, JSON or EPCIS 2.0 XML) or `GS1-EPC-Format` this server cannot give.",
     413: "QueryTooLargeException: more events match than `maxEventCount`; CaptureLimitExceededException: a body over the capture limits.",
     409: "ResourceAlreadyExistsException: the party already captured this event, or has a resource of that name.",
     415: "UnsupportedMediaTypeException: the body is neither JSON nor XML.",

@@ -3,6 +3,7 @@
 import asyncio
 import base64
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response, status
 
@@ -22,15 +23,18 @@ from service.api.deps import (
     capture_body,
 )
 from service.api.errors import error_responses
+from service.api.negotiation import XML_ANSWER, wants_xml, xml_response
 from service.api.paging import PageTokensDep
 from service.api.results import answer
 from service.api.schemas.events import CapturedEventPublic, CapturedEventsPublic, EventPage, EventPublic
 from service.api.schemas.verification import ProofBundlePublic, VerificationPublic
 from service.ingest.candidates import Submission
 from service.models import RecordKind
+from service.errors import NotFound
+from service.read.documents import epcis_document
+from service.read.pagination import TOKEN_FIELD
 from service.read.parameters import EVENT_PARAMETERS, PARAMETER_PREFIXES, parse_event_query
 from service.read.queries import query_events
-from service.errors import NotFound
 from service.ingest.records import find_record
 from service.ingest.sources import source_of
 from service.verify.declarations import declarations_of
@@ -121,8 +125,14 @@ async def capture(caller: Supplier, body: EventBody, ledger: RuntimeDep, respons
                         items=len(stored), status_code=response.status_code)
 
 
-@router.get("", response_model=EventPage, openapi_extra=EVENT_QUERY, responses=error_responses(413))
-def list_events(request: Request, caller: Reader, viewer: ViewerDep, session: SessionDep, tokens: PageTokensDep) -> EventPage:
+JSON_TYPES = ("application/json", "application/ld+json")
+XML_PAGE = {200: {**XML_ANSWER, "description": XML_ANSWER["description"] + " The next page is then in the "
+                  "`Link: <...&nextPageToken=...>; rel=\"next\"` header (none on the last page)."}}
+
+
+@router.get("", response_model=EventPage, openapi_extra=EVENT_QUERY, responses={**XML_PAGE, **error_responses(406, 413)})
+def list_events(request: Request, caller: Reader, viewer: ViewerDep, session: SessionDep,
+                tokens: PageTokensDep) -> EventPage | Response:
     """The EPCIS 2.0 query interface, for the parameters below: one parameter's values, separated by `|`
     (or by commas, where its description says so), are alternatives (OR), different parameters must all
     hold (AND). Vocabulary and identifiers match however they are spelt (short name, URN, CBV URI, GS1 Digital Link).
@@ -138,19 +148,25 @@ def list_events(request: Request, caller: Reader, viewer: ViewerDep, session: Se
     given in that unit, e.g. `GE_quantity_KGM=100`; `EQ_` takes several numbers separated by `|`.
 
     Suppliers see their own events and those shared with them (grants), auditors everyone's. Any
-    other parameter is refused (422).
+    other parameter is refused (422). `Accept: application/xml` answers an EPCIS 2.0 XML EPCISDocument.
     """
+    xml = wants_xml(request, json_types=JSON_TYPES)
     query = parse_event_query(request.query_params)
     page = query_events(session, query=query, viewer=viewer, tokens=tokens)
+    if xml:
+        return xml_response(epcis_document(page.items), headers=_next_link(request, page.next_page_token))
     declared = declarations_of(session, page.items)
     return EventPage(events=[EventPublic.of(record, declaration=declared.get(record.id)) for record in page.items],
                      nextPageToken=page.next_page_token)
 
 
-@router.get("/{id}", response_model=EventPublic, responses=error_responses(404))
-def get_event(id: RecordId, caller: Reader, viewer: ViewerDep, session: SessionDep) -> EventPublic:
-    """One stored event."""
+@router.get("/{id}", response_model=EventPublic, responses={200: XML_ANSWER, **error_responses(404, 406)})
+def get_event(id: RecordId, request: Request, caller: Reader, viewer: ViewerDep, session: SessionDep) -> EventPublic | Response:
+    """One stored event (`Accept: application/xml`: as an EPCIS 2.0 XML EPCISDocument)."""
+    xml = wants_xml(request, json_types=JSON_TYPES)
     record = find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, viewer=viewer)
+    if xml:
+        return xml_response(epcis_document([record]))
     return EventPublic.of(record, declaration=declarations_of(session, [record]).get(record.id))
 
 
@@ -187,3 +203,11 @@ def event_proof(id: RecordId, caller: Reader, viewer: ViewerDep, session: Sessio
     """The proof bundle that `traceanchor verify` checks with only an Ethereum node (409 until anchored)."""
     record = find_record(session, kind=RecordKind.EPCIS_EVENT, record_id=id, viewer=viewer)
     return ProofBundlePublic.of(proof_bundle(session, chain, record, derivations=ledger.derivations))
+
+
+def _next_link(request: Request, token: str | None) -> dict[str, str]:
+    """The ``Link`` header of the next page (XML has no place for ``nextPageToken``)."""
+    if token is None:
+        return {}
+    following = urlencode({**{k: v for k, v in request.query_params.items() if k != TOKEN_FIELD}, TOKEN_FIELD: token})
+    return {"Link": f'<{request.url.path}?{following}>; rel="next"'}
