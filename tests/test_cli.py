@@ -69,7 +69,6 @@ def test_convert_names_the_output_syntax_and_refuses_what_capture_would(tmp_path
 @pytest.mark.parametrize("name", CONVERTED)
 def test_convert_both_ways_and_hash_xml_keep_the_hash_ids(tmp_path, capsys, name):
     """JSON-LD -> XML -> JSON-LD, and ``hash`` of the XML: the hash IDs of the JSON input."""
-    pytest.importorskip("service.ingest.xml")
     source = EXAMPLES / name
     assert main(["hash", str(source)]) == 0
     expected = capsys.readouterr().out.split()

@@ -70,7 +70,7 @@ def prepare_event(raw: bytes, *, xml: bool = False) -> Candidate:
     refused (in XML, a document of exactly one event is the event: XML has no bare event)."""
     if xml:
         try:
-            candidates = prepare_body(raw, max_events=1, xml=True)
+            candidates = prepare_body(raw, max_events=1, xml=True).candidates
         except TooManyEvents:
             candidates = []
         if len(candidates) != 1:
