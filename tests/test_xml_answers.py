@@ -18,14 +18,14 @@ from service.hashing import hash_document
 from service.ingest.xml.convert import xml_document
 from service.read.documents import query_document
 from service.read.xml import document_xml
-from service.read.xml.events import ORDER
+from service.ingest.xml.names import EVENT_SEQUENCE as ORDER
 
 from support import DATA
 from support.epcis_events import EVENT_TYPES, epcis_document, epcis_events
 
 EXAMPLES = DATA / "epcis" / "examples"
 EXAMPLE_FILES = sorted(EXAMPLES.rglob("*.jsonld"))
-XSD = DATA / "epcis" / "xsd"
+XSD = Path(__file__).resolve().parents[1] / "service" / "ingest" / "xml" / "xsd"  # the bundled official XSDs
 DOCUMENT_SCHEMA = etree.XMLSchema(etree.parse(str(XSD / "EPCglobal-epcis-2_0.xsd")))
 QUERY_SCHEMA = etree.XMLSchema(etree.parse(str(XSD / "EPCglobal-epcis-query-2_0.xsd")))
 EPCIS = "urn:epcglobal:epcis:xsd:2"

@@ -25,24 +25,10 @@ from service.hashing.vocabulary import (
     SENSOR_EXCEPTIONS,
     SOURCE_DESTINATION_TYPES,
 )
+from service.ingest.xml.names import EVENT_SEQUENCE
 from service.read.xml.writer import Namespaces, Writer, decimal_of, text_of
 
 
-_BASE = ("eventTime", "recordTime", "eventTimeZoneOffset", "eventID", "errorDeclaration", "certificationInfo")
-_PLACE_AND_WHY = ("bizStep", "disposition", "readPoint", "bizLocation")
-_LATER = ("sourceList", "destinationList", "sensorElementList", "persistentDisposition")
-ORDER: Mapping[str, tuple[str, ...]] = {
-    "ObjectEvent": (*_BASE, "epcList", "action", *_PLACE_AND_WHY, "bizTransactionList", "quantityList", *_LATER, "ilmd"),
-    "AggregationEvent": (*_BASE, "parentID", "childEPCs", "action", *_PLACE_AND_WHY, "bizTransactionList",
-                         "childQuantityList", *_LATER),
-    "TransactionEvent": (*_BASE, "bizTransactionList", "parentID", "epcList", "action", *_PLACE_AND_WHY,
-                         "quantityList", *_LATER),
-    "TransformationEvent": (*_BASE, "inputEPCList", "inputQuantityList", "outputEPCList", "outputQuantityList",
-                            "transformationID", *_PLACE_AND_WHY, "bizTransactionList", *_LATER, "ilmd"),
-    "AssociationEvent": (*_BASE, "parentID", "childEPCs", "childQuantityList", "action", *_PLACE_AND_WHY,
-                         "bizTransactionList", *_LATER),
-}
-"""Each event type's children in the order of its XSD complex type (``EPCISEventType`` first)."""
 
 _SENSOR_METADATA_IRIS = ("deviceID", "deviceMetadata", "rawData", "bizRules", "dataProcessingMethod")
 _SENSOR_REPORT_TERMS = {"type": MEASUREMENT_TYPES, "component": SENSOR_COMPONENTS, "exception": SENSOR_EXCEPTIONS}
@@ -164,7 +150,7 @@ def write_event(parent: etree._Element, event: Mapping[str, object], *, namespac
     ``EventList``; ``where`` names the event in errors (e.g. ``eventList[3]``); the prefixes its
     extensions use are added to ``declared`` (prefix: namespaces)."""
     event_type = event.get("type")
-    order = ORDER.get(event_type)  # type: ignore[arg-type]
+    order = EVENT_SEQUENCE.get(event_type)  # type: ignore[arg-type]
     if order is None:
         raise NotAcceptable(f"{where}.type: {event_type!r} is not an EPCIS 2.0 event type", field=f"{where}.type")
     writer = Writer(namespaces, where=where, declared=declared)

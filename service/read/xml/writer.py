@@ -16,6 +16,7 @@ from service.hashing.vocabulary import (
     SOURCE_DESTINATION_TYPES,
     expand_curie,
 )
+from service.ingest.xml.names import TEXT_KEY
 
 Namespaces = Mapping[str, str]
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -28,7 +29,6 @@ _URNS = {  # CBV 2.0 term lists whose terms have an EPCIS 1.x URN
 _TERM_OF_URI = {id(terms): {uri: term for term, uri in terms.items()} for terms in (
     BIZ_STEPS, DISPOSITIONS, BIZ_TRANSACTION_TYPES, SOURCE_DESTINATION_TYPES, ERROR_REASONS)}
 _COMMENT = "comment"
-TEXT_KEY = ""
 """The member holding the text of an extension element that also has attributes
 (``{"measurementUnitCode": "KGM", "": 3.5}``), as the capture side maps such XML elements."""
 
