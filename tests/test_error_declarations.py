@@ -3,6 +3,7 @@ and the event it declares erroneous stays, reads as such, and leaves every analy
 
 import copy
 import json
+from urllib.parse import quote
 
 from sqlalchemy import text
 from support import DATA
@@ -76,6 +77,20 @@ def test_the_identical_declaration_again_is_idempotent_and_a_later_one_is_anothe
 def test_a_declaration_without_its_original_is_stored(api):
     response = capture(api, document(declared(selling(12, 1), corrective=[])))
     assert response.status_code == 201 and response.json()["events"][0]["created"]
+
+
+def test_an_event_hash_id_finds_the_event_and_its_declarations_as_the_cbv_rule_says(api):
+    """A declaration carries its original's hash ID: EQ_eventID and /epcis/events/{id} find both."""
+    lone = declared(selling(13, 1), corrective=[])
+    (alone,) = capture(api, document(lone)).json()["events"]
+    found = api.client.get(f"/epcis/events/{quote(alone['event_hash_id'], safe='')}", headers=api.as_("retailer"))
+    assert found.status_code == 200, found.text
+    [shown] = found.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    assert shown["errorDeclaration"]["reason"] == "incorrect_data"
+    first_id, declaration_id, _ = correction(api)
+    hash_id = event(api, first_id)["event_hash_id"]
+    listed = api.client.get("/v1/events", params={"EQ_eventID": hash_id}, headers=api.as_("retailer")).json()["events"]
+    assert sorted(item["id"] for item in listed) == sorted([first_id, declaration_id])
 
 
 def test_the_declaration_is_hashed_over_its_full_content():

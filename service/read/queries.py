@@ -152,7 +152,7 @@ def matching_events(query: EventQuery, *, viewer: Viewer):
     if query.recorded_before is not None:
         statement = statement.where(Record.created_at < query.recorded_before)
     if query.event_ids:  # the eventID captured, or the hash ID of an event captured without one
-        captured = _term_records(TermMatch((TermName.EVENT_ID,), query.event_ids))
+        captured = _term_records(TermMatch((TermName.EVENT_ID, TermName.DECLARES), query.event_ids))  # declarations share it
         statement = statement.where(or_(Record.business_id.in_(query.event_ids), Record.id.in_(captured)))
     for match in query.terms:
         statement = statement.where(Record.id.in_(_term_records(match)))
