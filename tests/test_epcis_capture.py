@@ -186,6 +186,24 @@ def test_proceed_stores_every_valid_event_and_lists_the_invalid_ones(api):
     assert captured_job(api, fine, behaviour="proceed")["success"] is True
 
 
+def test_proceed_keeps_every_event_but_one_that_conflicts_with_what_the_party_stored(api):
+    """An error declaration the party already stored (same event, same declarationTime) with another
+    reason is listed; rollback keeps nothing of such a document, proceed keeps the rest."""
+    first, second = example_events("Example_9.6.1-ObjectEvent.jsonld")[:2]
+    declaration = {"declarationTime": "2026-03-01T00:00:00Z", "reason": "incorrect_data"}
+    assert post_event(api, {**first, "errorDeclaration": declaration}).status_code == 201
+    before = sorted(stored_hash_ids(api))
+    clash = {**first, "errorDeclaration": {**declaration, "reason": "did_not_occur"}}
+    document = json.loads((EXAMPLES / "Example_9.6.1-ObjectEvent.jsonld").read_text())
+    document["epcisBody"]["eventList"] = [second, clash]
+    job = captured_job(api, document)
+    assert job["success"] is False and sorted(stored_hash_ids(api)) == before
+    job = captured_job(api, document, behaviour="proceed")
+    assert job["success"] is False and [error["index"] for error in job["errors"]] == [1], job
+    assert "different content" in job["errors"][0]["detail"]
+    assert sorted(stored_hash_ids(api)) == sorted(set(before) | business_ids([second]))
+
+
 def test_a_document_level_fault_rejects_every_event_even_with_proceed(api):
     document, _ = broken_example()
     document["schemaVersion"] = 2  # not a string: the document itself is at fault

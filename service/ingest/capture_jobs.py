@@ -11,7 +11,8 @@ restart is run again by the new process once its lease is over (at once if it ne
 that stopped its worker :data:`MAX_ATTEMPTS` times fails, saying so.
 
 ``rollback`` (the default) stores every event of a document or none; ``proceed`` stores every valid
-event and lists the invalid ones. Errors are :class:`ErrorItem` dicts naming the event index and
+event and lists the invalid ones, and those that conflict with what the party stored (an error
+declaration stored before with other content). Errors are :class:`ErrorItem` dicts naming the event index and
 field, plus the standard's exception name.
 """
 
@@ -145,7 +146,7 @@ def run_job(engine: Engine, job_id: int, *, max_events: int, lease_seconds: floa
         if job.attempts > MAX_ATTEMPTS:
             message = f"the job stopped its worker {MAX_ATTEMPTS} times; it is not tried again"
             return _finish(session, job_id, errors=[_problem("ImplementationException", ErrorItem("$", message))])
-        behaviour, party, media_type = job.error_behaviour, job.party, job.media_type
+        behaviour, media_type = job.error_behaviour, job.media_type
         try:
             result = outcome(job.document or b"", behaviour=behaviour, max_events=max_events, xml=media_type is not None)
         except TraceAnchorError as error:  # not JSON any more (limits lowered since): the job fails, saying why
@@ -153,18 +154,47 @@ def run_job(engine: Engine, job_id: int, *, max_events: int, lease_seconds: floa
         errors = [_problem("ValidationException", item) for item in result.errors]
         captured = 0
         if result.candidates and (behaviour == PROCEED or not errors):
+            positions = result.positions if result.positions is not None else tuple(range(len(result.candidates)))
             try:
-                store_hierarchy(session, result.hierarchy, party=party)
-                stored = store_candidates(session, candidates=result.candidates, party=party)
-                captured = len(stored)
-                if media_type is not None:
-                    keep_source(session, Source(job.document or b"", media_type, result.positions), party=party,
-                                stored=[(item.record.id, item.created) for item in stored])
-            except TraceAnchorError as error:  # a conflict with what the party stored: nothing of this job is kept
+                captured = _store(session, job, result, list(zip(positions, result.candidates, strict=True)))
+            except TraceAnchorError as error:  # a conflict with what the party stored
                 session.rollback()
-                errors.append(_problem("ValidationException", ErrorItem(error.field or "$", error.message)))
-                captured = 0
+                if behaviour == PROCEED:  # every other event is still stored; the conflicting ones are listed
+                    captured, conflicts = _store_each(session, job, result, positions)
+                    errors += conflicts
+                else:  # nothing of this job is kept
+                    errors.append(_problem("ValidationException", ErrorItem(error.field or "$", error.message)))
         return _finish(session, job_id, errors=errors, captured=captured)
+
+
+def _store(session: Session, job: CaptureJob, result: Outcome, events: list[tuple[int, Candidate]]) -> int:
+    """Store ``events`` (document position, candidate) with the document's location hierarchy and,
+    for XML, its source; how many records were stored or found stored."""
+    store_hierarchy(session, result.hierarchy, party=job.party)
+    stored = store_candidates(session, candidates=[candidate for _, candidate in events], party=job.party)
+    if job.media_type is not None:
+        keep_source(session, Source(job.document or b"", job.media_type, tuple(position for position, _ in events)),
+                    party=job.party, stored=[(item.record.id, item.created) for item in stored])
+    return len(stored)
+
+
+def _store_each(session: Session, job: CaptureJob, result: Outcome, positions: tuple[int, ...]) -> tuple[int, list[dict]]:
+    """``proceed`` after a conflict: each event stored on its own (a savepoint each), so that the
+    conflicting ones become errors naming their position and every other one is kept."""
+    store_hierarchy(session, result.hierarchy, party=job.party)
+    stored, kept, conflicts = [], [], []
+    for position, candidate in zip(positions, result.candidates, strict=True):
+        try:
+            with session.begin_nested():
+                stored += store_candidates(session, candidates=[candidate], party=job.party)
+        except TraceAnchorError as error:
+            conflicts.append(_problem("ValidationException", ErrorItem(error.field or "$", error.message, index=position)))
+            continue
+        kept.append(position)
+    if job.media_type is not None:
+        keep_source(session, Source(job.document or b"", job.media_type, tuple(kept)), party=job.party,
+                    stored=[(item.record.id, item.created) for item in stored])
+    return len(stored), conflicts
 
 
 def _start(engine: Engine, job_id: int, *, lease_seconds: float) -> bool:
