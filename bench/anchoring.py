@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import merkle as tree_bench  # noqa: E402  (bench/merkle.py)
 from service.anchor.chain import Chain  # noqa: E402
-from service.anchor.merkle import MerkleTree  # noqa: E402
+from service.hashing.merkle import MerkleTree  # noqa: E402
 
 BATCH_SIZES = (1, 16, 256, 1024, 4096)
 GAS_PER_RECORD_TARGET = 100

@@ -31,7 +31,7 @@ from Crypto.Hash import keccak as pycryptodome_keccak  # noqa: E402
 from eth_hash.auto import keccak as eth_hash_keccak  # noqa: E402
 from sha3 import keccak_256  # noqa: E402
 
-from service.anchor import merkle  # noqa: E402
+from service.hashing import merkle  # noqa: E402
 
 BUILD_RATIO_TARGET = 2.0
 VERIFICATIONS_PER_SECOND_TARGET = 30_000

@@ -11,7 +11,7 @@ from service.anchor.chain import Chain
 from service.db import migrate
 from service.errors import ChainUnavailable
 from service.runtime import Runtime
-from service.anchor.merkle import SALTED, MerkleTree, proof_from_nodes
+from service.hashing.merkle import SALTED, MerkleTree, proof_from_nodes
 from service.models import Batch, BatchStatus, BatchTree, Record, RecordLeaf, RecordStatus
 from service.settings import Settings
 

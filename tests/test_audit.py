@@ -10,7 +10,7 @@ from service.verify.audit import BatchAuditStatus, MissingLeaf, audit_batch
 from service.demo.supply_chain import supply_chain
 from service.errors import NotFound
 from service.verify.integrity import record_leaf
-from service.anchor.merkle import SALTED
+from service.hashing.merkle import SALTED
 from service.models import Batch, Record, RecordLeaf
 from service.timeutil import from_unix
 

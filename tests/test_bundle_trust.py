@@ -12,7 +12,7 @@ import solcx
 from support.records import fill
 
 from service.anchor.compiler import find_solc
-from service.anchor.merkle import leaf_hash, leaf_value
+from service.hashing.merkle import leaf_hash, leaf_value
 from service.cli import main
 from service.hashing import content_hash
 from service.models import Record

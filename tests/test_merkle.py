@@ -19,7 +19,7 @@ from Crypto.Hash import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.anchor.merkle import SALTED, UNSALTED, MerkleTree, _leaf_layout, leaf_hash, proof_from_nodes, verify_proof
+from service.hashing.merkle import SALTED, UNSALTED, MerkleTree, _leaf_layout, leaf_hash, proof_from_nodes, verify_proof
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 INTEROP_SCRIPT = PROJECT_ROOT / "tests" / "js" / "merkle_interop.mjs"

@@ -27,7 +27,7 @@ from sqlmodel import Session, select
 
 from service.anchor.chain import Chain, ContractReverted, NonceConflict
 from service.errors import ChainError, ChainUnavailable
-from service.anchor.merkle import SALTED, MerkleTree
+from service.hashing.merkle import SALTED, MerkleTree
 from service.models import Batch, BatchStatus, BatchTree, Record, RecordLeaf
 from service.timeutil import as_utc, utcnow
 

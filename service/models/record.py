@@ -37,7 +37,7 @@ class Record(SQLModel, table=True):
 
     ``body`` is the JSON text as stored (for EPCIS events: the event with its document's
     ``@context``), ``content_hash`` the 32-byte hash computed at submission and ``salt`` what makes
-    its leaf unique (see ``service.anchor.merkle``). Every other column, and the record's terms, is derived
+    its leaf unique (see ``service.hashing.merkle``). Every other column, and the record's terms, is derived
     from ``body`` (``service.ingest.candidates``): verification recomputes the hash from ``body`` and the
     columns too, so editing any of them is detected.
     """

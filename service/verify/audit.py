@@ -19,7 +19,7 @@ from service.anchor.chain import Chain
 from service.errors import NotFound
 from service.verify.verification import anchored_by_its_contract
 from service.verify.integrity import Derivations, RowMismatch, Terms, record_leaf, stored_terms
-from service.anchor.merkle import leaves_of_nodes, root_of_leaves
+from service.hashing.merkle import leaves_of_nodes, root_of_leaves
 from service.models import Batch, BatchStatus, BatchTree, Record, RecordLeaf
 from service.timeutil import UtcDateTime, from_unix, iso_utc
 

@@ -20,7 +20,7 @@ from web3.logs import DISCARD
 from service.anchor.compiler import load_artifact
 from service.anchor.releases import load_releases, release_of
 from service.hashing import HashingError, content_hash
-from service.anchor.merkle import SALTED, UNSALTED, leaf_hash, leaf_value, verify_proof
+from service.hashing.merkle import SALTED, UNSALTED, leaf_hash, leaf_value, verify_proof
 from service.verify.bundle_format import REQUIRED_FIELDS, with_current_names
 
 

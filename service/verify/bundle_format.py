@@ -9,7 +9,7 @@ Like the checker, this module needs no database and no settings.
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
-from service.anchor.merkle import UNSALTED
+from service.hashing.merkle import UNSALTED
 
 BUNDLE_FORMAT = "traceanchor-proof/1"
 

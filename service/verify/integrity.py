@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from service.ingest.candidates import COLUMNS, Derived, Underivable, derive
 from service.hashing import HashingError
-from service.anchor.merkle import leaf_hash, leaf_value
+from service.hashing.merkle import leaf_hash, leaf_value
 from service.models import Record, RecordTerm
 from service.timeutil import as_utc
 

@@ -19,7 +19,7 @@ from service.errors import Conflict
 from service.hashing import event_hash_id
 from service.verify.bundle_format import ProofBundle
 from service.verify.integrity import Derivations, RowMismatch, Terms, record_leaf, stored_terms
-from service.anchor.merkle import UNSALTED, proof_from_nodes, verify_proof
+from service.hashing.merkle import UNSALTED, proof_from_nodes, verify_proof
 from service.models import Batch, BatchStatus, BatchTree, Record, RecordKind
 from service.timeutil import UtcDateTime, from_unix
 from service.ingest.validation.json_limits import stored_object
