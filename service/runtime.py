@@ -21,6 +21,7 @@ from service.access.keys import KeyCache, authenticate
 from service.access.rate_limit import RateLimiter
 from service.anchor.chain import Chain
 from service.anchor.loop import AnchoringLoop
+from service.anchor.receipts import IssuedReceipt, anchor_deadline, issue_receipt
 from service.db import open_engine, session_scope
 from service.errors import ChainError
 from service.hashing.company_prefixes import CompanyPrefixLengths
@@ -28,7 +29,7 @@ from service.ingest.capture import CapturePool
 from service.ingest.capture_jobs import CaptureJobRunner
 from service.ingest.group_commit import GroupCommitWriter
 from service.ingest.candidates import Submission
-from service.ingest.records import store_submissions
+from service.ingest.records import Stored, store_submissions
 from service.models import ApiKey, Deployment
 from service.notify.loop import DeliveryLoop
 from service.verify.integrity import Derivations
@@ -160,6 +161,24 @@ class Runtime:
             if key is not None:
                 self.keys.put(token, key)
         return key
+
+    def receipt(self, submission: Submission, stored: list[Stored]) -> IssuedReceipt | None:
+        """The signed receipt of an accepted submission (its records in submission order), kept for
+        the audit; None while the chain is unreachable or its contract gone (health's cached view,
+        so a node that is down costs capture one look every few seconds, not one per submission),
+        or when the account cannot sign typed data: the records are stored all the same."""
+        if not self.chain_status().ok:
+            return None
+        received_at = int(time.time())
+        anchor_by = anchor_deadline(received_at, batch_age=self.settings.batch_age, margin=self.settings.receipt_margin)
+        try:
+            with self.session() as session:
+                return issue_receipt(session, self.chain, party=submission.party, record_ids=[item.record.id for item in stored],
+                                     content_hashes=[candidate.derived.content_hash for candidate in submission.candidates],
+                                     received_at=received_at, anchor_by=anchor_by)
+        except ChainError as error:
+            log.warning("no receipt for a submission of %s: %s", submission.party, error.message)
+            return None
 
     def chain_status(self) -> ChainStatus:
         """Whether the chain answers and our contract is still there, looked at most every few seconds."""

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
         16384, ge=1, le=1 << 20, description="Most records in one batch: under a backlog a batch takes every pending record up to this."
     )
     batch_age: float = Field(30.0, gt=0, description="Seconds after which pending records are batched however few they are.")
+    receipt_margin: float = Field(
+        600.0, ge=0, description="Seconds a receipt's anchorBy allows beyond batch_age: the anchoring transaction and its confirmations."
+    )
     anchor_interval: float = Field(1.0, gt=0, description="Seconds between passes of the background anchoring loop.")
     anchor_in_background: bool = Field(True, description="Run the anchoring loop inside the API process.")
     anchor_lock_timeout: float = Field(

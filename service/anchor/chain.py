@@ -10,6 +10,7 @@ with the next nonce tracked locally and taken again from the node's pending coun
 node may know better (a refused nonce, a failed send, a transaction it forgot, a reverted chain).
 """
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -331,6 +332,19 @@ class Chain:
             else:
                 low = middle + 1
         return low
+
+    # -- signatures -------------------------------------------------------------------------------
+
+    def sign_typed_data(self, full_message: dict[str, Any]) -> bytes:
+        """The sender's EIP-712 signature of ``full_message`` (a complete typed-data dict): with the
+        key we hold, or else by the node that holds the unlocked account (``eth_signTypedData_v4``,
+        which anvil and geth answer; a node that does not is a ChainError)."""
+        if self._signer is not None:
+            with _translated_errors("signing typed data"):
+                return bytes(self._signer.sign_typed_data(full_message=full_message).signature)
+        with _translated_errors("signing typed data with the node's account"):
+            signature = self.w3.manager.request_blocking("eth_signTypedData_v4", [self.sender, json.dumps(full_message)])
+        return eth_utils.to_bytes(hexstr=signature) if isinstance(signature, str) else bytes(signature)
 
     # -- transactions and blocks ------------------------------------------------------------------
 

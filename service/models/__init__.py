@@ -8,6 +8,7 @@ from service.models.deployment import Deployment
 from service.models.fraud_model import FraudModelVersion
 from service.models.location_edge import LocationEdge, LocationVocabulary
 from service.models.named_query import NamedQuery
+from service.models.receipt import Receipt
 from service.models.record import Record, RecordKind, RecordStatus
 from service.models.record_leaf import RecordLeaf
 from service.models.record_source import RecordSource
@@ -15,4 +16,4 @@ from service.models.record_term import RecordTerm, TermName
 from service.models.source_document import SourceDocument
 from service.models.subscription import Subscription
 
-__all__ = ["ApiKey", "Batch", "BatchStatus", "BatchTree", "CaptureJob", "Deployment", "FraudModelVersion", "LocationEdge", "LocationVocabulary", "NamedQuery", "Record", "RecordKind", "RecordLeaf", "RecordSource", "RecordStatus", "RecordTerm", "Role", "SourceDocument", "Subscription", "TermName"]
+__all__ = ["ApiKey", "Batch", "BatchStatus", "BatchTree", "CaptureJob", "Deployment", "FraudModelVersion", "LocationEdge", "LocationVocabulary", "NamedQuery", "Receipt", "Record", "RecordKind", "RecordLeaf", "RecordSource", "RecordStatus", "RecordTerm", "Role", "SourceDocument", "Subscription", "TermName"]

@@ -26,6 +26,7 @@ from service.api.errors import error_responses
 from service.api.negotiation import XML_ANSWER, wants_xml, xml_response
 from service.api.paging import PageTokensDep
 from service.api.results import answer
+from service.api.schemas.receipts import ReceiptPublic
 from service.api.schemas.events import CapturedEventPublic, CapturedEventsPublic, EventPage, EventPublic
 from service.api.schemas.verification import ProofBundlePublic, VerificationPublic
 from service.ingest.candidates import Submission
@@ -120,8 +121,9 @@ async def capture(caller: Supplier, body: EventBody, ledger: RuntimeDep, respons
     prepared = await ledger.capture.prepare(body.raw, max_events=settings.max_events, submitter=caller.party, xml=body.xml)
     submission = Submission(candidates=prepared.candidates, party=caller.party, hierarchy=prepared.hierarchy, source=body.source())
     stored = await asyncio.wrap_future(ledger.writer.submit(submission))
+    receipt = ReceiptPublic.of(await asyncio.to_thread(ledger.receipt, submission, stored))
     response.status_code = status.HTTP_201_CREATED if any(item.created for item in stored) else status.HTTP_200_OK
-    return await answer(lambda: CapturedEventsPublic(events=[CapturedEventPublic.of(item) for item in stored]),
+    return await answer(lambda: CapturedEventsPublic(events=[CapturedEventPublic.of(item) for item in stored], receipt=receipt),
                         items=len(stored), status_code=response.status_code)
 
 

@@ -28,6 +28,7 @@ from service.api.schemas.transactions import (
     TransactionPage,
     TransactionPublic,
 )
+from service.api.schemas.receipts import ReceiptPublic
 from service.api.schemas.verification import ProofBundlePublic, VerificationPublic
 from service.ingest.candidates import TransactionKind
 from service.ingest.capture import transaction_submission
@@ -85,8 +86,10 @@ async def submit(caller: Supplier, payload: TransactionsBody, ledger: RuntimeDep
         transaction_submission, payload, party=caller.party, max_items=ledger.settings.max_transactions
     )
     stored = await asyncio.wrap_future(ledger.writer.submit(submission))
+    receipt = ReceiptPublic.of(await asyncio.to_thread(ledger.receipt, submission, stored))
     response.status_code = status.HTTP_201_CREATED if any(item.created for item in stored) else status.HTTP_200_OK
-    return await answer(lambda: CapturedTransactionsPublic(transactions=[CapturedTransactionPublic.of(item) for item in stored]),
+    return await answer(lambda: CapturedTransactionsPublic(transactions=[CapturedTransactionPublic.of(item) for item in stored],
+                                                           receipt=receipt),
                         items=len(stored), status_code=response.status_code)
 
 

@@ -5,6 +5,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from service.api.schemas.common import PageBase, stored_body
+from service.api.schemas.receipts import RECEIPT, ReceiptPublic
 from service.api.schemas.verification import DECLARED_ERRONEOUS, DeclarationPublic
 from service.ingest.candidates import event_hash_id_of
 from service.ingest.records import Stored
@@ -30,6 +31,7 @@ class CapturedEventPublic(BaseModel):
 
 class CapturedEventsPublic(BaseModel):
     events: list[CapturedEventPublic]
+    receipt: ReceiptPublic | None = Field(None, description=RECEIPT)
 
 
 class EventPublic(BaseModel):

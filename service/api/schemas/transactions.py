@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from service.api.schemas.common import PageBase, stored_body
+from service.api.schemas.receipts import RECEIPT, ReceiptPublic
 from service.ingest.records import Stored
 from service.models import Record, RecordStatus
 from service.timeutil import UtcDateTime
@@ -29,6 +30,7 @@ class CapturedTransactionPublic(BaseModel):
 
 class CapturedTransactionsPublic(BaseModel):
     transactions: list[CapturedTransactionPublic]
+    receipt: ReceiptPublic | None = Field(None, description=RECEIPT)
 
 
 class TransactionPublic(BaseModel):
