@@ -22,12 +22,16 @@ if TYPE_CHECKING:
     from analytics.forecast import ForecastPoint
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_LATE, EXIT_MISSING, EXIT_NOT_DUE = 3, 4, 5  # verify-receipt's verdicts on the records of a valid receipt
 EXIT_STATUSES = f"""exit status (every command):
   {EXIT_OK}  done: valid, intact, anchored
   {EXIT_FINDINGS}  findings: verify found the bundle invalid, audit found deleted or changed records,
      anchor left batches unanchored
   {EXIT_ERROR}  could not run or check: a bad argument or input file, the database or the chain
-     unreachable (one line on stderr says what)"""
+     unreachable (one line on stderr says what)
+verify-receipt, for a valid receipt: {EXIT_OK} every record anchored by anchorBy, {EXIT_LATE} some anchored after it,
+  {EXIT_MISSING} records without an anchored bundle after anchorBy (the operator did not anchor them),
+  {EXIT_NOT_DUE} records not anchored yet, anchorBy still ahead"""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,9 +145,24 @@ def _parser() -> argparse.ArgumentParser:
                              "of a released TraceAnchor build)")
     verify.set_defaults(run=_verify)
 
-    audit = commands.add_parser("audit", help="audit anchored batches for deleted or changed records (exit 0 all intact, 1 findings)")
+    receipt = commands.add_parser(
+        "verify-receipt", help="check an operator's receipt, and the proof bundles of its records, with an Ethereum node",
+        description="Check a receipt's EIP-712 signature, that its signer holds ANCHORER_ROLE on the contract it names, "
+                    "and that its content hashes rebuild its root; with --bundles, check each bundle and tell whether "
+                    f"every record was anchored by anchorBy (exit {EXIT_OK}), some later ({EXIT_LATE}), some not at all "
+                    f"although anchorBy has passed ({EXIT_MISSING}: evidence the operator received them and did not "
+                    f"anchor them), or not yet with anchorBy ahead ({EXIT_NOT_DUE}); {EXIT_FINDINGS} invalid, "
+                    f"{EXIT_ERROR} could not check.")
+    receipt.add_argument("receipt", type=Path, help="the receipt object, or the whole capture answer holding it")
+    receipt.add_argument("--rpc", required=True, help="JSON-RPC URL of a node of the receipt's chain")
+    receipt.add_argument("--bundles", type=Path, metavar="DIR", help="a directory of the records' proof bundles (*.json)")
+    receipt.set_defaults(run=_verify_receipt)
+
+    audit = commands.add_parser("audit", help="audit anchored batches for deleted or changed records, and receipts past anchorBy for records "
+                                   "not anchored (exit 0 all intact, 1 findings)")
     audit.add_argument("--batch", type=int, action="append", help="a batch id (repeatable; default: every batch)")
     audit.add_argument("--output", type=Path, help="write every audit as JSON to this file")
+    audit.add_argument("--receipts-output", type=Path, help="write the receipts not honoured as JSON to this file")
     audit.set_defaults(run=_audit)
 
     deploy = commands.add_parser("deploy", help="deploy a new TraceAnchor contract and print its address")
@@ -308,19 +327,52 @@ def _verify(args: argparse.Namespace) -> int:
     return EXIT_OK if result.verdict == Verdict.VALID else EXIT_FINDINGS
 
 
+def _verify_receipt(args: argparse.Namespace) -> int:
+    from web3 import Web3
+
+    from service.verify.receipt_check import ReceiptVerdict, check_receipt, receipt_of
+
+    receipt = receipt_of(_read_json(args.receipt))
+    bundles = None
+    if args.bundles is not None:
+        if not args.bundles.is_dir():
+            raise NotADirectoryError(20, "not a directory", str(args.bundles))
+        bundles = [_read_json(path) for path in sorted(args.bundles.glob("*.json"))]
+    w3 = Web3(Web3.HTTPProvider(args.rpc, request_kwargs={"timeout": 30}))
+    result = check_receipt(receipt, w3=w3, bundles=bundles)
+    print("\n".join(result.lines()))
+    for label, hashes in (("late", result.late), ("missing", result.missing)):
+        for content_hash in hashes:
+            print(f"  {label}: record {content_hash}")
+    verdict = result.receipt_verdict
+    print(verdict.upper().replace("_", " "))
+    return {ReceiptVerdict.IN_TIME: EXIT_OK, ReceiptVerdict.INVALID: EXIT_FINDINGS, ReceiptVerdict.UNCHECKED: EXIT_ERROR,
+            ReceiptVerdict.LATE: EXIT_LATE, ReceiptVerdict.MISSING: EXIT_MISSING, ReceiptVerdict.NOT_DUE: EXIT_NOT_DUE}[verdict]
+
+
 def _audit(args: argparse.Namespace) -> int:
     from collections import Counter
 
-    from service.verify.audit import BatchAuditStatus, audit_batches
+    import time
+
     from service.runtime import Runtime
+    from service.timeutil import from_unix, iso_utc
+    from service.verify.audit import BatchAuditStatus, audit_batches
+    from service.verify.receipt_audit import audit_receipts
 
     intact = {BatchAuditStatus.COMPLETE, BatchAuditStatus.PENDING}
     ledger = Runtime()
     try:
         with ledger.session() as session:
             audits = list(audit_batches(session, ledger.chain, batch_ids=args.batch))
+            overdue = [] if args.batch else list(audit_receipts(session, now=int(time.time())))
     finally:
         ledger.close()
+    for receipt in overdue:
+        print(f"receipt {receipt.receipt_id} of {receipt.party} (anchorBy {iso_utc(from_unix(receipt.anchor_by))}): {receipt.status}")
+        for label, ids in (("gone or changed", receipt.missing), ("not anchored", receipt.unanchored), ("anchored late", receipt.late)):
+            if ids:
+                print(f"  records {label}: {', '.join(map(str, ids))}")
     for audit in audits:
         if audit.status not in intact:
             print(f"batch {audit.batch_id}: {audit.status}: {audit.reason}")
@@ -331,9 +383,13 @@ def _audit(args: argparse.Namespace) -> int:
     counts = Counter(audit.status.value for audit in audits)
     print(f"{len(audits)} {'batch' if len(audits) == 1 else 'batches'} audited: "
           + (", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none"))
+    if not args.batch:
+        print(f"{len(overdue)} {'receipt' if len(overdue) == 1 else 'receipts'} not honoured (records gone, unanchored or late after anchorBy)")
     if args.output:
         args.output.write_text(json.dumps([audit.as_dict() for audit in audits], indent=2) + "\n")
-    return EXIT_OK if all(audit.status in intact for audit in audits) else EXIT_FINDINGS
+    if args.receipts_output:
+        args.receipts_output.write_text(json.dumps([receipt.as_dict() for receipt in overdue], indent=2) + "\n")
+    return EXIT_OK if all(audit.status in intact for audit in audits) and not overdue else EXIT_FINDINGS
 
 
 def _deploy(args: argparse.Namespace) -> int:

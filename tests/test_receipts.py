@@ -2,6 +2,7 @@
 against the chain and the records' proof bundles, and held against the operator by the audit."""
 
 import copy
+import json
 import time
 
 import pytest
@@ -115,3 +116,59 @@ def test_a_doctored_receipt_fails(api, doctor):
         receipt["typed_data"]["types"]["Receipt"] = receipt["typed_data"]["types"]["Receipt"][:-1]
     result = check_receipt(receipt, w3=api.ledger.chain.w3)
     assert result.receipt_verdict == ReceiptVerdict.INVALID, result.lines()
+
+
+@pytest.mark.anvil
+def test_on_anvil_the_node_signs_and_the_command_line_tells_in_time_and_missing(anvil_url, tmp_path, monkeypatch, capsys):
+    """No private key: the node's unlocked account signs receipts (eth_signTypedData_v4); then
+    `verify-receipt` and `audit` on the command line, as an auditor runs them."""
+    from fastapi.testclient import TestClient
+
+    from api_helpers import STANDARD_KEYS, Api
+    from service.api.app import create_app
+    from service.cli import EXIT_FINDINGS, EXIT_MISSING, EXIT_OK, main
+    from service.db import migrate
+    from service.runtime import Runtime
+    from service.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "data", chain_url=anvil_url, batch_age=0.01, receipt_margin=60, capture_processes=0,
+                        anchor_in_background=False, anchor_interval=0.1)
+    migrate(settings)
+    ledger = Runtime(settings)
+    try:
+        with TestClient(create_app(runtime=ledger)) as client:
+            api = Api(client=client, ledger=ledger, headers={})
+            for who, (role, party) in STANDARD_KEYS.items():
+                api.key(who, role=role, party=party)
+            kept = capture(api, run=75)
+            assert kept["receipt"]["signer"] == ledger.chain.sender == ledger.chain.w3.eth.accounts[0]
+            ledger.anchoring.anchor_now()
+            settings.receipt_margin = 0  # anchorBy = receivedAt + 1 s: the rest of this submission is anchored late
+            dropped = capture(api, run=76)
+            delete_record(ledger, dropped["events"][0]["id"])
+            while time.time() <= dropped["receipt"]["typed_data"]["message"]["anchorBy"] + 1:
+                time.sleep(0.2)
+            ledger.anchoring.anchor_now()
+            for name, answer in (("kept", kept), ("dropped", dropped)):
+                (tmp_path / f"{name}.json").write_text(json.dumps(answer))
+                folder = tmp_path / f"{name}-bundles"
+                folder.mkdir()
+                for index, bundle in enumerate(bundles_of(api, {"events": answer["events"][name == "dropped":]})):
+                    (folder / f"{index}.json").write_text(json.dumps(bundle))
+    finally:
+        ledger.close()
+    capsys.readouterr()
+    assert main(["verify-receipt", str(tmp_path / "kept.json"), "--rpc", anvil_url, "--bundles", str(tmp_path / "kept-bundles")]) == EXIT_OK
+    assert capsys.readouterr().out.splitlines()[-1] == "IN TIME"
+    assert main(["verify-receipt", str(tmp_path / "dropped.json"), "--rpc", anvil_url,
+                 "--bundles", str(tmp_path / "dropped-bundles")]) == EXIT_MISSING
+    printed = capsys.readouterr().out
+    hashes = dropped["receipt"]["content_hashes"]
+    assert f"missing: record {hashes[0]}" in printed and f"late: record {hashes[1]}" in printed and printed.splitlines()[-1] == "MISSING"
+    for name, value in (("DATA_DIR", settings.data_dir), ("CHAIN_URL", anvil_url)):
+        monkeypatch.setenv(f"TRACEANCHOR_{name}", str(value))
+    monkeypatch.delenv("TRACEANCHOR_DATABASE_URL", raising=False)
+    assert main(["audit"]) == EXIT_FINDINGS
+    printed = capsys.readouterr().out
+    assert f"records gone or changed: {dropped['events'][0]['id']}" in printed and "1 receipt not honoured" in printed
+    assert f"records anchored late: {', '.join(str(event['id']) for event in dropped['events'][1:])}" in printed

@@ -10,7 +10,6 @@ bundle once the chain's latest block is past ``anchorBy`` is evidence that the o
 and did not anchor it.
 """
 
-import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -155,7 +154,6 @@ def _check_records(result: ReceiptCheck, message: dict, *, hashes: list[str], bu
                f"{len(result.missing)} without an anchored bundle (latest block at {now})")
 
 
-def load_receipt(text: str) -> dict:
-    """A receipt file: the ``receipt`` object itself, or a whole capture answer that holds one."""
-    data = json.loads(text)
+def receipt_of(data: object) -> object:
+    """A receipt file's receipt: the ``receipt`` object itself, or a whole capture answer holding one."""
     return data["receipt"] if isinstance(data, dict) and isinstance(data.get("receipt"), dict) else data
