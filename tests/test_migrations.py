@@ -259,3 +259,21 @@ def test_source_documents_come_and_go_with_0010(engine, tmp_path):
         assert session.exec(select(SourceDocument)).all() == [] and session.exec(select(RecordSource)).all() == []
         [job] = session.exec(select(CaptureJob)).all()
         assert job.capture_id == "c1" and job.media_type is None
+
+
+def test_receipts_come_and_go_with_0012(engine, tmp_path):
+    """0012 adds ``receipt`` (exactly the model's, its JSON lists read back as lists); its downgrade removes it."""
+    from service.models import Receipt
+
+    upgrade(engine, lock_file=tmp_path / "lock")
+    with Session(engine) as session:
+        session.add(Receipt(party="farm", root="0x" + "11" * 32, count=2, received_at=1, anchor_by=2**40, chain_id=2**40,
+                            contract="0x" + "22" * 20, signer="0x" + "33" * 20, signature="0x" + "44" * 65, record_ids=[7, 9],
+                            content_hashes=["0x" + "55" * 32, "0x" + "66" * 32]))
+        session.commit()
+        [receipt] = session.exec(select(Receipt)).all()
+        assert (receipt.record_ids, receipt.anchor_by, receipt.chain_id) == ([7, 9], 2**40, 2**40)
+    downgrade(engine, revision="0010", lock_file=tmp_path / "lock")
+    assert "receipt" not in inspect(engine).get_table_names()
+    upgrade(engine, lock_file=tmp_path / "lock")
+    assert schema_differences(engine) == []
