@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -78,7 +78,7 @@ class Runtime:
         self.deliveries = DeliveryLoop(self.settings, self.engine)
         self.keys = KeyCache(ttl=self.settings.key_cache_seconds)
         self.capture = CapturePool(self.settings.capture_processes)
-        self.capture_jobs = CaptureJobRunner(self.engine, max_events=self.settings.max_events)
+        self.capture_jobs = CaptureJobRunner(self.engine, max_events=self.settings.max_events, on_captured=self._job_receipt)
         self.derivations = Derivations()
         self._insights: tuple[MiningCache, LoadedModels] | None = None
         self._insights_lock = threading.Lock()
@@ -167,17 +167,26 @@ class Runtime:
         the audit; None while the chain is unreachable or its contract gone (health's cached view,
         so a node that is down costs capture one look every few seconds, not one per submission),
         or when the account cannot sign typed data: the records are stored all the same."""
+        return self._issue_receipt(submission.party, [item.record.id for item in stored],
+                                   [candidate.derived.content_hash for candidate in submission.candidates])
+
+    def _job_receipt(self, session: Session, party: str, capture_id: str, captured: list[tuple[int, str]]) -> None:
+        """A capture job's receipt for the events it stored, committed with them (shown with the job)."""
+        self._issue_receipt(party, [record_id for record_id, _ in captured], [content for _, content in captured],
+                            session=session, capture_id=capture_id)
+
+    def _issue_receipt(self, party: str, record_ids: list[int], content_hashes: list[str], *, session: Session | None = None,
+                       capture_id: str | None = None) -> IssuedReceipt | None:
         if not self.chain_status().ok:
             return None
         received_at = int(time.time())
         anchor_by = anchor_deadline(received_at, batch_age=self.settings.batch_age, margin=self.settings.receipt_margin)
         try:
-            with self.session() as session:
-                return issue_receipt(session, self.chain, party=submission.party, record_ids=[item.record.id for item in stored],
-                                     content_hashes=[candidate.derived.content_hash for candidate in submission.candidates],
-                                     received_at=received_at, anchor_by=anchor_by)
+            with nullcontext(session) if session is not None else self.session() as keeping:
+                return issue_receipt(keeping, self.chain, party=party, record_ids=record_ids, content_hashes=content_hashes,
+                                     received_at=received_at, anchor_by=anchor_by, capture_id=capture_id)
         except ChainError as error:
-            log.warning("no receipt for a submission of %s: %s", submission.party, error.message)
+            log.warning("no receipt for a submission of %s: %s", party, error.message)
             return None
 
     def chain_status(self) -> ChainStatus:

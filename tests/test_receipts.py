@@ -9,6 +9,7 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from sqlalchemy import text
+from sqlmodel import select
 
 from service.demo.supply_chain import supply_chain
 from service.hashing.typed_data import submission_root
@@ -172,3 +173,28 @@ def test_on_anvil_the_node_signs_and_the_command_line_tells_in_time_and_missing(
     printed = capsys.readouterr().out
     assert f"records gone or changed: {dropped['events'][0]['id']}" in printed and "1 receipt not honoured" in printed
     assert f"records anchored late: {', '.join(str(event['id']) for event in dropped['events'][1:])}" in printed
+
+
+def test_epcis_capture_answers_the_receipt_beside_the_event_and_a_capture_job_shows_its_own(api):
+    """`POST /epcis/events`: the body is the standard's, the receipt in `TraceAnchor-Receipt`;
+    `POST /epcis/capture`: the finished job shows the receipt of the events it stored."""
+    import base64
+
+    from test_epcis_capture import captured_job
+
+    document = supply_chain(run=77)["documents"]["farm"]
+    first, *rest = document["epcisBody"]["eventList"]
+    response = api.client.post("/epcis/events", json={"@context": document["@context"], **first}, headers=api.as_("farm"))
+    assert response.status_code == 201, response.text
+    receipt = json.loads(base64.urlsafe_b64decode(response.headers["TraceAnchor-Receipt"]))
+    assert "receipt" not in response.json() and receipt["typed_data"]["message"]["count"] == 1
+    assert check_receipt(receipt, w3=api.ledger.chain.w3).receipt_verdict == ReceiptVerdict.IN_TIME
+    job = captured_job(api, {**document, "epcisBody": {"eventList": rest}})
+    assert job["success"] is True
+    receipt = job["receipt"]
+    assert receipt["typed_data"]["message"]["count"] == len(rest) and receipt["typed_data"]["message"]["party"] == "farm"
+    api.ledger.anchoring.anchor_now()
+    with api.ledger.session() as session:
+        ids = session.exec(select(Record.id).where(Record.content_hash.in_(receipt["content_hashes"]))).all()
+    bundles = [api.client.get(f"/v1/events/{record_id}/proof", headers=api.as_("farm")).json() for record_id in ids]
+    assert check_receipt(receipt, w3=api.ledger.chain.w3, bundles=bundles).receipt_verdict == ReceiptVerdict.IN_TIME

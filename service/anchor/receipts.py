@@ -53,13 +53,21 @@ class IssuedReceipt:
 
 
 def issue_receipt(session: Session, chain: Chain, *, party: str, record_ids: Sequence[int], content_hashes: Sequence[str],
-                  received_at: int, anchor_by: int) -> IssuedReceipt:
-    """Sign a receipt for stored records (``content_hashes`` 0x-hex, in submission order) and keep it."""
+                  received_at: int, anchor_by: int, capture_id: str | None = None) -> IssuedReceipt:
+    """Sign a receipt for stored records (``content_hashes`` 0x-hex, in submission order) and keep it
+    (with the capture job it answers, if any)."""
     root = submission_root([bytes.fromhex(value.removeprefix("0x")) for value in content_hashes])
     full = receipt_typed_data(domain(chain.chain_id, chain.address), party=party, root=root, count=len(content_hashes),
                               received_at=received_at, anchor_by=anchor_by)
     signature = "0x" + chain.sign_typed_data(full).hex()
     session.add(Receipt(party=party, root=full["message"]["root"], count=len(content_hashes), received_at=received_at,
                         anchor_by=anchor_by, chain_id=chain.chain_id, contract=chain.address, signer=chain.sender,
-                        signature=signature, record_ids=list(record_ids), content_hashes=list(content_hashes)))
+                        signature=signature, record_ids=list(record_ids), content_hashes=list(content_hashes), capture_id=capture_id))
     return IssuedReceipt(typed_data=full, signature=signature, signer=chain.sender, content_hashes=list(content_hashes))
+
+
+def kept_receipt(receipt: Receipt) -> IssuedReceipt:
+    """A kept receipt as it was issued (its typed data rebuilt from the row)."""
+    full = receipt_typed_data(domain(receipt.chain_id, receipt.contract), party=receipt.party, root=bytes.fromhex(receipt.root[2:]),
+                              count=receipt.count, received_at=receipt.received_at, anchor_by=receipt.anchor_by)
+    return IssuedReceipt(typed_data=full, signature=receipt.signature, signer=receipt.signer, content_hashes=list(receipt.content_hashes))

@@ -19,6 +19,7 @@ field, plus the standard's exception name.
 import logging
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
@@ -30,7 +31,7 @@ from service.hashing.epcis import events_of
 from service.ingest.candidates import Candidate, Source, candidate, prepare_events
 from service.ingest.capture import json_form
 from service.ingest.master_data import Edge, hierarchy_of, store_hierarchy
-from service.ingest.records import store_candidates
+from service.ingest.records import Stored, store_candidates
 from service.ingest.sources import keep_source
 from service.ingest.validation.epcis import check_event_count, events_field, validate_document
 from service.ingest.validation.json_limits import parse_json
@@ -46,6 +47,10 @@ MAX_ATTEMPTS = 3
 LEASE_SECONDS = 60.0  # a started job is left alone this long (a worker that died holds it no longer)
 POLL_SECONDS = 2.0  # how often a worker looks for jobs accepted by other processes
 _PAGE = 100
+Captured = list[tuple[int, str]]
+"""(record id, content hash) of each event a job stored or found stored, in document order."""
+OnCaptured = Callable[[Session, str, str, Captured], None]
+"""Told (the job's session, party, captureID, captured) before the job's records are committed."""
 
 
 @dataclass(frozen=True)
@@ -133,9 +138,12 @@ def _within(path: str, index: int, field: str | None) -> str:
     return field if field.startswith(event) else f"{event}.{field}"
 
 
-def run_job(engine: Engine, job_id: int, *, max_events: int, lease_seconds: float = LEASE_SECONDS) -> bool:
+def run_job(engine: Engine, job_id: int, *, max_events: int, lease_seconds: float = LEASE_SECONDS,
+            on_captured: OnCaptured | None = None) -> bool:
     """Run one unfinished job; False if it is finished, or was started by a worker less than
-    ``lease_seconds`` ago (that worker may still be at it)."""
+    ``lease_seconds`` ago (that worker may still be at it). ``on_captured`` hears of the events the
+    job stored, in the transaction that stores them and finishes the job (the process adds their
+    receipt, so a finished job shows it at once)."""
     if not _start(engine, job_id, lease_seconds=lease_seconds):
         return False
     with Session(engine) as session:
@@ -152,7 +160,7 @@ def run_job(engine: Engine, job_id: int, *, max_events: int, lease_seconds: floa
         except TraceAnchorError as error:  # not JSON any more (limits lowered since): the job fails, saying why
             result = Outcome([], getattr(error, "errors", None) or [ErrorItem(error.field or "$", error.message)])
         errors = [_problem("ValidationException", item) for item in result.errors]
-        captured = 0
+        captured: Captured = []
         if result.candidates and (behaviour == PROCEED or not errors):
             positions = result.positions if result.positions is not None else tuple(range(len(result.candidates)))
             try:
@@ -164,25 +172,30 @@ def run_job(engine: Engine, job_id: int, *, max_events: int, lease_seconds: floa
                     errors += conflicts
                 else:  # nothing of this job is kept
                     errors.append(_problem("ValidationException", ErrorItem(error.field or "$", error.message)))
-        return _finish(session, job_id, errors=errors, captured=captured)
+        if captured and on_captured is not None:
+            try:
+                on_captured(session, job.party, job.capture_id, captured)
+            except Exception:  # a receipt that could not be signed must not undo the job
+                log.exception("capture job %s: no receipt", job.capture_id)
+        return _finish(session, job_id, errors=errors, captured=len(captured))
 
 
-def _store(session: Session, job: CaptureJob, result: Outcome, events: list[tuple[int, Candidate]]) -> int:
+def _store(session: Session, job: CaptureJob, result: Outcome, events: list[tuple[int, Candidate]]) -> Captured:
     """Store ``events`` (document position, candidate) with the document's location hierarchy and,
-    for XML, its source; how many records were stored or found stored."""
+    for XML, its source; the records stored or found stored."""
     store_hierarchy(session, result.hierarchy, party=job.party)
     stored = store_candidates(session, candidates=[candidate for _, candidate in events], party=job.party)
     if job.media_type is not None:
         keep_source(session, Source(job.document or b"", job.media_type, tuple(position for position, _ in events)),
                     party=job.party, stored=[(item.record.id, item.created) for item in stored])
-    return len(stored)
+    return _captured(stored, [candidate for _, candidate in events])
 
 
-def _store_each(session: Session, job: CaptureJob, result: Outcome, positions: tuple[int, ...]) -> tuple[int, list[dict]]:
+def _store_each(session: Session, job: CaptureJob, result: Outcome, positions: tuple[int, ...]) -> tuple[Captured, list[dict]]:
     """``proceed`` after a conflict: each event stored on its own (a savepoint each), so that the
     conflicting ones become errors naming their position and every other one is kept."""
     store_hierarchy(session, result.hierarchy, party=job.party)
-    stored, kept, conflicts = [], [], []
+    stored, kept, kept_candidates, conflicts = [], [], [], []
     for position, candidate in zip(positions, result.candidates, strict=True):
         try:
             with session.begin_nested():
@@ -191,10 +204,15 @@ def _store_each(session: Session, job: CaptureJob, result: Outcome, positions: t
             conflicts.append(_problem("ValidationException", ErrorItem(error.field or "$", error.message, index=position)))
             continue
         kept.append(position)
+        kept_candidates.append(candidate)
     if job.media_type is not None:
         keep_source(session, Source(job.document or b"", job.media_type, tuple(kept)), party=job.party,
                     stored=[(item.record.id, item.created) for item in stored])
-    return len(stored), conflicts
+    return _captured(stored, kept_candidates), conflicts
+
+
+def _captured(stored: list[Stored], candidates: list[Candidate]) -> Captured:
+    return [(item.record.id, candidate.derived.content_hash) for item, candidate in zip(stored, candidates, strict=True)]
 
 
 def _start(engine: Engine, job_id: int, *, lease_seconds: float) -> bool:
@@ -243,8 +261,9 @@ class CaptureJobRunner:
     :data:`POLL_SECONDS`)."""
 
     def __init__(self, engine: Engine, *, max_events: int, poll_seconds: float = POLL_SECONDS,
-                 lease_seconds: float = LEASE_SECONDS) -> None:
+                 lease_seconds: float = LEASE_SECONDS, on_captured: OnCaptured | None = None) -> None:
         self.engine = engine
+        self.on_captured = on_captured
         self.max_events = max_events
         self.poll_seconds = poll_seconds
         self.lease_seconds = lease_seconds
@@ -282,7 +301,8 @@ class CaptureJobRunner:
             for job_id in ids:
                 if self._stop.is_set():
                     break
-                finished += run_job(self.engine, job_id, max_events=self.max_events, lease_seconds=self.lease_seconds)
+                finished += run_job(self.engine, job_id, max_events=self.max_events, lease_seconds=self.lease_seconds,
+                                    on_captured=self.on_captured)
             after = ids[-1]
         return finished
 

@@ -23,3 +23,4 @@ class Receipt(SQLModel, table=True):
     signature: str
     record_ids: list[int] = Field(sa_column=Column(JSON, nullable=False), description="The records, in submission order.")
     content_hashes: list[str] = Field(sa_column=Column(JSON, nullable=False), description="Their content hashes, in the same order.")
+    capture_id: str | None = Field(default=None, index=True, description="The capture job whose stored events it covers.")

@@ -5,6 +5,7 @@ idempotently); ``POST /epcis/capture`` accepts a document as a durable capture j
 ``/epcis/capture/{captureID}`` show the jobs (a supplier its party's, auditors and admins every one)."""
 
 import asyncio
+import base64
 import json
 from datetime import datetime
 from http import HTTPStatus
@@ -29,11 +30,13 @@ from service.api.deps import (
 from service.api.epcis.problems import problem_responses
 from service.api.paging import PageDep, next_page_link
 from service.api.routers.events import EPCIS_EXAMPLE, XML_BODY
+from service.api.schemas.receipts import RECEIPT, RECEIPT_HEADER, ReceiptPublic
+from service.anchor.receipts import IssuedReceipt, kept_receipt
 from service.errors import Conflict, NotFound
 from service.ingest.candidates import Submission
 from service.ingest.capture import prepare_event
 from service.ingest.capture_jobs import ERROR_BEHAVIOURS, ROLLBACK, accept_job
-from service.models import ApiKey, CaptureJob, Role, TermName
+from service.models import ApiKey, CaptureJob, Receipt, Role, TermName
 from service.read.pagination import fingerprint, paginate
 from service.settings import Settings
 
@@ -72,11 +75,13 @@ class CaptureJobPublic(BaseModel):
     success: bool = Field(description="False once an error was found (with rollback: nothing was stored).")
     captureErrorBehaviour: Literal["rollback", "proceed"]
     errors: list[JobProblem]
+    receipt: ReceiptPublic | None = Field(default=None, description="Once the job has stored events: " + RECEIPT)
 
     @classmethod
-    def of(cls, job: CaptureJob) -> "CaptureJobPublic":
+    def of(cls, job: CaptureJob, *, receipt: IssuedReceipt | None = None) -> "CaptureJobPublic":
         return cls(captureID=job.capture_id, createdAt=job.created_at, finishedAt=job.finished_at, running=job.finished_at is None,
-                   success=job.success, captureErrorBehaviour=job.error_behaviour, errors=[_problem(item) for item in job.errors])
+                   success=job.success, captureErrorBehaviour=job.error_behaviour, errors=[_problem(item) for item in job.errors],
+                   receipt=ReceiptPublic.of(receipt))
 
 
 class CaptureJobs(RootModel[list[CaptureJobPublic]]):
@@ -96,7 +101,8 @@ def capture_headers(settings: Settings) -> dict[str, str]:
 
 
 @router.post("/events", status_code=status.HTTP_201_CREATED, response_class=JSONResponse, openapi_extra={"requestBody": EVENT_BODY},
-             responses={201: {"description": "Captured: the event as stored (with its `eventID`); `Location` is its URL.",
+             responses={201: {"description": "Captured: the event as stored (with its `eventID`); `Location` is its URL; "
+                                             "`TraceAnchor-Receipt` the operator's signed receipt (base64url JSON).",
                               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CapturedEvent"}}}},
                         **problem_responses(409, 415, 422)})
 async def capture_event(caller: Supplier, body: EventBody, ledger: RuntimeDep) -> Response:
@@ -109,8 +115,11 @@ async def capture_event(caller: Supplier, body: EventBody, ledger: RuntimeDep) -
     event_id = next((value for name, value in candidate.derived.terms if name == TermName.EVENT_ID), stored.record.business_id)
     if not stored.created:
         raise Conflict(f"event {event_id!r} was already captured", field="eventID")
-    return JSONResponse({**json.loads(candidate.body), "eventID": event_id}, status_code=status.HTTP_201_CREATED,
-                        headers={"Location": f"/epcis/events/{quote(event_id, safe='')}"})
+    headers = {"Location": f"/epcis/events/{quote(event_id, safe='')}"}
+    receipt = ReceiptPublic.of(await asyncio.to_thread(ledger.receipt, submission, [stored]))
+    if receipt is not None:  # the body is the event as the standard answers it: the receipt travels beside it
+        headers[RECEIPT_HEADER] = base64.urlsafe_b64encode(receipt.model_dump_json().encode()).decode()
+    return JSONResponse({**json.loads(candidate.body), "eventID": event_id}, status_code=status.HTTP_201_CREATED, headers=headers)
 
 
 @router.post("/capture", status_code=status.HTTP_202_ACCEPTED, response_class=Response, openapi_extra={"requestBody": CAPTURE_BODY},
@@ -146,7 +155,8 @@ def capture_job(captureID: CaptureId, caller: JobReader, session: SessionDep) ->
     job = session.exec(select(CaptureJob).where(CaptureJob.capture_id == captureID, _visible(caller))).first()
     if job is None:
         raise NotFound(f"no capture job {captureID!r}", field="captureID")
-    return CaptureJobPublic.of(job)
+    kept = session.exec(select(Receipt).where(Receipt.capture_id == captureID)).first()
+    return CaptureJobPublic.of(job, receipt=kept_receipt(kept) if kept is not None else None)
 
 
 def _sees_all(caller: ApiKey) -> bool:

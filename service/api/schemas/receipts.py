@@ -6,6 +6,8 @@ from pydantic import BaseModel, Field
 
 from service.anchor.receipts import IssuedReceipt
 
+RECEIPT_HEADER = "TraceAnchor-Receipt"
+"""Where ``POST /epcis/events`` answers the receipt (base64url JSON): its body is the event itself."""
 RECEIPT = ("The operator's signed receipt (EIP-712 `Receipt(string party,bytes32 root,uint32 count,uint64 receivedAt,"
            "uint64 anchorBy)`, signed by its anchoring account); null while the chain cannot be reached. Keep it: "
            "`traceanchor verify-receipt` checks it, with the records' proof bundles, against the chain.")

@@ -1,5 +1,6 @@
 """Receipts the operator signed for accepted submissions (issue 16): ``receipt``, indexed by the
-time by which their records must be anchored, so the audit finds the overdue ones.
+time by which their records must be anchored, so the audit finds the overdue ones (and by capture
+job, whose receipt ``GET /epcis/capture/{captureID}`` shows).
 
 Revision ID: 0012
 Revises: 0010 (the integrator chains it after 0011)
@@ -33,13 +34,16 @@ def upgrade() -> None:
         sa.Column("signature", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("record_ids", sa.JSON(), nullable=False),
         sa.Column("content_hashes", sa.JSON(), nullable=False),
+        sa.Column("capture_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index(op.f("ix_receipt_party"), "receipt", ["party"], unique=False)
     op.create_index(op.f("ix_receipt_anchor_by"), "receipt", ["anchor_by"], unique=False)
+    op.create_index(op.f("ix_receipt_capture_id"), "receipt", ["capture_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_receipt_capture_id"), table_name="receipt")
     op.drop_index(op.f("ix_receipt_anchor_by"), table_name="receipt")
     op.drop_index(op.f("ix_receipt_party"), table_name="receipt")
     op.drop_table("receipt")
