@@ -171,7 +171,13 @@ class Runtime:
                                    [candidate.derived.content_hash for candidate in submission.candidates])
 
     def _job_receipt(self, session: Session, party: str, capture_id: str, captured: list[tuple[int, str]]) -> None:
-        """A capture job's receipt for the events it stored, committed with them (shown with the job)."""
+        """A capture job's receipt for the events it stored, committed with them (shown with the job).
+        Only on a chain already connected (the API connects at start): connecting would open a
+        session of its own while the job's holds the database's write lock (SQLite)."""
+        with self._chain_lock:
+            if self._chain is None:
+                log.warning("capture job %s: no receipt, the chain is not connected", capture_id)
+                return
         self._issue_receipt(party, [record_id for record_id, _ in captured], [content for _, content in captured],
                             session=session, capture_id=capture_id)
 
