@@ -23,14 +23,17 @@ from service.api.deps import (
     JobReader,
     RuntimeDep,
     SessionDep,
+    SignatureHeader,
     Supplier,
     capture_body,
+    signing_domain,
 )
 from service.api.epcis.problems import problem_responses
 from service.api.paging import PageDep, next_page_link
 from service.api.routers.events import EPCIS_EXAMPLE, XML_BODY
 from service.errors import Conflict, NotFound
 from service.ingest.candidates import Submission
+from service.ingest.validation.signatures import check_signature
 from service.ingest.capture import prepare_event
 from service.ingest.capture_jobs import ERROR_BEHAVIOURS, ROLLBACK, accept_job
 from service.models import ApiKey, CaptureJob, Role, TermName
@@ -99,12 +102,13 @@ def capture_headers(settings: Settings) -> dict[str, str]:
              responses={201: {"description": "Captured: the event as stored (with its `eventID`); `Location` is its URL.",
                               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CapturedEvent"}}}},
                         **problem_responses(409, 415, 422)})
-async def capture_event(caller: Supplier, body: EventBody, ledger: RuntimeDep) -> Response:
+async def capture_event(caller: Supplier, body: EventBody, ledger: RuntimeDep, signature: SignatureHeader = None) -> Response:
     """Validate and store one event, answered as stored; its URL is `/epcis/events/{eventID}`, the
     eventID it carries or else its CBV 2.0 event hash ID. In XML, which has no bare event, a document
-    of exactly one event."""
+    of exactly one event. `TraceAnchor-Signature` signs it as a submission of one event."""
     candidate = await asyncio.to_thread(prepare_event, body.raw, xml=body.xml)
-    submission = Submission(candidates=[candidate], party=caller.party, source=body.source())
+    signed = None if signature is None else check_signature(signature, [candidate], party=caller.party, domain=signing_domain(ledger))
+    submission = Submission(candidates=[candidate], party=caller.party, source=body.source(), signature=signed)
     [stored] = await asyncio.wrap_future(ledger.writer.submit(submission))
     event_id = next((value for name, value in candidate.derived.terms if name == TermName.EVENT_ID), stored.record.business_id)
     if not stored.created:

@@ -1,0 +1,52 @@
+"""Signed submissions stored beside the records they cover, and read back for proof bundles.
+
+The signer must be a key of the submitting party when the submission arrives (its registration
+stored and not revoked: ``service.access.signing_keys``), checked in the transaction that stores the
+records, so a refused signature stores nothing. Every record the submission names is linked, found
+or created, with its position: the signature covers each, and a proof bundle carries its inclusion
+proof in the signed root.
+"""
+
+import json
+from collections.abc import Sequence
+
+from sqlalchemy import insert
+from sqlmodel import Session, select
+
+from service.access.signing_keys import SigningKey, key_at
+from service.errors import InvalidRecord
+from service.ingest.bulk import insert_rows
+from service.ingest.candidates import SubmissionSignature
+from service.ingest.validation.signatures import HEADER
+from service.models import RecordSignature, SignedSubmission
+from service.timeutil import utcnow
+
+
+def check_signer(session: Session, signature: SubmissionSignature, *, party: str) -> SigningKey:
+    """The registration that makes the signer a key of ``party`` now; InvalidRecord naming the header otherwise."""
+    registered = key_at(session, party=party, address=signature.signer, moment=utcnow())
+    if registered is None:
+        raise InvalidRecord(f"{HEADER}: signed by {signature.signer}, which is no signing key of {party} "
+                            "(never registered, or revoked): sign with a key registered at "
+                            f"/v1/parties/{party}/signing-keys, over this very submission", field=HEADER)
+    return registered
+
+
+def keep_signature(session: Session, signature: SubmissionSignature, *, party: str, record_ids: Sequence[int]) -> None:
+    """Store the signature and link each record at its position, in the caller's transaction."""
+    message = signature.typed_data["message"]
+    connection = session.connection()
+    submission_id = connection.execute(insert(SignedSubmission.__table__).returning(SignedSubmission.__table__.c.id), {
+        "party": party, "signer": signature.signer, "signature": signature.signature,
+        "typed_data": json.dumps(signature.typed_data, separators=(",", ":")), "root": message["root"],
+        "count": message["count"], "received_at": utcnow()}).scalar_one()
+    links = {record_id: position for position, record_id in reversed(list(enumerate(record_ids)))}  # a repeat: its first position
+    insert_rows(connection, "record_signature", [(record_id, submission_id, position) for record_id, position in links.items()])
+
+
+def signature_of(session: Session, record_id: int) -> tuple[SignedSubmission, int] | None:
+    """The first signed submission covering a record, and the record's position in it (None: unsigned)."""
+    found = session.exec(select(SignedSubmission, RecordSignature.position)
+                         .join(RecordSignature, RecordSignature.submission_id == SignedSubmission.id)
+                         .where(RecordSignature.record_id == record_id).order_by(SignedSubmission.id)).first()
+    return None if found is None else (found[0], found[1])
