@@ -25,7 +25,7 @@ COLUMNS = {
     "record_leaf": ("record_id",),
     "record_term": ("record_id", "name", "value"),
     "record_source": ("record_id", "source_id", "position"),
-    "record_signature": ("record_id", "submission_id", "position"),
+    "record_signature": ("submission_id", "position", "record_id"),
 }
 
 

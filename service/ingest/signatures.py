@@ -18,7 +18,7 @@ from service.errors import InvalidRecord
 from service.ingest.bulk import insert_rows
 from service.ingest.candidates import SubmissionSignature
 from service.ingest.validation.signatures import HEADER
-from service.models import RecordSignature, SignedSubmission
+from service.models import Record, RecordSignature, SignedSubmission
 from service.timeutil import utcnow
 
 
@@ -40,13 +40,20 @@ def keep_signature(session: Session, signature: SubmissionSignature, *, party: s
         "party": party, "signer": signature.signer, "signature": signature.signature,
         "typed_data": json.dumps(signature.typed_data, separators=(",", ":")), "root": message["root"],
         "count": message["count"], "received_at": utcnow()}).scalar_one()
-    links = {record_id: position for position, record_id in reversed(list(enumerate(record_ids)))}  # a repeat: its first position
-    insert_rows(connection, "record_signature", [(record_id, submission_id, position) for record_id, position in links.items()])
+    insert_rows(connection, "record_signature", [(submission_id, position, record_id) for position, record_id in enumerate(record_ids)])
 
 
 def signature_of(session: Session, record_id: int) -> tuple[SignedSubmission, int] | None:
-    """The first signed submission covering a record, and the record's position in it (None: unsigned)."""
+    """The first signed submission covering a record, and the record's first position in it (None: unsigned)."""
     found = session.exec(select(SignedSubmission, RecordSignature.position)
                          .join(RecordSignature, RecordSignature.submission_id == SignedSubmission.id)
-                         .where(RecordSignature.record_id == record_id).order_by(SignedSubmission.id)).first()
+                         .where(RecordSignature.record_id == record_id)
+                         .order_by(SignedSubmission.id, RecordSignature.position)).first()
     return None if found is None else (found[0], found[1])
+
+
+def signed_hashes(session: Session, submission_id: int) -> list[bytes]:
+    """The content hashes a signed submission's root was built from, in its order."""
+    rows = session.exec(select(Record.content_hash).join(RecordSignature, RecordSignature.record_id == Record.id)
+                        .where(RecordSignature.submission_id == submission_id).order_by(RecordSignature.position)).all()
+    return [bytes.fromhex(content_hash[2:]) for content_hash in rows]

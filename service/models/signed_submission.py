@@ -27,12 +27,12 @@ class SignedSubmission(SQLModel, table=True):
 
 
 class RecordSignature(SQLModel, table=True):
-    """A record covered by a signed submission, at ``position`` in it (the submission order the root is
-    built in). A record sent again in another signed submission is covered by both."""
+    """The record at ``position`` of a signed submission (the order its root is built in): one row per
+    position, so the signed tree can be rebuilt; a record sent twice, or again in another signed
+    submission, is covered by each."""
 
     __tablename__ = "record_signature"
 
-    record_id: int = Field(sa_column=Column(Integer, ForeignKey("record.id", ondelete="CASCADE"), primary_key=True))
-    submission_id: int = Field(sa_column=Column(Integer, ForeignKey("signed_submission.id", ondelete="CASCADE"),
-                                                primary_key=True, index=True))
-    position: int = Field(description="The record's position in the signed submission.")
+    submission_id: int = Field(sa_column=Column(Integer, ForeignKey("signed_submission.id", ondelete="CASCADE"), primary_key=True))
+    position: int = Field(primary_key=True, description="The record's position in the signed submission.")
+    record_id: int = Field(sa_column=Column(Integer, ForeignKey("record.id", ondelete="CASCADE"), nullable=False, index=True))

@@ -1,5 +1,5 @@
 """Signed submissions (issue 16): ``signed_submission`` (one row per signed submission) and
-``record_signature`` (the records each covers, with their positions); the ``recordkind`` enum gains
+``record_signature`` (the record at each position of each); the ``recordkind`` enum gains
 ``SIGNING_KEY`` (registrations and revocations of parties' signing keys, stored as records).
 
 Revision ID: 0011
@@ -37,16 +37,16 @@ def upgrade() -> None:
     op.create_index(op.f("ix_signed_submission_party"), "signed_submission", ["party"], unique=False)
     op.create_table(
         "record_signature",
-        sa.Column("record_id", sa.Integer(), sa.ForeignKey("record.id", ondelete="CASCADE"), nullable=False),
         sa.Column("submission_id", sa.Integer(), sa.ForeignKey("signed_submission.id", ondelete="CASCADE"), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("record_id", "submission_id"),
+        sa.Column("record_id", sa.Integer(), sa.ForeignKey("record.id", ondelete="CASCADE"), nullable=False),
+        sa.PrimaryKeyConstraint("submission_id", "position"),
     )
-    op.create_index(op.f("ix_record_signature_submission_id"), "record_signature", ["submission_id"], unique=False)
+    op.create_index(op.f("ix_record_signature_record_id"), "record_signature", ["record_id"], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_record_signature_submission_id"), table_name="record_signature")
+    op.drop_index(op.f("ix_record_signature_record_id"), table_name="record_signature")
     op.drop_table("record_signature")
     op.drop_index(op.f("ix_signed_submission_party"), table_name="signed_submission")
     op.drop_table("signed_submission")
