@@ -10,6 +10,7 @@ from service.demo.supply_chain import supply_chain
 from service.ingest.validation.transactions import ORDER_EXAMPLE
 from signing import document_hashes, ledger_domain, register, sign, signature_header, transaction_hashes
 from service.hashing.typed_data import signing_key
+from service.verify.bundle import check_bundle
 
 HEADER = "TraceAnchor-Signature"
 
@@ -114,3 +115,43 @@ def test_registering_needs_the_keys_own_signature_and_the_partys_or_an_admins_ke
     assert api.client.post("/v1/parties/farm/signing-keys", json=body, headers=api.as_("processor")).status_code == 403
     assert api.client.post("/v1/parties/farm/signing-keys", json=body, headers=api.as_("admin")).status_code == 201
     assert api.client.post("/v1/parties/farm/signing-keys", json=body, headers=api.as_("farm")).status_code == 200
+
+
+def signed_bundle(api, run: int) -> tuple[dict, object]:
+    key = register(api, "farm")
+    document = supply_chain(run=run)["documents"]["farm"]
+    events = api.client.post("/v1/events", json=document, headers={
+        **api.as_("farm"), **signature_header(api, key, document_hashes(document), party="farm")}).json()["events"]
+    assert api.client.post("/v1/anchors", headers=api.as_("admin")).json()["anchored"]
+    bundle = api.client.get(f"/v1/events/{events[1]['id']}/proof", headers=api.as_("auditor")).json()
+    return bundle, key
+
+
+def test_a_signed_records_bundle_carries_its_submission_and_checks(api):
+    bundle, key = signed_bundle(api, 610)
+    part = bundle["submission"]
+    assert part["signer"] == key.address and part["typed_data"]["message"]["party"] == "farm"
+    assert part["key_registration"]["record"]["key"] == key.address and "key_revocation" not in part
+    check = check_bundle(bundle, w3=api.ledger.chain.w3)
+    names = {name for name, ok, _ in check.checks if ok}
+    assert check.valid and {"submission_signature", "submission_inclusion", "signer_registered"} <= names, check.lines()
+
+
+def test_an_unsigned_records_bundle_has_no_submission(api):
+    document = supply_chain(run=611)["documents"]["farm"]
+    event = api.client.post("/v1/events", json=document, headers=api.as_("farm")).json()["events"][0]
+    api.client.post("/v1/anchors", headers=api.as_("admin"))
+    assert "submission" not in api.client.get(f"/v1/events/{event['id']}/proof", headers=api.as_("auditor")).json()
+
+
+def test_a_key_revoked_after_signing_still_proves_what_it_signed(api):
+    bundle, key = signed_bundle(api, 612)
+    api.client.delete(f"/v1/parties/farm/signing-keys/{key.address}", headers=api.as_("farm"))
+    api.client.post("/v1/anchors", headers=api.as_("admin"))
+    event_id = None
+    again = api.client.get("/v1/events", params={"perPage": 10}, headers=api.as_("farm")).json()["events"]
+    event_id = next(item["id"] for item in again if item["event_hash_id"] == bundle["event_hash_id"])
+    revoked = api.client.get(f"/v1/events/{event_id}/proof", headers=api.as_("auditor")).json()
+    assert revoked["submission"]["key_revocation"]["record"]["key"] == key.address
+    check = check_bundle(revoked, w3=api.ledger.chain.w3)
+    assert check.valid and ("signer_not_revoked", True) in [(name, ok) for name, ok, _ in check.checks], check.lines()
