@@ -3,8 +3,13 @@ server recomputes the signed root, recovers the signer and checks the party's ke
 when a signature is refused."""
 
 import copy
+import json
 
+import pytest
 from eth_account import Account
+from support.servers import free_loopback_port
+
+from service.cli import main
 
 from service.demo.supply_chain import supply_chain
 from service.ingest.validation.transactions import ORDER_EXAMPLE
@@ -155,3 +160,21 @@ def test_a_key_revoked_after_signing_still_proves_what_it_signed(api):
     assert revoked["submission"]["key_revocation"]["record"]["key"] == key.address
     check = check_bundle(revoked, w3=api.ledger.chain.w3)
     assert check.valid and ("signer_not_revoked", True) in [(name, ok) for name, ok, _ in check.checks], check.lines()
+
+
+@pytest.mark.parametrize("doctor, failing", [
+    (lambda part, other: part.update(signature=sign(other, part["typed_data"])), "submission_signature"),
+    (lambda part, other: part.update(signer=other.address), "submission_signature"),
+    (lambda part, other: part["typed_data"]["message"].update(party="processor"), "submission_signature"),
+    (lambda part, other: part.update(proof=part["proof"][::-1] or ["0x" + "00" * 32]), "submission_inclusion"),
+    (lambda part, other: part["key_registration"]["record"].update(key=other.address), "signer_registered"),
+])
+def test_a_doctored_submission_fails_traceanchor_verify_naming_the_check(api, tmp_path, capsys, doctor, failing):
+    bundle, _ = signed_bundle(api, 613)
+    doctor(bundle["submission"], Account.create())
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle))
+    capsys.readouterr()
+    assert main(["verify", str(path), "--rpc", f"http://127.0.0.1:{free_loopback_port()}"]) == 1
+    printed = capsys.readouterr().out
+    assert f"FAIL {failing}" in printed and printed.strip().endswith("INVALID"), printed
