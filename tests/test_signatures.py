@@ -4,9 +4,13 @@ when a signature is refused."""
 
 import copy
 import json
+import shutil
+import subprocess
 
 import pytest
 from eth_account import Account
+from eth_account.messages import encode_typed_data
+from support import ROOT
 from support.servers import free_loopback_port
 
 from service.cli import main
@@ -178,3 +182,38 @@ def test_a_doctored_submission_fails_traceanchor_verify_naming_the_check(api, tm
     assert main(["verify", str(path), "--rpc", f"http://127.0.0.1:{free_loopback_port()}"]) == 1
     printed = capsys.readouterr().out
     assert f"FAIL {failing}" in printed and printed.strip().endswith("INVALID"), printed
+
+
+def openzeppelin_check(bundle: dict, hashes: list[str]) -> dict:
+    """tests/js/submission_check.mjs: the submission part checked with @openzeppelin/merkle-tree alone."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not on PATH: the OpenZeppelin interop test needs Node.js")
+    completed = subprocess.run([node, str(ROOT / "tests" / "js" / "submission_check.mjs")],
+                               input=json.dumps({"bundle": bundle, "hashes": hashes}), capture_output=True, text=True,
+                               cwd=ROOT, timeout=120, check=True)
+    return json.loads(completed.stdout)
+
+
+def test_openzeppelins_merkle_library_and_eth_account_check_the_submission_without_traceanchor(api):
+    bundle, key = signed_bundle(api, 614)
+    document = supply_chain(run=614)["documents"]["farm"]
+    hashes = ["0x" + digest.hex() for digest in document_hashes(document)]
+    answer = openzeppelin_check(bundle, hashes)
+    part = bundle["submission"]
+    assert answer == {"included": True, "rebuiltRoot": part["typed_data"]["message"]["root"]}
+    signed = encode_typed_data(full_message=part["typed_data"])
+    assert Account.recover_message(signed, signature=part["signature"]) == part["signer"] == key.address
+    registration = part["key_registration"]["record"]
+    proof_of_possession = encode_typed_data(full_message={
+        "types": {"EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+                                   {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}],
+                  "SigningKey": [{"name": "party", "type": "string"}, {"name": "key", "type": "address"}]},
+        "primaryType": "SigningKey",
+        "domain": {"name": "traceanchor", "version": "1", "chainId": registration["chain_id"],
+                   "verifyingContract": registration["contract"]},
+        "message": {"party": "farm", "key": key.address}})
+    assert Account.recover_message(proof_of_possession, signature=registration["signature"]) == key.address
+    other = json.loads(json.dumps(bundle))
+    other["content_hash"] = hashes[0] if other["content_hash"] != hashes[0] else hashes[1]
+    assert not openzeppelin_check(other, hashes)["included"]
