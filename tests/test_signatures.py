@@ -217,3 +217,17 @@ def test_openzeppelins_merkle_library_and_eth_account_check_the_submission_witho
     other = json.loads(json.dumps(bundle))
     other["content_hash"] = hashes[0] if other["content_hash"] != hashes[0] else hashes[1]
     assert not openzeppelin_check(other, hashes)["included"]
+
+
+def test_traceanchor_sign_prints_the_header_the_service_accepts(api, tmp_path, capsys):
+    key = register(api, "farm")
+    key_file = tmp_path / "farm.key"
+    key_file.write_text("0x" + key.key.hex().removeprefix("0x") + "\n")
+    document = supply_chain(run=615)["documents"]["farm"]
+    (tmp_path / "document.json").write_text(json.dumps(document))
+    capsys.readouterr()
+    assert main(["sign", str(tmp_path / "document.json"), "--key-file", str(key_file), "--party", "farm",
+                 "--chain-id", str(api.ledger.chain.chain_id), "--contract", api.ledger.chain.address]) == 0
+    header = capsys.readouterr().out.strip()
+    assert header == signature_header(api, key, document_hashes(document), party="farm")[HEADER]
+    assert api.client.post("/v1/events", json=document, headers={**api.as_("farm"), HEADER: header}).status_code == 201
