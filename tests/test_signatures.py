@@ -18,6 +18,7 @@ from service.cli import main
 from service.demo.supply_chain import supply_chain
 from service.ingest.validation.transactions import ORDER_EXAMPLE
 from signing import document_hashes, ledger_domain, register, sign, signature_header, transaction_hashes
+from service.hashing import hash_document
 from service.hashing.typed_data import signing_key
 from service.verify.bundle import check_bundle
 
@@ -228,6 +229,19 @@ def test_traceanchor_sign_prints_the_header_the_service_accepts(api, tmp_path, c
     capsys.readouterr()
     assert main(["sign", str(tmp_path / "document.json"), "--key-file", str(key_file), "--party", "farm",
                  "--chain-id", str(api.ledger.chain.chain_id), "--contract", api.ledger.chain.address]) == 0
+    header = capsys.readouterr().out.strip()
+    assert header == signature_header(api, key, document_hashes(document), party="farm")[HEADER]
+    assert api.client.post("/v1/events", json=document, headers={**api.as_("farm"), HEADER: header}).status_code == 201
+
+
+def test_the_readmes_plain_eth_account_signer_gives_the_header_the_service_accepts(api, capsys):
+    key = register(api, "farm")
+    document = supply_chain(run=616)["documents"]["farm"]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    snippet = readme.split("### Signed submissions", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    capsys.readouterr()
+    exec(snippet, {"EVENT_HASH_IDS": hash_document(document), "CHAIN_ID": api.ledger.chain.chain_id,
+                   "CONTRACT": api.ledger.chain.address, "PARTY": "farm", "PRIVATE_KEY": key.key})
     header = capsys.readouterr().out.strip()
     assert header == signature_header(api, key, document_hashes(document), party="farm")[HEADER]
     assert api.client.post("/v1/events", json=document, headers={**api.as_("farm"), HEADER: header}).status_code == 201
