@@ -14,6 +14,7 @@ from support import ROOT
 from support.servers import free_loopback_port
 
 from service.cli import main
+from test_epcis_capture import finished_job
 
 from service.demo.supply_chain import supply_chain
 from service.ingest.validation.transactions import ORDER_EXAMPLE
@@ -245,3 +246,24 @@ def test_the_readmes_plain_eth_account_signer_gives_the_header_the_service_accep
     header = capsys.readouterr().out.strip()
     assert header == signature_header(api, key, document_hashes(document), party="farm")[HEADER]
     assert api.client.post("/v1/events", json=document, headers={**api.as_("farm"), HEADER: header}).status_code == 201
+
+
+def test_a_signed_capture_job_is_checked_at_acceptance_and_its_records_carry_the_signature(api):
+    key = register(api, "farm")
+    document = supply_chain(run=617)["documents"]["farm"]
+    header = signature_header(api, key, document_hashes(document), party="farm")
+    other = supply_chain(run=618)["documents"]["farm"]
+    refused = api.client.post("/epcis/capture", json=other, headers={**api.as_("farm"), **header})
+    assert refused.status_code == 400 and HEADER in refused.json()["detail"]
+    proceed = api.client.post("/epcis/capture", json=document, headers={
+        **api.as_("farm"), **header, "GS1-Capture-Error-Behaviour": "proceed"})
+    assert proceed.status_code == 400 and "GS1-Capture-Error-Behaviour" in proceed.json()["detail"]
+    accepted = api.client.post("/epcis/capture", json=document, headers={**api.as_("farm"), **header})
+    assert accepted.status_code == 202, accepted.json()
+    job = finished_job(api, accepted.headers["Location"])
+    assert job["success"], job
+    api.client.post("/v1/anchors", headers=api.as_("admin"))
+    events = api.client.get("/v1/events", params={"perPage": 10}, headers=api.as_("farm")).json()["events"]
+    assert len(events) == 3
+    bundle = api.client.get(f"/v1/events/{events[2]['id']}/proof", headers=api.as_("auditor")).json()
+    assert bundle["submission"]["signer"] == key.address and check_bundle(bundle, w3=api.ledger.chain.w3).valid

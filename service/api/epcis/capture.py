@@ -119,16 +119,25 @@ async def capture_event(caller: Supplier, body: EventBody, ledger: RuntimeDep, s
 
 @router.post("/capture", status_code=status.HTTP_202_ACCEPTED, response_class=Response, openapi_extra={"requestBody": CAPTURE_BODY},
              responses={202: {"description": "Accepted; `Location` is the capture job's URL."}, **problem_responses(413, 415, 422)})
-async def capture_document(caller: Supplier, body: EventBody, ledger: RuntimeDep, behaviour: ErrorBehaviour = ROLLBACK) -> Response:
+async def capture_document(caller: Supplier, body: EventBody, ledger: RuntimeDep, behaviour: ErrorBehaviour = ROLLBACK,
+                           signature: SignatureHeader = None) -> Response:
     """Accept an EPCISDocument or EPCISQueryDocument of at most `GS1-EPCIS-Capture-Limit` events as a
     capture job, run in the background; its schema and events are checked by the job (see its `errors`).
     An XML document is checked against the XSDs first: one that is not well-formed or not valid is
-    refused at once (422, naming the event's `index` and the element at fault) and no job is made."""
+    refused at once (422, naming the event's `index` and the element at fault) and no job is made.
+    A signed document (`TraceAnchor-Signature`) is checked whole at acceptance, signature included, and
+    captured all or nothing: a bad document or signature is refused at once."""
+    signed = None
+    if signature is not None:
+        prepared = await ledger.capture.prepare(body.raw, max_events=ledger.settings.max_events, submitter=caller.party, xml=body.xml)
+        signed = await asyncio.to_thread(check_signature, signature, prepared.candidates, party=caller.party,
+                                         domain=signing_domain(ledger))
 
     def accept() -> CaptureJob:
         with ledger.session() as session:
             return accept_job(session, body.raw, party=caller.party, behaviour=behaviour.strip(),
-                              max_events=ledger.settings.max_events, media_type=body.media_type if body.xml else None)
+                              max_events=ledger.settings.max_events, media_type=body.media_type if body.xml else None,
+                              signature=signed)
 
     job = await asyncio.to_thread(accept)
     ledger.capture_jobs.wake()

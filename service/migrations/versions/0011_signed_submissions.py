@@ -1,6 +1,7 @@
 """Signed submissions (issue 16): ``signed_submission`` (one row per signed submission) and
 ``record_signature`` (the record at each position of each); the ``recordkind`` enum gains
-``SIGNING_KEY`` (registrations and revocations of parties' signing keys, stored as records).
+``SIGNING_KEY`` (registrations and revocations of parties' signing keys, stored as records); a capture
+job keeps a signed document's checked signature (``capture_job.signature``).
 
 Revision ID: 0011
 Revises: 0010
@@ -43,9 +44,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("submission_id", "position"),
     )
     op.create_index(op.f("ix_record_signature_record_id"), "record_signature", ["record_id"], unique=False)
+    with op.batch_alter_table("capture_job") as table:
+        table.add_column(sa.Column("signature", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("capture_job") as table:
+        table.drop_column("signature")
     op.drop_index(op.f("ix_record_signature_record_id"), table_name="record_signature")
     op.drop_table("record_signature")
     op.drop_index(op.f("ix_signed_submission_party"), table_name="signed_submission")
