@@ -94,7 +94,8 @@ def measure(database_url: str, data_dir: Path, args: argparse.Namespace) -> dict
     subprocess.run([sys.executable, "-m", "service.cli", "migrate"], cwd=ROOT, env=env, capture_output=True, check=True)
     key = subprocess.run([sys.executable, "-m", "service.cli", "keys", "create", "--role", "supplier", "--party", "bench"],
                          cwd=ROOT, env=env, capture_output=True, text=True, check=True)
-    auth = {"Authorization": f"Bearer {key.stdout.strip().splitlines()[-1]}", "Content-Type": "application/ld+json"}
+    bearer = {"Authorization": f"Bearer {key.stdout.strip().splitlines()[-1]}"}
+    auth = {**bearer, "Content-Type": "application/ld+json"}
     port = free_loopback_port()
     base = f"http://127.0.0.1:{port}"
     rates: dict[str, list[float]] = {"unsigned": [], "signed": []}
@@ -105,7 +106,7 @@ def measure(database_url: str, data_dir: Path, args: argparse.Namespace) -> dict
         signing_domain = domain(chain["chain_id"], chain["contract"])
         proof = sign(account, signing_key(signing_domain, party="bench", key=account.address))
         registered = httpx.post(f"{base}/v1/parties/bench/signing-keys", json={"address": account.address, "signature": proof},
-                                headers=auth)
+                                headers=bearer)
         if registered.status_code != 201:
             raise SystemExit(f"registering the key: {registered.status_code} {registered.text}")
         for round_number in range(args.rounds):

@@ -267,3 +267,25 @@ def test_a_signed_capture_job_is_checked_at_acceptance_and_its_records_carry_the
     assert len(events) == 3
     bundle = api.client.get(f"/v1/events/{events[2]['id']}/proof", headers=api.as_("auditor")).json()
     assert bundle["submission"]["signer"] == key.address and check_bundle(bundle, w3=api.ledger.chain.w3).valid
+
+
+def test_with_signatures_required_an_unsigned_submission_is_refused_and_nothing_stored(api):
+    assert api.client.get("/v1/parties/farm/signature-policy", headers=api.as_("farm")).json()["signatures"] == "optional"
+    assert api.client.put("/v1/parties/farm/signature-policy", json={"signatures": "required"},
+                          headers=api.as_("processor")).status_code == 403
+    assert api.client.put("/v1/parties/farm/signature-policy", json={"signatures": "always"},
+                          headers=api.as_("farm")).status_code == 422
+    set_ = api.client.put("/v1/parties/farm/signature-policy", json={"signatures": "required"}, headers=api.as_("farm"))
+    assert set_.status_code == 200 and set_.json() == {"party": "farm", "signatures": "required"}
+    key = register(api, "farm")  # registering keys is not itself refused
+    document = supply_chain(run=619)["documents"]["farm"]
+    refused(api.client.post("/v1/events", json=document, headers=api.as_("farm")), "requires its submissions signed")
+    job = api.client.post("/epcis/capture", json=document, headers=api.as_("farm"))
+    assert job.status_code == 400 and HEADER in job.json()["detail"]
+    assert events_of_party(api, "farm") == 0
+    assert api.client.post("/v1/events", json=document, headers={
+        **api.as_("farm"), **signature_header(api, key, document_hashes(document), party="farm")}).status_code == 201
+    assert api.client.post("/v1/events", json=supply_chain(run=619)["documents"]["processor"],
+                           headers=api.as_("processor")).status_code == 201  # another party's policy is its own
+    api.client.put("/v1/parties/farm/signature-policy", json={"signatures": "optional"}, headers=api.as_("admin"))
+    assert api.client.post("/v1/events", json=supply_chain(run=620)["documents"]["farm"], headers=api.as_("farm")).status_code == 201

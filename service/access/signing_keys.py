@@ -85,8 +85,8 @@ def revocation_body(session: Session, *, party: str, address: str) -> tuple[dict
 
 def list_keys(session: Session, *, party: str) -> list[SigningKey]:
     """``party``'s keys, oldest registration first, each with the revocation that ended it."""
-    records = session.exec(select(Record).where(Record.kind == RecordKind.SIGNING_KEY, Record.party == party)
-                           .order_by(Record.id)).all()
+    records = session.exec(select(Record).where(Record.kind == RecordKind.SIGNING_KEY, Record.party == party,
+                                                Record.record_type != "policy").order_by(Record.id)).all()
     keys: list[SigningKey] = []
     for record in records:
         if record.record_type == "registration":
@@ -97,6 +97,24 @@ def list_keys(session: Session, *, party: str) -> list[SigningKey]:
         if live is not None:
             keys[live] = SigningKey(keys[live].record, record)
     return keys
+
+
+SIGNATURE_POLICIES = ("optional", "required")
+
+
+def policy_body(*, party: str, signatures: str) -> dict:
+    """The body of a record setting ``party``'s signature policy: with ``required``, its unsigned
+    events and transactions are refused."""
+    if signatures not in SIGNATURE_POLICIES:
+        raise InvalidRecord(f"signatures: one of {', '.join(SIGNATURE_POLICIES)}, not {signatures!r}", field="signatures")
+    return {"party": party, "signatures": signatures, "set_at": _now()}
+
+
+def signature_policy(session: Session, *, party: str) -> str:
+    """``party``'s signature policy: its latest policy record's, ``optional`` without one."""
+    latest = session.exec(select(Record).where(Record.kind == RecordKind.SIGNING_KEY, Record.record_type == "policy",
+                                               Record.party == party).order_by(Record.id.desc())).first()
+    return str((parsed_body(latest) or {}).get("signatures")) if latest is not None else "optional"
 
 
 def key_at(session: Session, *, party: str, address: str, moment: datetime) -> SigningKey | None:

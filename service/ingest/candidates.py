@@ -209,11 +209,16 @@ def _grant(body: dict) -> Derived:
 
 
 def _signing_key(body: dict) -> Derived:
-    """A party's registration of a signing key (``registered_at``) or its revocation (``revoked_at``):
-    the key and the time make the business id, so a key registered again after a revocation is a new record."""
-    record_type, at = ("registration", "registered_at") if "registered_at" in body else ("revocation", "revoked_at")
+    """A party's registration of a signing key (``registered_at``), its revocation (``revoked_at``) or
+    its signature policy (``signatures``, ``set_at``): what it names and the time make the business id,
+    so a key registered again after a revocation is a new record."""
+    if "signatures" in body:
+        record_type, at, subject = "policy", "set_at", _text(body, "signatures")
+    else:
+        record_type, at = ("registration", "registered_at") if "registered_at" in body else ("revocation", "revoked_at")
+        subject = _text(body, "key")
     return _jcs(RecordKind.SIGNING_KEY, body, record_type=record_type,
-                business_id=f"signing-key-{record_type}:{_text(body, 'key')}@{_text(body, at)}",
+                business_id=f"signing-key-{record_type}:{subject}@{_text(body, at)}",
                 occurred_at=_time(body[at], field=at), terms=set(), parties={_text(body, "party")})
 
 

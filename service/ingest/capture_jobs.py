@@ -31,7 +31,7 @@ from service.ingest.candidates import Candidate, Source, SubmissionSignature, ca
 from service.ingest.capture import json_form
 from service.ingest.master_data import Edge, hierarchy_of, store_hierarchy
 from service.ingest.records import store_candidates
-from service.ingest.signatures import check_signer, keep_signature
+from service.ingest.signatures import check_signer, check_unsigned, keep_signature
 from service.ingest.sources import keep_source
 from service.ingest.validation.epcis import check_event_count, events_field, validate_document
 from service.ingest.validation.json_limits import parse_json
@@ -79,6 +79,8 @@ def accept_job(session: Session, raw: bytes, *, party: str, behaviour: str, max_
                            field="GS1-Capture-Error-Behaviour")
     if signature is not None:
         check_signer(session, signature, party=party)
+    else:
+        check_unsigned(session, party=party)
     document = parse_json(json_form(raw, max_events=max_events) if media_type is not None else raw)
     if not isinstance(document, dict) or document.get("type") not in DOCUMENT_TYPES:
         raise InvalidRecord("type: an EPCISDocument or EPCISQueryDocument is captured here (one event: POST /epcis/events)",

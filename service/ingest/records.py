@@ -17,7 +17,7 @@ from service.access.viewer import Viewer, granting_parties
 from service.ingest.bulk import insert_rows
 from service.ingest.candidates import Candidate, Reference, Submission
 from service.ingest.master_data import store_hierarchy
-from service.ingest.signatures import check_signer, keep_signature
+from service.ingest.signatures import SIGNABLE, check_signer, check_unsigned, keep_signature
 from service.ingest.sources import keep_source
 from service.models.record import parsed_body
 from service.errors import Conflict, InvalidRecord, NotFound
@@ -71,6 +71,9 @@ def store_submissions(session: Session, submissions: Sequence[Submission]) -> li
         for i in indexes:
             if submissions[i].signature is not None:
                 check_signer(session, submissions[i].signature, party=party)
+        if any(submissions[i].signature is None and any(item.derived.kind in SIGNABLE for item in submissions[i].candidates)
+               for i in indexes):
+            check_unsigned(session, party=party)
         store_hierarchy(session, (edge for i in indexes for edge in submissions[i].hierarchy), party=party)
         stored = store_candidates(
             session, candidates=[c for i in indexes for c in submissions[i].candidates], party=party

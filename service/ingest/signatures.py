@@ -13,13 +13,17 @@ from collections.abc import Sequence
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
-from service.access.signing_keys import SigningKey, key_at
+from service.access.signing_keys import SigningKey, key_at, signature_policy
 from service.errors import InvalidRecord
 from service.ingest.bulk import insert_rows
 from service.ingest.candidates import SubmissionSignature
 from service.ingest.validation.signatures import HEADER
-from service.models import Record, RecordSignature, SignedSubmission
+from service.models import Record, RecordKind, RecordSignature, SignedSubmission
 from service.timeutil import utcnow
+
+
+#: What a party's signature policy covers: its own statements, not its keys, grants or labels.
+SIGNABLE = frozenset({RecordKind.EPCIS_EVENT, RecordKind.TRANSACTION})
 
 
 def check_signer(session: Session, signature: SubmissionSignature, *, party: str) -> SigningKey:
@@ -30,6 +34,13 @@ def check_signer(session: Session, signature: SubmissionSignature, *, party: str
                             "(never registered, or revoked): sign with a key registered at "
                             f"/v1/parties/{party}/signing-keys, over this very submission", field=HEADER)
     return registered
+
+
+def check_unsigned(session: Session, *, party: str) -> None:
+    """InvalidRecord naming the header when ``party`` requires its submissions signed."""
+    if signature_policy(session, party=party) == "required":
+        raise InvalidRecord(f"{HEADER}: {party} requires its submissions signed (signature policy `required`): "
+                            "send the header, signed by one of its keys", field=HEADER)
 
 
 def keep_signature(session: Session, signature: SubmissionSignature, *, party: str, record_ids: Sequence[int]) -> None:

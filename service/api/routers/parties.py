@@ -1,4 +1,5 @@
-"""Parties' signing keys: the Ethereum keys whose signatures on submissions speak for a party (issue 16)."""
+"""Parties' signing keys, the Ethereum keys whose signatures on submissions speak for a party, and
+whether a party requires its submissions signed (issue 16)."""
 
 import asyncio
 from typing import Annotated
@@ -6,21 +7,27 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Response, status
 from fastapi.concurrency import run_in_threadpool
 
-from service.access.signing_keys import list_keys, registration_body, revocation_body
+from service.access.signing_keys import list_keys, policy_body, registration_body, revocation_body, signature_policy
 from service.api.deps import KeyHolder, RuntimeDep, SessionDep, model_body, request_body, signing_domain
 from service.api.errors import error_responses
 from service.api.schemas.common import MAX_PARTY_CHARS
-from service.api.schemas.signing_keys import SigningKeyCreate, SigningKeyPublic, SigningKeysPublic
+from service.api.schemas.signing_keys import (
+    SignaturePolicyPublic,
+    SignaturePolicyUpdate,
+    SigningKeyCreate,
+    SigningKeyPublic,
+    SigningKeysPublic,
+)
 from service.errors import Forbidden
 from service.ingest.candidates import Submission, candidate
 from service.models import RecordKind, Role
 from service.runtime import Runtime
 
-router = APIRouter(prefix="/parties/{party}/signing-keys", tags=["signing keys"], responses=error_responses(401, 403, 422))
+router = APIRouter(prefix="/parties/{party}", tags=["signing keys"], responses=error_responses(401, 403, 422))
 PartyName = Annotated[str, Path(min_length=1, max_length=MAX_PARTY_CHARS, description="The party whose keys these are.")]
 Address = Annotated[str, Path(min_length=42, max_length=42, description="The key's Ethereum address.")]
 
-BODY_MODELS = (SigningKeyCreate,)
+BODY_MODELS = (SigningKeyCreate, SignaturePolicyUpdate)
 
 
 def _for_party(party: PartyName, caller: KeyHolder) -> str:
@@ -33,7 +40,7 @@ def _for_party(party: PartyName, caller: KeyHolder) -> str:
 Party = Annotated[str, Depends(_for_party)]
 
 
-@router.post("", response_model=SigningKeyPublic, status_code=status.HTTP_201_CREATED,
+@router.post("/signing-keys", response_model=SigningKeyPublic, status_code=status.HTTP_201_CREATED,
              responses={200: {"model": SigningKeyPublic, "description": "The key is already registered for the party."},
                         **error_responses(415, 502, 503)}, openapi_extra={"requestBody": request_body(SigningKeyCreate)})
 async def register(party: Party, body: Annotated[SigningKeyCreate, model_body(SigningKeyCreate, KeyHolder)],
@@ -50,13 +57,13 @@ async def register(party: Party, body: Annotated[SigningKeyCreate, model_body(Si
     return SigningKeyPublic.of((await run_in_threadpool(list_keys, session, party=party))[-1])
 
 
-@router.get("", response_model=SigningKeysPublic)
+@router.get("/signing-keys", response_model=SigningKeysPublic)
 def list_all(party: Party, session: SessionDep) -> SigningKeysPublic:
     """The party's keys with their validity: registered at, revoked at (null while valid)."""
     return SigningKeysPublic(signingKeys=[SigningKeyPublic.of(key) for key in list_keys(session, party=party)])
 
 
-@router.delete("/{address}", response_model=SigningKeyPublic, responses=error_responses(404))
+@router.delete("/signing-keys/{address}", response_model=SigningKeyPublic, responses=error_responses(404))
 async def revoke(party: Party, address: Address, session: SessionDep, ledger: RuntimeDep) -> SigningKeyPublic:
     """Revoke a key: signatures it makes from now on are refused (a revocation record, anchored);
     what it signed before stays signed."""
@@ -67,6 +74,23 @@ async def revoke(party: Party, address: Address, session: SessionDep, ledger: Ru
     session.expire_all()
     keys = await run_in_threadpool(list_keys, session, party=party)
     return SigningKeyPublic.of(next(item for item in keys if item.record.id == key.record.id))
+
+
+@router.put("/signature-policy", response_model=SignaturePolicyPublic, openapi_extra={"requestBody": request_body(SignaturePolicyUpdate)},
+            responses=error_responses(415))
+async def set_policy(party: Party, body: Annotated[SignaturePolicyUpdate, model_body(SignaturePolicyUpdate, KeyHolder)],
+                     session: SessionDep, ledger: RuntimeDep) -> SignaturePolicyPublic:
+    """`required`: the party's unsigned events and transactions are refused from now on (422 naming
+    `TraceAnchor-Signature`), nothing stored; `optional` (the default) accepts both. Recorded and anchored."""
+    if await run_in_threadpool(signature_policy, session, party=party) != body.signatures:
+        await _record(ledger, policy_body(party=party, signatures=body.signatures), party=party, field="signatures")
+    return SignaturePolicyPublic(party=party, signatures=body.signatures)
+
+
+@router.get("/signature-policy", response_model=SignaturePolicyPublic)
+def get_policy(party: Party, session: SessionDep) -> SignaturePolicyPublic:
+    """Whether the party's submissions must be signed."""
+    return SignaturePolicyPublic(party=party, signatures=signature_policy(session, party=party))
 
 
 async def _record(ledger: Runtime, body: dict, *, party: str, field: str) -> None:

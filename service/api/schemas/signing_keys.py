@@ -1,6 +1,6 @@
-"""Signing keys of parties: the body that registers one, a key as answered, a party's keys."""
+"""Signing keys of parties: the body that registers one, a key as answered, a party's keys; the signature policy."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -38,3 +38,15 @@ class SigningKeyPublic(BaseModel):
 
 class SigningKeysPublic(BaseModel):
     signingKeys: list[SigningKeyPublic] = Field(description="Oldest registration first, revoked ones included.")
+
+
+class SignaturePolicyUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [{"signatures": "required"}]})
+
+    signatures: Literal["optional", "required"] = Field(
+        description="`required`: unsigned events and transactions of the party are refused; `optional`: both accepted.")
+
+
+class SignaturePolicyPublic(BaseModel):
+    party: str
+    signatures: Literal["optional", "required"]
