@@ -116,6 +116,15 @@ def _parser() -> argparse.ArgumentParser:
     hash_.add_argument("document", type=Path)
     hash_.set_defaults(run=_hash)
 
+    sign = commands.add_parser(
+        "sign", help="print the TraceAnchor-Signature header value of a document or a transaction list (signed as the service will check it)")
+    sign.add_argument("document", type=Path, help="an EPCIS document or event (JSON-LD or XML), or a transaction or a JSON list of them")
+    sign.add_argument("--key-file", type=Path, required=True, help="a file holding the signing key's private key (0x-hex)")
+    sign.add_argument("--party", required=True, help="your party, as your API key names it")
+    sign.add_argument("--chain-id", type=int, required=True, help="the chain of the service's TraceAnchor contract (GET /v1/health)")
+    sign.add_argument("--contract", type=_address, required=True, help="the service's TraceAnchor contract address (GET /v1/health)")
+    sign.set_defaults(run=_sign)
+
     convert = commands.add_parser(
         "convert", help="convert an EPCIS 2.0 document between JSON-LD and XML",
         description="Convert an EPCIS document (EPCIS 2.0 JSON-LD; EPCIS 2.0 or 1.2 XML) to EPCIS 2.0 XML or JSON-LD, "
@@ -237,6 +246,34 @@ def _hash(args: argparse.Namespace) -> int:
     except HashingError as error:
         raise InvalidRecord(f"{args.document}: {error}", field=str(args.document)) from None
     print("\n".join(hash_ids))
+    return EXIT_OK
+
+
+def _sign(args: argparse.Namespace) -> int:
+    """Prepare the document exactly as capture does (the same validation and hashes, so the same root),
+    then sign ``Submission(party, root, count)`` with the key."""
+    from eth_account import Account
+    from eth_account.messages import encode_typed_data
+
+    from service.hashing.typed_data import domain
+    from service.ingest.candidates import TRANSACTION_KINDS
+    from service.ingest.capture import prepare_body, transaction_submission
+    from service.ingest.validation.signatures import submission_message
+    from service.settings import Settings
+
+    data = args.document.read_bytes()
+    payload = None if is_xml(data) else _read_json(args.document)
+    settings = Settings()
+    if isinstance(payload, list) or (isinstance(payload, dict) and payload.get("kind") in TRANSACTION_KINDS):
+        candidates = transaction_submission(payload, party=args.party, max_items=settings.max_transactions).candidates
+    else:
+        candidates = prepare_body(data, max_events=settings.max_events, xml=payload is None).candidates
+    try:
+        account = Account.from_key(args.key_file.read_text(encoding="utf-8").strip())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidRecord(f"{args.key_file}: no private key (0x and 64 hex digits): {error}", field="--key-file") from None
+    message = submission_message(candidates, party=args.party, domain=domain(args.chain_id, args.contract))
+    print("0x" + account.sign_message(encode_typed_data(full_message=message)).signature.hex().removeprefix("0x"))
     return EXIT_OK
 
 

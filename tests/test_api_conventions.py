@@ -6,10 +6,12 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from eth_account import Account
 from fastapi.routing import iter_route_contexts
 
 from service.api.app import create_app
 from service.demo.supply_chain import supply_chain
+from service.hashing.typed_data import signing_key
 from support.finance import generate_book
 from service.read.parameters import EVENT_PARAMETERS
 from service.settings import Settings
@@ -17,6 +19,7 @@ from service.timeutil import from_unix, iso_utc
 from service.ingest.validation.transactions import Transaction, TransactionLine
 from test_api_forecast import sale as monthly_sale
 from test_api_fraud import label, submit
+from signing import ledger_domain, sign
 
 ISO_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
 LOOKS_LIKE_A_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
@@ -117,6 +120,16 @@ def calls(api, ids: dict) -> Iterator[tuple[str, str, object]]:
     yield "POST", "/v1/grants", granted
     yield "GET", "/v1/grants", get("/v1/grants", farm)
     yield "DELETE", "/v1/grants/{id}", api.client.delete(f"/v1/grants/{granted.json()['id']}", headers=farm)
+    key = Account.create()
+    proof = sign(key, signing_key(ledger_domain(api), party="farm", key=key.address))
+    yield "POST", "/v1/parties/{party}/signing-keys", api.client.post(
+        "/v1/parties/farm/signing-keys", json={"address": key.address, "signature": proof}, headers=farm)
+    yield "GET", "/v1/parties/{party}/signing-keys", get("/v1/parties/farm/signing-keys", farm)
+    yield "DELETE", "/v1/parties/{party}/signing-keys/{address}", api.client.delete(
+        f"/v1/parties/farm/signing-keys/{key.address}", headers=farm)
+    yield "PUT", "/v1/parties/{party}/signature-policy", api.client.put(
+        "/v1/parties/farm/signature-policy", json={"signatures": "optional"}, headers=admin)
+    yield "GET", "/v1/parties/{party}/signature-policy", get("/v1/parties/farm/signature-policy", farm)
 
 
 def test_every_timestamp_of_every_answer_is_iso_8601_utc(api, everything):

@@ -273,7 +273,7 @@ def test_receipts_come_and_go_with_0012(engine, tmp_path):
         session.commit()
         [receipt] = session.exec(select(Receipt)).all()
         assert (receipt.record_ids, receipt.anchor_by, receipt.chain_id) == ([7, 9], 2**40, 2**40)
-    downgrade(engine, revision="0010", lock_file=tmp_path / "lock")
+    downgrade(engine, revision="0011", lock_file=tmp_path / "lock")
     assert "receipt" not in inspect(engine).get_table_names()
     upgrade(engine, lock_file=tmp_path / "lock")
     assert schema_differences(engine) == []

@@ -13,7 +13,7 @@ from service.api.access_log import AccessLog
 from service.api.epcis import binding
 from service.api.deps import plain_parameters, reject_unknown_query_parameters
 from service.api.limits import BodySizeLimit
-from service.api.routers import anchors, baskets, events, forecast, fraud, grants, health, keys, provenance, transactions
+from service.api.routers import anchors, baskets, events, forecast, fraud, grants, health, keys, parties, provenance, transactions
 from service.api.schemas.common import component_schemas
 from service.errors import TraceAnchorError
 from service.runtime import Runtime
@@ -21,7 +21,7 @@ from service.settings import Settings
 from service.ingest.validation.json_limits import sane_recursion_limit
 
 log = logging.getLogger(__name__)
-ROUTERS = (health, events, transactions, provenance, grants, anchors, keys, baskets, forecast, fraud)
+ROUTERS = (health, events, transactions, provenance, grants, parties, anchors, keys, baskets, forecast, fraud)
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Path, Query, Request, status
+from fastapi import Depends, Header, HTTPException, Path, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
@@ -46,7 +46,9 @@ from service.anchor.chain import Chain
 from service.errors import InvalidParameter, TraceAnchorError
 from service.runtime import Runtime
 from service.models import ApiKey, Role
+from service.hashing.typed_data import domain
 from service.ingest.candidates import Source
+from service.ingest.validation.signatures import HEADER as SIGNATURE_HEADER
 from service.ingest.validation.json_limits import MAX_IDENTIFIER_CHARS, parse_json
 
 
@@ -56,6 +58,15 @@ async def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+SignatureHeader = Annotated[str | None, Header(
+    alias=SIGNATURE_HEADER, max_length=200,
+    description="The supplier's EIP-712 signature (0x-hex) of `Submission(party, root, count)` over this submission's "
+    "records (README, Signed submissions); refused with the reason when it is not one by a key of the party.")]
+
+
+def signing_domain(ledger: Runtime) -> dict:
+    """The EIP-712 domain signatures are made in: this service's TraceAnchor deployment and chain."""
+    return domain(ledger.chain.chain_id, ledger.chain.address)
 
 
 def get_session(ledger: RuntimeDep) -> Iterator[Session]:
@@ -120,6 +131,7 @@ Auditor = Annotated[ApiKey, Depends(_Allow(Role.AUDITOR))]
 JobReader = Annotated[ApiKey, Depends(_Allow(Role.SUPPLIER, Role.AUDITOR, Role.ADMIN))]
 Operator = Annotated[ApiKey, Depends(_Allow(Role.AUDITOR, Role.ADMIN))]
 Admin = Annotated[ApiKey, Depends(_Allow(Role.ADMIN))]
+KeyHolder = Annotated[ApiKey, Depends(_Allow(Role.SUPPLIER, Role.ADMIN))]
 RetailAnalyst = Annotated[ApiKey, Depends(_Allow(Role.RETAILER, Role.AUDITOR, Role.ADMIN))]
 CreditAnalyst = Annotated[ApiKey, Depends(_Allow(Role.LENDER, Role.AUDITOR, Role.ADMIN))]
 ModelTrainer = Annotated[ApiKey, Depends(_Allow(Role.LENDER, Role.ADMIN))]

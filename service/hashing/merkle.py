@@ -105,8 +105,11 @@ class MerkleTree:
         self.leaf_count = len(values)
 
     @classmethod
-    def build(cls, values: Sequence[bytes], *, encoding: str = UNSALTED) -> MerkleTree:
+    def build(cls, values: Sequence[bytes], *, encoding: str = UNSALTED, sort_leaves: bool = True) -> MerkleTree:
         """Build the tree OpenZeppelin would build from these abi-encoded values, in this order.
+
+        ``sort_leaves=False`` is the library's ``{sortLeaves: false}``: leaves keep the input order, so
+        the root depends on it (a signed submission's order is part of what is signed).
 
         ``encoding`` is :data:`SALTED` (each value 64 bytes: content hash and salt) or
         :data:`UNSALTED` (32 bytes). Duplicates are allowed (each gets its own leaf, as in the JS
@@ -122,7 +125,7 @@ class MerkleTree:
         if set(map(len, values)) != {size}:
             raise ValueError(f"values must be exactly {size} bytes for leaf encoding {encoding}")
         leaves = [keccak_256(keccak_256(value).digest()).digest() for value in values]
-        sorted_order, tree_indexes = _leaf_layout(leaves)
+        sorted_order, tree_indexes = _leaf_layout(leaves) if sort_leaves else _input_layout(len(leaves))
         tree: list[bytes] = [b""] * (2 * len(leaves) - 1)
         tree[len(leaves) - 1 :] = map(leaves.__getitem__, reversed(sorted_order))
         _hash_internal_nodes(tree, internal_count=len(leaves) - 1)
@@ -227,6 +230,11 @@ def _leaf_layout(leaves: list[bytes]) -> tuple[list[int], list[int]]:
     tree_indexes = np.empty(len(leaves), dtype=np.int64)
     tree_indexes[order] = np.arange(node_count - 1, len(leaves) - 2, -1)
     return order.tolist(), tree_indexes.tolist()
+
+
+def _input_layout(count: int) -> tuple[list[int], list[int]]:
+    """The layout of ``{sortLeaves: false}``: input ``i`` at tree index ``2n - 2 - i``."""
+    return list(range(count)), list(range(2 * count - 2, count - 2, -1))
 
 
 def _hash_internal_nodes(tree: list[bytes], *, internal_count: int) -> None:

@@ -8,12 +8,16 @@ strings for bytes and addresses) so the same dict is what a proof bundle carries
 
 The domain names the TraceAnchor contract and its chain, so a signature given to one deployment
 cannot be replayed on another. A submission is signed once, over the OpenZeppelin
-``StandardMerkleTree`` root (leaf encoding ``["bytes32"]``) of its records' content hashes in
-submission order, and their count: one record's inclusion is then provable with a Merkle proof,
+``StandardMerkleTree`` root (leaf encoding ``["bytes32"]``, ``{sortLeaves: false}``) of its records'
+content hashes in submission order, and their count: one record's inclusion is then provable with a Merkle proof,
 without revealing the others.
 """
 
 from collections.abc import Sequence
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_keys.exceptions import BadSignature
 
 from service.hashing.merkle import UNSALTED, MerkleTree
 
@@ -64,10 +68,23 @@ def submission(domain_: dict, *, party: str, root: bytes, count: int) -> dict:
 
 
 def submission_tree(content_hashes: Sequence[bytes]) -> MerkleTree:
-    """The StandardMerkleTree ``["bytes32"]`` of a submission's content hashes, in submission order."""
-    return MerkleTree.build(content_hashes, encoding=UNSALTED)
+    """The StandardMerkleTree ``["bytes32"]`` of a submission's content hashes in submission order, with
+    ``{sortLeaves: false}``: the library's default sorting would give a reordered document the same root."""
+    return MerkleTree.build(content_hashes, encoding=UNSALTED, sort_leaves=False)
 
 
 def submission_root(content_hashes: Sequence[bytes]) -> bytes:
     """The ``root`` a submission's signature covers (ValueError for no records or a hash not 32 bytes)."""
     return submission_tree(content_hashes).root
+
+
+def signer_of(message: dict, signature: str) -> str:
+    """The checksummed address whose key made ``signature`` (0x-hex, 65 bytes) over the full EIP-712
+    ``message``; ValueError when the signature is malformed or the message is not typed data."""
+    try:
+        raw = bytes.fromhex(signature.removeprefix("0x")) if isinstance(signature, str) else b""
+        if len(raw) != 65:
+            raise ValueError(f"a signature is 65 bytes (r, s, v) in 0x-hex, not {signature!r:.80}")
+        return Account.recover_message(encode_typed_data(full_message=message), signature=raw)
+    except (ValueError, TypeError, KeyError, AttributeError, BadSignature) as error:
+        raise ValueError(f"no signer can be recovered: {error}") from None

@@ -1,7 +1,7 @@
 """Bulk inserts of the capture path: one statement per table per submission, whatever its size.
 
 Shared by ``service.ingest.records`` (records, leaves, terms) and ``service.ingest.sources`` (the
-links from records to their source document), so that both write a 1,000-event document's rows
+links from records to their source document) and ``service.ingest.signatures`` (to their signed submission), so that both write a 1,000-event document's rows
 with one statement each.
 """
 
@@ -12,10 +12,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from service.models import Record, RecordLeaf, RecordSource, RecordTerm
+from service.models import Record, RecordLeaf, RecordSignature, RecordSource, RecordTerm
 
 _TABLES = {"record": Record.__table__, "record_leaf": RecordLeaf.__table__, "record_term": RecordTerm.__table__,
-           "record_source": RecordSource.__table__}
+           "record_source": RecordSource.__table__, "record_signature": RecordSignature.__table__}
 #: Columns written on the capture path, per table, in the order of the row tuples.
 COLUMNS = {
     "record": (
@@ -25,6 +25,7 @@ COLUMNS = {
     "record_leaf": ("record_id",),
     "record_term": ("record_id", "name", "value"),
     "record_source": ("record_id", "source_id", "position"),
+    "record_signature": ("submission_id", "position", "record_id"),
 }
 
 

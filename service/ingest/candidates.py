@@ -107,6 +107,17 @@ class Source:
 
 
 @dataclass(frozen=True)
+class SubmissionSignature:
+    """A supplier's EIP-712 signature of a submission (``service.ingest.validation.signatures``): the full
+    typed data it signed, the signature and the address it recovers to. Whether that address is a key
+    of the party at that time is checked in the transaction that stores the submission."""
+
+    typed_data: dict
+    signature: str
+    signer: str
+
+
+@dataclass(frozen=True)
 class Submission:
     """One caller's records, prepared for ``service.ingest.records.store_submissions``; ``references`` must
     name records the caller may see (checked in the transaction that stores these); ``source`` is the
@@ -117,6 +128,7 @@ class Submission:
     references: tuple[Reference, ...] = field(default=())
     hierarchy: tuple[Edge, ...] = field(default=())  # location edges of the document's master data
     source: Source | None = None  # the submitted XML, kept beside the records
+    signature: SubmissionSignature | None = None  # the supplier's signature of the whole submission
 
 
 @dataclass(frozen=True)
@@ -196,8 +208,22 @@ def _grant(body: dict) -> Derived:
                 occurred_at=_time(body[at], field=at), terms=grant_terms(body), parties={_text(body, "owner")})
 
 
+def _signing_key(body: dict) -> Derived:
+    """A party's registration of a signing key (``registered_at``), its revocation (``revoked_at``) or
+    its signature policy (``signatures``, ``set_at``): what it names and the time make the business id,
+    so a key registered again after a revocation is a new record."""
+    if "signatures" in body:
+        record_type, at, subject = "policy", "set_at", _text(body, "signatures")
+    else:
+        record_type, at = ("registration", "registered_at") if "registered_at" in body else ("revocation", "revoked_at")
+        subject = _text(body, "key")
+    return _jcs(RecordKind.SIGNING_KEY, body, record_type=record_type,
+                business_id=f"signing-key-{record_type}:{subject}@{_text(body, at)}",
+                occurred_at=_time(body[at], field=at), terms=set(), parties={_text(body, "party")})
+
+
 _DERIVERS = {RecordKind.EPCIS_EVENT: _event, RecordKind.TRANSACTION: _transaction, RecordKind.LABEL: _label,
-             RecordKind.GRANT: _grant}
+             RecordKind.GRANT: _grant, RecordKind.SIGNING_KEY: _signing_key}
 
 
 def _jcs(kind: RecordKind, body: dict, *, record_type: str, business_id: str, occurred_at: datetime | None,

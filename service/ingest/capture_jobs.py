@@ -28,10 +28,11 @@ from sqlmodel import Session, select
 
 from service.errors import ErrorItem, InvalidInput, InvalidRecord, TraceAnchorError
 from service.hashing.epcis import events_of
-from service.ingest.candidates import Candidate, Source, candidate, prepare_events
+from service.ingest.candidates import Candidate, Source, SubmissionSignature, candidate, prepare_events
 from service.ingest.capture import json_form
 from service.ingest.master_data import Edge, hierarchy_of, store_hierarchy
 from service.ingest.records import Stored, store_candidates
+from service.ingest.signatures import check_signer, check_unsigned, keep_signature
 from service.ingest.sources import keep_source
 from service.ingest.validation.epcis import check_event_count, events_field, validate_document
 from service.ingest.validation.json_limits import parse_json
@@ -65,22 +66,33 @@ class Outcome:
 
 
 def accept_job(session: Session, raw: bytes, *, party: str, behaviour: str, max_events: int,
-               media_type: str | None = None) -> CaptureJob:
+               media_type: str | None = None, signature: SubmissionSignature | None = None) -> CaptureJob:
     """Keep ``raw`` as a new job of ``party`` if it is an EPCIS document of at most ``max_events``
     events (its schema is checked by the job); ``InvalidInput`` or ``TooManyEvents`` otherwise.
 
     An XML document (``media_type`` given) is checked whole here, XSD included, so that a document
     that is not well-formed, hostile or invalid is refused at once (422) and never stored; the job
-    then captures its JSON-LD form, keeping the XML beside the records."""
+    then captures its JSON-LD form, keeping the XML beside the records.
+
+    A signed document (``signature``, checked against its events by the caller) is all or nothing:
+    with ``proceed`` the events stored could differ from those signed, so it is refused."""
     if behaviour not in ERROR_BEHAVIOURS:
         raise InvalidInput(f"GS1-Capture-Error-Behaviour: one of {', '.join(ERROR_BEHAVIOURS)}, not {behaviour!r}",
                            field="GS1-Capture-Error-Behaviour")
+    if signature is not None and behaviour != ROLLBACK:
+        raise InvalidInput(f"GS1-Capture-Error-Behaviour: a signed document is captured whole ({ROLLBACK}), not {behaviour!r}",
+                           field="GS1-Capture-Error-Behaviour")
+    if signature is not None:
+        check_signer(session, signature, party=party)
+    else:
+        check_unsigned(session, party=party)
     document = parse_json(json_form(raw, max_events=max_events) if media_type is not None else raw)
     if not isinstance(document, dict) or document.get("type") not in DOCUMENT_TYPES:
         raise InvalidRecord("type: an EPCISDocument or EPCISQueryDocument is captured here (one event: POST /epcis/events)",
                             field="type")
     check_event_count(document, max_events=max_events)
-    job = CaptureJob(capture_id=secrets.token_hex(16), party=party, error_behaviour=behaviour, document=raw, media_type=media_type)
+    job = CaptureJob(capture_id=secrets.token_hex(16), party=party, error_behaviour=behaviour, document=raw, media_type=media_type,
+                     signature=None if signature is None else asdict(signature))
     session.add(job)
     session.commit()
     session.refresh(job)
@@ -188,6 +200,8 @@ def _store(session: Session, job: CaptureJob, result: Outcome, events: list[tupl
     if job.media_type is not None:
         keep_source(session, Source(job.document or b"", job.media_type, tuple(position for position, _ in events)),
                     party=job.party, stored=[(item.record.id, item.created) for item in stored])
+    if job.signature is not None:  # checked when the job was accepted: the key was the party's then
+        keep_signature(session, SubmissionSignature(**job.signature), party=job.party, record_ids=[item.record.id for item in stored])
     return _captured(stored, [candidate for _, candidate in events])
 
 

@@ -17,6 +17,7 @@ from service.access.viewer import Viewer, granting_parties
 from service.ingest.bulk import insert_rows
 from service.ingest.candidates import Candidate, Reference, Submission
 from service.ingest.master_data import store_hierarchy
+from service.ingest.signatures import SIGNABLE, check_signer, check_unsigned, keep_signature
 from service.ingest.sources import keep_source
 from service.models.record import parsed_body
 from service.errors import Conflict, InvalidRecord, NotFound
@@ -67,6 +68,12 @@ def store_submissions(session: Session, submissions: Sequence[Submission]) -> li
             # submission is then judged by itself (service.ingest.group_commit)
             viewer = Viewer(party=party, owners=granting_parties(session, grantee=party))
             check_references(session, references=references, viewer=viewer)
+        for i in indexes:
+            if submissions[i].signature is not None:
+                check_signer(session, submissions[i].signature, party=party)
+        if any(submissions[i].signature is None and any(item.derived.kind in SIGNABLE for item in submissions[i].candidates)
+               for i in indexes):
+            check_unsigned(session, party=party)
         store_hierarchy(session, (edge for i in indexes for edge in submissions[i].hierarchy), party=party)
         stored = store_candidates(
             session, candidates=[c for i in indexes for c in submissions[i].candidates], party=party
@@ -78,6 +85,8 @@ def store_submissions(session: Session, submissions: Sequence[Submission]) -> li
             if submissions[i].source is not None:
                 keep_source(session, submissions[i].source, party=party,
                             stored=[(item.record.id, item.created) for item in results[i]])
+            if submissions[i].signature is not None:
+                keep_signature(session, submissions[i].signature, party=party, record_ids=[item.record.id for item in results[i]])
     return results
 
 

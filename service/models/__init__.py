@@ -13,7 +13,8 @@ from service.models.record import Record, RecordKind, RecordStatus
 from service.models.record_leaf import RecordLeaf
 from service.models.record_source import RecordSource
 from service.models.record_term import RecordTerm, TermName
+from service.models.signed_submission import RecordSignature, SignedSubmission
 from service.models.source_document import SourceDocument
 from service.models.subscription import Subscription
 
-__all__ = ["ApiKey", "Batch", "BatchStatus", "BatchTree", "CaptureJob", "Deployment", "FraudModelVersion", "LocationEdge", "LocationVocabulary", "NamedQuery", "Receipt", "Record", "RecordKind", "RecordLeaf", "RecordSource", "RecordStatus", "RecordTerm", "Role", "SourceDocument", "Subscription", "TermName"]
+__all__ = ["ApiKey", "Batch", "BatchStatus", "BatchTree", "CaptureJob", "Deployment", "FraudModelVersion", "LocationEdge", "LocationVocabulary", "NamedQuery", "Receipt", "Record", "RecordKind", "RecordLeaf", "RecordSignature", "RecordSource", "RecordStatus", "RecordTerm", "Role", "SignedSubmission", "SourceDocument", "Subscription", "TermName"]

@@ -33,3 +33,5 @@ class CaptureJob(SQLModel, table=True):
     started_at: datetime | None = Field(default=None, description="When a worker last began the job (others wait out its lease).")
     attempts: int = Field(default=0, description="Times a worker began the job: a job that keeps stopping its worker fails.")
     captured: int = Field(default=0, description="Events stored or found already stored.")
+    signature: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True),
+                                   description="A signed document's checked signature: typed_data, signature, signer.")

@@ -22,6 +22,7 @@ class RecordKind(StrEnum):
     TRANSACTION = "transaction"
     LABEL = "label"  # a lender's fraud label of a transaction (JCS-hashed like a transaction)
     GRANT = "grant"  # a party sharing its records with another, or withdrawing that (JCS-hashed)
+    SIGNING_KEY = "signing_key"  # a party registering or revoking a key it signs submissions with (JCS-hashed)
 
 
 class RecordStatus(StrEnum):

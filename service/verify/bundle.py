@@ -22,6 +22,7 @@ from service.anchor.releases import load_releases, release_of
 from service.hashing import HashingError, content_hash
 from service.hashing.merkle import SALTED, UNSALTED, leaf_hash, leaf_value, verify_proof
 from service.verify.bundle_format import REQUIRED_FIELDS, with_current_names
+from service.verify.submission import check_submission
 
 
 class Verdict(StrEnum):
@@ -103,12 +104,23 @@ def check_bundle(bundle: dict, *, w3: Web3, contract: str | None = None) -> Bund
     if trusted is not None:
         named = Web3.to_checksum_address(bundle["contract"])
         result.add("trusted_contract", named == trusted, f"the bundle names {named}, the trusted deployment is {trusted}")
+    if "submission" in bundle:
+        check_submission(result.add, bundle["submission"], content_hash=recomputed, chain_id=bundle["chain_id"],
+                         check_record=lambda nested: _nested(nested, w3=w3, contract=contract))
     try:
         record_key = (recomputed, salt) if encoding == SALTED else None
         _check_chain(result, bundle, w3=w3, root=root, leaf=expected_leaf, proof=proof, record_key=record_key)
     except (OSError, Web3Exception) as error:  # requests' errors are OSErrors; web3's when the node answers nonsense
         result.add("chain", None, f"not checked: the node did not answer ({type(error).__name__}: {_reason(error)})")
     return result
+
+
+def _nested(bundle: dict, *, w3: Web3, contract: str | None) -> tuple[bool | None, str]:
+    """A signing key's registration or revocation, checked as the proof bundle it is."""
+    check = check_bundle(bundle, w3=w3, contract=contract)
+    failed = [f"{name} ({detail})" for name, ok, detail in check.checks if ok is False]
+    outcome = {Verdict.VALID: True, Verdict.INVALID: False, Verdict.UNCHECKED: None}[check.verdict]
+    return outcome, ("failed: " + "; ".join(failed)) if failed else check.verdict.value
 
 
 def _reason(error: Exception) -> str:

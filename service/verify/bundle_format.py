@@ -33,6 +33,7 @@ class ProofBundle:
     contract: str
     tx_hash: str
     block_number: int
+    submission: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The bundle as a JSON object, without the fields that do not apply to it (null)."""
@@ -43,6 +44,11 @@ BUNDLE_FIELDS = tuple(item.name for item in fields(ProofBundle))
 REQUIRED_FIELDS = tuple(
     item.name for item in fields(ProofBundle) if item.default is MISSING and item.default_factory is MISSING
 )
+SUBMISSION_FIELDS = ("typed_data", "signature", "signer", "proof", "received_at", "key_registration")
+"""The fields of a signed record's ``submission`` (all required), and optionally ``key_revocation``:
+the supplier's EIP-712 signature of its whole submission, the record's inclusion in the signed root,
+and the anchored registration of the signing key (a proof bundle itself) with its revocation, if any."""
+SUBMISSION_OPTIONAL = ("key_revocation",)
 DEPRECATED_NAMES = {"kind": "record_kind"}
 """Names of earlier releases, still read (for one release) from bundles that lack the new name."""
 

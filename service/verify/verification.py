@@ -10,13 +10,17 @@ service uses now) says the root is anchored. Each failing step has its own statu
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlmodel import Session
 
 from service.anchor.chain import Chain
 from service.errors import Conflict
+from service.access.signing_keys import key_at
 from service.hashing import event_hash_id
+from service.hashing.typed_data import submission_tree
+from service.ingest.signatures import signature_of, signed_hashes
 from service.verify.bundle_format import ProofBundle
 from service.verify.integrity import Derivations, RowMismatch, Terms, record_leaf, stored_terms
 from service.hashing.merkle import UNSALTED, proof_from_nodes, verify_proof
@@ -175,4 +179,34 @@ def proof_bundle(session: Session, chain: Chain, record: Record, *, derivations:
         contract=batch.contract,
         tx_hash=batch.tx_hash,
         block_number=batch.block_number,
+        submission=_submission(session, chain, record, derivations=derivations),
     )
+
+
+def _submission(session: Session, chain: Chain, record: Record, *, derivations: Derivations | None) -> dict | None:
+    """The ``submission`` part of a signed record's bundle (None: the record was never signed); the
+    signing key's registration and revocation travel as proof bundles of their own, so an offline
+    checker learns the key history from the chain, not from the service."""
+    found = signature_of(session, record.id)
+    if found is None:
+        return None
+    signed, position = found
+    tree = submission_tree(signed_hashes(session, signed.id))
+    registration = key_at(session, party=signed.party, address=signed.signer, moment=_utc(signed.received_at))
+    if registration is None:
+        raise Conflict(f"record {record.id} was signed by {signed.signer}, whose registration for {signed.party} is gone")
+    part = {
+        "typed_data": json.loads(signed.typed_data), "signature": signed.signature, "signer": signed.signer,
+        "proof": ["0x" + node.hex() for node in tree.proof(position)], "received_at": _utc(signed.received_at).isoformat(),
+        "key_registration": proof_bundle(session, chain, registration.record, derivations=derivations).as_json(),
+    }
+    if registration.revocation is not None:
+        try:
+            part["key_revocation"] = proof_bundle(session, chain, registration.revocation, derivations=derivations).as_json()
+        except Conflict:  # not anchored yet: the bundle tells what the chain can prove
+            pass
+    return part
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -24,8 +24,10 @@ from service.api.deps import (
     JobReader,
     RuntimeDep,
     SessionDep,
+    SignatureHeader,
     Supplier,
     capture_body,
+    signing_domain,
 )
 from service.api.epcis.problems import problem_responses
 from service.api.paging import PageDep, next_page_link
@@ -34,6 +36,7 @@ from service.api.schemas.receipts import RECEIPT, RECEIPT_HEADER, ReceiptPublic
 from service.anchor.receipts import IssuedReceipt, kept_receipt
 from service.errors import Conflict, NotFound
 from service.ingest.candidates import Submission
+from service.ingest.validation.signatures import check_signature
 from service.ingest.capture import prepare_event
 from service.ingest.capture_jobs import ERROR_BEHAVIOURS, ROLLBACK, accept_job
 from service.models import ApiKey, CaptureJob, Receipt, Role, TermName
@@ -105,12 +108,13 @@ def capture_headers(settings: Settings) -> dict[str, str]:
                                              "`TraceAnchor-Receipt` the operator's signed receipt (base64url JSON).",
                               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CapturedEvent"}}}},
                         **problem_responses(409, 415, 422)})
-async def capture_event(caller: Supplier, body: EventBody, ledger: RuntimeDep) -> Response:
+async def capture_event(caller: Supplier, body: EventBody, ledger: RuntimeDep, signature: SignatureHeader = None) -> Response:
     """Validate and store one event, answered as stored; its URL is `/epcis/events/{eventID}`, the
     eventID it carries or else its CBV 2.0 event hash ID. In XML, which has no bare event, a document
-    of exactly one event."""
+    of exactly one event. `TraceAnchor-Signature` signs it as a submission of one event."""
     candidate = await asyncio.to_thread(prepare_event, body.raw, xml=body.xml)
-    submission = Submission(candidates=[candidate], party=caller.party, source=body.source())
+    signed = None if signature is None else check_signature(signature, [candidate], party=caller.party, domain=signing_domain(ledger))
+    submission = Submission(candidates=[candidate], party=caller.party, source=body.source(), signature=signed)
     [stored] = await asyncio.wrap_future(ledger.writer.submit(submission))
     event_id = next((value for name, value in candidate.derived.terms if name == TermName.EVENT_ID), stored.record.business_id)
     if not stored.created:
@@ -124,16 +128,25 @@ async def capture_event(caller: Supplier, body: EventBody, ledger: RuntimeDep) -
 
 @router.post("/capture", status_code=status.HTTP_202_ACCEPTED, response_class=Response, openapi_extra={"requestBody": CAPTURE_BODY},
              responses={202: {"description": "Accepted; `Location` is the capture job's URL."}, **problem_responses(413, 415, 422)})
-async def capture_document(caller: Supplier, body: EventBody, ledger: RuntimeDep, behaviour: ErrorBehaviour = ROLLBACK) -> Response:
+async def capture_document(caller: Supplier, body: EventBody, ledger: RuntimeDep, behaviour: ErrorBehaviour = ROLLBACK,
+                           signature: SignatureHeader = None) -> Response:
     """Accept an EPCISDocument or EPCISQueryDocument of at most `GS1-EPCIS-Capture-Limit` events as a
     capture job, run in the background; its schema and events are checked by the job (see its `errors`).
     An XML document is checked against the XSDs first: one that is not well-formed or not valid is
-    refused at once (422, naming the event's `index` and the element at fault) and no job is made."""
+    refused at once (422, naming the event's `index` and the element at fault) and no job is made.
+    A signed document (`TraceAnchor-Signature`) is checked whole at acceptance, signature included, and
+    captured all or nothing: a bad document or signature is refused at once."""
+    signed = None
+    if signature is not None:
+        prepared = await ledger.capture.prepare(body.raw, max_events=ledger.settings.max_events, submitter=caller.party, xml=body.xml)
+        signed = await asyncio.to_thread(check_signature, signature, prepared.candidates, party=caller.party,
+                                         domain=signing_domain(ledger))
 
     def accept() -> CaptureJob:
         with ledger.session() as session:
             return accept_job(session, body.raw, party=caller.party, behaviour=behaviour.strip(),
-                              max_events=ledger.settings.max_events, media_type=body.media_type if body.xml else None)
+                              max_events=ledger.settings.max_events, media_type=body.media_type if body.xml else None,
+                              signature=signed)
 
     job = await asyncio.to_thread(accept)
     ledger.capture_jobs.wake()

@@ -2,6 +2,7 @@
 
 import asyncio
 import base64
+from dataclasses import replace
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -16,11 +17,13 @@ from service.api.deps import (
     RuntimeDep,
     Reader,
     RecordId,
+    SignatureHeader,
     SessionDep,
     Supplier,
     Verifier,
     ViewerDep,
     capture_body,
+    signing_domain,
 )
 from service.api.errors import error_responses
 from service.api.negotiation import XML_ANSWER, wants_xml, xml_response
@@ -30,6 +33,7 @@ from service.api.schemas.receipts import ReceiptPublic
 from service.api.schemas.events import CapturedEventPublic, CapturedEventsPublic, EventPage, EventPublic
 from service.api.schemas.verification import ProofBundlePublic, VerificationPublic
 from service.ingest.candidates import Submission
+from service.ingest.validation.signatures import check_signature
 from service.models import RecordKind
 from service.errors import NotFound
 from service.read.documents import epcis_document
@@ -107,7 +111,8 @@ EventBody = Annotated[CapturedBody, capture_body(Supplier)]
     openapi_extra={"requestBody": EPCIS_BODY},
     responses={200: {"model": CapturedEventsPublic, "description": "Every event already existed."}, **error_responses(413, 415)},
 )
-async def capture(caller: Supplier, body: EventBody, ledger: RuntimeDep, response: Response) -> CapturedEventsPublic | Response:
+async def capture(caller: Supplier, body: EventBody, ledger: RuntimeDep, response: Response,
+                  signature: SignatureHeader = None) -> CapturedEventsPublic | Response:
     """Validate a whole document against the EPCIS 2.0 schema, then store every event or none.
 
     XML documents (`application/xml`, `text/xml`) are validated against the EPCIS XSDs and stored in
@@ -116,10 +121,17 @@ async def capture(caller: Supplier, body: EventBody, ledger: RuntimeDep, respons
     Storing goes through the group-commit writer: concurrent submissions share one transaction,
     and each still gets its own all-or-nothing outcome. Suppliers take turns at both stages, so one
     supplier's large documents do not hold up another supplier's writes.
+
+    `TraceAnchor-Signature` signs the whole document (its events in document order); a signature
+    that is not one of these events by a key of your party is refused (422) and nothing is stored.
     """
     settings = ledger.settings
     prepared = await ledger.capture.prepare(body.raw, max_events=settings.max_events, submitter=caller.party, xml=body.xml)
     submission = Submission(candidates=prepared.candidates, party=caller.party, hierarchy=prepared.hierarchy, source=body.source())
+    if signature is not None:
+        signed = await asyncio.to_thread(check_signature, signature, prepared.candidates, party=caller.party,
+                                         domain=signing_domain(ledger))
+        submission = replace(submission, signature=signed)
     stored = await asyncio.wrap_future(ledger.writer.submit(submission))
     receipt = ReceiptPublic.of(await asyncio.to_thread(ledger.receipt, submission, stored))
     response.status_code = status.HTTP_201_CREATED if any(item.created for item in stored) else status.HTTP_200_OK

@@ -1,6 +1,7 @@
 """Commercial transactions: orders, sales, invoices and payments."""
 
 import asyncio
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -11,6 +12,7 @@ from service.api.deps import (
     RuntimeDep,
     Reader,
     SessionDep,
+    SignatureHeader,
     Supplier,
     TransactionId,
     UtcTime,
@@ -18,6 +20,7 @@ from service.api.deps import (
     Submitter,
     ViewerDep,
     json_body,
+    signing_domain,
 )
 from service.api.errors import error_responses
 from service.api.paging import PageDep
@@ -32,6 +35,7 @@ from service.api.schemas.receipts import ReceiptPublic
 from service.api.schemas.verification import ProofBundlePublic, VerificationPublic
 from service.ingest.candidates import TransactionKind
 from service.ingest.capture import transaction_submission
+from service.ingest.validation.signatures import check_signature
 from service.models import RecordKind, RecordStatus
 from service.read.queries import query_transactions
 from service.ingest.records import confirmations, find_record
@@ -69,7 +73,8 @@ TransactionsBody = Annotated[object, json_body(Supplier)]
     openapi_extra={"requestBody": TRANSACTIONS_BODY},
     responses={200: {"model": CapturedTransactionsPublic, "description": "Every transaction already existed."}, **error_responses(409, 413, 415)},
 )
-async def submit(caller: Supplier, payload: TransactionsBody, ledger: RuntimeDep, response: Response) -> CapturedTransactionsPublic | Response:
+async def submit(caller: Supplier, payload: TransactionsBody, ledger: RuntimeDep, response: Response,
+                 signature: SignatureHeader = None) -> CapturedTransactionsPublic | Response:
     """One transaction, or a list stored all or nothing (the `Transaction` schema below).
 
     Besides each field's format, meaning is checked: `total` equals the lines' quantity x unit_price
@@ -80,11 +85,16 @@ async def submit(caller: Supplier, payload: TransactionsBody, ledger: RuntimeDep
     (`[2].lines[0].quantity`). Ids are the supplier's own: another party may use the same.
     Resubmitting the same content is harmless (200, `created: false`); the same id with other
     content is a 409. Submitting a transaction that the counterparty recorded, with the same
-    content, confirms it (`confirmation` when read).
+    content, confirms it (`confirmation` when read). `TraceAnchor-Signature` signs the list in its
+    order (one transaction: a list of one); a wrong signature is refused (422) and nothing is stored.
     """
     submission = await run_in_threadpool(
         transaction_submission, payload, party=caller.party, max_items=ledger.settings.max_transactions
     )
+    if signature is not None:
+        signed = await run_in_threadpool(check_signature, signature, submission.candidates, party=caller.party,
+                                         domain=signing_domain(ledger))
+        submission = replace(submission, signature=signed)
     stored = await asyncio.wrap_future(ledger.writer.submit(submission))
     receipt = ReceiptPublic.of(await asyncio.to_thread(ledger.receipt, submission, stored))
     response.status_code = status.HTTP_201_CREATED if any(item.created for item in stored) else status.HTTP_200_OK

@@ -56,6 +56,9 @@ _BUNDLE_DESCRIPTIONS = {
     "record": "The record; its JSON text if it nests too deep for the API to return.",
     "event_hash_id": "EPCIS events only: the GS1 CBV 2.0 Event Hash ID of `record`.",
     "salt": "With leaf encoding [bytes32, bytes32] only: the record's 32 random bytes.",
+    "submission": "Signed records only: the supplier's EIP-712 signature of its submission (typed_data, signature, "
+                  "signer), the record's proof in the signed root, when it was received, and the signing key's anchored "
+                  "registration (key_registration, a proof bundle; key_revocation when it was revoked since).",
 }
 
 

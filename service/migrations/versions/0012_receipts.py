@@ -3,7 +3,7 @@ time by which their records must be anchored, so the audit finds the overdue one
 job, whose receipt ``GET /epcis/capture/{captureID}`` shows).
 
 Revision ID: 0012
-Revises: 0010 (the integrator chains it after 0011)
+Revises: 0011 (written against 0010; chained after 0011 once wp-f was merged in)
 Create Date: 2026-12-03
 """
 
@@ -14,7 +14,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
