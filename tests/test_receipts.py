@@ -6,16 +6,21 @@ import json
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from sqlalchemy import text
 from sqlmodel import select
 
 from service.demo.supply_chain import supply_chain
-from service.hashing.typed_data import submission_root
+from service.anchor.receipts import receipt_typed_data
+from service.hashing.typed_data import domain, submission_root
 from service.models import Record
 from service.verify.receipt_audit import ReceiptAuditStatus, audit_receipts
 from service.verify.receipt_check import ReceiptVerdict, check_receipt
+
+OPERATOR = Account.from_key(b"\x07" * 32)  # any key: the property is about EIP-712, not the ledger
 
 
 def capture(api, run: int) -> dict:
@@ -198,3 +203,37 @@ def test_epcis_capture_answers_the_receipt_beside_the_event_and_a_capture_job_sh
         ids = session.exec(select(Record.id).where(Record.content_hash.in_(receipt["content_hashes"]))).all()
     bundles = [api.client.get(f"/v1/events/{record_id}/proof", headers=api.as_("farm")).json() for record_id in ids]
     assert check_receipt(receipt, w3=api.ledger.chain.w3, bundles=bundles).receipt_verdict == ReceiptVerdict.IN_TIME
+
+
+def test_a_signed_submission_and_its_receipt_name_the_same_root_and_count(api):
+    """Both sides sign the same submission: the supplier's Submission and the operator's Receipt
+    share domain, party, root and count, so each is evidence about the other's records."""
+    from signing import document_hashes, register, signature_header
+
+    account = register(api, "farm")
+    document = supply_chain(run=78)["documents"]["farm"]
+    hashes = document_hashes(document)
+    headers = {**api.as_("farm"), **signature_header(api, account, hashes, party="farm")}
+    response = api.client.post("/v1/events", json=document, headers=headers)
+    assert response.status_code == 201, response.text
+    typed = response.json()["receipt"]["typed_data"]
+    assert typed["message"]["root"] == "0x" + submission_root(hashes).hex() and typed["message"]["count"] == len(hashes)
+    assert typed["domain"] == {"name": "traceanchor", "version": "1", "chainId": api.ledger.chain.chain_id,
+                               "verifyingContract": api.ledger.chain.address}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(party=st.text(min_size=1, max_size=40), count=st.integers(1, 2**32 - 1), received_at=st.integers(0, 2**63),
+       field=st.sampled_from(["party", "root", "count", "receivedAt", "anchorBy"]))
+def test_any_change_to_a_signed_receipt_changes_its_signer(party, count, received_at, field):
+    """The signature covers every field: changed, the receipt recovers another account than the operator's."""
+    full = receipt_typed_data(domain(1, "0x" + "ab" * 20), party=party, root=b"\x01" * 32, count=count, received_at=received_at,
+                              anchor_by=min(received_at + 630, 2**64 - 1))
+    signature = OPERATOR.sign_typed_data(full_message=full).signature
+    assert Account.recover_message(encode_typed_data(full_message=full), signature=signature) == OPERATOR.address
+    changed = copy.deepcopy(full)
+    message = changed["message"]
+    message[field] = (message[field] + "x" if field == "party" else "0x" + "02" * 32 if field == "root"
+                      else message[field] - 1 if message[field] > 0 else 1)
+    assert Account.recover_message(encode_typed_data(full_message=changed), signature=signature) != OPERATOR.address
+
