@@ -102,7 +102,7 @@ def test_a_record_the_operator_dropped_is_missing_after_anchor_by(api):
     assert (found.status, found.missing, found.party) == (ReceiptAuditStatus.MISSING, [dropped["id"]], "farm")
 
 
-@pytest.mark.parametrize("doctor", ["anchorBy", "party", "signature", "signer", "content_hashes", "type"])
+@pytest.mark.parametrize("doctor", ["anchorBy", "party", "signature", "garbage", "signer", "content_hashes", "type"])
 def test_a_doctored_receipt_fails(api, doctor):
     receipt = copy.deepcopy(capture(api, run=74)["receipt"])
     message = receipt["typed_data"]["message"]
@@ -112,6 +112,8 @@ def test_a_doctored_receipt_fails(api, doctor):
         message["party"] = "processor"
     elif doctor == "signature":
         receipt["signature"] = receipt["signature"][:-4] + ("1b" if receipt["signature"][-2:] != "1b" else "1c") + "00"
+    elif doctor == "garbage":
+        receipt["signature"] = "0x" + "00" * 65
     elif doctor == "signer":
         outsider = Account.create()
         receipt["signer"] = outsider.address

@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+from eth_keys.exceptions import BadSignature
 from web3 import Web3
 from web3.exceptions import Web3Exception
 
@@ -61,11 +62,16 @@ def check_receipt(receipt: dict, *, w3: Web3, bundles: list[dict] | None = None)
     result = ReceiptCheck()
     try:
         typed, message, signer, hashes = _parts(receipt)
-        recovered = Account.recover_message(encode_typed_data(full_message=typed), signature=receipt["signature"])
+        digest = encode_typed_data(full_message=typed)
     except (ValueError, TypeError, KeyError, AttributeError) as error:
         result.add("format", False, f"not a traceanchor receipt: {error}")
         return result
-    result.add("signature", recovered == signer, f"EIP-712 signature recovers {recovered}, the receipt names {signer}")
+    try:
+        recovered = Account.recover_message(digest, signature=receipt.get("signature"))
+    except (BadSignature, ValueError, TypeError) as error:
+        result.add("signature", False, f"no signer recovers from the signature ({error})")
+    else:
+        result.add("signature", recovered == signer, f"EIP-712 signature recovers {recovered}, the receipt names {signer}")
     if hashes is not None:
         rebuilt = "0x" + submission_root([bytes.fromhex(value[2:]) for value in hashes]).hex() if hashes else None
         result.add("root", rebuilt == message["root"].lower() and len(hashes) == message["count"],
