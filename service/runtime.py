@@ -9,8 +9,8 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -21,7 +21,7 @@ from service.access.keys import KeyCache, authenticate
 from service.access.rate_limit import RateLimiter
 from service.anchor.chain import Chain
 from service.anchor.loop import AnchoringLoop
-from service.anchor.receipts import IssuedReceipt, anchor_deadline, issue_receipt
+from service.anchor.receipts import anchor_deadline, sign_receipt
 from service.db import open_engine, session_scope
 from service.errors import ChainError
 from service.hashing.company_prefixes import CompanyPrefixLengths
@@ -29,8 +29,8 @@ from service.ingest.capture import CapturePool
 from service.ingest.capture_jobs import CaptureJobRunner
 from service.ingest.group_commit import GroupCommitWriter
 from service.ingest.candidates import Submission
-from service.ingest.records import Stored, store_submissions
-from service.models import ApiKey, Deployment
+from service.ingest.records import keep_receipt, store_submissions
+from service.models import ApiKey, Deployment, Receipt
 from service.notify.loop import DeliveryLoop
 from service.verify.integrity import Derivations
 from service.settings import Settings
@@ -162,13 +162,14 @@ class Runtime:
                 self.keys.put(token, key)
         return key
 
-    def receipt(self, submission: Submission, stored: list[Stored]) -> IssuedReceipt | None:
-        """The signed receipt of an accepted submission (its records in submission order), kept for
-        the audit; None while the chain is unreachable or its contract gone (health's cached view,
-        so a node that is down costs capture one look every few seconds, not one per submission),
-        or when the account cannot sign typed data: the records are stored all the same."""
-        return self._issue_receipt(submission.party, [item.record.id for item in stored],
-                                   [candidate.derived.content_hash for candidate in submission.candidates])
+    def with_receipt(self, submission: Submission) -> Submission:
+        """``submission`` with the operator's signed receipt, which the writer keeps with its records
+        (so it costs no transaction of its own); unchanged while the chain is unreachable or its
+        contract gone (health's cached view, so a node that is down costs capture one look every few
+        seconds, not one per submission), or when the account cannot sign typed data: the records
+        are stored all the same, without a receipt."""
+        receipt = self._sign_receipt(submission.party, [candidate.derived.content_hash for candidate in submission.candidates])
+        return submission if receipt is None else replace(submission, receipt=receipt)
 
     def _job_receipt(self, session: Session, party: str, capture_id: str, captured: list[tuple[int, str]]) -> None:
         """A capture job's receipt for the events it stored, committed with them (shown with the job).
@@ -178,19 +179,18 @@ class Runtime:
             if self._chain is None:
                 log.warning("capture job %s: no receipt, the chain is not connected", capture_id)
                 return
-        self._issue_receipt(party, [record_id for record_id, _ in captured], [content for _, content in captured],
-                            session=session, capture_id=capture_id)
+        receipt = self._sign_receipt(party, [content for _, content in captured], capture_id=capture_id)
+        if receipt is not None:
+            keep_receipt(session, receipt, record_ids=[record_id for record_id, _ in captured])
 
-    def _issue_receipt(self, party: str, record_ids: list[int], content_hashes: list[str], *, session: Session | None = None,
-                       capture_id: str | None = None) -> IssuedReceipt | None:
+    def _sign_receipt(self, party: str, content_hashes: list[str], *, capture_id: str | None = None) -> Receipt | None:
         if not self.chain_status().ok:
             return None
         received_at = int(time.time())
         anchor_by = anchor_deadline(received_at, batch_age=self.settings.batch_age, margin=self.settings.receipt_margin)
         try:
-            with nullcontext(session) if session is not None else self.session() as keeping:
-                return issue_receipt(keeping, self.chain, party=party, record_ids=record_ids, content_hashes=content_hashes,
-                                     received_at=received_at, anchor_by=anchor_by, capture_id=capture_id)
+            return sign_receipt(self.chain, party=party, content_hashes=content_hashes, received_at=received_at,
+                                anchor_by=anchor_by, capture_id=capture_id)
         except ChainError as error:
             log.warning("no receipt for a submission of %s: %s", party, error.message)
             return None

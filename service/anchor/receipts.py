@@ -7,14 +7,13 @@ deployment's domain, signed by the account that anchors (anyone can check it hol
 ``ANCHORER_ROLE`` on ``verifyingContract``). ``root`` and ``count`` are those a signed submission
 covers (``service.hashing.typed_data.submission_root``), so the receipt and the proof bundles of
 its records tie together without the service. The receipt is signed once per submission, and kept
-(``Receipt`` table) so the audit can list receipts whose records were not anchored by ``anchorBy``.
+(``Receipt`` table, with the records) so the audit can list receipts whose records were not anchored by
+``anchorBy``.
 """
 
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from sqlmodel import Session
 
 from service.anchor.chain import Chain
 from service.hashing.typed_data import domain, submission_root, typed_data
@@ -52,22 +51,22 @@ class IssuedReceipt:
     content_hashes: list[str]
 
 
-def issue_receipt(session: Session, chain: Chain, *, party: str, record_ids: Sequence[int], content_hashes: Sequence[str],
-                  received_at: int, anchor_by: int, capture_id: str | None = None) -> IssuedReceipt:
-    """Sign a receipt for stored records (``content_hashes`` 0x-hex, in submission order) and keep it
-    (with the capture job it answers, if any)."""
+def sign_receipt(chain: Chain, *, party: str, content_hashes: Sequence[str], received_at: int, anchor_by: int,
+                 capture_id: str | None = None) -> Receipt:
+    """A receipt for records (``content_hashes`` 0x-hex, in submission order) signed by the chain's
+    account, not kept yet: it is signed before the records are stored, so that it is kept in the
+    transaction that stores them, which gives their ids (``record_ids``)."""
     root = submission_root([bytes.fromhex(value.removeprefix("0x")) for value in content_hashes])
     full = receipt_typed_data(domain(chain.chain_id, chain.address), party=party, root=root, count=len(content_hashes),
                               received_at=received_at, anchor_by=anchor_by)
     signature = "0x" + chain.sign_typed_data(full).hex()
-    session.add(Receipt(party=party, root=full["message"]["root"], count=len(content_hashes), received_at=received_at,
-                        anchor_by=anchor_by, chain_id=chain.chain_id, contract=chain.address, signer=chain.sender,
-                        signature=signature, record_ids=list(record_ids), content_hashes=list(content_hashes), capture_id=capture_id))
-    return IssuedReceipt(typed_data=full, signature=signature, signer=chain.sender, content_hashes=list(content_hashes))
+    return Receipt(party=party, root=full["message"]["root"], count=len(content_hashes), received_at=received_at,
+                   anchor_by=anchor_by, chain_id=chain.chain_id, contract=chain.address, signer=chain.sender,
+                   signature=signature, record_ids=[], content_hashes=list(content_hashes), capture_id=capture_id)
 
 
-def kept_receipt(receipt: Receipt) -> IssuedReceipt:
-    """A kept receipt as it was issued (its typed data rebuilt from the row)."""
+def issued(receipt: Receipt) -> IssuedReceipt:
+    """A receipt as it is handed out (its typed data rebuilt from the row)."""
     full = receipt_typed_data(domain(receipt.chain_id, receipt.contract), party=receipt.party, root=bytes.fromhex(receipt.root[2:]),
                               count=receipt.count, received_at=receipt.received_at, anchor_by=receipt.anchor_by)
     return IssuedReceipt(typed_data=full, signature=receipt.signature, signer=receipt.signer, content_hashes=list(receipt.content_hashes))

@@ -32,7 +32,7 @@ from service.ingest.indexing import (
     transaction_terms,
 )
 from service.ingest.master_data import Edge
-from service.models import Record, RecordKind, TermName
+from service.models import Receipt, Record, RecordKind, TermName
 
 TransactionKind = Literal["order", "sale", "invoice", "payment"]
 TRANSACTION_KINDS = get_args(TransactionKind)
@@ -129,6 +129,7 @@ class Submission:
     hierarchy: tuple[Edge, ...] = field(default=())  # location edges of the document's master data
     source: Source | None = None  # the submitted XML, kept beside the records
     signature: SubmissionSignature | None = None  # the supplier's signature of the whole submission
+    receipt: Receipt | None = None  # the operator's signed receipt, kept with the records (their ids added)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from service.errors import Conflict, InvalidRecord, NotFound
 from service.models import (
     Batch,
     BatchStatus,
+    Receipt,
     Record,
     RecordKind,
     RecordLeaf,
@@ -87,7 +88,15 @@ def store_submissions(session: Session, submissions: Sequence[Submission]) -> li
                             stored=[(item.record.id, item.created) for item in results[i]])
             if submissions[i].signature is not None:
                 keep_signature(session, submissions[i].signature, party=party, record_ids=[item.record.id for item in results[i]])
+            if submissions[i].receipt is not None:
+                keep_receipt(session, submissions[i].receipt, record_ids=[item.record.id for item in results[i]])
     return results
+
+
+def keep_receipt(session: Session, receipt: Receipt, *, record_ids: list[int]) -> None:
+    """Keep a signed receipt with the ids of the records it covers (a copy: a group commit that fails
+    stores its submissions again one by one, each in a new transaction)."""
+    session.add(Receipt(**receipt.model_dump(exclude={"id", "record_ids"}), record_ids=record_ids))
 
 
 def store_candidates(session: Session, *, candidates: Iterable[Candidate], party: str) -> list[Stored]:

@@ -33,7 +33,6 @@ from service.api.epcis.problems import problem_responses
 from service.api.paging import PageDep, next_page_link
 from service.api.routers.events import EPCIS_EXAMPLE, XML_BODY
 from service.api.schemas.receipts import RECEIPT, RECEIPT_HEADER, ReceiptPublic
-from service.anchor.receipts import IssuedReceipt, kept_receipt
 from service.errors import Conflict, NotFound
 from service.ingest.candidates import Submission
 from service.ingest.validation.signatures import check_signature
@@ -81,7 +80,7 @@ class CaptureJobPublic(BaseModel):
     receipt: ReceiptPublic | None = Field(default=None, description="Once the job has stored events: " + RECEIPT)
 
     @classmethod
-    def of(cls, job: CaptureJob, *, receipt: IssuedReceipt | None = None) -> "CaptureJobPublic":
+    def of(cls, job: CaptureJob, *, receipt: Receipt | None = None) -> "CaptureJobPublic":
         return cls(captureID=job.capture_id, createdAt=job.created_at, finishedAt=job.finished_at, running=job.finished_at is None,
                    success=job.success, captureErrorBehaviour=job.error_behaviour, errors=[_problem(item) for item in job.errors],
                    receipt=ReceiptPublic.of(receipt))
@@ -115,12 +114,13 @@ async def capture_event(caller: Supplier, body: EventBody, ledger: RuntimeDep, s
     candidate = await asyncio.to_thread(prepare_event, body.raw, xml=body.xml)
     signed = None if signature is None else check_signature(signature, [candidate], party=caller.party, domain=signing_domain(ledger))
     submission = Submission(candidates=[candidate], party=caller.party, source=body.source(), signature=signed)
+    submission = await asyncio.to_thread(ledger.with_receipt, submission)
     [stored] = await asyncio.wrap_future(ledger.writer.submit(submission))
     event_id = next((value for name, value in candidate.derived.terms if name == TermName.EVENT_ID), stored.record.business_id)
     if not stored.created:
         raise Conflict(f"event {event_id!r} was already captured", field="eventID")
     headers = {"Location": f"/epcis/events/{quote(event_id, safe='')}"}
-    receipt = ReceiptPublic.of(await asyncio.to_thread(ledger.receipt, submission, [stored]))
+    receipt = ReceiptPublic.of(submission.receipt)
     if receipt is not None:  # the body is the event as the standard answers it: the receipt travels beside it
         headers[RECEIPT_HEADER] = base64.urlsafe_b64encode(receipt.model_dump_json().encode()).decode()
     return JSONResponse({**json.loads(candidate.body), "eventID": event_id}, status_code=status.HTTP_201_CREATED, headers=headers)
@@ -168,8 +168,7 @@ def capture_job(captureID: CaptureId, caller: JobReader, session: SessionDep) ->
     job = session.exec(select(CaptureJob).where(CaptureJob.capture_id == captureID, _visible(caller))).first()
     if job is None:
         raise NotFound(f"no capture job {captureID!r}", field="captureID")
-    kept = session.exec(select(Receipt).where(Receipt.capture_id == captureID)).first()
-    return CaptureJobPublic.of(job, receipt=kept_receipt(kept) if kept is not None else None)
+    return CaptureJobPublic.of(job, receipt=session.exec(select(Receipt).where(Receipt.capture_id == captureID)).first())
 
 
 def _sees_all(caller: ApiKey) -> bool:

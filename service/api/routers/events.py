@@ -132,8 +132,9 @@ async def capture(caller: Supplier, body: EventBody, ledger: RuntimeDep, respons
         signed = await asyncio.to_thread(check_signature, signature, prepared.candidates, party=caller.party,
                                          domain=signing_domain(ledger))
         submission = replace(submission, signature=signed)
+    submission = await asyncio.to_thread(ledger.with_receipt, submission)
     stored = await asyncio.wrap_future(ledger.writer.submit(submission))
-    receipt = ReceiptPublic.of(await asyncio.to_thread(ledger.receipt, submission, stored))
+    receipt = ReceiptPublic.of(submission.receipt)
     response.status_code = status.HTTP_201_CREATED if any(item.created for item in stored) else status.HTTP_200_OK
     return await answer(lambda: CapturedEventsPublic(events=[CapturedEventPublic.of(item) for item in stored], receipt=receipt),
                         items=len(stored), status_code=response.status_code)

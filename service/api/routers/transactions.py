@@ -95,8 +95,9 @@ async def submit(caller: Supplier, payload: TransactionsBody, ledger: RuntimeDep
         signed = await run_in_threadpool(check_signature, signature, submission.candidates, party=caller.party,
                                          domain=signing_domain(ledger))
         submission = replace(submission, signature=signed)
+    submission = await asyncio.to_thread(ledger.with_receipt, submission)
     stored = await asyncio.wrap_future(ledger.writer.submit(submission))
-    receipt = ReceiptPublic.of(await asyncio.to_thread(ledger.receipt, submission, stored))
+    receipt = ReceiptPublic.of(submission.receipt)
     response.status_code = status.HTTP_201_CREATED if any(item.created for item in stored) else status.HTTP_200_OK
     return await answer(lambda: CapturedTransactionsPublic(transactions=[CapturedTransactionPublic.of(item) for item in stored],
                                                            receipt=receipt),

@@ -4,7 +4,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from service.anchor.receipts import IssuedReceipt
+from service.anchor.receipts import issued
+from service.models import Receipt
 
 RECEIPT_HEADER = "TraceAnchor-Receipt"
 """Where ``POST /epcis/events`` answers the receipt (base64url JSON): its body is the event itself."""
@@ -24,8 +25,9 @@ class ReceiptPublic(BaseModel):
                                       "StandardMerkleTree root (leaf encoding [\"bytes32\"]) is `message.root`.")
 
     @classmethod
-    def of(cls, receipt: IssuedReceipt | None) -> "ReceiptPublic | None":
+    def of(cls, receipt: Receipt | None) -> "ReceiptPublic | None":
         if receipt is None:
             return None
-        return cls(typed_data=receipt.typed_data, signature=receipt.signature, signer=receipt.signer,
-                   content_hashes=receipt.content_hashes)
+        handed_out = issued(receipt)
+        return cls(typed_data=handed_out.typed_data, signature=handed_out.signature, signer=handed_out.signer,
+                   content_hashes=handed_out.content_hashes)
