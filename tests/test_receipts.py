@@ -10,11 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+from eth_utils import keccak
 from sqlalchemy import text
 from sqlmodel import select
 
 from service.demo.supply_chain import supply_chain
-from service.anchor.receipts import receipt_typed_data
+from service.anchor.receipts import receipt_digest, receipt_typed_data
 from service.hashing.typed_data import domain, submission_root
 from service.models import Record
 from service.verify.receipt_audit import ReceiptAuditStatus, audit_receipts
@@ -227,10 +228,13 @@ def test_a_signed_submission_and_its_receipt_name_the_same_root_and_count(api):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(party=st.text(min_size=1, max_size=40), count=st.integers(1, 2**32 - 1), received_at=st.integers(0, 2**63),
        field=st.sampled_from(["party", "root", "count", "receivedAt", "anchorBy"]))
-def test_any_change_to_a_signed_receipt_changes_its_signer(party, count, received_at, field):
-    """The signature covers every field: changed, the receipt recovers another account than the operator's."""
+def test_the_receipt_digest_is_eip712s_and_any_change_to_a_signed_receipt_changes_its_signer(party, count, received_at, field):
+    """The fast digest the service signs is EIP-712's, and the signature covers every field: changed,
+    the receipt recovers another account than the operator's."""
     full = receipt_typed_data(domain(1, "0x" + "ab" * 20), party=party, root=b"\x01" * 32, count=count, received_at=received_at,
                               anchor_by=min(received_at + 630, 2**64 - 1))
+    signable = encode_typed_data(full_message=full)
+    assert receipt_digest(full) == keccak(b"\x19" + signable.version + signable.header + signable.body)
     signature = OPERATOR.sign_typed_data(full_message=full).signature
     assert Account.recover_message(encode_typed_data(full_message=full), signature=signature) == OPERATOR.address
     changed = copy.deepcopy(full)
