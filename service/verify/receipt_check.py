@@ -41,7 +41,7 @@ class ReceiptVerdict(StrEnum):
 class ReceiptCheck(BundleCheck):
     """The checks by name (as for a bundle), and the records by outcome (content hashes)."""
 
-    verdict_found: ReceiptVerdict | None = None
+    verdict_found: ReceiptVerdict | None = None  # what the records showed; None: no bundles were checked
     in_time: list[str] = field(default_factory=list)
     late: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
