@@ -163,7 +163,6 @@ def test_a_key_revoked_after_signing_still_proves_what_it_signed(api):
     bundle, key = signed_bundle(api, 612)
     api.client.delete(f"/v1/parties/farm/signing-keys/{key.address}", headers=api.as_("farm"))
     api.client.post("/v1/anchors", headers=api.as_("admin"))
-    event_id = None
     again = api.client.get("/v1/events", params={"perPage": 10}, headers=api.as_("farm")).json()["events"]
     event_id = next(item["id"] for item in again if item["event_hash_id"] == bundle["event_hash_id"])
     revoked = api.client.get(f"/v1/events/{event_id}/proof", headers=api.as_("auditor")).json()
