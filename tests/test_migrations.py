@@ -261,6 +261,33 @@ def test_source_documents_come_and_go_with_0010(engine, tmp_path):
         assert job.capture_id == "c1" and job.media_type is None
 
 
+def test_signed_submissions_come_and_go_with_0011(engine, tmp_path):
+    """0011 adds ``signed_submission``, ``record_signature`` and ``capture_job.signature`` (exactly the
+    models'); its downgrade removes them, and the signing-key records the older release cannot read."""
+    from service.ingest.candidates import candidate
+    from service.ingest.records import store_candidates
+    from service.models import Record, RecordKind, SignedSubmission
+
+    upgrade(engine, lock_file=tmp_path / "lock")
+    with Session(engine) as session:
+        body = {"party": "farm", "key": "0x" + "11" * 20, "revoked_at": "2026-12-01T00:00:00Z"}
+        store_candidates(session, candidates=[candidate(RecordKind.SIGNING_KEY, body, field="key")], party="farm")
+        session.add(SignedSubmission(party="farm", signer="0x" + "11" * 20, signature="0x" + "22" * 65, typed_data="{}",
+                                     root="0x" + "33" * 32, count=1))
+        session.add(CaptureJob(capture_id="c1", party="farm", error_behaviour="rollback", document=b"{}", signature={"signer": "x"}))
+        session.commit()
+    downgrade(engine, revision="0010", lock_file=tmp_path / "lock")
+    tables = inspect(engine).get_table_names()
+    assert "signed_submission" not in tables and "record_signature" not in tables
+    assert "signature" not in {column["name"] for column in inspect(engine).get_columns("capture_job")}
+    upgrade(engine, lock_file=tmp_path / "lock")
+    assert schema_differences(engine) == []
+    with Session(engine) as session:
+        assert session.exec(select(SignedSubmission)).all() == [] and session.exec(select(Record)).all() == []
+        [job] = session.exec(select(CaptureJob)).all()
+        assert job.capture_id == "c1" and job.signature is None
+
+
 def test_receipts_come_and_go_with_0012(engine, tmp_path):
     """0012 adds ``receipt`` (exactly the model's, its JSON lists read back as lists); its downgrade removes it."""
     from service.models import Receipt

@@ -9,6 +9,10 @@ import subprocess
 
 import pytest
 from eth_account import Account
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from eth_utils import keccak
+from web3 import Web3
 from eth_account.messages import encode_typed_data
 from support import ROOT
 from support.servers import free_loopback_port
@@ -20,7 +24,7 @@ from service.demo.supply_chain import supply_chain
 from service.ingest.validation.transactions import ORDER_EXAMPLE
 from signing import document_hashes, ledger_domain, register, sign, signature_header, transaction_hashes
 from service.hashing import hash_document
-from service.hashing.typed_data import signing_key
+from service.hashing.typed_data import signing_key, submission_tree
 from service.verify.bundle import check_bundle
 
 HEADER = "TraceAnchor-Signature"
@@ -159,7 +163,6 @@ def test_a_key_revoked_after_signing_still_proves_what_it_signed(api):
     bundle, key = signed_bundle(api, 612)
     api.client.delete(f"/v1/parties/farm/signing-keys/{key.address}", headers=api.as_("farm"))
     api.client.post("/v1/anchors", headers=api.as_("admin"))
-    event_id = None
     again = api.client.get("/v1/events", params={"perPage": 10}, headers=api.as_("farm")).json()["events"]
     event_id = next(item["id"] for item in again if item["event_hash_id"] == bundle["event_hash_id"])
     revoked = api.client.get(f"/v1/events/{event_id}/proof", headers=api.as_("auditor")).json()
@@ -289,3 +292,42 @@ def test_with_signatures_required_an_unsigned_submission_is_refused_and_nothing_
                            headers=api.as_("processor")).status_code == 201  # another party's policy is its own
     api.client.put("/v1/parties/farm/signature-policy", json={"signatures": "optional"}, headers=api.as_("admin"))
     assert api.client.post("/v1/events", json=supply_chain(run=620)["documents"]["farm"], headers=api.as_("farm")).status_code == 201
+
+
+JUNK = st.recursive(st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.text(max_size=70),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=3), max_leaves=8)
+
+
+@pytest.fixture
+def submission_bundle(api) -> dict:
+    bundle, _ = signed_bundle(api, 621)
+    return bundle
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=st.sampled_from([("signature",), ("signer",), ("proof",), ("received_at",), ("typed_data",),
+                             ("typed_data", "message", "count"), ("typed_data", "message", "root"),
+                             ("typed_data", "domain", "verifyingContract"), ("typed_data", "primaryType"),
+                             ("typed_data", "types"), ("key_registration", "record", "signature"),
+                             ("key_registration", "record"), ("key_registration",)]), junk=JUNK)
+def test_any_doctored_submission_field_is_a_failed_check_never_a_crash(api, submission_bundle, path, junk):
+    bundle = json.loads(json.dumps(submission_bundle))
+    target = bundle["submission"]
+    for name in path[:-1]:
+        target = target[name]
+    assume(target[path[-1]] != junk)
+    target[path[-1]] = junk
+    check = check_bundle(bundle, w3=Web3(Web3.HTTPProvider(f"http://127.0.0.1:{free_loopback_port()}")))
+    assert check.verdict == "invalid", check.lines()
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 8, 13])
+def test_submission_roots_and_proofs_are_openzeppelins_with_sort_leaves_false(size):
+    hashes = [keccak(text=f"record {size}.{i}") for i in range(size)]
+    tree = submission_tree(hashes)
+    position = size // 2
+    claim = {"content_hash": "0x" + hashes[position].hex(), "submission": {
+        "typed_data": {"message": {"root": "0x" + tree.root.hex()}}, "proof": ["0x" + node.hex() for node in tree.proof(position)]}}
+    assert openzeppelin_check(claim, ["0x" + digest.hex() for digest in hashes]) == {"included": True, "rebuiltRoot": "0x" + tree.root.hex()}
+    if size > 2:  # a record moved to another place changes the root; swaps of sibling subtrees do not (docs/proof-bundle.md)
+        assert submission_tree(hashes[1:] + hashes[:1]).root != tree.root

@@ -15,9 +15,11 @@ without revealing the others.
 
 from collections.abc import Sequence
 
+from eth_abi.exceptions import EncodingError
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_keys.exceptions import BadSignature
+from eth_utils.exceptions import ValidationError
 
 from service.hashing.merkle import UNSALTED, MerkleTree
 
@@ -80,11 +82,12 @@ def submission_root(content_hashes: Sequence[bytes]) -> bytes:
 
 def signer_of(message: dict, signature: str) -> str:
     """The checksummed address whose key made ``signature`` (0x-hex, 65 bytes) over the full EIP-712
-    ``message``; ValueError when the signature is malformed or the message is not typed data."""
+    ``message``; ValueError when the signature is malformed or the message is not typed data (a doctored
+    bundle's may be anything)."""
     try:
         raw = bytes.fromhex(signature.removeprefix("0x")) if isinstance(signature, str) else b""
         if len(raw) != 65:
             raise ValueError(f"a signature is 65 bytes (r, s, v) in 0x-hex, not {signature!r:.80}")
         return Account.recover_message(encode_typed_data(full_message=message), signature=raw)
-    except (ValueError, TypeError, KeyError, AttributeError, BadSignature) as error:
+    except (ValueError, TypeError, KeyError, AttributeError, BadSignature, EncodingError, ValidationError) as error:
         raise ValueError(f"no signer can be recovered: {error}") from None
