@@ -22,7 +22,8 @@ class ReceiptPublic(BaseModel):
     signature: str = Field(description="0x-prefixed 65-byte signature (r, s, v).")
     signer: str = Field(description="The operator's anchoring account: it holds ANCHORER_ROLE on `domain.verifyingContract`.")
     content_hashes: list[str] = Field(description="The records' content hashes in submission order; their OpenZeppelin "
-                                      "StandardMerkleTree root (leaf encoding [\"bytes32\"]) is `message.root`.")
+                                      "StandardMerkleTree root (leaf encoding [\"bytes32\"], sortLeaves false) is `message.root`, "
+                                      "the root a signed submission covers.")
 
     @classmethod
     def of(cls, receipt: Receipt | None) -> "ReceiptPublic | None":
