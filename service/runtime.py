@@ -167,7 +167,10 @@ class Runtime:
         (so it costs no transaction of its own); unchanged while the chain is unreachable or its
         contract gone (health's cached view, so a node that is down costs capture one look every few
         seconds, not one per submission), or when the account cannot sign typed data: the records
-        are stored all the same, without a receipt."""
+        are stored all the same, without a receipt. A submission of no records has none: a receipt
+        covers one record at least (its root is that of a Merkle tree)."""
+        if not submission.candidates:
+            return submission
         receipt = self._sign_receipt(submission.party, [candidate.derived.content_hash for candidate in submission.candidates])
         return submission if receipt is None else replace(submission, receipt=receipt)
 

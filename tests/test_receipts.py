@@ -61,6 +61,13 @@ def test_the_receipt_is_signed_by_the_anchoring_account_over_the_submission(api)
     assert typed["domain"] == {"name": "traceanchor", "version": "1", "chainId": chain.chain_id, "verifyingContract": chain.address}
 
 
+def test_a_document_of_no_events_gets_no_receipt(api):
+    document = supply_chain(run=79)["documents"]["farm"]
+    document["epcisBody"]["eventList"] = []
+    response = api.client.post("/v1/events", json=document, headers=api.as_("farm"))
+    assert response.status_code == 200 and response.json() == {"events": [], "receipt": None}
+
+
 def test_transactions_get_a_receipt_too(api):
     from support.records import payment
 
