@@ -29,6 +29,7 @@ from web3 import Web3
 
 from service.verify.bundle import check_bundle
 from service.db import make_engine, migrate
+from service.demo.signing import sign_and_receipt
 from service.demo.supply_chain import FORECAST_SKUS, PARTIES, monthly_sales, supply_chain
 from service.errors import TraceAnchorError
 from service.access.keys import authenticate
@@ -207,7 +208,7 @@ class _Demo:
             print(f"   record {record_id:>4}  {line}")
 
         _step("3. The records are batched into a Merkle tree whose root is anchored on chain")
-        self._anchor_all()
+        self.anchor_all()
         for anchor in self.call("GET", "/v1/anchors", who=keys["auditor"], params={"perPage": 3})["anchors"][:1]:
             print(f"   batch {anchor['id']}: {_count(anchor['leaf_count'], 'record')}, root {anchor['root']}")
             print(f"   tx {anchor['tx_hash']}, block {anchor['block_number']}, {anchor['gas_used']} gas, {anchor['status']}")
@@ -261,6 +262,9 @@ class _Demo:
 
         _step("11. The retailer's EPCIS software captures through the standard binding; its webhook hears of it")
         self._capture_and_subscribe(keys["retailer"], document=data["receiving"])
+
+        _step("12. The farm signs a submission with its own key; the operator's receipt is honoured")
+        sign_and_receipt(self, farm=keys["farm"], auditor=keys["auditor"], document=supply_chain(run=time.time_ns() // 1000)["documents"]["farm"])
         print("\nDemo " + ("passed: every expectation held." if self.ok else "FAILED: see above."))
         if own_data:
             print(f"Its data stays in {self.settings.data_dir} until the next run; the batch audit finds the deleted event "
@@ -270,7 +274,7 @@ class _Demo:
     def _forecast(self, *, retailer: dict, analyst: dict) -> None:
         sales = monthly_sales()
         self.call("POST", "/v1/transactions", who=retailer, json=sales)
-        self._anchor_all()
+        self.anchor_all()
         print(f"   {_count(len(sales), 'monthly sale')} of {_count(len(FORECAST_SKUS), 'SKU')} recorded and anchored")
         print(f"   {'SKU':<13}  {'model':<32} {'next month':>10}  {'80 % interval':<14} {'95 % interval':<14} input")
         for sku in FORECAST_SKUS:
@@ -282,7 +286,7 @@ class _Demo:
 
     def _correct(self, keys: dict, *, sale: dict, data: dict) -> None:
         declaration, corrective = self.call("POST", "/v1/events", who=keys["retailer"], json=data["correction"])["events"]
-        self._anchor_all()
+        self.anchor_all()
         original = self.call("GET", f"/v1/events/{sale['id']}", who=keys["auditor"])["declared_erroneous"]
         status = self.call("GET", f"/v1/events/{declaration['id']}/verification", who=keys["auditor"])["status"]
         print(f"   record {declaration['id']}: the declaration (same event hash ID as record {sale['id']}, a record of its own, {status})")
@@ -336,7 +340,7 @@ class _Demo:
         self.check(False, f"the capture job did not finish within {DELIVERY_TIMEOUT:.0f} s")
         return {}
 
-    def _anchor_all(self) -> None:
+    def anchor_all(self) -> None:
         deadline = time.monotonic() + ANCHOR_TIMEOUT
         while time.monotonic() < deadline:
             report = self.call("POST", "/v1/anchors", who=self.admin)
