@@ -161,6 +161,7 @@ def test_the_demo_twice_in_a_row_shows_the_same_and_no_warning(tmp_path):
     assert "reads declared erroneous: reason incorrect_data" in second and "EQ_correctiveEventID=...: 1 event" in second
     assert "the webhook got an EPCISQueryDocument: 1 event, receiving, GS1-Signature checks: True" in second
     assert "unsigned: refused" in second and "receipt and its 3 bundles: in_time (3 anchored by anchorBy, 0 missing)" in second
+    assert "its receipt and the 2 bundles left: missing (1 missing, 0 anchored after anchorBy)" in second
     assert (tmp_path / ".traceanchor" / "demo" / "traceanchor.db").is_file()
 
 

@@ -273,7 +273,7 @@ def test_signed_submissions_come_and_go_with_0011(engine, tmp_path):
         body = {"party": "farm", "key": "0x" + "11" * 20, "revoked_at": "2026-12-01T00:00:00Z"}
         store_candidates(session, candidates=[candidate(RecordKind.SIGNING_KEY, body, field="key")], party="farm")
         session.add(SignedSubmission(party="farm", signer="0x" + "11" * 20, signature="0x" + "22" * 65, typed_data="{}",
-                                     root="0x" + "33" * 32, count=1))
+                                     root="0x" + "33" * 32, count=1, content_hashes=["0x" + "44" * 32]))
         session.add(CaptureJob(capture_id="c1", party="farm", error_behaviour="rollback", document=b"{}", signature={"signer": "x"}))
         session.commit()
     downgrade(engine, revision="0010", lock_file=tmp_path / "lock")
@@ -286,6 +286,36 @@ def test_signed_submissions_come_and_go_with_0011(engine, tmp_path):
         assert session.exec(select(SignedSubmission)).all() == [] and session.exec(select(Record)).all() == []
         [job] = session.exec(select(CaptureJob)).all()
         assert job.capture_id == "c1" and job.signature is None
+
+
+def test_signed_submissions_keep_their_leaves_from_0013(engine, tmp_path):
+    """0013 gives each signed submission the content hashes of its records, in position order, from the
+    records still there (none left: an empty list); its downgrade drops the column."""
+    from service.ingest.candidates import candidate
+    from service.ingest.records import store_candidates
+    from service.ingest.validation.transactions import ORDER_EXAMPLE
+    from service.models import RecordKind, SignedSubmission
+
+    upgrade(engine, lock_file=tmp_path / "lock")
+    downgrade(engine, revision="0012", lock_file=tmp_path / "lock")
+    with Session(engine) as session:
+        bodies = [{**ORDER_EXAMPLE, "id": f"PO-{n}"} for n in range(2)]
+        stored = store_candidates(session, candidates=[candidate(RecordKind.TRANSACTION, body, field="id") for body in bodies], party="farm")
+        session.commit()
+        connection = session.connection()
+        for submission_id in (1, 2):
+            connection.exec_driver_sql(
+                "INSERT INTO signed_submission (id, party, signer, signature, typed_data, root, count, received_at) "
+                f"VALUES ({submission_id}, 'farm', '0x{'11' * 20}', '0x{'22' * 65}', '{{}}', '0x{'33' * 32}', 2, '2026-12-01 00:00:00')")
+        connection.exec_driver_sql(f"INSERT INTO record_signature (submission_id, position, record_id) VALUES "
+                                   f"(1, 0, {stored[1].record.id}), (1, 1, {stored[0].record.id})")
+        session.commit()
+    upgrade(engine, lock_file=tmp_path / "lock")
+    with Session(engine) as session:
+        leaves = {signed.id: signed.content_hashes for signed in session.exec(select(SignedSubmission))}
+        hashes = {item.record.id: session.get(Record, item.record.id).content_hash for item in stored}
+    assert leaves == {1: [hashes[stored[1].record.id], hashes[stored[0].record.id]], 2: []}
+    assert schema_differences(engine) == []
 
 
 def test_receipts_come_and_go_with_0012(engine, tmp_path):

@@ -152,6 +152,22 @@ def test_a_signed_records_bundle_carries_its_submission_and_checks(api):
     assert check.valid and {"submission_signature", "submission_inclusion", "signer_registered"} <= names, check.lines()
 
 
+def test_a_signed_records_bundle_still_checks_after_another_signed_record_is_deleted(api):
+    """The leaves of a signed root are kept with the signature: deleting one record (an operator losing
+    it) leaves the others' submission proofs whole."""
+    document = supply_chain(run=612)["documents"]["farm"]
+    key = register(api, "farm")
+    events = api.client.post("/v1/events", json=document,
+                             headers={**api.as_("farm"), **signature_header(api, key, document_hashes(document), party="farm")}).json()["events"]
+    with api.ledger.engine.begin() as connection:
+        connection.exec_driver_sql(f"DELETE FROM record WHERE id = {events[-1]['id']}")
+    assert api.client.post("/v1/anchors", headers=api.as_("admin")).json()["anchored"]
+    response = api.client.get(f"/v1/events/{events[0]['id']}/proof", headers=api.as_("auditor"))
+    assert response.status_code == 200, response.text
+    check = check_bundle(response.json(), w3=api.ledger.chain.w3)
+    assert check.valid and "submission_inclusion" in {name for name, ok, _ in check.checks if ok}, check.lines()
+
+
 def test_an_unsigned_records_bundle_has_no_submission(api):
     document = supply_chain(run=611)["documents"]["farm"]
     event = api.client.post("/v1/events", json=document, headers=api.as_("farm")).json()["events"][0]

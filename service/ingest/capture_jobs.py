@@ -201,7 +201,8 @@ def _store(session: Session, job: CaptureJob, result: Outcome, events: list[tupl
         keep_source(session, Source(job.document or b"", job.media_type, tuple(position for position, _ in events)),
                     party=job.party, stored=[(item.record.id, item.created) for item in stored])
     if job.signature is not None:  # checked when the job was accepted: the key was the party's then
-        keep_signature(session, SubmissionSignature(**job.signature), party=job.party, record_ids=[item.record.id for item in stored])
+        keep_signature(session, SubmissionSignature(**job.signature), party=job.party, record_ids=[item.record.id for item in stored],
+                       content_hashes=[candidate.derived.content_hash for _, candidate in events])
     return _captured(stored, [candidate for _, candidate in events])
 
 

@@ -87,7 +87,8 @@ def store_submissions(session: Session, submissions: Sequence[Submission]) -> li
                 keep_source(session, submissions[i].source, party=party,
                             stored=[(item.record.id, item.created) for item in results[i]])
             if submissions[i].signature is not None:
-                keep_signature(session, submissions[i].signature, party=party, record_ids=[item.record.id for item in results[i]])
+                keep_signature(session, submissions[i].signature, party=party, record_ids=[item.record.id for item in results[i]],
+                               content_hashes=[candidate.derived.content_hash for candidate in submissions[i].candidates])
             if submissions[i].receipt is not None:
                 keep_receipt(session, submissions[i].receipt, record_ids=[item.record.id for item in results[i]])
     return results

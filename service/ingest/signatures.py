@@ -43,14 +43,17 @@ def check_unsigned(session: Session, *, party: str) -> None:
                             "send the header, signed by one of its keys", field=HEADER)
 
 
-def keep_signature(session: Session, signature: SubmissionSignature, *, party: str, record_ids: Sequence[int]) -> None:
-    """Store the signature and link each record at its position, in the caller's transaction."""
+def keep_signature(session: Session, signature: SubmissionSignature, *, party: str, record_ids: Sequence[int],
+                   content_hashes: Sequence[str]) -> None:
+    """Store the signature with the content hashes it covers, in order (a record deleted later must not
+    take its leaf out of the others' proofs), and link each record at its position, in the caller's
+    transaction."""
     message = signature.typed_data["message"]
     connection = session.connection()
     submission_id = connection.execute(insert(SignedSubmission.__table__).returning(SignedSubmission.__table__.c.id), {
         "party": party, "signer": signature.signer, "signature": signature.signature,
         "typed_data": json.dumps(signature.typed_data, separators=(",", ":")), "root": message["root"],
-        "count": message["count"], "received_at": utcnow()}).scalar_one()
+        "count": message["count"], "received_at": utcnow(), "content_hashes": list(content_hashes)}).scalar_one()
     insert_rows(connection, "record_signature", [(submission_id, position, record_id) for position, record_id in enumerate(record_ids)])
 
 
@@ -63,8 +66,6 @@ def signature_of(session: Session, record_id: int) -> tuple[SignedSubmission, in
     return None if found is None else (found[0], found[1])
 
 
-def signed_hashes(session: Session, submission_id: int) -> list[bytes]:
+def signed_hashes(signed: SignedSubmission) -> list[bytes]:
     """The content hashes a signed submission's root was built from, in its order."""
-    rows = session.exec(select(Record.content_hash).join(RecordSignature, RecordSignature.record_id == Record.id)
-                        .where(RecordSignature.submission_id == submission_id).order_by(RecordSignature.position)).all()
-    return [bytes.fromhex(content_hash[2:]) for content_hash in rows]
+    return [bytes.fromhex(content_hash[2:]) for content_hash in signed.content_hashes]

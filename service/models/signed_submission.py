@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Integer, Text
+from sqlalchemy import JSON, Column, ForeignKey, Integer, Text
 from sqlmodel import Field, SQLModel
 
 from service.timeutil import utcnow
@@ -23,6 +23,8 @@ class SignedSubmission(SQLModel, table=True):
     typed_data: str = Field(sa_column=Column(Text, nullable=False))
     root: str = Field(max_length=66)
     count: int
+    content_hashes: list[str] = Field(sa_column=Column(JSON, nullable=False),
+                                      description="The signed records' content hashes, in submission order (the root's leaves).")
     received_at: datetime = Field(default_factory=utcnow)
 
 

@@ -191,7 +191,7 @@ def _submission(session: Session, chain: Chain, record: Record, *, derivations: 
     if found is None:
         return None
     signed, position = found
-    tree = submission_tree(signed_hashes(session, signed.id))
+    tree = submission_tree(signed_hashes(signed))
     registration = key_at(session, party=signed.party, address=signed.signer, moment=_utc(signed.received_at))
     if registration is None:
         raise Conflict(f"record {record.id} was signed by {signed.signer}, whose registration for {signed.party} is gone")
