@@ -12,6 +12,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 from sqlalchemy import text
+from support.servers import anvil_node
 from sqlmodel import select
 
 from service.demo.supply_chain import supply_chain
@@ -132,6 +133,15 @@ def test_a_doctored_receipt_fails(api, doctor):
         receipt["typed_data"]["types"]["Receipt"] = receipt["typed_data"]["types"]["Receipt"][:-1]
     result = check_receipt(receipt, w3=api.ledger.chain.w3)
     assert result.receipt_verdict == ReceiptVerdict.INVALID, result.lines()
+
+
+@pytest.fixture
+def anvil_url():
+    """An anvil node of this module's own: the session's shared node is reverted to snapshots by the
+    reorg tests, which can leave its clock behind the wall clock, and a receipt's anchorBy (the server's
+    clock) is judged against block times."""
+    with anvil_node() as (url, _process):
+        yield url
 
 
 @pytest.mark.anvil
